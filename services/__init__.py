@@ -1,0 +1,1 @@
+"""HaiZhi services: application, review, assessment, funding."""

@@ -1,0 +1,1 @@
+"""The kernel: mechanism only (envelope, store, outbox, consumers, edges, test kit)."""
