@@ -55,3 +55,22 @@ class InvalidCommand(DomainError):
     code = "invalid-command"
     title = "Invalid command"
     status = 422
+
+
+class ConcurrencyConflict(DomainError):
+    """The stream moved on since the caller read it (a stale expected version)."""
+
+    code = "concurrency-conflict"
+    title = "The record was changed by someone else"
+    status = 409
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {actual_version}, not {expected_version}",
+            stream_id=stream_id,
+            expected_version=expected_version,
+            actual_version=actual_version,
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version

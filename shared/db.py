@@ -1,0 +1,88 @@
+"""Database engines for a service's store: SQLite (embedded default) or PostgreSQL.
+
+URLs are given plainly (`sqlite:///var/x.db`, `postgresql://user@host:5432/db`); the async
+driver is chosen here. On SQLite every write transaction starts with `BEGIN IMMEDIATE`, so
+concurrent writers queue on the busy timeout instead of failing to upgrade a read lock;
+reads use a second engine that takes no write lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """`sqlite:///x` -> `sqlite+aiosqlite:///x`; `postgresql://` -> `postgresql+asyncpg://`."""
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        if driver and driver != "asyncpg":
+            raise ValueError(f"use a plain postgresql:// URL, not {parsed.drivername}")
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A write engine and a read engine over the same database."""
+
+    url: str
+    engine: AsyncEngine
+    read_engine: AsyncEngine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def open_database(url: str, *, schema: str | None = None, pool_size: int = 10) -> Database:
+    """Engines for `url`; `schema` sets PostgreSQL's search_path (a schema per test)."""
+    driver_url = async_url(url)
+    if driver_url.startswith("sqlite"):
+        path = make_url(driver_url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = create_async_engine(driver_url, connect_args={"timeout": 30})
+        reader = create_async_engine(driver_url, connect_args={"timeout": 30})
+        event.listen(writer.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(reader.sync_engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(writer.sync_engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(reader.sync_engine, "begin")
+        def _begin_deferred(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return Database(url, writer, reader)
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["server_settings"] = {"search_path": schema}
+    engine = create_async_engine(
+        driver_url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
+    )
+    return Database(url, engine, engine)

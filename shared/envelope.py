@@ -1,0 +1,148 @@
+"""The event envelope: CloudEvents 1.0 in JSON structured mode, with our extensions.
+
+Extension attributes (lower-case, as CloudEvents requires): `streamversion`, `caseid`,
+`correlationid`, `causationid`, `actor`, `policyversion`, `prevhash`, `hash`. The `subject`
+is the producing aggregate's stream id; `type` is `haizhi.<service>.<EventName>.v<N>`.
+
+The hash chain: `hash = sha256(canonical(envelope without hash))`, and `prevhash` is the hash
+of the previous event of the same stream (`GENESIS` for the first), so an altered, removed
+or reordered event breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+SPEC_VERSION = "1.0"
+GENESIS = "0" * 64
+TYPE_PREFIX = "haizhi"
+
+
+def new_id() -> str:
+    """A new time-sortable id (ULID, 26 characters, Crockford base32)."""
+    return str(ULID())
+
+
+def event_type(service: str, name: str, version: int) -> str:
+    return f"{TYPE_PREFIX}.{service}.{name}.v{version}"
+
+
+def parse_type(type_: str) -> tuple[str, str, int]:
+    """`haizhi.review.BaseDesignated.v1` -> ("review", "BaseDesignated", 1)."""
+    prefix, service, name, version = type_.split(".")
+    if prefix != TYPE_PREFIX or not version.startswith("v"):
+        raise ValueError(f"not one of our event types: {type_!r}")
+    return service, name, int(version[1:])
+
+
+def format_time(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        raise ValueError("event times must be timezone-aware")
+    return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same bytes for the same content, everywhere."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+    streamversion: int
+    caseid: str
+    correlationid: str
+    causationid: str | None
+    actor: str
+    policyversion: str | None
+    prevhash: str
+    hash: str
+    #: Position in the producing store's log; not part of the published event.
+    position: int | None = None
+
+    @property
+    def service(self) -> str:
+        return parse_type(self.type)[0]
+
+    @property
+    def name(self) -> str:
+        return parse_type(self.type)[1]
+
+    @property
+    def schema_version(self) -> int:
+        return parse_type(self.type)[2]
+
+    @property
+    def nats_subject(self) -> str:
+        return f"{TYPE_PREFIX}.{self.service}.{self.caseid}.{self.name}"
+
+    def attributes(self, *, with_hash: bool = True) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": format_time(self.time),
+            "datacontenttype": "application/json",
+            "data": self.data,
+            "streamversion": self.streamversion,
+            "caseid": self.caseid,
+            "correlationid": self.correlationid,
+            "causationid": self.causationid,
+            "actor": self.actor,
+            "policyversion": self.policyversion,
+            "prevhash": self.prevhash,
+        }
+        if with_hash:
+            attrs["hash"] = self.hash
+        return attrs
+
+    def to_json(self) -> bytes:
+        return canonical_json(self.attributes())
+
+    def computed_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.attributes(with_hash=False))).hexdigest()
+
+    def sealed(self) -> Envelope:
+        """This envelope with `hash` set from its content."""
+        return replace(self, hash=self.computed_hash())
+
+    @classmethod
+    def from_json(cls, raw: bytes | str, position: int | None = None) -> Envelope:
+        return cls.from_attributes(json.loads(raw), position)
+
+    @classmethod
+    def from_attributes(cls, attrs: dict[str, Any], position: int | None = None) -> Envelope:
+        if attrs.get("specversion") != SPEC_VERSION:
+            raise ValueError(f"unsupported CloudEvents specversion {attrs.get('specversion')!r}")
+        return cls(
+            id=attrs["id"],
+            source=attrs["source"],
+            type=attrs["type"],
+            subject=attrs["subject"],
+            time=datetime.fromisoformat(attrs["time"].replace("Z", "+00:00")),
+            data=attrs["data"],
+            streamversion=int(attrs["streamversion"]),
+            caseid=attrs["caseid"],
+            correlationid=attrs["correlationid"],
+            causationid=attrs.get("causationid"),
+            actor=attrs["actor"],
+            policyversion=attrs.get("policyversion"),
+            prevhash=attrs["prevhash"],
+            hash=attrs.get("hash", ""),
+            position=position,
+        )

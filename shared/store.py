@@ -1,0 +1,228 @@
+"""The event store: atomic appends with an expected version, reads, and chain verification.
+
+Appends run inside a caller's transaction (`AsyncConnection`), so the events, their outbox
+rows, the read models of the same service and a consumer's inbox record commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import Database
+from shared.decider import ConcurrencyConflict
+from shared.envelope import GENESIS, Envelope, format_time, new_id
+from shared.schema import events, outbox
+
+#: Expected version for "whatever the stream is at": only for facts that cannot conflict.
+ANY_VERSION = -1
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event the use case wants appended: its type name and JSON data."""
+
+    type: str
+    data: dict[str, Any]
+    policyversion: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who and why: carried on every event of one append."""
+
+    case_id: str
+    actor: str
+    correlation_id: str
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    stream_id: str
+    version: int
+    event_id: str
+    problem: str
+
+
+@dataclass
+class EventStore:
+    db: Database
+    service: str
+    source: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.source = f"/haizhi/{self.service}"
+
+    async def stream_head(self, conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
+        """(version, hash) of the stream's last event; (0, GENESIS) when it has none."""
+        row = (
+            await conn.execute(
+                select(events.c.version, events.c.hash)
+                .where(events.c.stream_id == stream_id)
+                .order_by(events.c.version.desc())
+                .limit(1)
+            )
+        ).first()
+        return (0, GENESIS) if row is None else (int(row.version), str(row.hash))
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        expected_version: int,
+        pending: Sequence[PendingEvent],
+        meta: Metadata,
+        now: datetime,
+    ) -> list[Envelope]:
+        """Append `pending` after `expected_version`, atomically, with their outbox rows."""
+        if not pending:
+            return []
+        version, prevhash = await self.stream_head(conn, stream_id)
+        if expected_version not in (ANY_VERSION, version):
+            raise ConcurrencyConflict(stream_id, expected_version, version)
+        sealed: list[Envelope] = []
+        for offset, event in enumerate(pending, start=1):
+            envelope = Envelope(
+                id=new_id(),
+                source=self.source,
+                type=event.type,
+                subject=stream_id,
+                time=now,
+                data=event.data,
+                streamversion=version + offset,
+                caseid=meta.case_id,
+                correlationid=meta.correlation_id,
+                causationid=meta.causation_id,
+                actor=meta.actor,
+                policyversion=event.policyversion,
+                prevhash=prevhash,
+                hash="",
+            ).sealed()
+            prevhash = envelope.hash
+            sealed.append(envelope)
+        rows = [
+            {
+                "event_id": e.id,
+                "stream_id": stream_id,
+                "version": e.streamversion,
+                "type": e.type,
+                "case_id": e.caseid,
+                "recorded_at": format_time(now),
+                "envelope": e.to_json().decode("utf-8"),
+                "hash": e.hash,
+            }
+            for e in sealed
+        ]
+        try:
+            result = await conn.execute(
+                insert(events).returning(events.c.position, events.c.event_id, sort_by_parameter_order=True),
+                rows,
+            )
+        except IntegrityError as clash:
+            if "uq_events_stream_version" in str(clash) or "UNIQUE" in str(clash).upper():
+                raise ConcurrencyConflict(stream_id, expected_version, version + 1) from clash
+            raise
+        positions = [(int(row.position), str(row.event_id)) for row in result]
+        await conn.execute(
+            insert(outbox), [{"position": p, "event_id": i} for p, i in positions]
+        )
+        return [replace(e, position=p) for e, (p, _) in zip(sealed, positions, strict=True)]
+
+    async def read_stream(
+        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+    ) -> list[Envelope]:
+        result = await conn.execute(
+            select(events.c.position, events.c.envelope)
+            .where(events.c.stream_id == stream_id, events.c.version > after_version)
+            .order_by(events.c.version)
+        )
+        return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
+
+    async def read_all(
+        self, after: int = 0, limit: int = 1000, conn: AsyncConnection | None = None
+    ) -> list[Envelope]:
+        """Events after global position `after`, in position order."""
+        query = (
+            select(events.c.position, events.c.envelope)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        if conn is not None:
+            rows = (await conn.execute(query)).all()
+        else:
+            async with self.db.read_engine.connect() as reader:
+                rows = (await reader.execute(query)).all()
+        return [Envelope.from_json(row.envelope, int(row.position)) for row in rows]
+
+    async def iterate_all(self, after: int = 0, batch: int = 2000) -> AsyncIterator[Envelope]:
+        while True:
+            page = await self.read_all(after, batch)
+            if not page:
+                return
+            for envelope in page:
+                yield envelope
+            after = page[-1].position or after
+
+    async def read_case(self, case_id: str) -> list[Envelope]:
+        async with self.db.read_engine.connect() as reader:
+            result = await reader.execute(
+                select(events.c.position, events.c.envelope)
+                .where(events.c.case_id == case_id)
+                .order_by(events.c.position)
+            )
+            return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
+
+    async def last_position(self) -> int:
+        async with self.db.read_engine.connect() as reader:
+            value = (await reader.execute(select(func.max(events.c.position)))).scalar()
+        return int(value or 0)
+
+    async def verify(self) -> list[ChainBreak]:
+        """Walk every stream's hash chain; report each event that does not fit."""
+        breaks: list[ChainBreak] = []
+        query = select(
+            events.c.stream_id, events.c.version, events.c.event_id, events.c.envelope, events.c.hash
+        ).order_by(events.c.stream_id, events.c.version)
+        current_stream, expected_version, prevhash = None, 0, GENESIS
+        async with self.db.read_engine.connect() as reader:
+            result = await reader.stream(query)
+            async for row in result:
+                if row.stream_id != current_stream:
+                    current_stream, expected_version, prevhash = row.stream_id, 0, GENESIS
+                expected_version += 1
+                breaks.extend(_check(row, expected_version, prevhash))
+                prevhash = str(row.hash)
+                expected_version = int(row.version)
+        return breaks
+
+
+def _check(row: Any, expected_version: int, prevhash: str) -> list[ChainBreak]:
+    def brk(problem: str) -> ChainBreak:
+        return ChainBreak(str(row.stream_id), int(row.version), str(row.event_id), problem)
+
+    try:
+        envelope = Envelope.from_json(row.envelope)
+    except (ValueError, KeyError) as unreadable:
+        return [brk(f"envelope unreadable: {unreadable}")]
+    found: list[ChainBreak] = []
+    if int(row.version) != expected_version:
+        found.append(brk(f"version {row.version} where {expected_version} was expected (gap)"))
+    if envelope.prevhash != prevhash:
+        found.append(brk("prevhash does not match the previous event's hash"))
+    if envelope.computed_hash() != envelope.hash or envelope.hash != row.hash:
+        found.append(brk("content does not match its hash"))
+    if (envelope.id, envelope.subject, envelope.streamversion) != (
+        row.event_id,
+        row.stream_id,
+        int(row.version),
+    ):
+        found.append(brk("envelope id, subject or version differ from the row"))
+    return found

@@ -1,0 +1,89 @@
+"""Pytest fixtures: a real NATS server with JetStream, and real databases, clean per test.
+
+`nats_server` starts one embedded nats-server per test session; `nats_url` gives its URL
+and `nats` a connection whose JetStream has none of the previous test's streams.
+`database_url` is parametrised: SQLite always, PostgreSQL too when `TEST_DATABASE_URL` is
+set (each test gets a schema of its own, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
+from sqlalchemy import text
+
+from shared.db import Database, async_url, open_database
+from shared.envelope import new_id
+from shared.migrate import upgrade
+from shared.nats_server import EmbeddedNats
+
+BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats")).start(preferred_port=14222)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedNats) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def nats_client(nats_url: str) -> AsyncIterator[NATS]:
+    """A connection to the session's NATS with every JetStream stream and KV bucket removed."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    for info in await js.streams_info():
+        if info.config.name:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(info.config.name)
+    yield client
+    await client.drain()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """(plain URL, PostgreSQL schema or None) of a fresh, empty database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}", None
+        return
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = f"t_{new_id().lower()}"
+    admin = open_database(base)
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield base, schema
+    finally:
+        async with admin.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def database(database_url: tuple[str, str | None]) -> AsyncIterator[Database]:
+    """A migrated, empty database (kernel tables only)."""
+    url, schema = database_url
+    db = open_database(url, schema=schema)
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+__all__ = ["BACKENDS", "async_url"]

@@ -1,0 +1,147 @@
+"""The event store, run against every backend (SQLite always; PostgreSQL with TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from shared.db import Database
+from shared.decider import ConcurrencyConflict
+from shared.envelope import GENESIS
+from shared.store import EventStore, Metadata, PendingEvent
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+META = Metadata(case_id="case-1", actor="user-1", correlation_id="corr-1")
+
+
+def pending(n: int, name: str = "Happened") -> list[PendingEvent]:
+    return [PendingEvent(f"haizhi.test.{name}.v1", {"n": i, "text": "海智"}) for i in range(n)]
+
+
+async def append(store: EventStore, stream: str, expected: int, n: int = 1) -> int:
+    async with store.db.engine.begin() as conn:
+        appended = await store.append(conn, stream, expected, pending(n), META, NOW)
+    return appended[-1].streamversion
+
+
+async def test_appended_events_read_back_in_version_order_with_a_hash_chain(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 3)
+    async with database.read_engine.connect() as conn:
+        read = await store.read_stream(conn, "s-1")
+    assert [e.streamversion for e in read] == [1, 2, 3]
+    assert [e.data["n"] for e in read] == [0, 1, 2]
+    assert read[0].prevhash == GENESIS
+    assert read[1].prevhash == read[0].hash and read[2].prevhash == read[1].hash
+    assert all(e.caseid == "case-1" and e.subject == "s-1" for e in read)
+    assert await store.verify() == []
+
+
+async def test_a_stale_expected_version_is_a_conflict_and_appends_nothing(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 2)
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        await append(store, "s-1", 1)
+    assert conflict.value.actual_version == 2
+    assert len(await store.read_all()) == 2
+
+
+async def test_fifty_concurrent_appends_with_the_same_expected_version_one_wins(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "contested", 0)
+
+    async def contender() -> bool:
+        try:
+            await append(store, "contested", 1)
+        except ConcurrencyConflict:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(contender() for _ in range(50)))
+    assert outcomes.count(True) == 1
+    async with database.read_engine.connect() as conn:
+        assert [e.streamversion for e in await store.read_stream(conn, "contested")] == [1, 2]
+
+
+async def test_read_all_follows_the_global_position(database: Database) -> None:
+    store = EventStore(database, "test")
+    await append(store, "a", 0, 2)
+    await append(store, "b", 0, 2)
+    everything = await store.read_all()
+    assert [(e.subject, e.streamversion) for e in everything] == [
+        ("a", 1), ("a", 2), ("b", 1), ("b", 2)
+    ]
+    after = everything[1].position
+    assert after is not None
+    assert [e.subject for e in await store.read_all(after)] == ["b", "b"]
+    assert await store.read_all(after, limit=1) == everything[2:3]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE events SET envelope = '{}'", "DELETE FROM events"],
+)
+async def test_the_database_refuses_to_change_or_delete_a_stored_event(
+    database: Database, statement: str
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 2)
+    with pytest.raises((IntegrityError, DBAPIError), match="immutable"):
+        async with database.engine.begin() as conn:
+            await conn.execute(text(statement))
+    assert len(await store.read_all()) == 2
+
+
+async def test_the_database_refuses_to_empty_the_log_at_once(database: Database) -> None:
+    # SQLite's "truncate" is an unqualified DELETE, which the row trigger also refuses.
+    statement = "DELETE FROM events" if database.is_sqlite else "TRUNCATE events"
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0)
+    with pytest.raises((IntegrityError, DBAPIError), match="immutable"):
+        async with database.engine.begin() as conn:
+            await conn.execute(text(statement))
+    assert len(await store.read_all()) == 1
+
+
+async def _behind_the_back(database: Database, statement: str) -> None:
+    """Alter the table as an intruder with DDL rights would: triggers off, change, back on."""
+    async with database.engine.begin() as conn:
+        if database.is_sqlite:
+            await conn.execute(text("DROP TRIGGER events_refuse_update"))
+            await conn.execute(text("DROP TRIGGER events_refuse_delete"))
+        else:
+            await conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+        await conn.exec_driver_sql(statement)
+
+
+async def test_an_event_altered_behind_the_databases_back_breaks_the_chain(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 3)
+    await _behind_the_back(
+        database,
+        "UPDATE events SET envelope = REPLACE(envelope, '\"n\":1', '\"n\":9') WHERE version = 2",
+    )
+    breaks = await store.verify()
+    assert [(b.stream_id, b.version) for b in breaks] == [("s-1", 2)]
+    assert "hash" in breaks[0].problem
+
+
+async def test_an_event_removed_behind_the_databases_back_is_a_gap(database: Database) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 3)
+    await _behind_the_back(database, "DELETE FROM events WHERE version = 2")
+    breaks = await store.verify()
+    assert [b.version for b in breaks] == [3, 3]
+    assert {b.problem.split(" ")[0] for b in breaks} == {"version", "prevhash"}

@@ -1,0 +1,180 @@
+"""The use-case loop, written once: load a stream, fold it, decide, append — in one transaction.
+
+    result = await executor.execute(decider, stream_id, command, ctx=ctx, case_id=case_id)
+
+The events, their outbox rows and this service's read models commit together; a consumer
+passes its own transaction (`conn=`) so its inbox record joins them too. A stale expected
+version raises `ConcurrencyConflict` (HTTP 409); policies wrap their work in
+`retry_on_conflict`, which re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.codec import EventRegistry
+from shared.db import Database
+from shared.decider import C, ConcurrencyConflict, Decider, E, NotFound, S
+from shared.envelope import Envelope
+from shared.store import EventStore, Metadata, PendingEvent
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Projection(Protocol):
+    """A read model fed by this service's own events, in the same transaction."""
+
+    name: str
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None: ...
+
+
+class CommandObserver(Protocol):
+    def __call__(self, command: str, outcome: str, events: Sequence[Envelope]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who sent the command and in answer to what (tracing through the whole case)."""
+
+    actor: str
+    correlation_id: str
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int
+    case_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult(Generic[S]):
+    stream_id: str
+    case_id: str
+    version: int
+    state: S
+    events: tuple[Envelope, ...]
+
+
+@dataclass
+class Executor:
+    """Runs commands against deciders for one service's store."""
+
+    db: Database
+    store: EventStore
+    registry: EventRegistry
+    clock: Clock
+    projections: Sequence[Projection] = ()
+    observe: CommandObserver | None = None
+    #: Called after each commit that appended events (e.g. to wake the outbox relay).
+    on_commit: Callable[[], None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, conn: AsyncConnection | None = None) -> AsyncIterator[AsyncConnection]:
+        """Join the caller's transaction, or open (and commit) one of our own."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.db.engine.begin() as own:
+            yield own
+        if self.on_commit is not None:
+            self.on_commit()
+
+    async def load(
+        self, decider: Decider[Any, S, Any], stream_id: str, conn: AsyncConnection | None = None
+    ) -> Loaded[S]:
+        if conn is None:
+            async with self.db.read_engine.connect() as reader:
+                return await self.load(decider, stream_id, reader)
+        envelopes = await self.store.read_stream(conn, stream_id)
+        state = decider.fold(self.registry.decode(e.type, e.data) for e in envelopes)
+        version = envelopes[-1].streamversion if envelopes else 0
+        return Loaded(state, version, envelopes[0].caseid if envelopes else None)
+
+    async def execute(
+        self,
+        decider: Decider[C, S, E],
+        stream_id: str,
+        command: C,
+        *,
+        ctx: CommandContext,
+        case_id: str | None = None,
+        expected_version: int | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> CommandResult[S]:
+        name = type(command).__name__
+        try:
+            async with self.transaction(conn) as tx:
+                result = await self._execute(
+                    tx, decider, stream_id, command, ctx, case_id, expected_version
+                )
+        except Exception:
+            if self.observe is not None:
+                self.observe(name, "refused", ())
+            raise
+        if self.observe is not None:
+            self.observe(name, "accepted" if result.events else "no-op", result.events)
+        return result
+
+    async def _execute(
+        self,
+        tx: AsyncConnection,
+        decider: Decider[C, S, E],
+        stream_id: str,
+        command: C,
+        ctx: CommandContext,
+        case_id: str | None,
+        expected_version: int | None,
+    ) -> CommandResult[S]:
+        loaded = await self.load(decider, stream_id, tx)
+        if expected_version is not None and expected_version != loaded.version:
+            raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
+        decided = decider.decide(command, loaded.state)
+        the_case = loaded.case_id or case_id
+        if the_case is None:
+            if not decided:
+                raise NotFound(f"{stream_id} does not exist")
+            raise ValueError(f"a new stream {stream_id} needs a case id")
+        pending = [
+            PendingEvent(
+                self.registry.type_of(event),
+                self.registry.encode(event),
+                getattr(event, "policy_version", None),
+            )
+            for event in decided
+        ]
+        meta = Metadata(the_case, ctx.actor, ctx.correlation_id, ctx.causation_id)
+        appended = await self.store.append(
+            tx, stream_id, loaded.version, pending, meta, self.clock.now()
+        )
+        state = loaded.state
+        for envelope, event in zip(appended, decided, strict=True):
+            state = decider.evolve(state, event)
+            for projection in self.projections:
+                await projection.apply(tx, envelope, event)
+        return CommandResult(
+            stream_id, the_case, loaded.version + len(appended), state, tuple(appended)
+        )
+
+
+async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """Run `attempt` again when the stream moved under it: policies re-decide on fresh state."""
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return await attempt()
+        except ConcurrencyConflict:
+            if remaining == 0:
+                raise
+    raise AssertionError("unreachable")
