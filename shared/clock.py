@@ -1,0 +1,253 @@
+"""The clock every rule's time comes from: the system's in production, a controllable one elsewhere.
+
+In development and tests all four services share one clock, kept in the JetStream key-value
+bucket `HAIZHI_CLOCK` under the key `now`, so advancing it by five years makes every service's
+deadlines fire together. Its value is `{"offset_seconds": n}` (real time plus `n` seconds) or
+`{"frozen_at": "<ISO 8601>"}` (time stands still until advanced). A missing key is real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from nats.errors import BadSubscriptionError, ConnectionClosedError
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from shared.logging import get_logger
+
+BUCKET = "HAIZHI_CLOCK"
+KEY = "now"
+
+log = get_logger(__name__)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class WatchableClock(Clock, Protocol):
+    def wait_changed(self) -> Coroutine[Any, Any, bool]:
+        """Completes at the next jump of the clock; bound to the moment it is called."""
+        ...
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: instants must be timezone-aware")
+    return instant.astimezone(UTC)
+
+
+class _Changes:
+    """A notification bound when asked for, so a jump between asking and awaiting is not lost."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def wait(self) -> Coroutine[Any, Any, bool]:
+        return self._event.wait()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+
+class SystemClock:
+    """Production: the operating system's time. It never jumps."""
+
+    def __init__(self) -> None:
+        self._changes = _Changes()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wait_changed(self) -> Coroutine[Any, Any, bool]:
+        return self._changes.wait()
+
+
+class FixedClock:
+    """Unit tests: time stands still until set or advanced."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = _utc(at)
+        self._changes = _Changes()
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = _utc(at)
+        self._changes.notify()
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.set(self._at + delta)
+        return self._at
+
+    def wait_changed(self) -> Coroutine[Any, Any, bool]:
+        return self._changes.wait()
+
+
+@dataclass(frozen=True)
+class ClockSetting:
+    """The shared clock's stored value: an offset from real time, or a frozen instant."""
+
+    offset: timedelta = timedelta(0)
+    frozen_at: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.frozen_at or datetime.now(UTC) + self.offset
+
+    @classmethod
+    def running(cls, offset: timedelta) -> ClockSetting:
+        # Whole seconds are stored; rounding up keeps the clock from ever stepping back.
+        return cls(offset=timedelta(seconds=math.ceil(offset.total_seconds())))
+
+    def advanced(self, delta: timedelta) -> ClockSetting:
+        if self.frozen_at is not None:
+            return ClockSetting(frozen_at=self.frozen_at + delta)
+        return ClockSetting.running(self.offset + delta)
+
+    def encode(self) -> bytes:
+        if self.frozen_at is not None:
+            return json.dumps({"frozen_at": self.frozen_at.isoformat()}).encode()
+        return json.dumps({"offset_seconds": int(self.offset.total_seconds())}).encode()
+
+    @classmethod
+    def decode(cls, value: bytes | None) -> ClockSetting:
+        if not value:
+            return cls()
+        stored = json.loads(value)
+        if stored.get("frozen_at") is not None:
+            return cls(frozen_at=_utc(datetime.fromisoformat(stored["frozen_at"])))
+        return cls.running(timedelta(seconds=float(stored.get("offset_seconds", 0))))
+
+
+async def _bucket(js: JetStreamContext) -> KeyValue:
+    try:
+        return await js.key_value(BUCKET)
+    except BucketNotFoundError:
+        # Creating an existing bucket with the same configuration is a no-op, so racing is safe.
+        return await js.create_key_value(bucket=BUCKET, history=16)
+
+
+async def _read(kv: KeyValue) -> tuple[ClockSetting, int]:
+    try:
+        entry = await kv.get(KEY)
+    except KeyNotFoundError:
+        return ClockSetting(), 0
+    return ClockSetting.decode(entry.value), entry.revision or 0
+
+
+async def _replace(
+    js: JetStreamContext, change: Callable[[ClockSetting], ClockSetting]
+) -> datetime:
+    """Compare-and-set, so two operators advancing at once both take effect."""
+    kv = await _bucket(js)
+    while True:
+        current, revision = await _read(kv)
+        new = change(current)
+        try:
+            await kv.update(KEY, new.encode(), last=revision)
+        except KeyWrongLastSequenceError:
+            continue
+        return new.now()
+
+
+async def read_clock(js: JetStreamContext) -> datetime:
+    current, _ = await _read(await _bucket(js))
+    return current.now()
+
+
+async def advance_clock(js: JetStreamContext, delta: timedelta) -> datetime:
+    """Move the shared clock forward by `delta`; returns the new time. It never runs backwards."""
+    if delta < timedelta(0):
+        raise ValueError("the clock only moves forward")
+    return await _replace(js, lambda current: current.advanced(delta))
+
+
+async def set_clock(js: JetStreamContext, frozen_at: datetime | None) -> datetime:
+    """Freeze the shared clock at `frozen_at` (a scenario's start: it may lie in the past),
+    or with None let it run on from where it stands."""
+    if frozen_at is not None:
+        at = _utc(frozen_at)
+        return await _replace(js, lambda _: ClockSetting(frozen_at=at))
+    return await _replace(
+        js, lambda current: ClockSetting.running(current.now() - datetime.now(UTC))
+    )
+
+
+class SharedDevClock:
+    """The development clock shared by every service, cached locally and kept current by a watch.
+
+    `now()` is synchronous and reads the cached setting; `wait_changed()` lets a scheduler
+    react at once when someone advances the clock.
+    """
+
+    def __init__(
+        self, js: JetStreamContext, watcher: KeyValue.KeyWatcher, setting: ClockSetting
+    ) -> None:
+        self._js = js
+        self._watcher = watcher
+        self._setting = setting
+        self._changes = _Changes()
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect(
+        cls, js: JetStreamContext, *, environment: str = "development"
+    ) -> SharedDevClock:
+        if environment == "production":
+            raise RuntimeError("the shared development clock is refused in production")
+        kv = await _bucket(js)
+        watcher = await kv.watch(KEY)
+        setting = ClockSetting()
+        # The watch first delivers the current value (if any), then None: the initial state.
+        while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
+            setting = ClockSetting.decode(None if entry.operation else entry.value)
+        clock = cls(js, watcher, setting)
+        clock._task = asyncio.create_task(clock._follow(), name="shared-dev-clock")
+        return clock
+
+    async def _follow(self) -> None:
+        async for entry in self._watcher:
+            if entry is None:
+                continue
+            try:
+                # A delete or purge (`operation` set) returns the clock to real time.
+                self._setting = ClockSetting.decode(None if entry.operation else entry.value)
+            except (ValueError, TypeError, AttributeError):
+                log.error("clock.unreadable", value=entry.value, revision=entry.revision)
+                continue
+            self._changes.notify()
+
+    def now(self) -> datetime:
+        return self._setting.now()
+
+    def wait_changed(self) -> Coroutine[Any, Any, bool]:
+        return self._changes.wait()
+
+    async def advance(self, delta: timedelta) -> datetime:
+        return await advance_clock(self._js, delta)
+
+    async def set(self, frozen_at: datetime | None) -> datetime:
+        return await set_clock(self._js, frozen_at)
+
+    async def close(self) -> None:
+        # The connection may already be closed: its subscription is gone with it.
+        with contextlib.suppress(ConnectionClosedError, BadSubscriptionError):
+            await self._watcher.stop()  # type: ignore[no-untyped-call]
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,67 @@
+"""Structured logs: JSON lines in production, readable lines at a terminal.
+
+Whatever is bound with `structlog.contextvars.bind_contextvars` (request, correlation and case
+ids) appears on every line logged while it is bound, including lines from the standard library
+`logging` (uvicorn, SQLAlchemy), which are routed through the same renderer.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+import structlog.tracebacks
+from structlog.typing import FilteringBoundLogger, Processor
+
+
+def configure_logging(
+    json: bool | None = None, *, level: str = "INFO", stream: TextIO | None = None
+) -> None:
+    """Configure once, from the composition root. `json=None`: JSON unless stderr is a tty."""
+    out = sys.stderr if stream is None else stream
+    as_json = not out.isatty() if json is None else json
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor
+    if as_json:
+        # Tracebacks as data, without local variables: they may hold tokens or personal data.
+        transformer = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        shared.append(structlog.processors.ExceptionRenderer(transformer))
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer()
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        # Not cached: a reconfiguration (tests, the CLI) must reach module-level loggers.
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if getattr(h, "_haizhi", False)]:
+        root.removeHandler(previous)
+    handler._haizhi = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def get_logger(name: str, **initial: Any) -> FilteringBoundLogger:
+    """A logger whose lines carry `logger=<name>` besides the bound context."""
+    logger: FilteringBoundLogger = structlog.get_logger(name, **initial)
+    return logger

@@ -1,0 +1,74 @@
+"""Prometheus metrics of one service, in a registry of its own (no process-global state).
+
+The counters the architecture asks for: commands by outcome, events appended, outbox lag,
+consumer lag and dead letters, and HTTP requests by route template.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Create one per app; `render()` is what `GET /metrics` returns."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        Info("service", "The service these metrics describe.", registry=registry).info(
+            {"service": service}
+        )
+        self.commands_total = Counter(
+            "commands_total",
+            "Commands handled, by outcome (accepted, refused, conflict, failed).",
+            ["command", "outcome"],
+            registry=registry,
+        )
+        self.events_appended_total = Counter(
+            "events_appended_total", "Events appended to the store.", ["type"], registry=registry
+        )
+        self.outbox_lag_events = Gauge(
+            "outbox_lag_events",
+            "Committed events not yet confirmed in the stream.",
+            registry=registry,
+        )
+        self.consumer_lag_events = Gauge(
+            "consumer_lag_events",
+            "Messages a consumer has still to process.",
+            ["consumer"],
+            registry=registry,
+        )
+        self.dead_letters_total = Counter(
+            "dead_letters_total",
+            "Messages moved to the dead-letter stream.",
+            ["consumer"],
+            registry=registry,
+        )
+        self.http_requests_total = Counter(
+            "http_requests_total",
+            "HTTP requests, by route template and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.http_request_duration_seconds = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration, by route template.",
+            ["method", "route"],
+            registry=registry,
+        )
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition format (`CONTENT_TYPE`)."""
+        data: bytes = generate_latest(self.registry)
+        return data

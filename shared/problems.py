@@ -1,0 +1,284 @@
+"""RFC 9457 problem details: every error a service returns over HTTP has this one shape.
+
+`install_problem_handlers(app)` maps validation errors, HTTP errors, refused commands
+(`DomainError`), stale versions, missing preconditions and unexpected failures to
+`application/problem+json`. An unexpected failure is logged with its traceback and answered
+without internals.
+"""
+
+# ruff: noqa: N818 -- exceptions named for the HTTP answer they become, like DomainError's kin
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.decider import DomainError
+from shared.logging import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://haizhi.example/problems/"
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
+log = get_logger(__name__)
+
+
+class HTTPProblem(Exception):
+    """Raise to answer with a problem: auth refusals, readiness, anything not a DomainError."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: object,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type_ = type_
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved on since the client read it: its `If-Match` version is stale (409)."""
+
+    def __init__(self, expected_version: int, actual_version: int, detail: str | None = None):
+        super().__init__(
+            detail or f"expected version {expected_version}, but it is {actual_version}"
+        )
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        self.detail = str(self)
+
+
+class PreconditionRequired(Exception):
+    """A command arrived without the `If-Match` version it must name (428)."""
+
+    def __init__(self, detail: str = "Send If-Match with the stream version you last read."):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-ready data; dates as ISO 8601 and decimals as strings, so no precision is lost."""
+    match value:
+        case None | bool() | int() | float() | str():
+            return value
+        case datetime() | date() | time():
+            return value.isoformat()
+        case timedelta():
+            return value.total_seconds()
+        case Decimal() | uuid.UUID():
+            return str(value)
+        case enum.Enum():
+            return jsonable(value.value)
+        case Mapping():
+            return {str(key): jsonable(item) for key, item in value.items()}
+        case list() | tuple() | set() | frozenset():
+            return [jsonable(item) for item in value]
+        case _ if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return jsonable(dataclasses.asdict(value))
+        case _:
+            return str(value)
+
+
+def problem_type(code: str) -> str:
+    return f"{PROBLEM_TYPE_BASE}{code}"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    type_: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: object,
+) -> JSONResponse:
+    """An `application/problem+json` response; extensions never override the standard members."""
+    return _respond(status, title, detail, type_, instance, headers, extensions)
+
+
+def _respond(
+    status: int,
+    title: str,
+    detail: str | None,
+    type_: str | None,
+    instance: str | None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, object] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_ or "about:blank", "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    for name, value in (extensions or {}).items():
+        if name not in _MEMBERS:
+            body[name] = jsonable(value)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "location": [str(part) for part in error.get("loc", ())],
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    malformed = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if malformed:
+        reason = malformed[0].get("ctx", {}).get("error", "invalid JSON")
+        return problem_response(
+            400,
+            "Malformed JSON body",
+            f"The body is not valid JSON: {reason}.",
+            problem_type("malformed-json"),
+            instance=request.url.path,
+            errors=errors,
+        )
+    return problem_response(
+        422,
+        "Invalid request",
+        f"The request has {len(errors)} invalid field(s).",
+        problem_type("invalid-request"),
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    title = _phrase(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    extensions: dict[str, object] = {} if isinstance(exc.detail, str) else {"errors": exc.detail}
+    return _respond(exc.status_code, title, detail, None, request.url.path, exc.headers, extensions)
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPProblem)
+    return _respond(
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.type_,
+        request.url.path,
+        exc.headers,
+        exc.extensions,
+    )
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return _respond(
+        exc.status,
+        exc.title,
+        exc.detail,
+        problem_type(exc.code),
+        request.url.path,
+        extensions=exc.context,
+    )
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConcurrencyConflict)
+    return problem_response(
+        409,
+        "Version conflict",
+        exc.detail,
+        problem_type("version-conflict"),
+        instance=request.url.path,
+        expected_version=exc.expected_version,
+        actual_version=exc.actual_version,
+    )
+
+
+async def _precondition_required(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PreconditionRequired)
+    return problem_response(
+        428,
+        "Precondition required",
+        exc.detail,
+        problem_type("precondition-required"),
+        instance=request.url.path,
+    )
+
+
+class UnexpectedErrorMiddleware:
+    """Answers an exception no handler took with a bare 500 problem, after logging it.
+
+    Starlette's own 500 handler re-raises after answering, so the server would log the
+    failure a second time and tests would see the exception instead of the response.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("request.failed", method=scope.get("method"), path=scope.get("path"))
+            if started:
+                raise
+            request_id = structlog.contextvars.get_contextvars().get("request_id")
+            response = _respond(
+                500,
+                "Internal Server Error",
+                "The server failed to handle the request; the failure has been logged.",
+                None,
+                scope.get("path"),
+                extensions={} if request_id is None else {"request_id": request_id},
+            )
+            await response(scope, receive, send)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of `app` an RFC 9457 problem. Call before the app starts."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HTTPProblem, _problem)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ConcurrencyConflict, _conflict)
+    app.add_exception_handler(PreconditionRequired, _precondition_required)
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -1,0 +1,102 @@
+"""Settings every service reads from the environment (prefix `HAIZHI_`), checked at start-up.
+
+Production refuses what only development may use: the development JWT secret, HS256 tokens
+instead of an OIDC provider's keys, the controllable clock and SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Marked so that nobody mistakes it for a secret; production refuses to start with it.
+DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
+
+Environment = Literal["development", "test", "production"]
+ClockKind = Literal["system", "controlled"]
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_database_url(url: str) -> str:
+    """The SQLAlchemy async URL for a plain one: `sqlite:///x` → `sqlite+aiosqlite:///x`."""
+    scheme, separator, rest = url.partition("://")
+    dialect, plus, driver = scheme.partition("+")
+    dialect = "postgresql" if dialect == "postgres" else dialect
+    if not separator or dialect not in _ASYNC_DRIVERS or (plus and not driver):
+        raise ValueError(
+            f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+        )
+    if driver:
+        return f"{dialect}+{driver}://{rest}"
+    return f"{_ASYNC_DRIVERS[dialect]}://{rest}"
+
+
+def _default_clock(data: dict[str, Any]) -> ClockKind:
+    return "system" if data.get("environment") == "production" else "controlled"
+
+
+def _default_database_url(data: dict[str, Any]) -> str:
+    data_dir = Path(data.get("data_dir", "var"))
+    return f"sqlite:///{data_dir / data.get('service', 'service')}.db"
+
+
+class ServiceSettings(BaseSettings):
+    """One service's configuration; `main.py` builds it once and passes it down."""
+
+    model_config = SettingsConfigDict(env_prefix="HAIZHI_", frozen=True, extra="ignore")
+
+    environment: Environment = "development"
+    service: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # a subject token: haizhi.<service>.…
+    data_dir: Path = Path("var")
+    database_url: str = Field(default_factory=_default_database_url)
+    nats_url: str = "nats://127.0.0.1:4222"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_audience: str = "haizhi"
+    jwt_issuer: str = "haizhi"
+    oidc_jwks_url: str | None = None
+    clock: ClockKind = Field(default_factory=_default_clock)
+    policy_dir: Path = Path("policies")
+    log_json: bool | None = None  # None: JSON when stderr is not a terminal
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        async_database_url(url)
+        return url
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr) -> SecretStr:
+        # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+        if len(secret.get_secret_value().encode()) < 32:
+            raise ValueError("jwt_secret must be at least 32 bytes")
+        return secret
+
+    @model_validator(mode="after")
+    def _production_refuses_development_tools(self) -> ServiceSettings:
+        if self.environment != "production":
+            return self
+        refusals = []
+        if self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+            refusals.append("HAIZHI_JWT_SECRET is the development secret")
+        if not self.oidc_jwks_url:
+            refusals.append("HAIZHI_OIDC_JWKS_URL is missing: production verifies OIDC keys")
+        if self.clock == "controlled":
+            refusals.append("HAIZHI_CLOCK is 'controlled': production runs on the system clock")
+        if self.database_url.startswith("sqlite"):
+            refusals.append("HAIZHI_DATABASE_URL is SQLite: production uses PostgreSQL")
+        if refusals:
+            raise ValueError("refused in production: " + "; ".join(refusals))
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """`database_url` with its async driver named, for `create_async_engine`."""
+        return async_database_url(self.database_url)
