@@ -1,0 +1,307 @@
+"""Renewal requests of a designated base (Art. 14), one stream per base.
+
+This service does not own bases: it learns each base's term from review's and assessment's
+facts (designated, window opened, term renewed, expired, revoked) and owns only the unit's
+written renewal request. The request is accepted inside the window before the term ends, one
+at a time; review's grant or refusal settles it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import TypeAlias, TypeGuard, assert_never
+
+from shared.cst import cst_date
+from shared.decider import Decider
+
+from .commands import (
+    RecordBaseDesignation,
+    RecordBaseExpiry,
+    RecordBaseRevocation,
+    RecordRenewalGrant,
+    RecordRenewalRefusal,
+    RecordRenewalWindow,
+    RecordTermRenewal,
+    RenewalCommand,
+    RequestRenewal,
+    WithdrawRenewalRequest,
+)
+from .errors import (
+    BaseAlreadyRecorded,
+    BaseNoLongerDesignated,
+    BaseNotFound,
+    EmptyStatement,
+    NoRenewalPending,
+    NotBaseUnit,
+    RenewalAlreadyPending,
+    RenewalWindowClosed,
+    RenewalWindowNotOpen,
+    refused,
+)
+from .events import (
+    BaseDesignationRecorded,
+    BaseExpiryRecorded,
+    BaseRevocationRecorded,
+    RenewalEvent,
+    RenewalGrantRecorded,
+    RenewalRefusalRecorded,
+    RenewalRequested,
+    RenewalRequestWithdrawn,
+    RenewalWindowRecorded,
+    TermRenewalRecorded,
+)
+from .policy import RenewalPolicy
+
+
+class Outcome(StrEnum):
+    WITHDRAWN = "withdrawn"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    renewal_id: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownBase:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    base: BaseDesignationRecorded
+    term_end: date
+    window: RenewalWindowRecorded | None = None
+    settled: Settled | None = None  # the last request, to recognise a repeated command
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPending:
+    base: BaseDesignationRecorded
+    term_end: date
+    window: RenewalWindowRecorded | None
+    renewal_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    base: BaseDesignationRecorded
+    expired_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    base: BaseDesignationRecorded
+    revoked_on: date
+
+
+State: TypeAlias = UnknownBase | Serving | RenewalPending | Expired | Revoked
+
+
+def initial_state() -> State:
+    return UnknownBase()
+
+
+def evolve(state: State, event: RenewalEvent) -> State:
+    match event:
+        case BaseDesignationRecorded():
+            return Serving(event, event.term_end)
+        case RenewalWindowRecorded():
+            return replace(state, window=event) if _serving(state) else state
+        case RenewalRequested(renewal_id=renewal_id):
+            return _pending(state, renewal_id)
+        case RenewalRequestWithdrawn(renewal_id=renewal_id):
+            return _settle(state, Settled(renewal_id, Outcome.WITHDRAWN))
+        case RenewalGrantRecorded(renewal_id=renewal_id, term_end=term_end):
+            renewed = _new_term(state, term_end)
+            return _settle(renewed, Settled(renewal_id, Outcome.GRANTED))
+        case RenewalRefusalRecorded(renewal_id=renewal_id):
+            return _settle(state, Settled(renewal_id, Outcome.REFUSED))
+        case TermRenewalRecorded(term_end=term_end):
+            return _new_term(state, term_end)
+        case BaseExpiryRecorded(expired_on=on):
+            return Expired(state.base, on) if _serving(state) else state
+        case BaseRevocationRecorded(revoked_on=on):
+            return Revoked(state.base, on) if _serving(state) else state
+        case _:
+            assert_never(event)
+
+
+def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
+    if isinstance(command, RequestRenewal | WithdrawRenewalRequest) and not (
+        isinstance(state, UnknownBase) or command.by_org == state.base.unit_id
+    ):
+        raise refused(NotBaseUnit, command, state, "only the base's own unit files for it")
+    match (command, state):
+        case (RecordBaseDesignation(), UnknownBase()):
+            return [_designation(command)]
+        case (
+            RecordBaseDesignation(),
+            Serving(base=base)
+            | RenewalPending(base=base)
+            | Expired(base=base)
+            | Revoked(base=base),
+        ) if base == _designation(command):
+            return []
+        case (RecordBaseDesignation(), _):
+            raise refused(BaseAlreadyRecorded, command, state, f"base {command.base_id}")
+        case (_, UnknownBase()):
+            raise refused(BaseNotFound, command, state, f"no designated base {command.base_id}")
+
+        case (RequestRenewal(), Serving() as serving):
+            return [_request(command, serving)]
+        case (RequestRenewal(), RenewalPending(renewal_id=pending)):
+            if pending == command.renewal_id:
+                return []
+            why = f"request {pending} is still being decided"
+            raise refused(RenewalAlreadyPending, command, state, why, renewal_id=pending)
+        case (RequestRenewal(), _):  # Expired or Revoked
+            raise refused(BaseNoLongerDesignated, command, state, "nothing left to renew")
+
+        case (WithdrawRenewalRequest(), RenewalPending(base=b, renewal_id=pending)) if (
+            pending == command.renewal_id
+        ):
+            return [RenewalRequestWithdrawn(pending, b.case_id, b.base_id, command.reason)]
+        case (WithdrawRenewalRequest(), Serving(settled=Settled(renewal_id=r, outcome=o))) if (
+            r == command.renewal_id and o is Outcome.WITHDRAWN
+        ):
+            return []
+        case (WithdrawRenewalRequest(), Serving() | RenewalPending()):
+            raise refused(NoRenewalPending, command, state, f"{command.renewal_id} is not pending")
+        case (WithdrawRenewalRequest(), _):
+            raise refused(BaseNoLongerDesignated, command, state, "nothing left to withdraw")
+
+        case (RecordRenewalWindow(), Serving(base=b, window=w) | RenewalPending(base=b, window=w)):
+            c = command
+            window = RenewalWindowRecorded(
+                b.base_id, b.case_id, c.opens_on, c.closes_on, c.term_end, c.policy_version
+            )
+            return [] if window == w else [window]
+        case (
+            RecordTermRenewal(),
+            Serving(base=b, term_end=end) | RenewalPending(base=b, term_end=end),
+        ):
+            if command.term_end == end:
+                return []
+            return [TermRenewalRecorded(b.base_id, b.case_id, command.term_start, command.term_end)]
+        case (RecordRenewalGrant(), RenewalPending(base=b, renewal_id=pending)) if (
+            pending == command.renewal_id
+        ):
+            term_start, term_end = command.term_start, command.term_end
+            return [RenewalGrantRecorded(pending, b.case_id, b.base_id, term_start, term_end)]
+        case (RecordRenewalRefusal(), RenewalPending(base=b, renewal_id=pending)) if (
+            pending == command.renewal_id
+        ):
+            return [RenewalRefusalRecorded(pending, b.case_id, b.base_id, command.reasons)]
+        # Already settled: a repeat, or a withdrawal that crossed the decision in flight.
+        case (RecordRenewalGrant(), Serving(settled=Settled(renewal_id=r, outcome=o))) if (
+            r == command.renewal_id and o in (Outcome.GRANTED, Outcome.WITHDRAWN)
+        ):
+            return []
+        case (RecordRenewalRefusal(), Serving(settled=Settled(renewal_id=r, outcome=o))) if (
+            r == command.renewal_id and o in (Outcome.REFUSED, Outcome.WITHDRAWN)
+        ):
+            return []
+        case (RecordRenewalGrant() | RecordRenewalRefusal(), Serving() | RenewalPending()):
+            raise refused(NoRenewalPending, command, state, f"{command.renewal_id} is not pending")
+        case (RecordBaseExpiry(), Serving(base=b) | RenewalPending(base=b)):
+            return [BaseExpiryRecorded(b.base_id, b.case_id, command.expired_on)]
+        case (RecordBaseExpiry(), Expired(expired_on=on)) if on == command.expired_on:
+            return []
+        case (RecordBaseRevocation(), Serving(base=b) | RenewalPending(base=b)):
+            return [BaseRevocationRecorded(b.base_id, b.case_id, command.revoked_on)]
+        case (RecordBaseRevocation(), Revoked(revoked_on=on)) if on == command.revoked_on:
+            return []
+        case (
+            RecordRenewalWindow()
+            | RecordTermRenewal()
+            | RecordRenewalGrant()
+            | RecordRenewalRefusal()
+            | RecordBaseExpiry()
+            | RecordBaseRevocation(),
+            _,
+        ):  # Expired or Revoked: the base's life is over
+            raise refused(BaseNoLongerDesignated, command, state, "the base's life is over")
+        case _:
+            assert_never(command)
+
+
+def window_of(state: Serving | RenewalPending, policy: RenewalPolicy) -> tuple[date, date, str]:
+    """Art. 14, "in the 90 days before expiry": the window assessment announced for this
+    term, or else the term's last `window_days` days; with the policy version that set it."""
+    w = state.window
+    if w is not None and w.term_end == state.term_end:
+        return w.opens_on, w.closes_on, w.policy_version
+    opens_on = state.term_end - timedelta(days=policy.window_days - 1)
+    return opens_on, state.term_end, policy.version
+
+
+def _request(command: RequestRenewal, state: Serving) -> RenewalRequested:
+    opens_on, closes_on, policy_version = window_of(state, command.policy)
+    today = cst_date(command.at)
+    if today < opens_on:
+        why = f"the renewal window opens on {opens_on.isoformat()}"
+        raise refused(
+            RenewalWindowNotOpen,
+            command,
+            state,
+            why,
+            opens_on=opens_on.isoformat(),
+            closes_on=closes_on.isoformat(),
+        )
+    if today > closes_on:
+        why = f"the renewal window closed on {closes_on.isoformat()}"
+        raise refused(RenewalWindowClosed, command, state, why, closed_on=closes_on.isoformat())
+    if not command.statement.strip():
+        raise refused(EmptyStatement, command, state, "Art. 14 asks for a written request")
+    b = state.base
+    return RenewalRequested(
+        renewal_id=command.renewal_id,
+        case_id=b.case_id,
+        base_id=b.base_id,
+        unit_id=b.unit_id,
+        unit_name=b.unit_name,
+        province=b.province,
+        jurisdiction=b.jurisdiction,
+        term_end=state.term_end,
+        statement=command.statement,
+        policy_version=policy_version,
+    )
+
+
+def _designation(c: RecordBaseDesignation) -> BaseDesignationRecorded:
+    return BaseDesignationRecorded(
+        c.base_id, c.case_id, c.unit_id, c.unit_name, c.province, c.jurisdiction,
+        c.term_start, c.term_end,
+    )  # fmt: skip
+
+
+def _serving(state: State) -> TypeGuard[Serving | RenewalPending]:
+    return isinstance(state, Serving | RenewalPending)
+
+
+def _pending(state: State, renewal_id: str) -> State:
+    if isinstance(state, Serving):
+        return RenewalPending(state.base, state.term_end, state.window, renewal_id)
+    return state
+
+
+def _settle(state: State, settled: Settled) -> State:
+    if isinstance(state, RenewalPending | Serving):
+        return Serving(state.base, state.term_end, state.window, settled)
+    return state
+
+
+def _new_term(state: State, term_end: date) -> State:
+    """A new term has its own window, still to be announced."""
+    if isinstance(state, Serving | RenewalPending):
+        return replace(state, term_end=term_end, window=None)
+    return state
+
+
+decider = Decider(decide=decide, evolve=evolve, initial_state=initial_state)
