@@ -6,8 +6,6 @@ OIDC provider's RS256/ES256 keys from its JWKS and so refuses every HS256 token.
 checked against the real time, never the controllable development clock.
 """
 
-# ruff: noqa: N818 -- exceptions named for what happened, like shared.decider's NotFound
-
 from __future__ import annotations
 
 import asyncio

@@ -61,6 +61,12 @@ class EventRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def class_of(self, name: str) -> type[Any]:
+        return self._by_name[name].cls
+
+    def type_for(self, name: str) -> str:
+        return event_type(self.service, name, self._by_name[name].version)
+
     def type_of(self, event: object) -> str:
         registration = self._registration_of(event)
         return event_type(self.service, type(event).__name__, registration.version)

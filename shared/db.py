@@ -16,18 +16,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
-def async_url(url: str) -> str:
-    """`sqlite:///x` -> `sqlite+aiosqlite:///x`; `postgresql://` -> `postgresql+asyncpg://`."""
-    parsed = make_url(url)
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if backend in ("postgresql", "postgres"):
-        if driver and driver != "asyncpg":
-            raise ValueError(f"use a plain postgresql:// URL, not {parsed.drivername}")
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+def async_database_url(url: str) -> str:
+    """The SQLAlchemy async URL for a plain one: `sqlite:///x` → `sqlite+aiosqlite:///x`."""
+    scheme, separator, rest = url.partition("://")
+    dialect, plus, driver = scheme.partition("+")
+    dialect = "postgresql" if dialect == "postgres" else dialect
+    if not separator or dialect not in _ASYNC_DRIVERS or (plus and not driver):
+        raise ValueError(
+            f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+        )
+    if driver:
+        return f"{dialect}+{driver}://{rest}"
+    return f"{_ASYNC_DRIVERS[dialect]}://{rest}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,7 +63,7 @@ class Database:
 
 def open_database(url: str, *, schema: str | None = None, pool_size: int = 10) -> Database:
     """Engines for `url`; `schema` sets PostgreSQL's search_path (a schema per test)."""
-    driver_url = async_url(url)
+    driver_url = async_database_url(url)
     if driver_url.startswith("sqlite"):
         path = make_url(driver_url).database
         if path and path != ":memory:":

@@ -106,6 +106,7 @@ def _operations(
     metrics: Metrics,
     readiness: Readiness,
     asyncapi: Callable[[], dict[str, Any]] | None,
+    refresh_metrics: Callable[[], Awaitable[None]] | None,
 ) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -133,6 +134,11 @@ def _operations(
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus_metrics() -> Response:
+        if refresh_metrics is not None:
+            try:
+                await refresh_metrics()
+            except Exception:  # stale gauges are better than no metrics
+                log.exception("metrics.refresh_failed")
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @router.get("/asyncapi.json", summary="AsyncAPI: the events published and consumed")
@@ -154,6 +160,7 @@ def create_app(
     readiness: Readiness,
     asyncapi: Callable[[], dict[str, Any]] | None = None,
     version: str = "0.1.0",
+    refresh_metrics: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app; `main.py` supplies the routers, lifespan and readiness checks."""
     app = FastAPI(title=title, version=version, lifespan=lifespan)
@@ -163,7 +170,7 @@ def create_app(
     install_problem_handlers(app)
     # Added last, so outermost: even a 500 problem carries the ids and is counted.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(_operations(title, version, metrics, readiness, asyncapi))
+    app.include_router(_operations(title, version, metrics, readiness, asyncapi, refresh_metrics))
     for router in routers:
         app.include_router(router)
     return app

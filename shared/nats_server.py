@@ -76,6 +76,7 @@ class EmbeddedNats:
     def start(self, preferred_port: int = 4222, timeout: float = 10.0) -> EmbeddedNats:
         if not self.port:
             self.port = preferred_port if port_is_free(preferred_port) else free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "nats-server.log").open("ab")
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(self._config())],
@@ -85,7 +86,8 @@ class EmbeddedNats:
         deadline = time.monotonic() + timeout
         while port_is_free(self.port, self.host):
             if self.process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self.process.returncode}; see {log.name}")
+                code = self.process.returncode
+                raise RuntimeError(f"nats-server exited with {code}; see {log.name}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"nats-server did not listen on {self.port} in {timeout}s")

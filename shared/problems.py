@@ -6,8 +6,6 @@
 without internals.
 """
 
-# ruff: noqa: N818 -- exceptions named for the HTTP answer they become, like DomainError's kin
-
 from __future__ import annotations
 
 import dataclasses
@@ -56,18 +54,6 @@ class HTTPProblem(Exception):
         self.type_ = type_
         self.headers = dict(headers or {})
         self.extensions = extensions
-
-
-class ConcurrencyConflict(Exception):
-    """The stream moved on since the client read it: its `If-Match` version is stale (409)."""
-
-    def __init__(self, expected_version: int, actual_version: int, detail: str | None = None):
-        super().__init__(
-            detail or f"expected version {expected_version}, but it is {actual_version}"
-        )
-        self.expected_version = expected_version
-        self.actual_version = actual_version
-        self.detail = str(self)
 
 
 class PreconditionRequired(Exception):
@@ -210,19 +196,6 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _conflict(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ConcurrencyConflict)
-    return problem_response(
-        409,
-        "Version conflict",
-        exc.detail,
-        problem_type("version-conflict"),
-        instance=request.url.path,
-        expected_version=exc.expected_version,
-        actual_version=exc.actual_version,
-    )
-
-
 async def _precondition_required(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PreconditionRequired)
     return problem_response(
@@ -279,6 +252,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(HTTPProblem, _problem)
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(ConcurrencyConflict, _conflict)
     app.add_exception_handler(PreconditionRequired, _precondition_required)
     app.add_middleware(UnexpectedErrorMiddleware)

@@ -12,27 +12,13 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.db import async_database_url
+
 # Marked so that nobody mistakes it for a secret; production refuses to start with it.
 DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
 
 Environment = Literal["development", "test", "production"]
 ClockKind = Literal["system", "controlled"]
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-
-
-def async_database_url(url: str) -> str:
-    """The SQLAlchemy async URL for a plain one: `sqlite:///x` → `sqlite+aiosqlite:///x`."""
-    scheme, separator, rest = url.partition("://")
-    dialect, plus, driver = scheme.partition("+")
-    dialect = "postgresql" if dialect == "postgres" else dialect
-    if not separator or dialect not in _ASYNC_DRIVERS or (plus and not driver):
-        raise ValueError(
-            f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"
-        )
-    if driver:
-        return f"{dialect}+{driver}://{rest}"
-    return f"{_ASYNC_DRIVERS[dialect]}://{rest}"
 
 
 def _default_clock(data: dict[str, Any]) -> ClockKind:

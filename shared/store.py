@@ -122,7 +122,9 @@ class EventStore:
         ]
         try:
             result = await conn.execute(
-                insert(events).returning(events.c.position, events.c.event_id, sort_by_parameter_order=True),
+                insert(events).returning(
+                    events.c.position, events.c.event_id, sort_by_parameter_order=True
+                ),
                 rows,
             )
         except IntegrityError as clash:
@@ -130,9 +132,7 @@ class EventStore:
                 raise ConcurrencyConflict(stream_id, expected_version, version + 1) from clash
             raise
         positions = [(int(row.position), str(row.event_id)) for row in result]
-        await conn.execute(
-            insert(outbox), [{"position": p, "event_id": i} for p, i in positions]
-        )
+        await conn.execute(insert(outbox), [{"position": p, "event_id": i} for p, i in positions])
         return [replace(e, position=p) for e, (p, _) in zip(sealed, positions, strict=True)]
 
     async def read_stream(
@@ -189,7 +189,11 @@ class EventStore:
         """Walk every stream's hash chain; report each event that does not fit."""
         breaks: list[ChainBreak] = []
         query = select(
-            events.c.stream_id, events.c.version, events.c.event_id, events.c.envelope, events.c.hash
+            events.c.stream_id,
+            events.c.version,
+            events.c.event_id,
+            events.c.envelope,
+            events.c.hash,
         ).order_by(events.c.stream_id, events.c.version)
         current_stream, expected_version, prevhash = None, 0, GENESIS
         async with self.db.read_engine.connect() as reader:

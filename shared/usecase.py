@@ -82,7 +82,9 @@ class Executor:
     on_commit: Callable[[], None] | None = None
 
     @contextlib.asynccontextmanager
-    async def transaction(self, conn: AsyncConnection | None = None) -> AsyncIterator[AsyncConnection]:
+    async def transaction(
+        self, conn: AsyncConnection | None = None
+    ) -> AsyncIterator[AsyncConnection]:
         """Join the caller's transaction, or open (and commit) one of our own."""
         if conn is not None:
             yield conn

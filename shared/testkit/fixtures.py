@@ -1,7 +1,7 @@
-"""Pytest fixtures: a real NATS server with JetStream, and real databases, clean per test.
+"""Pytest fixtures: a real NatsClient server with JetStream, and real databases, clean per test.
 
 `nats_server` starts one embedded nats-server per test session; `nats_url` gives its URL
-and `nats` a connection whose JetStream has none of the previous test's streams.
+and `nats_client` a connection whose JetStream has none of the previous test's streams.
 `database_url` is parametrised: SQLite always, PostgreSQL too when `TEST_DATABASE_URL` is
 set (each test gets a schema of its own, dropped afterwards).
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import nats
 import pytest
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
-from shared.db import Database, async_url, open_database
+from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
 from shared.nats_server import EmbeddedNats
@@ -40,8 +40,8 @@ def nats_url(nats_server: EmbeddedNats) -> str:
 
 
 @pytest.fixture
-async def nats_client(nats_url: str) -> AsyncIterator[NATS]:
-    """A connection to the session's NATS with every JetStream stream and KV bucket removed."""
+async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
+    """A connection to the session's NATS, with every JetStream stream (and KV bucket) removed."""
     client = await nats.connect(nats_url)
     js = client.jetstream()
     for info in await js.streams_info():
@@ -49,7 +49,7 @@ async def nats_client(nats_url: str) -> AsyncIterator[NATS]:
             with contextlib.suppress(NotFoundError):
                 await js.delete_stream(info.config.name)
     yield client
-    await client.drain()
+    await client.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,4 +86,4 @@ async def database(database_url: tuple[str, str | None]) -> AsyncIterator[Databa
     await db.dispose()
 
 
-__all__ = ["BACKENDS", "async_url"]
+__all__ = ["BACKENDS"]

@@ -1,7 +1,7 @@
 """Given past events, when a command, then these events — or this error.
 
-    spec(base_decider).given(Designated(...)).when(FileReport(...)).then(ReportFiled(...))
-    spec(base_decider).given().when(FileReport(...)).raises(BaseNotActive)
+spec(base_decider).given(Designated(...)).when(FileReport(...)).then(ReportFiled(...))
+spec(base_decider).given().when(FileReport(...)).raises(BaseNotActive)
 """
 
 from __future__ import annotations

@@ -13,10 +13,9 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 from structlog.testing import capture_logs
 
-from shared.decider import DomainError
+from shared.decider import ConcurrencyConflict, DomainError
 from shared.problems import (
     PROBLEM_TYPE_BASE,
-    ConcurrencyConflict,
     HTTPProblem,
     PreconditionRequired,
     install_problem_handlers,
@@ -31,7 +30,7 @@ class Thing(BaseModel):
     count: int
 
 
-class DeadlinePassed(DomainError):  # noqa: N818 (named like the domain errors)
+class DeadlinePassed(DomainError):
     code = "deadline-passed"
     title = "Deadline passed"
     status = 409
@@ -51,7 +50,7 @@ def _app() -> FastAPI:
 
     @app.post("/stale")
     async def stale() -> None:
-        raise ConcurrencyConflict(expected_version=3, actual_version=5)
+        raise ConcurrencyConflict("s-1", expected_version=3, actual_version=5)
 
     @app.post("/unconditional")
     async def unconditional() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings, async_database_url
+from shared.db import async_database_url
+from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 
 PRODUCTION = {
     "environment": "production",

@@ -38,7 +38,8 @@ async def test_appended_events_read_back_in_version_order_with_a_hash_chain(
     assert [e.streamversion for e in read] == [1, 2, 3]
     assert [e.data["n"] for e in read] == [0, 1, 2]
     assert read[0].prevhash == GENESIS
-    assert read[1].prevhash == read[0].hash and read[2].prevhash == read[1].hash
+    assert read[1].prevhash == read[0].hash
+    assert read[2].prevhash == read[1].hash
     assert all(e.caseid == "case-1" and e.subject == "s-1" for e in read)
     assert await store.verify() == []
 
@@ -79,7 +80,10 @@ async def test_read_all_follows_the_global_position(database: Database) -> None:
     await append(store, "b", 0, 2)
     everything = await store.read_all()
     assert [(e.subject, e.streamversion) for e in everything] == [
-        ("a", 1), ("a", 2), ("b", 1), ("b", 2)
+        ("a", 1),
+        ("a", 2),
+        ("b", 1),
+        ("b", 2),
     ]
     after = everything[1].position
     assert after is not None

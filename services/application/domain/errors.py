@@ -25,7 +25,7 @@ def refused(error: type[_E], command: object, state: object, why: str, **context
     )
 
 
-class Conflict(DomainError):  # noqa: N818 (named like shared's NotFound and InvalidCommand)
+class Conflict(DomainError):
     """The command does not fit the aggregate's current state (HTTP 409)."""
 
     code = "conflict"
@@ -33,7 +33,7 @@ class Conflict(DomainError):  # noqa: N818 (named like shared's NotFound and Inv
     status = 409
 
 
-class Forbidden(DomainError):  # noqa: N818
+class Forbidden(DomainError):
     """The actor may not act on this aggregate (HTTP 403; the API may answer 404 instead)."""
 
     code = "forbidden"

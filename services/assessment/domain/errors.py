@@ -4,8 +4,6 @@ Refusals are named for the rule they enforce (`BaseNotActive`, as in `shared.tes
 not suffixed `Error`: hence the file-wide N818 exemption.
 """
 
-# ruff: noqa: N818
-
 from __future__ import annotations
 
 from typing import TypeVar

@@ -3,7 +3,6 @@
 A refusal is named for the rule it enforces (`LevelMismatch`, as shared's `NotFound`), hence
 no `Error` suffix.
 """
-# ruff: noqa: N818
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     bind = op.get_bind()
     metadata.create_all(bind)
-    statements = IMMUTABLE_EVENTS_SQLITE if bind.dialect.name == "sqlite" else IMMUTABLE_EVENTS_POSTGRES
+    statements = (
+        IMMUTABLE_EVENTS_SQLITE if bind.dialect.name == "sqlite" else IMMUTABLE_EVENTS_POSTGRES
+    )
     for statement in statements:
         op.execute(statement)

@@ -1,0 +1,225 @@
+"""Durable JetStream consumers that apply another service's events in order, exactly once in effect.
+
+For each message:
+1. the envelope is read; what this consumer already processed of that upstream stream is in
+   its `inbox` rows (same database as the effect);
+2. a version at or below the last processed one is a redelivery or a late duplicate (even one
+   republished after the duplicate window): acknowledged, no effect;
+3. a version more than one ahead is a gap: negatively acknowledged with a delay, so it comes
+   back after the missing event (republished by reconcile, or still in flight);
+4. otherwise the handler runs and the inbox row is written in ONE transaction; the message is
+   acknowledged only after that commit;
+5. a handler that keeps failing (`max_failures` deliveries) sends the message to the dead-letter
+   stream with its error, records it in the inbox as dead-lettered (so later events of the same
+   stream keep flowing) and terminates it.
+
+Built on nats-py pull subscriptions rather than faststream: every step above needs the raw
+acknowledgement protocol (ack after our commit, nak with a delay, term, delivery count),
+which faststream only reaches through its raw message while adding an ack policy to disable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext, api
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import Database
+from shared.decider import ConcurrencyConflict
+from shared.envelope import Envelope, format_time
+from shared.logging import get_logger
+from shared.schema import inbox
+from shared.streams import DLQ_SUBJECT_PREFIX, STREAM
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One upstream service's events, by event name, for one durable consumer."""
+
+    name: str
+    upstream: str
+    handlers: Mapping[str, Handler]
+
+    @property
+    def filter_subject(self) -> str:
+        # Every event of the upstream service: a gap in a stream's versions is only a gap
+        # if we see all of them, including the names we have no handler for.
+        return f"haizhi.{self.upstream}.>"
+
+
+class Outcome:
+    APPLIED = "applied"
+    SKIPPED = "duplicate"
+    GAP = "gap"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass
+class Consumer:
+    db: Database
+    js: JetStreamContext
+    subscription: Subscription
+    max_failures: int = 5
+    batch: int = 64
+    ack_wait: float = 30.0
+    gap_delay: float = 0.5
+    retry_delay: float = 0.2
+    on_dead_letter: Callable[[str], None] | None = None
+    _sub: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
+
+    @property
+    def durable(self) -> str:
+        return self.subscription.name
+
+    async def start(self) -> None:
+        config = api.ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL,
+            filter_subject=self.subscription.filter_subject,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,  # we decide when a message is dead, counting real failures
+            max_ack_pending=10_000,
+        )
+        self._sub = await self.js.pull_subscribe(
+            self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
+        )
+
+    async def pending(self) -> int:
+        """Messages not yet delivered plus those delivered and not acknowledged."""
+        info = await self.js.consumer_info(STREAM, self.durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def fetch_and_process(self, wait: float = 1.0) -> list[str]:
+        """One pull: process what arrives, in order; return each message's outcome."""
+        if self._sub is None:
+            await self.start()
+        assert self._sub is not None
+        try:
+            messages = await self._sub.fetch(self.batch, timeout=wait)
+        except NatsTimeout:
+            return []
+        return [await self.process(message) for message in messages]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.fetch_and_process()
+            except Exception:  # the loop must outlive a broken connection; log and go on
+                log.exception("consumer loop error", consumer=self.durable)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    async def process(self, message: Msg) -> str:
+        try:
+            envelope = Envelope.from_json(message.data)
+        except (ValueError, KeyError, TypeError) as unreadable:
+            await self._dead_letter(message, None, f"unreadable envelope: {unreadable!r}")
+            return Outcome.DEAD_LETTERED
+        for _ in range(5):  # policies retry on a concurrency conflict
+            try:
+                outcome = await self._apply(envelope)
+                break
+            except ConcurrencyConflict:
+                continue
+            except Exception as failure:
+                return await self._failed(message, envelope, failure)
+        else:
+            return await self._failed(message, envelope, RuntimeError("conflict after 5 tries"))
+        if outcome == Outcome.GAP:
+            await message.nak(delay=self.gap_delay)
+        else:
+            await message.ack()
+        return outcome
+
+    async def _apply(self, envelope: Envelope) -> str:
+        handler = self.subscription.handlers.get(envelope.name)
+        try:
+            async with self.db.engine.begin() as conn:
+                last = await self.last_version(conn, envelope.subject)
+                if envelope.streamversion <= last:
+                    return Outcome.SKIPPED
+                if envelope.streamversion > last + 1:
+                    return Outcome.GAP
+                if handler is not None:
+                    await handler(conn, envelope)
+                await self._record(conn, envelope, Outcome.APPLIED)
+        except IntegrityError:
+            # Another instance recorded this very event first: it is a duplicate now.
+            return Outcome.SKIPPED
+        return Outcome.APPLIED
+
+    async def last_version(self, conn: AsyncConnection, upstream_stream: str) -> int:
+        value = (
+            await conn.execute(
+                select(func.max(inbox.c.version)).where(
+                    inbox.c.consumer == self.durable, inbox.c.upstream_stream == upstream_stream
+                )
+            )
+        ).scalar()
+        return int(value or 0)
+
+    async def _record(self, conn: AsyncConnection, envelope: Envelope, outcome: str) -> None:
+        await conn.execute(
+            insert(inbox).values(
+                consumer=self.durable,
+                event_id=envelope.id,
+                upstream_stream=envelope.subject,
+                version=envelope.streamversion,
+                outcome=outcome,
+                envelope=envelope.to_json().decode("utf-8"),
+                processed_at=format_time(datetime.now(UTC)),
+            )
+        )
+
+    async def _failed(self, message: Msg, envelope: Envelope, failure: Exception) -> str:
+        delivered = message.metadata.num_delivered
+        log.warning(
+            "handler failed",
+            consumer=self.durable,
+            event_id=envelope.id,
+            type=envelope.type,
+            delivered=delivered,
+            error=repr(failure),
+        )
+        if delivered >= self.max_failures:
+            await self._dead_letter(message, envelope, "".join(traceback.format_exception(failure)))
+            return Outcome.DEAD_LETTERED
+        await message.nak(delay=self.retry_delay * delivered)
+        return Outcome.FAILED
+
+    async def _dead_letter(self, message: Msg, envelope: Envelope | None, error: str) -> None:
+        subject = f"{DLQ_SUBJECT_PREFIX}.{self.durable}.{message.subject}"
+        headers = {
+            "Haizhi-Consumer": self.durable,
+            "Haizhi-Original-Subject": message.subject,
+            "Haizhi-Original-Sequence": str(message.metadata.sequence.stream),
+            "Haizhi-Error": error[-2000:].replace("\r", " ").replace("\n", " | "),
+        }
+        if envelope is not None:
+            headers["Nats-Msg-Id"] = f"{self.durable}:{envelope.id}"
+        await self.js.publish(subject, message.data, headers=headers)
+        if envelope is not None:
+            with contextlib.suppress(IntegrityError):
+                async with self.db.engine.begin() as conn:
+                    if envelope.streamversion > await self.last_version(conn, envelope.subject):
+                        await self._record(conn, envelope, Outcome.DEAD_LETTERED)
+        await message.term()
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(self.durable)
+        log.error("dead-lettered", consumer=self.durable, subject=message.subject)

@@ -1,0 +1,302 @@
+"""The transactional outbox relay: every committed event into JetStream's `HAIZHI`, once.
+
+An append writes each event's outbox row in the same transaction as the event. The relay
+reads the rows that are there (joined with their events, in position order), publishes them
+and deletes the rows JetStream acknowledged. The outbox is a set of rows, not a high-water
+mark: a transaction that commits late, holding a lower position than events already
+relayed, simply shows up in the outbox later, so nothing is skipped and no lock serialises
+commits. When NATS is down nothing is deleted; commands keep succeeding (they only write the
+database) and the relay backs off and retries.
+
+Exactly once in the stream: each message carries `Nats-Msg-Id` = event id, so a republish
+(after a crash between the acknowledgement and the delete, or a lost acknowledgement) is
+dropped by JetStream within `streams.DUPLICATE_WINDOW`.
+
+Order: events of one stream must be stored in version order. See `publish_in_stream_order`.
+
+One active relay per database: on PostgreSQL the relay holds a session advisory lock on a
+connection of its own, so of several relay processes pointed at one store only one
+publishes; the others stand by and take over when its session ends. Correctness does not
+rest on the lock (duplicates are dropped, and a stream's next event is only sent once the
+previous one is stored), it saves doubled work. SQLite is the embedded, single-process store:
+its relay runs in the service's own process and takes no lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import Database
+from shared.envelope import Envelope
+from shared.logging import get_logger
+from shared.schema import events, outbox
+from shared.streams import STREAM
+
+MSG_ID = "Nats-Msg-Id"
+#: First key of the relay's advisory lock ("hzob"); the second is the store's schema.
+_LOCK_CLASS = 0x687A6F62
+
+log = get_logger(__name__)
+
+
+class PublishFailedError(Exception):
+    """JetStream did not acknowledge every event; the acknowledged ones were recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One event as it goes out: where, what, and which store row it came from."""
+
+    position: int
+    event_id: str
+    stream_id: str
+    subject: str
+    payload: bytes
+
+    @classmethod
+    def from_row(cls, position: int, stream_id: str, envelope_json: str) -> Outgoing:
+        envelope = Envelope.from_json(envelope_json)
+        # The stored text is `Envelope.to_json()` as it was sealed: published byte for byte,
+        # so what the stream holds hashes as the store does, whatever a reader upcasts.
+        return cls(position, envelope.id, stream_id, envelope.nats_subject, envelope_json.encode())
+
+
+def _waves(batch: Sequence[Outgoing]) -> list[list[Outgoing]]:
+    """Wave k holds the k-th event of each stream in the batch, in position order."""
+    waves: list[list[Outgoing]] = []
+    depth: dict[str, int] = {}
+    for item in batch:
+        k = depth.get(item.stream_id, 0)
+        depth[item.stream_id] = k + 1
+        if k == len(waves):
+            waves.append([])
+        waves[k].append(item)
+    return waves
+
+
+async def publish_in_stream_order(
+    js: JetStreamContext, batch: Sequence[Outgoing], *, ack_timeout: float
+) -> tuple[list[Outgoing], Exception | None]:
+    """Publish `batch` (in position order), pipelined; return what was acknowledged.
+
+    Why waves rather than one pipeline: NATS keeps publish order on one connection only while
+    every message arrives. If v1 of a stream is lost in flight (a dropped connection; a
+    clustered stream changing leader) and v2, buffered by the client during the reconnect,
+    is stored, retrying v1 would store it after v2. So the events of a batch go out in waves:
+    wave k holds the k-th event of each stream, all of a wave in flight together, and wave
+    k+1 leaves only when every event of wave k is acknowledged, that is stored. A stream's
+    next event therefore never leaves before the previous one is in `HAIZHI`, while
+    different streams share each round trip. After a failed wave nothing more is sent;
+    what was acknowledged is returned with the failure.
+    """
+    acked: list[Outgoing] = []
+    for wave in _waves(batch):
+        in_flight: list[tuple[Outgoing, asyncio.Future[PubAck]]] = []
+        failure: Exception | None = None
+        try:
+            for item in wave:
+                future = await js.publish_async(
+                    item.subject, item.payload, stream=STREAM, headers={MSG_ID: item.event_id}
+                )
+                in_flight.append((item, future))
+        except (nats.errors.Error, OSError) as refused:
+            failure = refused
+        results = await asyncio.gather(
+            *(asyncio.wait_for(future, ack_timeout) for _, future in in_flight),
+            return_exceptions=True,
+        )
+        for (item, _), result in zip(in_flight, results, strict=True):
+            if isinstance(result, PubAck):
+                acked.append(item)
+            elif isinstance(result, Exception):
+                failure = failure or result
+            else:
+                raise result
+        if failure is not None:
+            return acked, failure
+    return acked, None
+
+
+class OutboxRelay:
+    """Relays the outbox of one store to `HAIZHI`; `run` it, or `drain_once` in tests.
+
+    On PostgreSQL the relay keeps its lock between passes: `run` gives it up when it stops;
+    after `drain_once`, call `close`.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        *,
+        batch_size: int = 256,
+        poll_interval: float = 0.2,
+        on_lag: Callable[[int], None] | None = None,
+        ack_timeout: float = 5.0,
+        max_backoff: float = 5.0,
+        after_publish: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
+        """`after_publish` sees the acknowledged event ids before their rows are deleted."""
+        self._db = db
+        self._js = js
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._on_lag = on_lag
+        self._ack_timeout = ack_timeout
+        self._max_backoff = max_backoff
+        self._after_publish = after_publish
+        self._woken = asyncio.Event()
+        self._passes = asyncio.Lock()
+        self._lease: AsyncConnection | None = None
+
+    def wake(self) -> None:
+        """Something was committed: skip the rest of the poll wait."""
+        self._woken.set()
+
+    async def lag(self) -> int:
+        """Events committed and not yet acknowledged by JetStream."""
+        async with self._db.read_engine.connect() as reader:
+            count = (await reader.execute(select(func.count()).select_from(outbox))).scalar()
+        return int(count or 0)
+
+    async def drain_once(self) -> int:
+        """Relay what the outbox holds now; the number relayed (0 when another relay leads).
+
+        Raises `PublishFailedError` when JetStream does not acknowledge; rows stay for a retry.
+        """
+        relayed = 0
+        async with self._passes:
+            self._woken.clear()
+            if not await self._hold_lease():
+                return 0
+            while True:
+                read, done = await self._relay_batch()
+                relayed += done
+                if read < self._batch_size:
+                    break
+        await self._report_lag()
+        return relayed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set, backing off while NATS or the database is unreachable."""
+        backoff = self._poll_interval
+        try:
+            while not stop.is_set():
+                try:
+                    async with self._passes:
+                        self._woken.clear()
+                        leading = await self._hold_lease()
+                        read = (await self._relay_batch())[0] if leading else 0
+                    await self._report_lag()
+                except (PublishFailedError, SQLAlchemyError, nats.errors.Error, OSError) as failure:
+                    log.warning(
+                        "outbox relay failed; retrying", error=repr(failure), retry_in=backoff
+                    )
+                    await self._pause(backoff, stop, wakeable=False)
+                    backoff = min(backoff * 2, self._max_backoff)
+                    continue
+                backoff = self._poll_interval
+                if not leading:
+                    await self._pause(max(self._poll_interval, 1.0), stop, wakeable=False)
+                elif read < self._batch_size:
+                    await self._pause(self._poll_interval, stop, wakeable=True)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Give up the lead (PostgreSQL), so a standing-by relay takes over at once."""
+        lease, self._lease = self._lease, None
+        if lease is None:
+            return
+        try:
+            await lease.execute(
+                text("SELECT pg_advisory_unlock(:c, hashtext(current_schema()))"),
+                {"c": _LOCK_CLASS},
+            )
+            await lease.close()
+        except SQLAlchemyError:
+            await lease.invalidate()  # the session is gone, and its lock with it
+
+    async def _relay_batch(self) -> tuple[int, int]:
+        """One batch: (rows read, rows relayed)."""
+        query = (
+            select(outbox.c.position, events.c.stream_id, events.c.envelope)
+            .join(events, events.c.position == outbox.c.position)
+            .order_by(outbox.c.position)
+            .limit(self._batch_size)
+        )
+        async with self._db.read_engine.connect() as reader:
+            rows = (await reader.execute(query)).all()
+        if not rows:
+            return 0, 0
+        batch = [
+            Outgoing.from_row(int(r.position), str(r.stream_id), str(r.envelope)) for r in rows
+        ]
+        acked, failure = await publish_in_stream_order(
+            self._js, batch, ack_timeout=self._ack_timeout
+        )
+        if acked and self._after_publish is not None:
+            self._after_publish([item.event_id for item in acked])
+        if acked:
+            async with self._db.engine.begin() as conn:
+                await conn.execute(
+                    delete(outbox).where(outbox.c.position.in_([item.position for item in acked]))
+                )
+        if failure is not None:
+            raise PublishFailedError(
+                f"{len(batch) - len(acked)} of {len(batch)} events not acknowledged"
+            ) from failure
+        return len(rows), len(acked)
+
+    async def _hold_lease(self) -> bool:
+        """Whether this relay leads: always on SQLite; holding the advisory lock on PostgreSQL."""
+        if self._db.is_sqlite:
+            return True
+        if self._lease is not None:
+            try:
+                await self._lease.execute(text("SELECT 1"))
+                return True
+            except SQLAlchemyError:
+                await self.close()
+        conn = await self._db.engine.connect()
+        # Autocommit: the lock is the session's; an open transaction would idle for hours.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            taken = (
+                await conn.execute(
+                    text("SELECT pg_try_advisory_lock(:c, hashtext(current_schema()))"),
+                    {"c": _LOCK_CLASS},
+                )
+            ).scalar()
+        except BaseException:
+            await conn.close()
+            raise
+        if not taken:
+            await conn.close()
+            return False
+        log.info("outbox relay leads")
+        self._lease = conn
+        return True
+
+    async def _report_lag(self) -> None:
+        if self._on_lag is not None:
+            self._on_lag(await self.lag())
+
+    async def _pause(self, seconds: float, stop: asyncio.Event, *, wakeable: bool) -> None:
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wakeable:
+            waits.append(asyncio.ensure_future(self._woken.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()

@@ -1,0 +1,192 @@
+"""Composition of one service: store, outbox relay, consumers, scheduler, HTTP app.
+
+A service's `main.py` builds its settings and a `ServiceSpec` (its registry, read models,
+routes, subscriptions, scheduler tick and migrations) and calls `build_app`. Nothing
+connects before the app's lifespan starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+from fastapi import APIRouter, FastAPI, Request
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from sqlalchemy import text
+
+from shared.asyncapi import asyncapi_document
+from shared.clock import SharedDevClock, SystemClock, WatchableClock
+from shared.codec import EventRegistry
+from shared.consumer import Consumer, Subscription
+from shared.db import Database, open_database
+from shared.envelope import Envelope
+from shared.http import create_app
+from shared.logging import configure_logging, get_logger
+from shared.metrics import Metrics
+from shared.migrate import upgrade
+from shared.outbox import OutboxRelay
+from shared.policy import PolicyBook
+from shared.scheduler import run_scheduler
+from shared.settings import ServiceSettings
+from shared.store import EventStore
+from shared.streams import ensure_streams
+from shared.usecase import Executor, Projection
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Kernel:
+    """What a service's use cases are given: its store, executor, clock, policy and bus."""
+
+    settings: ServiceSettings
+    db: Database
+    store: EventStore
+    executor: Executor
+    clock: WatchableClock
+    policies: PolicyBook
+    metrics: Metrics
+    nc: NatsClient
+    js: JetStreamContext
+    relay: OutboxRelay
+    consumers: list[Consumer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    registry: EventRegistry
+    projections: Sequence[Projection]
+    migrations: Path
+    routers: Sequence[APIRouter]
+    #: Builds the service's use cases (stored on `app.state.usecases`).
+    usecases: Callable[[Kernel], Any]
+    subscriptions: Callable[[Any], Sequence[Subscription]] = lambda _: ()
+    tick: Callable[[Any, datetime], Awaitable[Any]] | None = None
+    examples: Sequence[object] = ()
+    consumes: Sequence[tuple[str, Sequence[str]]] = ()
+
+
+async def connect_nats(url: str, name: str) -> NatsClient:
+    """Connect, and keep reconnecting for ever: a NatsClient outage must not stop the service."""
+    return await nats.connect(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+    )
+
+
+def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
+    metrics = Metrics(spec.name)
+    configure_logging(settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = open_database(settings.database_url)
+        await upgrade(db, [spec.migrations])
+        nc = await connect_nats(settings.nats_url, f"haizhi-{spec.name}")
+        js = nc.jetstream()
+        await ensure_streams(js)
+        clock: WatchableClock
+        if settings.clock == "controlled":
+            clock = await SharedDevClock.connect(js, environment=settings.environment)
+        else:
+            clock = SystemClock()
+        store = EventStore(db, spec.name)
+        relay = OutboxRelay(db, js, on_lag=metrics.outbox_lag_events.set)
+
+        def observe(command: str, outcome: str, events: Sequence[Envelope]) -> None:
+            metrics.commands_total.labels(command, outcome).inc()
+            for envelope in events:
+                metrics.events_appended_total.labels(envelope.type).inc()
+
+        executor = Executor(
+            db, store, spec.registry, clock, spec.projections, observe, on_commit=relay.wake
+        )
+        kernel = Kernel(
+            settings,
+            db,
+            store,
+            executor,
+            clock,
+            PolicyBook.load(settings.policy_dir),
+            metrics,
+            nc,
+            js,
+            relay,
+        )
+        usecases = spec.usecases(kernel)
+        app.state.kernel = kernel
+        app.state.usecases = usecases
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        for subscription in spec.subscriptions(usecases):
+            consumer = Consumer(
+                db,
+                js,
+                subscription,
+                on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
+            )
+            await consumer.start()
+            kernel.consumers.append(consumer)
+            tasks.append(asyncio.create_task(consumer.run(stop), name=subscription.name))
+        tick = spec.tick
+        if tick is not None:
+            tasks.append(
+                asyncio.create_task(
+                    run_scheduler(clock, lambda now: tick(usecases, now), stop), name="scheduler"
+                )
+            )
+        log.info("service started", service=spec.name, database=db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            stop.set()
+            relay.wake()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(clock, SharedDevClock):
+                await clock.close()
+            await nc.drain()
+            await db.dispose()
+
+    async def readiness() -> dict[str, bool]:
+        kernel: Kernel | None = getattr(app.state, "kernel", None)
+        if kernel is None:
+            return {"store": False, "nats": False}
+        try:
+            async with kernel.db.read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            store_ok = True
+        except Exception:  # readiness reports, it does not raise
+            store_ok = False
+        return {"store": store_ok, "nats": kernel.nc.is_connected}
+
+    async def lag_metrics() -> None:
+        kernel: Kernel = app.state.kernel
+        metrics.outbox_lag_events.set(await kernel.relay.lag())
+        for consumer in kernel.consumers:
+            with contextlib.suppress(Exception):
+                metrics.consumer_lag_events.labels(consumer.durable).set(await consumer.pending())
+
+    document = asyncapi_document(spec.registry, spec.examples, spec.consumes)
+    app = create_app(
+        title=f"HaiZhi {spec.name} service",
+        settings=settings,
+        metrics=metrics,
+        routers=list(spec.routers),
+        lifespan=lifespan,
+        readiness=readiness,
+        asyncapi=lambda: document,
+        refresh_metrics=lag_metrics,
+    )
+    return app
+
+
+def kernel_of(request: Request) -> Kernel:
+    kernel: Kernel = request.app.state.kernel
+    return kernel

@@ -1,0 +1,158 @@
+"""Consumers on real NATS and real databases: once in effect, in order, poison to the DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.consumer import Consumer, Outcome, Subscription
+from shared.db import Database
+from shared.envelope import GENESIS, Envelope, new_id
+from shared.streams import DLQ_STREAM, ensure_streams
+
+effects_metadata = MetaData()
+effects = Table(
+    "test_effects",
+    effects_metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("stream", String(50)),
+    Column("version", Integer),
+)
+
+
+def envelope(stream: str, version: int, name: str = "Happened") -> Envelope:
+    return Envelope(
+        id=new_id(),
+        source="/haizhi/upstream",
+        type=f"haizhi.upstream.{name}.v1",
+        subject=stream,
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+        data={"stream": stream, "version": version},
+        streamversion=version,
+        caseid=stream,
+        correlationid="corr",
+        causationid=None,
+        actor="someone",
+        policyversion=None,
+        prevhash=GENESIS,
+        hash="",
+    ).sealed()
+
+
+async def publish(js: JetStreamContext, event: Envelope, msg_id: str | None = None) -> None:
+    await js.publish(
+        event.nats_subject, event.to_json(), headers={"Nats-Msg-Id": msg_id or event.id}
+    )
+
+
+async def record(conn: AsyncConnection, event: Envelope) -> None:
+    if event.data.get("poison"):
+        raise RuntimeError("this message always fails")
+    await conn.execute(insert(effects).values(stream=event.subject, version=event.streamversion))
+
+
+@pytest.fixture
+async def js(nats_client: NatsClient) -> JetStreamContext:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    return js
+
+
+@pytest.fixture
+async def consumer(database: Database, js: JetStreamContext) -> Consumer:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    subscription = Subscription("test-consumer", "upstream", {"Happened": record})
+    consumer = Consumer(database, js, subscription, max_failures=3, gap_delay=0.1, retry_delay=0.05)
+    await consumer.start()
+    return consumer
+
+
+async def run_until_idle(consumer: Consumer, deadline: float = 20.0) -> list[str]:
+    """Pull and process until nothing is pending or waiting for redelivery."""
+    outcomes: list[str] = []
+    stop_at = time.monotonic() + deadline
+    while time.monotonic() < stop_at:
+        outcomes += await consumer.fetch_and_process(wait=0.3)
+        if await consumer.pending() == 0:
+            return outcomes
+    raise AssertionError(f"consumer still busy after {deadline}s: {outcomes}")
+
+
+async def applied(database: Database) -> list[tuple[str, int]]:
+    async with database.read_engine.connect() as conn:
+        rows = await conn.execute(
+            select(effects.c.stream, effects.c.version).order_by(effects.c.seq)
+        )
+        return [(r.stream, r.version) for r in rows]
+
+
+async def test_a_message_delivered_twice_has_its_effect_once(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    first = envelope("s-1", 1)
+    await publish(js, first)
+    await run_until_idle(consumer)
+    # The same event again, as after the duplicate window expired: JetStream stores it anew.
+    await publish(js, first, msg_id=f"{first.id}-again")
+    outcomes = await run_until_idle(consumer)
+    assert outcomes == [Outcome.SKIPPED]
+    assert await applied(database) == [("s-1", 1)]
+
+
+async def test_events_out_of_order_are_applied_in_version_order(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    third, first, second = envelope("s-1", 3), envelope("s-1", 1), envelope("s-1", 2)
+    for event in (third, second, first):
+        await publish(js, event)
+    outcomes = await run_until_idle(consumer)
+    assert Outcome.GAP in outcomes
+    assert await applied(database) == [("s-1", 1), ("s-1", 2), ("s-1", 3)]
+
+
+async def test_a_poison_message_goes_to_the_dead_letter_stream_and_the_rest_flow(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    bad = envelope("bad", 1)
+    bad = Envelope.from_attributes({**bad.attributes(), "data": {"poison": True}}).sealed()
+    for event in (bad, envelope("bad", 2), envelope("good", 1), envelope("good", 2)):
+        await publish(js, event)
+    outcomes = await run_until_idle(consumer)
+    assert outcomes.count(Outcome.DEAD_LETTERED) == 1
+    assert outcomes.count(Outcome.FAILED) == 2  # delivered max_failures times in all
+    assert sorted(await applied(database)) == [("bad", 2), ("good", 1), ("good", 2)]
+    dead = await js.get_last_msg(DLQ_STREAM, "haizhidlq.>")
+    assert dead.headers is not None
+    assert "always fails" in dead.headers["Haizhi-Error"]
+    assert dead.headers["Haizhi-Original-Subject"] == bad.nats_subject
+    assert Envelope.from_json(dead.data or b"").id == bad.id
+
+
+async def test_processing_survives_a_restart_without_reapplying(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    for version in (1, 2):
+        await publish(js, envelope("s-1", version))
+    await run_until_idle(consumer)
+    again = Consumer(database, js, consumer.subscription)
+    await again.start()
+    await publish(js, envelope("s-1", 3))
+    await asyncio.wait_for(run_until_idle(again), timeout=20)
+    assert await applied(database) == [("s-1", 1), ("s-1", 2), ("s-1", 3)]
+
+
+async def test_events_without_a_handler_still_advance_the_stream(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    await publish(js, envelope("s-1", 1, name="SomethingElse"))
+    await publish(js, envelope("s-1", 2))
+    await run_until_idle(consumer)
+    assert await applied(database) == [("s-1", 2)]
