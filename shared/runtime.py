@@ -87,7 +87,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = open_database(settings.database_url)
+        db = open_database(settings.database_url, schema=settings.database_schema)
         await upgrade(db, [spec.migrations])
         nc = await connect_nats(settings.nats_url, f"haizhi-{spec.name}")
         js = nc.jetstream()

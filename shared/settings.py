@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     service: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # a subject token: haizhi.<service>.…
     data_dir: Path = Path("var")
     database_url: str = Field(default_factory=_default_database_url)
+    #: PostgreSQL schema (search_path) holding this service's tables; None = the default.
+    database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
     nats_url: str = "nats://127.0.0.1:4222"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)

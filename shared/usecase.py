@@ -34,8 +34,6 @@ class Clock(Protocol):
 class Projection(Protocol):
     """A read model fed by this service's own events, in the same transaction."""
 
-    name: str
-
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None: ...
 
 

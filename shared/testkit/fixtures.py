@@ -23,6 +23,7 @@ from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
 from shared.nats_server import EmbeddedNats
+from shared.testkit.service import TestEnvironment
 
 BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
 
@@ -87,3 +88,12 @@ async def database(database_url: tuple[str, str | None]) -> AsyncIterator[Databa
 
 
 __all__ = ["BACKENDS"]
+
+
+@pytest.fixture
+def test_env(
+    database_url: tuple[str, str | None], nats_url: str, nats_client: NatsClient, tmp_path: Path
+) -> TestEnvironment:
+    """Everything `running_service` needs; NATS wiped and the database empty."""
+    url, schema = database_url
+    return TestEnvironment(url, schema, nats_url, tmp_path)

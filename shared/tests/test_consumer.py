@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 
 import pytest
 from nats.aio.client import Client as NatsClient
@@ -14,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Consumer, Outcome, Subscription
 from shared.db import Database
-from shared.envelope import GENESIS, Envelope, new_id
+from shared.envelope import Envelope
 from shared.streams import DLQ_STREAM, ensure_streams
+from shared.testkit.bus import foreign_event, publish
 
 effects_metadata = MetaData()
 effects = Table(
@@ -28,28 +28,8 @@ effects = Table(
 
 
 def envelope(stream: str, version: int, name: str = "Happened") -> Envelope:
-    return Envelope(
-        id=new_id(),
-        source="/haizhi/upstream",
-        type=f"haizhi.upstream.{name}.v1",
-        subject=stream,
-        time=datetime(2026, 1, 1, tzinfo=UTC),
-        data={"stream": stream, "version": version},
-        streamversion=version,
-        caseid=stream,
-        correlationid="corr",
-        causationid=None,
-        actor="someone",
-        policyversion=None,
-        prevhash=GENESIS,
-        hash="",
-    ).sealed()
-
-
-async def publish(js: JetStreamContext, event: Envelope, msg_id: str | None = None) -> None:
-    await js.publish(
-        event.nats_subject, event.to_json(), headers={"Nats-Msg-Id": msg_id or event.id}
-    )
+    data = {"stream": stream, "version": version}
+    return foreign_event("upstream", name, data, stream_id=stream, version=version)
 
 
 async def record(conn: AsyncConnection, event: Envelope) -> None:

@@ -1,0 +1,64 @@
+"""Read model: which calls for applications exist, in which province, and are they open?"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import Boolean, Column, Integer, String, Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.envelope import Envelope, format_time
+from shared.projection import TableProjection
+
+from ..domain.events import CallClosed, CallOpened
+from .base import metadata
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", String(26), primary_key=True),
+    Column("province", String(12), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("deadline", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("allows_workstation", Boolean, nullable=False),
+    Column("paper_copies", Integer, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("closed_at", String(40)),
+    Column("version", Integer, nullable=False),
+)
+
+
+class CallsProjection(TableProjection):
+    name = "calls"
+    tables: ClassVar = (calls,)
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
+        table = self.t["calls"]
+        match event:
+            case CallOpened():
+                await conn.execute(
+                    insert(table).values(
+                        call_id=event.call_id,
+                        province=event.province,
+                        year=event.year,
+                        title=event.title,
+                        deadline=format_time(event.deadline),
+                        status="open",
+                        allows_workstation=event.allows_workstation,
+                        paper_copies=event.paper_copies,
+                        opened_by=envelope.actor,
+                        version=envelope.streamversion,
+                    )
+                )
+            case CallClosed():
+                await conn.execute(
+                    update(table)
+                    .where(table.c.call_id == event.call_id)
+                    .values(
+                        status="closed",
+                        closed_at=format_time(event.closed_at),
+                        version=envelope.streamversion,
+                    )
+                )

@@ -1,0 +1,101 @@
+"""`Idempotency-Key` on HTTP commands: a retried request returns the first result, appends nothing.
+
+The first result is recorded in the same transaction as the events it reports, so either both
+exist or neither. A key reused with a different request is refused (422): it is a client bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import Database
+from shared.decider import ConcurrencyConflict, InvalidCommand
+from shared.envelope import format_time
+from shared.schema import idempotency
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+class IdempotencyKeyReused(InvalidCommand):
+    code = "idempotency-key-reused"
+    title = "Idempotency-Key already used for a different request"
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+async def _lookup(
+    conn: AsyncConnection, principal: str, key: str, fingerprint: str
+) -> StoredResponse | None:
+    row = (
+        await conn.execute(
+            select(idempotency).where(
+                idempotency.c.principal == principal, idempotency.c.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was first used for a different request", key=key
+        )
+    return StoredResponse(int(row.status_code), json.loads(row.response), replayed=True)
+
+
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+async def once(
+    db: Database,
+    transaction: Transaction,
+    principal: str,
+    key: str | None,
+    fingerprint: str,
+    action: Callable[[AsyncConnection], Awaitable[tuple[int, Any]]],
+) -> StoredResponse:
+    """Run `action` in a transaction, unless this key already has a result: then return it."""
+    if key is None:
+        async with transaction() as conn:
+            status, body = await action(conn)
+        return StoredResponse(status, body, replayed=False)
+    try:
+        async with transaction() as conn:
+            earlier = await _lookup(conn, principal, key, fingerprint)
+            if earlier is not None:
+                return earlier
+            status, body = await action(conn)
+            await conn.execute(
+                insert(idempotency).values(
+                    principal=principal,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=status,
+                    response=json.dumps(body, ensure_ascii=False),
+                    created_at=format_time(datetime.now(UTC)),
+                )
+            )
+        return StoredResponse(status, body, replayed=False)
+    except (IntegrityError, ConcurrencyConflict):
+        # A concurrent twin committed first; our transaction (and its events) rolled back.
+        async with db.read_engine.connect() as conn:
+            earlier = await _lookup(conn, principal, key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier

@@ -1,0 +1,47 @@
+"""Put another service's events on the bus in tests, as its outbox relay would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+
+from shared.envelope import GENESIS, Envelope, event_type, new_id
+
+
+def foreign_event(
+    service: str,
+    name: str,
+    data: dict[str, Any],
+    *,
+    stream_id: str,
+    version: int,
+    case_id: str | None = None,
+    actor: str = "someone",
+    time: datetime | None = None,
+    policy_version: str | None = None,
+) -> Envelope:
+    """A sealed envelope as `service` would publish it (its hash chain is not checked here)."""
+    return Envelope(
+        id=new_id(),
+        source=f"/haizhi/{service}",
+        type=event_type(service, name, 1),
+        subject=stream_id,
+        time=time or datetime.now(UTC),
+        data=data,
+        streamversion=version,
+        caseid=case_id or stream_id,
+        correlationid=new_id(),
+        causationid=None,
+        actor=actor,
+        policyversion=policy_version,
+        prevhash=GENESIS,
+        hash="",
+    ).sealed()
+
+
+async def publish(js: JetStreamContext, event: Envelope, msg_id: str | None = None) -> None:
+    await js.publish(
+        event.nats_subject, event.to_json(), headers={"Nats-Msg-Id": msg_id or event.id}
+    )

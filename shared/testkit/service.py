@@ -1,0 +1,99 @@
+"""Run one service in-process for API tests: its real lifespan, real NATS and a real database.
+
+async with running_service(spec, env) as svc:
+    officer = svc.auth("province_reviewer", jurisdictions=["53"])
+    response = await svc.client.post("/calls", json=..., headers=officer)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import issue_development_token
+from shared.runtime import Kernel, ServiceSpec, build_app
+from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TestEnvironment:
+    """Where a service under test keeps its state: from the kernel's fixtures."""
+
+    __test__ = False  # not a test class, despite the name
+
+    database_url: str
+    database_schema: str | None
+    nats_url: str
+    data_dir: Path
+
+
+@dataclass
+class RunningService:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def kernel(self) -> Kernel:
+        kernel: Kernel = self.app.state.kernel
+        return kernel
+
+    def auth(
+        self,
+        *roles: str,
+        user: str = "user-1",
+        org: str | None = None,
+        jurisdictions: Sequence[str] = (),
+    ) -> dict[str, str]:
+        token = issue_development_token(
+            DEVELOPMENT_JWT_SECRET, user, roles, org=org, jurisdictions=jurisdictions
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.asynccontextmanager
+async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncIterator[RunningService]:
+    settings = ServiceSettings(
+        service=spec.name,
+        environment="test",
+        database_url=env.database_url,
+        database_schema=env.database_schema,
+        nats_url=env.nats_url,
+        data_dir=env.data_dir,
+        policy_dir=REPO / "policies",
+        clock="controlled",
+        log_json=False,
+    )
+    app = build_app(settings, spec)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield RunningService(app, client)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], within: float = 15.0, interval: float = 0.05
+) -> T:
+    """Poll `probe` until it returns something truthy; fail after `within` seconds.
+
+    For effects that arrive through the bus, whose moment no test can know: this waits for
+    the observable outcome, never a fixed time.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(interval)
