@@ -22,7 +22,7 @@ from sqlalchemy import text
 from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
-from shared.nats_server import EmbeddedNats
+from shared.nats_server import EmbeddedNats, free_port
 from shared.testkit.service import TestEnvironment
 
 BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
@@ -30,7 +30,7 @@ BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else 
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats")).start(preferred_port=14222)
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats"), port=free_port()).start()
     yield server
     server.stop()
 
