@@ -1,0 +1,145 @@
+"""The use-case loop and idempotent commands, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.clock import FixedClock
+from shared.db import Database
+from shared.decider import ConcurrencyConflict, NotFound
+from shared.idempotency import IdempotencyKeyReused, once
+from shared.projection import rebuild_and_compare
+from shared.store import EventStore
+from shared.usecase import CommandContext, Executor, retry_on_conflict
+
+from .toy import Count, Open, TotalsProjection, metadata, registry, tally, totals
+
+CTX = CommandContext(actor="tester", correlation_id="corr-1")
+
+
+@pytest.fixture
+async def executor(database: Database) -> AsyncIterator[Executor]:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    yield Executor(database, EventStore(database, "toy"), registry, clock, [TotalsProjection()])
+    TotalsProjection.fail_on = set()
+
+
+async def total(executor: Executor, tally_id: str = "t1") -> tuple[int, int] | None:
+    async with executor.db.read_engine.connect() as conn:
+        row = (await conn.execute(select(totals).where(totals.c.tally_id == tally_id))).first()
+    return None if row is None else (row.total, row.events)
+
+
+async def test_a_command_appends_its_events_and_updates_the_read_model_together(
+    executor: Executor,
+) -> None:
+    opened = await executor.execute(tally, "tally-t1", Open("t1", "海智"), ctx=CTX, case_id="c1")
+    counted = await executor.execute(tally, "tally-t1", Count("t1", 5), ctx=CTX)
+    assert (opened.version, counted.version) == (1, 2)
+    assert counted.state.total == 5
+    assert counted.case_id == "c1"  # the case id comes from the stream once it exists
+    assert [e.actor for e in counted.events] == ["tester"]
+    assert await total(executor) == (5, 2)
+
+
+async def test_an_idempotent_repeat_appends_nothing(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+    again = await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX)
+    assert again.events == ()
+    assert len(await executor.store.read_all()) == 1
+
+
+async def test_a_refused_command_appends_nothing(executor: Executor) -> None:
+    with pytest.raises(NotFound):
+        await executor.execute(tally, "tally-none", Count("none", 0), ctx=CTX)
+    with pytest.raises(Exception, match="cannot Count"):
+        await executor.execute(tally, "tally-none", Count("none", 1), ctx=CTX, case_id="c")
+    assert await executor.store.read_all() == []
+
+
+async def test_a_failing_read_model_rolls_the_events_back(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+    TotalsProjection.fail_on = {13}
+    with pytest.raises(RuntimeError, match="read model failure"):
+        await executor.execute(tally, "tally-t1", Count("t1", 13), ctx=CTX)
+    assert len(await executor.store.read_all()) == 1
+    assert await total(executor) == (0, 1)
+
+
+async def test_a_stale_if_match_version_is_a_conflict(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+    with pytest.raises(ConcurrencyConflict):
+        await executor.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX, expected_version=0)
+    done = await executor.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX, expected_version=1)
+    assert done.version == 2
+
+
+async def test_policies_retry_on_conflict_until_every_count_is_in(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+
+    async def count_one() -> object:
+        return await retry_on_conflict(
+            lambda: executor.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX), attempts=50
+        )
+
+    await asyncio.gather(*(count_one() for _ in range(10)))
+    assert await total(executor) == (10, 11)
+
+
+async def test_a_retried_request_with_the_same_key_returns_the_first_result(
+    executor: Executor,
+) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+
+    async def count(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+        result = await executor.execute(tally, "tally-t1", Count("t1", 2), ctx=CTX, conn=conn)
+        return 200, {"version": result.version}
+
+    first = await once(executor.db, executor.transaction, "u1", "key-1", "fp", count)
+    again = await once(executor.db, executor.transaction, "u1", "key-1", "fp", count)
+    assert (first.body, first.replayed) == ({"version": 2}, False)
+    assert (again.body, again.replayed) == ({"version": 2}, True)
+    assert await total(executor) == (2, 2)
+    with pytest.raises(IdempotencyKeyReused):
+        await once(executor.db, executor.transaction, "u1", "key-1", "other", count)
+
+
+async def test_concurrent_twins_with_one_key_append_once(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+
+    async def count(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+        result = await executor.execute(tally, "tally-t1", Count("t1", 3), ctx=CTX, conn=conn)
+        return 200, {"version": result.version}
+
+    twins = await asyncio.gather(
+        *(once(executor.db, executor.transaction, "u1", "k", "fp", count) for _ in range(5))
+    )
+    assert {t.body["version"] for t in twins} == {2}
+    assert await total(executor) == (3, 2)
+
+
+async def test_a_rebuilt_read_model_equals_the_live_one(executor: Executor) -> None:
+    for n in range(1, 4):
+        tally_id = f"t{n}"
+        await executor.execute(
+            tally, f"tally-{tally_id}", Open(tally_id, "x"), ctx=CTX, case_id="c"
+        )
+        for by in range(n):
+            await executor.execute(tally, f"tally-{tally_id}", Count(tally_id, by + 1), ctx=CTX)
+    assert await rebuild_and_compare(executor.db, registry, [TotalsProjection()], batch=2) == []
+
+
+async def test_a_read_model_that_drifted_from_the_log_is_reported(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "x"), ctx=CTX, case_id="c")
+    async with executor.db.engine.begin() as conn:
+        await conn.execute(totals.update().values(total=99))
+    differences = await rebuild_and_compare(executor.db, registry, [TotalsProjection()])
+    assert [(d.table, d.missing, d.extra) for d in differences] == [("toy_totals", 1, 1)]

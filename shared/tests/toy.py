@@ -1,0 +1,108 @@
+"""A toy aggregate for the kernel's own tests: a tally that can be opened, counted and closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.codec import EventRegistry
+from shared.decider import Decider, DomainError
+from shared.envelope import Envelope
+from shared.projection import TableProjection
+
+
+@dataclass(frozen=True)
+class Opened:
+    tally_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    tally_id: str
+    by: int
+
+
+@dataclass(frozen=True)
+class Open:
+    tally_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Count:
+    tally_id: str
+    by: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    name: str | None = None
+    total: int = 0
+
+
+class TallyRefused(DomainError):
+    code = "tally-refused"
+
+
+def decide(command: Open | Count, state: Tally) -> list[Opened | Counted]:
+    match command:
+        case Open() if state.name is None:
+            return [Opened(command.tally_id, command.name)]
+        case Open():
+            return []
+        case Count(by=0):
+            return []
+        case Count() if state.name is not None:
+            return [Counted(command.tally_id, command.by)]
+        case _:
+            raise TallyRefused(f"cannot {type(command).__name__} now")
+
+
+def evolve(state: Tally, event: Opened | Counted) -> Tally:
+    match event:
+        case Opened():
+            return Tally(event.name, 0)
+        case Counted():
+            return Tally(state.name, state.total + event.by)
+
+
+tally = Decider(decide=decide, evolve=evolve, initial_state=Tally)
+registry = EventRegistry("toy", [Opened, Counted])
+
+metadata = MetaData()
+totals = Table(
+    "toy_totals",
+    metadata,
+    Column("tally_id", String(40), primary_key=True),
+    Column("name", String(40)),
+    Column("total", Integer),
+    Column("events", Integer),
+)
+
+
+class TotalsProjection(TableProjection):
+    name = "totals"
+    tables: ClassVar = (totals,)
+    fail_on: ClassVar[set[int]] = set()
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
+        table = self.t["toy_totals"]
+        match event:
+            case Opened():
+                await conn.execute(
+                    insert(table).values(
+                        tally_id=event.tally_id, name=event.name, total=0, events=1
+                    )
+                )
+            case Counted():
+                if event.by in self.fail_on:
+                    raise RuntimeError("read model failure")
+                await conn.execute(
+                    update(table)
+                    .where(table.c.tally_id == event.tally_id)
+                    .values(total=table.c.total + event.by, events=table.c.events + 1)
+                )
