@@ -1,0 +1,139 @@
+"""The envelope (CloudEvents, canonical bytes, hashes) and the codec (types, upcasting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.codec import EventRegistry, UnknownEventType
+from shared.envelope import GENESIS, Envelope, canonical_json, parse_type
+from shared.policy import PolicyBook
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Grade(StrEnum):
+    EXCELLENT = "excellent"
+
+
+@dataclass(frozen=True)
+class Funded:
+    base_id: str
+    amount_fen: int
+    funds_wan: Decimal
+    on: date
+    grade: Grade
+    years: tuple[int, ...]
+
+
+def sealed(**overrides: Any) -> Envelope:
+    fields: dict[str, Any] = {
+        "id": "01J0000000000000000000000A",
+        "source": "/haizhi/funding",
+        "type": "haizhi.funding.Funded.v1",
+        "subject": "plan-1",
+        "time": datetime(2026, 5, 1, 8, 30, tzinfo=UTC),
+        "data": {"名称": "昆明理工大学", "amount_fen": 20000000},
+        "streamversion": 1,
+        "caseid": "case-1",
+        "correlationid": "corr",
+        "causationid": None,
+        "actor": "finance-1",
+        "policyversion": "2022.1",
+        "prevhash": GENESIS,
+        "hash": "",
+    }
+    return Envelope(**{**fields, **overrides}).sealed()
+
+
+def test_an_envelope_is_a_structured_cloudevent_with_our_extensions() -> None:
+    attributes = sealed().attributes()
+    assert attributes["specversion"] == "1.0"
+    assert attributes["datacontenttype"] == "application/json"
+    assert attributes["time"] == "2026-05-01T08:30:00.000000Z"
+    for extension in ("streamversion", "caseid", "correlationid", "causationid", "actor",
+                      "policyversion", "prevhash", "hash"):  # fmt: skip
+        assert extension in attributes
+        assert extension.isalnum()  # CloudEvents naming rule: lower-case letters and digits
+        assert extension.islower()
+
+
+def test_the_same_content_gives_the_same_bytes_and_hash() -> None:
+    assert sealed().to_json() == sealed().to_json()
+    assert sealed().hash == sealed().hash
+    assert canonical_json({"b": 1, "a": "海"}) == '{"a":"海","b":1}'.encode()
+
+
+def test_any_change_of_content_changes_the_hash() -> None:
+    assert sealed(actor="someone-else").hash != sealed().hash
+    assert sealed(data={"amount_fen": 1}).hash != sealed().hash
+    assert sealed(prevhash="f" * 64).hash != sealed().hash
+
+
+def test_an_envelope_survives_the_round_trip_through_json() -> None:
+    original = sealed()
+    again = Envelope.from_json(original.to_json())
+    assert again == original
+    assert again.computed_hash() == original.hash
+    assert original.nats_subject == "haizhi.funding.case-1.Funded"
+
+
+def test_type_names_are_ours_and_versioned() -> None:
+    assert parse_type("haizhi.review.BaseDesignated.v2") == ("review", "BaseDesignated", 2)
+    with pytest.raises(ValueError, match="not one of our event types"):
+        parse_type("com.example.Thing.v1")
+
+
+def test_the_codec_encodes_money_dates_and_enums_exactly() -> None:
+    registry = EventRegistry("funding", [Funded])
+    event = Funded("b1", 20000000, Decimal("12.50"), date(2026, 5, 1), Grade.EXCELLENT, (1, 2))
+    data = registry.encode(event)
+    assert data == {
+        "base_id": "b1",
+        "amount_fen": 20000000,
+        "funds_wan": "12.50",
+        "on": "2026-05-01",
+        "grade": "excellent",
+        "years": [1, 2],
+    }
+    assert registry.type_of(event) == "haizhi.funding.Funded.v1"
+    assert registry.decode("haizhi.funding.Funded.v1", data) == event
+
+
+def test_old_schema_versions_are_upcast_on_read() -> None:
+    registry = EventRegistry("funding")
+    registry.register(Funded, version=2)
+
+    @registry.upcaster("Funded", from_version=1)
+    def _add_years(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "years": []}
+
+    old = {"base_id": "b1", "amount_fen": 1, "funds_wan": "0", "on": "2022-01-01",
+           "grade": "excellent"}  # fmt: skip
+    assert registry.decode("haizhi.funding.Funded.v1", old).years == ()
+    assert registry.type_of(registry.decode("haizhi.funding.Funded.v1", old)).endswith(".v2")
+
+
+def test_an_unknown_type_is_refused() -> None:
+    registry = EventRegistry("funding", [Funded])
+    with pytest.raises(UnknownEventType):
+        registry.decode("haizhi.funding.Nope.v1", {})
+    with pytest.raises(UnknownEventType):
+        registry.decode("haizhi.review.Funded.v1", {})
+
+
+def test_the_policy_in_force_is_the_newest_not_after_the_date() -> None:
+    book = PolicyBook.load(REPO / "policies")
+    current = book.in_force(date(2026, 1, 1))
+    assert current.version == "2022.1"
+    assert current.section("funding")["amount_fen"] == 20_000_000
+    assert current.section("renewal")["window_days"] == 90
+    assert book.version("2022.1") is current
+    with pytest.raises(KeyError):
+        book.version("1999.1")
