@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +22,12 @@ from nats.js import JetStreamContext
 from sqlalchemy import text
 
 from shared.asyncapi import asyncapi_document
+from shared.audit import audit_router
 from shared.clock import SharedDevClock, SystemClock, WatchableClock
 from shared.codec import EventRegistry
 from shared.consumer import Consumer, Subscription
 from shared.db import Database, open_database
+from shared.decider import Decider
 from shared.envelope import Envelope
 from shared.http import create_app
 from shared.logging import configure_logging, get_logger
@@ -33,6 +35,7 @@ from shared.metrics import Metrics
 from shared.migrate import upgrade
 from shared.outbox import OutboxRelay
 from shared.policy import PolicyBook
+from shared.projection import TableProjection
 from shared.scheduler import run_scheduler
 from shared.settings import ServiceSettings
 from shared.store import EventStore
@@ -72,6 +75,8 @@ class ServiceSpec:
     tick: Callable[[Any, datetime], Awaitable[Any]] | None = None
     examples: Sequence[object] = ()
     consumes: Sequence[tuple[str, Sequence[str]]] = ()
+    #: Stream-id prefix (`application` of `application-01H…`) -> its decider, for `as-of`.
+    deciders: Mapping[str, Decider[Any, Any, Any]] = field(default_factory=dict)
 
 
 async def connect_nats(url: str, name: str) -> NatsClient:
@@ -173,12 +178,18 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             with contextlib.suppress(Exception):
                 metrics.consumer_lag_events.labels(consumer.durable).set(await consumer.pending())
 
+    def audit_parts(request: Request) -> tuple[Database, EventStore, JetStreamContext]:
+        kernel = kernel_of(request)
+        return kernel.db, kernel.store, kernel.js
+
+    table_projections = [p for p in spec.projections if isinstance(p, TableProjection)]
+    audit = audit_router(spec.name, spec.registry, table_projections, spec.deciders, audit_parts)
     document = asyncapi_document(spec.registry, spec.examples, spec.consumes)
     app = create_app(
         title=f"HaiZhi {spec.name} service",
         settings=settings,
         metrics=metrics,
-        routers=list(spec.routers),
+        routers=[*spec.routers, audit],
         lifespan=lifespan,
         readiness=readiness,
         asyncapi=lambda: document,

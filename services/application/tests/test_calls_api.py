@@ -133,3 +133,26 @@ async def test_events_reach_the_haizhi_stream_and_the_read_model_rebuilds_equal(
     event = await eventually(published)
     assert event.data["title"] == CALL["title"]
     assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_an_auditor_verifies_the_service_and_reads_a_case_as_of_a_time(
+    service: RunningService,
+) -> None:
+    opened = await service.client.post("/calls", json=CALL, headers=officer(service))
+    call_id = opened.json()["call_id"]
+    auditor = service.auth("auditor", user="audit-1")
+    await service.kernel.relay.drain_once()
+    verified = await service.client.get("/audit/verify", headers=auditor)
+    assert verified.json()["ok"] is True, verified.json()
+    rebuilt = await service.client.get("/audit/rebuild", headers=auditor)
+    assert rebuilt.json() == {"service": "application", "ok": True, "differences": []}
+    as_of = await service.client.get(
+        f"/audit/cases/{call_id}/as-of",
+        params={"time": "2030-01-01T00:00:00+08:00"},
+        headers=auditor,
+    )
+    assert as_of.json()["streams"][f"call-{call_id}"]["events"] == ["CallOpened"]
+    timeline = await service.client.get(f"/audit/cases/{call_id}/timeline", headers=auditor)
+    assert [e["event"] for e in timeline.json()["events"]] == ["CallOpened"]
+    refused = await service.client.get("/audit/verify", headers=officer(service))
+    assert refused.status_code == 403

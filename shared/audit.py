@@ -1,0 +1,154 @@
+"""The auditor's view of one service: chains, stream agreement, rebuilds, a case as of a time.
+
+Read-only for the `auditor` role (and `admin`); republishing what the stream lacks is an
+operator's act (`admin`). The `haizhi audit` command asks every service and merges the
+answers; the case timeline is read from the `HAIZHI` stream itself, so it spans all services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from nats.js import JetStreamContext
+
+from shared.auth import Principal, Role, require_roles
+from shared.codec import EventRegistry
+from shared.db import Database
+from shared.decider import Decider, InvalidCommand
+from shared.envelope import Envelope
+from shared.problems import jsonable
+from shared.projection import TableProjection, rebuild_and_compare
+from shared.reconcile import reconcile, stored_messages
+from shared.store import EventStore
+
+Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
+Operator = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+def stream_kind(stream_id: str) -> str:
+    """`application-01H…` -> `application`: the aggregate a stream belongs to."""
+    return stream_id.split("-", 1)[0]
+
+
+def timeline_entry(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "time": envelope.time.isoformat(),
+        "service": envelope.service,
+        "event": envelope.name,
+        "type": envelope.type,
+        "stream": envelope.subject,
+        "version": envelope.streamversion,
+        "actor": envelope.actor,
+        "policy_version": envelope.policyversion,
+        "event_id": envelope.id,
+        "hash": envelope.hash,
+        "data": envelope.data,
+    }
+
+
+async def case_timeline(js: JetStreamContext, case_id: str) -> list[dict[str, Any]]:
+    """Every service's events about one case, in stream order, from `HAIZHI`."""
+    entries = []
+    async for message in stored_messages(js, f"haizhi.*.{case_id}.>"):
+        with contextlib.suppress(ValueError, KeyError):
+            entries.append(timeline_entry(Envelope.from_json(message.data)))
+    return entries
+
+
+async def case_as_of(
+    store: EventStore,
+    registry: EventRegistry,
+    deciders: Mapping[str, Decider[Any, Any, Any]],
+    case_id: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Each of this service's streams of the case, folded from the events up to `at`."""
+    streams: dict[str, list[Envelope]] = {}
+    for envelope in await store.read_case(case_id):
+        if envelope.time <= at:
+            streams.setdefault(envelope.subject, []).append(envelope)
+    result: dict[str, Any] = {}
+    for stream_id, envelopes in sorted(streams.items()):
+        decider = deciders.get(stream_kind(stream_id))
+        state = (
+            decider.fold(registry.decode(e.type, e.data) for e in envelopes)
+            if decider is not None
+            else None
+        )
+        result[stream_id] = {
+            "version": envelopes[-1].streamversion,
+            "last_event": envelopes[-1].name,
+            "last_event_at": envelopes[-1].time.isoformat(),
+            "state_kind": type(state).__name__ if state is not None else None,
+            "state": jsonable(state),
+            "events": [e.name for e in envelopes],
+        }
+    return result
+
+
+def audit_router(
+    service: str,
+    registry: EventRegistry,
+    projections: Sequence[TableProjection],
+    deciders: Mapping[str, Decider[Any, Any, Any]],
+    parts: Callable[[Request], tuple[Database, EventStore, JetStreamContext]],
+) -> APIRouter:
+    router = APIRouter(prefix="/audit", tags=["audit"])
+
+    @router.get("/verify", summary="Hash chains intact, and the stream holds exactly our events")
+    async def verify(request: Request, _auditor: Auditor) -> dict[str, Any]:
+        db, store, js = parts(request)
+        breaks = await store.verify()
+        report = await reconcile(db, js, service, repair=False)
+        return {
+            "service": service,
+            "ok": not breaks and report.clean,
+            "chain_breaks": [jsonable(b) for b in breaks],
+            "stream": {
+                **report.counts(),
+                "missing_ids": report.missing,
+                "extra_ids": report.extra,
+                "altered_ids": report.altered,
+                "duplicated_ids": report.duplicated,
+            },
+        }
+
+    @router.post("/reconcile", summary="Republish what the stream lacks (operator)")
+    async def repair(request: Request, _operator: Operator) -> dict[str, Any]:
+        db, _store, js = parts(request)
+        report = await reconcile(db, js, service, repair=True)
+        return {"service": service, **report.counts(), "republished_ids": report.republished}
+
+    @router.get("/rebuild", summary="Rebuild the read models into scratch tables and compare")
+    async def rebuild(request: Request, _auditor: Auditor) -> dict[str, Any]:
+        db, _store, _js = parts(request)
+        differences = await rebuild_and_compare(db, registry, projections)
+        return {
+            "service": service,
+            "ok": not differences,
+            "differences": [jsonable(d) for d in differences],
+        }
+
+    @router.get("/cases/{case_id}/timeline", summary="One case's whole life, from HAIZHI")
+    async def timeline(request: Request, case_id: str, _auditor: Auditor) -> dict[str, Any]:
+        _db, _store, js = parts(request)
+        return {"case_id": case_id, "events": await case_timeline(js, case_id)}
+
+    @router.get("/cases/{case_id}/as-of", summary="This service's view of a case at a time")
+    async def as_of(
+        request: Request,
+        case_id: str,
+        _auditor: Auditor,
+        time: Annotated[datetime, Query(description="an ISO 8601 instant with its offset")],
+    ) -> dict[str, Any]:
+        if time.tzinfo is None:
+            raise InvalidCommand("give the time with its offset, e.g. 2027-01-01T00:00:00+08:00")
+        _db, store, _js = parts(request)
+        streams = await case_as_of(store, registry, deciders, case_id, time)
+        return {"service": service, "case_id": case_id, "as_of": time, "streams": streams}
+
+    return router
