@@ -3,6 +3,7 @@
     haizhi up [--data-dir ./var]         embedded NATS + the four services, SQLite, Ctrl-C stops
     haizhi token --role ROLE [--org ID] [--jurisdiction CODE ...]
     haizhi clock [show | advance 90d | set 2027-01-01T00:00:00+08:00 | release]
+    haizhi audit [--json] timeline CASE | verify | rebuild SERVICE | as-of CASE TIME | reconcile
 
 Development only: tokens are signed with the development secret unless HAIZHI_JWT_SECRET is
 set, and the clock exists only where services run with the controlled clock.
@@ -26,6 +27,7 @@ from pathlib import Path
 import httpx
 import nats
 
+from shared import audit_cli
 from shared.auth import Role, issue_development_token
 from shared.clock import advance_clock, read_clock, set_clock
 from shared.nats_server import EmbeddedNats, free_port, port_is_free
@@ -199,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     clock_cmd.add_argument("value", nargs="?")
     clock_cmd.add_argument("--nats-url")
+    audit_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.data_dir)
@@ -209,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ttl=timedelta(hours=args.hours),
         ))  # fmt: skip
         return 0
+    if args.command == "audit":
+        return audit_cli.run(args, runtime_info(args.data_dir))
     nats_url = args.nats_url or str(runtime_info(args.data_dir)["nats"])
     now = asyncio.run(clock(nats_url, args.action, args.value))
     print(now.isoformat())

@@ -1,0 +1,147 @@
+"""`haizhi audit …`: the auditor's tools over every running service's `/audit` endpoints.
+
+Readable by a person by default, `--json` for tools. Exit status 1 when verification or a
+rebuild finds a discrepancy, each named in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import nats
+
+from shared.auth import issue_development_token
+from shared.settings import DEVELOPMENT_JWT_SECRET
+from shared.streams import STREAM
+
+
+def add_commands(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="the auditor's tools (read-only)")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.add_argument("--token", default=os.environ.get("HAIZHI_TOKEN"))
+    tools = audit.add_subparsers(dest="tool", required=True)
+    timeline = tools.add_parser("timeline", help="one case's whole life, from the stream")
+    timeline.add_argument("case_id")
+    tools.add_parser("verify", help="hash chains intact; the stream holds exactly our events")
+    rebuild = tools.add_parser("rebuild", help="rebuild a service's read models and compare")
+    rebuild.add_argument("service")
+    as_of = tools.add_parser("as-of", help="a case's state in every service at a time")
+    as_of.add_argument("case_id")
+    as_of.add_argument("time", help="ISO 8601 with offset, e.g. 2027-01-01T00:00:00+08:00")
+    repair = tools.add_parser("reconcile", help="what the stream lacks; --repair republishes")
+    repair.add_argument("--repair", action="store_true")
+
+
+def _token(args: argparse.Namespace, role: str) -> str:
+    if args.token:
+        return str(args.token)
+    secret = os.environ.get("HAIZHI_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
+    return issue_development_token(secret, f"cli-{role}", [role], ttl=timedelta(minutes=10))
+
+
+def _get(url: str, token: str, **params: str) -> Any:
+    response = httpx.get(
+        url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+    if response.status_code >= 400:
+        raise SystemExit(f"{url}: {response.status_code} {response.text}")
+    return response.json()
+
+
+async def _stream_total(nats_url: str) -> int:
+    client = await nats.connect(nats_url)
+    try:
+        info = await client.jetstream().stream_info(STREAM)
+        return int(info.state.messages)
+    finally:
+        await client.close()
+
+
+def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    services: dict[str, str] = info["services"]
+    out: Any
+    status = 0
+    if args.tool == "timeline":
+        url = next(iter(services.values()))
+        out = _get(f"{url}/audit/cases/{args.case_id}/timeline", _token(args, "auditor"))
+        if not args.json:
+            for e in out["events"]:
+                print(f"{e['time']}  {e['service']:<11} {e['event']:<32} by {e['actor']}")
+            print(f"{len(out['events'])} events in case {args.case_id}")
+            return 0
+    elif args.tool in ("verify", "reconcile"):
+        token = _token(args, "admin" if getattr(args, "repair", False) else "auditor")
+        if getattr(args, "repair", False):
+            out = {
+                name: httpx.post(
+                    f"{url}/audit/reconcile", headers={"Authorization": f"Bearer {token}"},
+                    timeout=300,
+                ).json()
+                for name, url in services.items()
+            }  # fmt: skip
+        else:
+            out = {name: _get(f"{url}/audit/verify", token) for name, url in services.items()}
+            in_streams = sum(report["stream"]["in_stream"] for report in out.values())
+            total = asyncio.run(_stream_total(str(info["nats"])))
+            out["HAIZHI"] = {
+                "ok": total == in_streams,
+                "messages": total,
+                "of_services": in_streams,
+            }
+            status = 0 if all(report["ok"] for report in out.values()) else 1
+        if not args.json:
+            _print_verify(out)
+            return status
+    elif args.tool == "rebuild":
+        if args.service not in services:
+            raise SystemExit(f"no service {args.service!r}; one of {', '.join(services)}")
+        out = _get(f"{services[args.service]}/audit/rebuild", _token(args, "auditor"))
+        status = 0 if out["ok"] else 1
+        if not args.json:
+            print(f"{args.service}: read models {'equal their rebuild' if out['ok'] else 'DIFFER'}")
+            for difference in out["differences"]:
+                print(f"  {difference['table']}: {difference['missing']} missing, "
+                      f"{difference['extra']} extra; e.g. {difference['sample'][:2]}")  # fmt: skip
+            return status
+    else:
+        token = _token(args, "auditor")
+        out = {
+            name: _get(f"{url}/audit/cases/{args.case_id}/as-of", token, time=args.time)
+            for name, url in services.items()
+        }
+        if not args.json:
+            for name, view in out.items():
+                for stream, state in view["streams"].items():
+                    print(f"{name:<11} {stream}: v{state['version']} {state['state_kind']} "
+                          f"after {state['last_event']} ({state['last_event_at']})")  # fmt: skip
+            return 0
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return status
+
+
+def _print_verify(reports: dict[str, Any]) -> None:
+    for name, report in reports.items():
+        if name == "HAIZHI":
+            verdict = "ok" if report["ok"] else "DISCREPANCY"
+            print(f"HAIZHI      {verdict}: {report['messages']} messages, "
+                  f"{report['of_services']} accounted for by the services")  # fmt: skip
+            continue
+        if "stream" not in report:  # a repair report
+            print(f"{name:<11} republished {report.get('republished', 0)}")
+            continue
+        stream = report["stream"]
+        print(f"{name:<11} {'ok' if report['ok'] else 'DISCREPANCY'}: {stream['in_store']} stored, "
+              f"{stream['in_stream']} in stream, {stream['pending']} pending")  # fmt: skip
+        for item in report["chain_breaks"]:
+            print(f"  chain break: {item['stream_id']} v{item['version']}: {item['problem']}")
+        for kind in ("missing", "extra", "altered", "duplicated"):
+            for event_id in stream[f"{kind}_ids"]:
+                print(f"  {kind}: {event_id}")
