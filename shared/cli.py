@@ -17,84 +17,25 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import nats
 
 from shared import audit_cli
 from shared.auth import Role, issue_development_token
 from shared.clock import advance_clock, read_clock, set_clock
-from shared.nats_server import EmbeddedNats, free_port, port_is_free
 from shared.settings import DEVELOPMENT_JWT_SECRET
+from shared.system import System
 
-REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("application", "review", "assessment", "funding")
-DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
 RUNTIME_FILE = "haizhi.json"
 
 
-def _port(preferred: int) -> int:
-    return preferred if port_is_free(preferred) else free_port()
-
-
-def _service_env(service: str, data_dir: Path, nats_url: str, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HAIZHI_SERVICE": service,
-        "HAIZHI_DATA_DIR": str(data_dir),
-        "HAIZHI_DATABASE_URL": os.environ.get(
-            f"HAIZHI_{service.upper()}_DATABASE_URL", f"sqlite:///{data_dir / service}.db"
-        ),
-        "HAIZHI_NATS_URL": nats_url,
-        "HAIZHI_POLICY_DIR": os.environ.get("HAIZHI_POLICY_DIR", str(REPO / "policies")),
-        "HAIZHI_HTTP_PORT": str(port),
-    }
-
-
-def start_service(
-    service: str, data_dir: Path, nats_url: str, port: int
-) -> subprocess.Popen[bytes]:
-    log = (data_dir / f"{service}.log").open("ab")
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", f"services.{service}.main:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-    ]  # fmt: skip
-    return subprocess.Popen(
-        command, env=_service_env(service, data_dir, nats_url, port), stdout=log,
-        stderr=subprocess.STDOUT, cwd=REPO,
-    )  # fmt: skip
-
-
-def wait_ready(
-    urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]], timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    waiting = dict(urls)
-    while waiting:
-        for service, url in list(waiting.items()):
-            if processes[service].poll() is not None:
-                raise RuntimeError(f"{service} exited with {processes[service].returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                    del waiting[service]
-            except httpx.HTTPError:
-                pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"not ready after {timeout}s: {', '.join(waiting)}")
-        time.sleep(0.2)  # polling child processes' readiness endpoints
-
-
 def up(data_dir: Path, timeout: float = 60.0) -> int:
-    data_dir = data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedNats(data_dir / "nats").start(preferred_port=4222)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    system = System(data_dir)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -103,41 +44,29 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        urls = {}
-        for service in SERVICES:
-            port = _port(DEFAULT_PORTS[service])
-            processes[service] = start_service(service, data_dir, server.url, port)
-            urls[service] = f"http://127.0.0.1:{port}"
-        wait_ready(urls, processes, timeout)
-        (data_dir / RUNTIME_FILE).write_text(
-            json.dumps({"nats": server.url, "services": urls}, indent=2), encoding="utf-8"
+        system.start(timeout)
+        runtime = system.data_dir / RUNTIME_FILE
+        runtime.write_text(
+            json.dumps({"nats": system.nats_url, "services": system.urls}, indent=2),
+            encoding="utf-8",
         )
-        print("HaiZhi Cases is running (Ctrl-C stops it; data stays in", data_dir, ")")
-        print(f"  NATS        {server.url}")
-        for service, url in urls.items():
+        print("HaiZhi Cases is running; Ctrl-C stops it, the data stays in", system.data_dir)
+        print(f"  NATS        {system.nats_url}")
+        for service, url in system.urls.items():
             print(f"  {service:<11} {url}   (API docs {url}/docs)")
-        print("  tokens:     haizhi token --role applicant --org UNIT --jurisdiction 5301")
-        print("  clock:      haizhi clock advance 90d")
+        print("  a token:    haizhi token --role applicant --org UNIT --jurisdiction 5301")
+        print("  the clock:  haizhi clock advance 90d")
         sys.stdout.flush()
         while not stopping:
-            for service, process in processes.items():
-                if process.poll() is not None:
-                    code = process.returncode
-                    print(f"{service} stopped (exit {code}); see {data_dir}/{service}.log")
-                    return 1
+            for service, code in system.exited().items():
+                print(f"{service} stopped (exit {code}); see {system.data_dir}/{service}.log")
+                return 1
             time.sleep(0.5)  # supervising child processes
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        server.stop()
-        (data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+        system.stop()
+        (system.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         print("stopped")
     return 0
 

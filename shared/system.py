@@ -1,0 +1,139 @@
+"""The whole system as operating-system processes: embedded NATS and the four services.
+
+Used by `haizhi up`, the end-to-end tests, the demo and the benchmarks. Each service is its
+own `uvicorn` process with its own database (a SQLite file under the data folder, or a
+PostgreSQL URL and schema per service).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.nats_server import EmbeddedNats, free_port, port_is_free
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICES = ("application", "review", "assessment", "funding")
+DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
+
+
+@dataclass(frozen=True)
+class ServiceDatabase:
+    url: str
+    schema: str | None = None
+
+
+@dataclass
+class System:
+    data_dir: Path
+    databases: dict[str, ServiceDatabase] = field(default_factory=dict)
+    preferred_nats_port: int = 4222
+    preferred_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    nats: EmbeddedNats | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        assert self.nats is not None, "the system is not started"
+        return self.nats.url
+
+    def database(self, service: str) -> ServiceDatabase:
+        return self.databases.get(
+            service, ServiceDatabase(f"sqlite:///{self.data_dir / service}.db")
+        )
+
+    def start(self, timeout: float = 60.0) -> System:
+        self.data_dir = self.data_dir.resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.nats is None:
+            self.nats = EmbeddedNats(self.data_dir / "nats").start(self.preferred_nats_port)
+        for service in SERVICES:
+            self.start_service(service)
+        self.wait_ready(timeout)
+        return self
+
+    def start_service(self, service: str) -> None:
+        preferred = self.preferred_ports.get(service, 0)
+        if service in self.urls:
+            port = int(self.urls[service].rsplit(":", 1)[1])
+        else:
+            port = preferred if preferred and port_is_free(preferred) else free_port()
+        database = self.database(service)
+        env = {
+            **os.environ,
+            **self.extra_env,
+            "HAIZHI_SERVICE": service,
+            "HAIZHI_DATA_DIR": str(self.data_dir),
+            "HAIZHI_DATABASE_URL": database.url,
+            "HAIZHI_NATS_URL": self.nats_url,
+            "HAIZHI_POLICY_DIR": os.environ.get("HAIZHI_POLICY_DIR", str(REPO / "policies")),
+            "HAIZHI_HTTP_PORT": str(port),
+        }
+        if database.schema:
+            env["HAIZHI_DATABASE_SCHEMA"] = database.schema
+        log = (self.data_dir / f"{service}.log").open("ab")
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", f"services.{service}.main:create_app",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        ]  # fmt: skip
+        self.processes[service] = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+        )
+        self.urls[service] = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = dict(self.urls)
+        while waiting:
+            for service, url in list(waiting.items()):
+                process = self.processes[service]
+                if process.poll() is not None:
+                    log = self.data_dir / f"{service}.log"
+                    tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                        del waiting[service]
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout}s: {', '.join(waiting)}")
+            time.sleep(0.1)  # polling child processes' readiness endpoints
+
+    def stop_service(self, service: str, kill: bool = False) -> None:
+        process = self.processes.pop(service, None)
+        if process is None:
+            return
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for service in list(self.processes):
+            self.stop_service(service)
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+
+    def exited(self) -> dict[str, int]:
+        return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}
+
+    def __enter__(self) -> System:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
