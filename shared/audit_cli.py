@@ -46,13 +46,20 @@ def _token(args: argparse.Namespace, role: str) -> str:
     return issue_development_token(secret, f"cli-{role}", [role], ttl=timedelta(minutes=10))
 
 
-def _get(url: str, token: str, **params: str) -> Any:
-    response = httpx.get(
-        url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=120
-    )
+def _call(method: str, url: str, token: str, **params: str) -> Any:
+    try:
+        response = httpx.request(
+            method, url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=300
+        )
+    except httpx.HTTPError as unreachable:
+        raise SystemExit(f"{url}: unreachable ({unreachable}); is `haizhi up` running?") from None
     if response.status_code >= 400:
         raise SystemExit(f"{url}: {response.status_code} {response.text}")
     return response.json()
+
+
+def _get(url: str, token: str, **params: str) -> Any:
+    return _call("GET", url, token, **params)
 
 
 async def _stream_total(nats_url: str) -> int:
@@ -80,12 +87,9 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
         token = _token(args, "admin" if getattr(args, "repair", False) else "auditor")
         if getattr(args, "repair", False):
             out = {
-                name: httpx.post(
-                    f"{url}/audit/reconcile", headers={"Authorization": f"Bearer {token}"},
-                    timeout=300,
-                ).json()
+                name: _call("POST", f"{url}/audit/reconcile", token)
                 for name, url in services.items()
-            }  # fmt: skip
+            }
         else:
             out = {name: _get(f"{url}/audit/verify", token) for name, url in services.items()}
             in_streams = sum(report["stream"]["in_stream"] for report in out.values())

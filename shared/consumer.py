@@ -100,6 +100,13 @@ class Consumer:
             self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
         )
 
+    async def stop(self) -> None:
+        """Leave the subscription (the durable consumer stays on the server)."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self._sub.unsubscribe()
+            self._sub = None
+
     async def pending(self) -> int:
         """Messages not yet delivered plus those delivered and not acknowledged."""
         info = await self.js.consumer_info(STREAM, self.durable)

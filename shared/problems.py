@@ -192,7 +192,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         exc.detail,
         problem_type(exc.code),
         request.url.path,
-        extensions=exc.context,
+        extensions={"code": exc.code, **exc.context},
     )
 
 

@@ -82,7 +82,12 @@ class ServiceSpec:
 async def connect_nats(url: str, name: str) -> NatsClient:
     """Connect, and keep reconnecting for ever: a NatsClient outage must not stop the service."""
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        drain_timeout=5,
     )
 
 
@@ -154,6 +159,8 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             stop.set()
             relay.wake()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for consumer in kernel.consumers:
+                await consumer.stop()
             if isinstance(clock, SharedDevClock):
                 await clock.close()
             await nc.drain()

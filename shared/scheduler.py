@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from shared.clock import WatchableClock
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -20,21 +21,16 @@ log = get_logger(__name__)
 Tick = Callable[[datetime], Awaitable[Any]]
 
 
-class WatchableClock(Protocol):
-    def now(self) -> datetime: ...
-
-    async def wait_changed(self) -> bool: ...
-
-
 async def run_scheduler(
     clock: WatchableClock, tick: Tick, stop: asyncio.Event, interval: float = 5.0
 ) -> None:
     while not stop.is_set():
+        # Listen before ticking: a jump of the clock during the tick must wake the next one.
+        changed = asyncio.ensure_future(clock.wait_changed())
         try:
             await tick(clock.now())
         except Exception:  # a failed tick is retried on the next one; never kill the loop
             log.exception("scheduler tick failed")
-        changed = asyncio.ensure_future(clock.wait_changed())
         stopped = asyncio.ensure_future(stop.wait())
         _done, waiting = await asyncio.wait(
             {changed, stopped}, timeout=interval, return_when=asyncio.FIRST_COMPLETED

@@ -11,8 +11,8 @@ version raises `ConcurrencyConflict` (HTTP 409); policies wrap their work in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from shared.codec import EventRegistry
 from shared.db import Database
 from shared.decider import C, ConcurrencyConflict, Decider, E, NotFound, S
 from shared.envelope import Envelope
+from shared.snapshot import Snapshot, Snapshotting, latest_snapshot, save_snapshot
 from shared.store import EventStore, Metadata, PendingEvent
 
 T = TypeVar("T")
@@ -78,6 +79,8 @@ class Executor:
     observe: CommandObserver | None = None
     #: Called after each commit that appended events (e.g. to wake the outbox relay).
     on_commit: Callable[[], None] | None = None
+    #: Deciders whose streams load from a snapshot (`shared.snapshot`); others fold in full.
+    snapshots: Mapping[Decider[Any, Any, Any], Snapshotting[Any]] = field(default_factory=dict)
 
     @contextlib.asynccontextmanager
     async def transaction(
@@ -98,10 +101,17 @@ class Executor:
         if conn is None:
             async with self.db.read_engine.connect() as reader:
                 return await self.load(decider, stream_id, reader)
-        envelopes = await self.store.read_stream(conn, stream_id)
-        state = decider.fold(self.registry.decode(e.type, e.data) for e in envelopes)
-        version = envelopes[-1].streamversion if envelopes else 0
-        return Loaded(state, version, envelopes[0].caseid if envelopes else None)
+        how = self.snapshots.get(decider)
+        snapshot = None if how is None else await latest_snapshot(conn, stream_id, how)
+        after = 0 if snapshot is None else snapshot.version
+        envelopes = await self.store.read_stream(conn, stream_id, after)
+        state = decider.fold(
+            (self.registry.decode(e.type, e.data) for e in envelopes),
+            None if snapshot is None else snapshot.state,
+        )
+        if envelopes:
+            return Loaded(state, envelopes[-1].streamversion, envelopes[0].caseid)
+        return Loaded(state, after, None if snapshot is None else snapshot.case_id)
 
     async def execute(
         self,
@@ -164,9 +174,11 @@ class Executor:
             state = decider.evolve(state, event)
             for projection in self.projections:
                 await projection.apply(tx, envelope, event)
-        return CommandResult(
-            stream_id, the_case, loaded.version + len(appended), state, tuple(appended)
-        )
+        version = loaded.version + len(appended)
+        how = self.snapshots.get(decider)
+        if how is not None and how.due(loaded.version, version):
+            await save_snapshot(tx, stream_id, Snapshot(state, version, the_case), how)
+        return CommandResult(stream_id, the_case, version, state, tuple(appended))
 
 
 async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = 5) -> T:

@@ -138,6 +138,7 @@ async def test_a_refused_command_is_a_problem_of_its_own_type(client: httpx.Asyn
         "status": 409,
         "detail": "Filing closed.",
         "instance": "/refused",
+        "code": "deadline-passed",
         "deadline": "2024-04-30",
         "amount": "1.10",
     }

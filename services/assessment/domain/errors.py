@@ -204,3 +204,18 @@ class GradeListAlreadyApproved(DomainError):
 class InvalidApproval(InvalidCommand):
     code = "invalid-approval"
     title = "An approval names its meeting, held no later than today"
+
+
+class GradeListIncomplete(DomainError):
+    code = "grade-list-incomplete"
+    title = "Every base due an assessment that year must be scored and on the list"
+
+
+class BaseNotGradable(DomainError):
+    code = "base-not-gradable"
+    title = "Only an active base with a proposed, not yet final grade can be on the list"
+
+
+class GradeListNotFound(NotFound):
+    code = "grade-list-not-found"
+    title = "No grade list has been proposed for that year"

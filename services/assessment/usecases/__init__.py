@@ -1,0 +1,55 @@
+"""The assessment service's use cases: every command and query it offers, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.runtime import Kernel
+from shared.usecase import Executor
+
+from .bases import BaseUseCases
+from .grade_lists import GradeListUseCases
+from .policy import Policies
+
+#: More than this between the instant a tick began with and the clock after it is a jump.
+_JUMP = timedelta(seconds=1)
+
+
+@dataclass
+class AssessmentUseCases:
+    executor: Executor
+    bases: BaseUseCases
+    grade_lists: GradeListUseCases
+    #: The instant the last complete tick brought every base up to (None before the first).
+    ticked_to: datetime | None = field(default=None)
+
+    @classmethod
+    def build(cls, kernel: Kernel) -> AssessmentUseCases:
+        policies = Policies(kernel.policies)
+        bases = BaseUseCases(kernel.executor, policies)
+        return cls(kernel.executor, bases, GradeListUseCases(kernel.executor, policies, bases))
+
+    async def tick(self, now: datetime) -> None:
+        """The scheduler: deadlines that have come become events, base by base.
+
+        The kernel's loop waits for the clock's next jump only after a tick returns, so a jump
+        during the tick would wait for the next interval: tick again at once while the clock
+        has jumped since this tick began.
+        """
+        clock = self.executor.clock
+        while True:
+            started = datetime.now(now.tzinfo)
+            failures: list[Exception] = []
+            for base_id in await self.bases.active_base_ids():
+                try:
+                    await self.bases.meet_deadlines(base_id, now)
+                except Exception as failure:  # re-raised below: one base must not stall the rest
+                    failures.append(failure)
+            if failures:
+                raise ExceptionGroup(f"deadlines failed for {len(failures)} bases", failures)
+            self.ticked_to = now
+            latest, elapsed = clock.now(), datetime.now(now.tzinfo) - started
+            if latest == now or abs((latest - now) - elapsed) <= _JUMP:
+                return
+            now = latest

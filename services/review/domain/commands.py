@@ -370,6 +370,44 @@ class GrantRenewal:
     at: datetime
 
 
+# --- certificates ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCertificateNumber:
+    """The next number of `year`'s register, for the plaque of `base_id`."""
+
+    year: int
+    base_id: str
+    case_id: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBaseRevocation:
+    """From the assessment service's BaseRevoked."""
+
+    base_id: str
+    case_id: str
+    revoked_on: date
+    policy_version: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBaseExpiry:
+    """From the assessment service's BaseExpired."""
+
+    base_id: str
+    case_id: str
+    expired_on: date
+    policy_version: str
+    by: str
+    at: datetime
+
+
 ReviewCommand = (
     OpenReview
     | ReopenReview
@@ -405,3 +443,5 @@ RenewalCommand = (
     | RecordRenewalAssessment
     | GrantRenewal
 )
+RegisterCommand = IssueCertificateNumber
+StandingCommand = RecordBaseRevocation | RecordBaseExpiry

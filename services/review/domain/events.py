@@ -412,6 +412,43 @@ class RenewalReviewClosed:
     at: datetime
 
 
+# --- certificates: their numbers, and the standing of the bases they certify -------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateNumberIssued:
+    """A number of the year's certificate register, for one plaque (designation or renewal)."""
+
+    year: int
+    sequence: int
+    certificate_no: str
+    base_id: str
+    case_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRevocationRecorded:
+    """The assessment service revoked the base (Art. 13): its certificates are no longer valid."""
+
+    base_id: str
+    case_id: str
+    revoked_on: date
+    policy_version: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BaseExpiryRecorded:
+    """The base's term ended without a renewal (Art. 14): its certificates have expired."""
+
+    base_id: str
+    case_id: str
+    expired_on: date
+    policy_version: str
+    at: datetime
+
+
 ReviewEvent = (
     ReviewOpened
     | ReviewReopened
@@ -447,6 +484,8 @@ RenewalEvent = (
     | RenewalRefused
     | RenewalReviewClosed
 )
+RegisterEvent = CertificateNumberIssued
+StandingEvent = BaseRevocationRecorded | BaseExpiryRecorded
 
 EVENTS: tuple[type, ...] = (
     ReviewOpened,
@@ -478,4 +517,7 @@ EVENTS: tuple[type, ...] = (
     RenewalGranted,
     RenewalRefused,
     RenewalReviewClosed,
+    CertificateNumberIssued,
+    BaseRevocationRecorded,
+    BaseExpiryRecorded,
 )

@@ -1,0 +1,55 @@
+"""The review service's use cases: every command and query it offers, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from shared.policy import PolicyBook
+from shared.runtime import Kernel
+from shared.usecase import Executor
+
+from ..domain.policy import DesignationPolicy
+from .certificates import CertificateUseCases
+from .rankings import RankingUseCases
+from .renewals import RenewalUseCases
+from .reviews import ReviewUseCases
+
+
+@dataclass
+class ReviewServiceUseCases:
+    executor: Executor
+    reviews: ReviewUseCases
+    rankings: RankingUseCases
+    renewals: RenewalUseCases
+    certificates: CertificateUseCases
+
+    @classmethod
+    def build(cls, kernel: Kernel) -> ReviewServiceUseCases:
+        executor = kernel.executor
+        policy = designation_policy(kernel.policies)
+        rankings = RankingUseCases(executor)
+        certificates = CertificateUseCases(executor)
+        return cls(
+            executor=executor,
+            reviews=ReviewUseCases(executor, rankings, certificates, policy),
+            rankings=rankings,
+            renewals=RenewalUseCases(executor, certificates, policy),
+            certificates=certificates,
+        )
+
+
+def designation_policy(policies: PolicyBook) -> Callable[[date], DesignationPolicy]:
+    """The [designation] section in force on a day, as the domain's policy object."""
+
+    def in_force(on: date) -> DesignationPolicy:
+        document = policies.in_force(on)
+        section = document.section("designation")
+        return DesignationPolicy(
+            version=document.version,
+            term_years=int(section["term_years"]),
+            plaque_name=str(section["plaque_name"]),
+        )
+
+    return in_force

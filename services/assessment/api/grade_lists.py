@@ -1,0 +1,153 @@
+"""HTTP: the yearly grade list (年度考核等次名单), proposed by the department, approved by the
+leading group; approval makes every grade on it final in the same transaction (Art. 12)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
+from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
+
+from ..domain.errors import BaseNotFound, GradeListNotFound
+from ..projections.bases import bases
+from ..projections.grade_lists import grade_list_entries, grade_lists
+from .access import can_see, visible_bases
+from .dependencies import UseCases
+
+router = APIRouter(prefix="/grade-lists", tags=["grade lists 考核等次名单"])
+
+Department = Annotated[Principal, Depends(require_roles(Role.NATIONAL_REVIEWER))]
+LeadingGroup = Annotated[Principal, Depends(require_roles(Role.LEADING_GROUP))]
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
+
+class ProposalBody(Body):
+    base_ids: list[Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")]] | None = Field(
+        None, description="default: every base due an assessment that year", max_length=10_000
+    )
+
+
+class ApprovalBody(Body):
+    meeting_ref: str = Field(min_length=1, max_length=100, examples=["LG-2024-1"])
+    meeting_date: date
+
+
+class EntryView(Body):
+    base_id: str
+    unit_name: str
+    jurisdiction: str
+    grade: str
+
+
+class GradeListView(Body):
+    year: int
+    status: str
+    revision: int
+    meeting_ref: str | None
+    approved_on: str | None
+    policy_version: str
+    version: int
+    entries: list[EntryView]
+
+
+async def _check_reach(conn: AsyncConnection, principal: Principal, base_ids: list[str]) -> None:
+    """The list is national: every base on it must lie in the caller's jurisdictions."""
+    rows = (await conn.execute(select(bases).where(bases.c.base_id.in_(base_ids)))).mappings()
+    found = {row["base_id"]: row for row in rows}
+    for base_id in base_ids:
+        if base_id not in found:
+            raise BaseNotFound(f"no base {base_id}")
+        if not can_see(principal, found[base_id]):
+            raise forbidden(f"base {base_id} lies outside your jurisdictions")
+
+
+@router.get("/{year}", summary="The grade list of a year, as far as the caller may see it")
+async def get_grade_list(
+    year: Year, principal: CurrentPrincipal, usecases: UseCases
+) -> GradeListView:
+    async with usecases.executor.db.read_engine.connect() as conn:
+        head = (
+            (await conn.execute(select(grade_lists).where(grade_lists.c.year == year)))
+            .mappings()
+            .first()
+        )
+        if head is None:
+            raise GradeListNotFound(f"no grade list for {year}")
+        query = (
+            select(grade_list_entries.c.base_id, grade_list_entries.c.grade)
+            .add_columns(bases.c.unit_name, bases.c.jurisdiction)
+            .join(bases, bases.c.base_id == grade_list_entries.c.base_id)
+            .where(grade_list_entries.c.year == year, visible_bases(principal))
+            .order_by(grade_list_entries.c.base_id)
+        )
+        rows = (await conn.execute(query)).mappings().all()
+    entries = [EntryView.model_validate(dict(row)) for row in rows]
+    return GradeListView.model_validate(
+        {**{k: head[k] for k in GradeListView.model_fields if k != "entries"}, "entries": entries}
+    )
+
+
+@router.post("/{year}/proposal", summary="The national department proposes the year's list")
+async def propose_grade_list(
+    year: Year,
+    body: ProposalBody,
+    request: Request,
+    principal: Department,
+    key: IdempotencyKey,
+    expected: IfMatch,
+    usecases: UseCases,
+) -> JSONResponse:
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        lists = usecases.grade_lists
+        base_ids = body.base_ids
+        if base_ids is None:
+            base_ids = await lists.due_for_assessment(year, conn)
+        await _check_reach(conn, principal, base_ids)
+        result = await lists.propose(
+            conn,
+            command_context(request, principal),
+            year=year,
+            base_ids=base_ids,
+            expected_version=expected,
+        )
+        return 200, {"year": year, "base_ids": base_ids, "version": result.version}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post("/{year}/approval", summary="The leading group approves the list: grades are final")
+async def approve_grade_list(
+    year: Year,
+    body: ApprovalBody,
+    request: Request,
+    principal: LeadingGroup,
+    key: IdempotencyKey,
+    expected: IfMatch,
+    usecases: UseCases,
+) -> JSONResponse:
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        listed = (
+            await conn.execute(
+                select(grade_list_entries.c.base_id).where(grade_list_entries.c.year == year)
+            )
+        ).scalars()
+        await _check_reach(conn, principal, list(listed))
+        result, finalised = await usecases.grade_lists.approve(
+            conn,
+            command_context(request, principal),
+            year=year,
+            meeting_ref=body.meeting_ref,
+            meeting_date=body.meeting_date,
+            expected_version=expected,
+        )
+        grades = {e.base_id: e.grade.value for e in finalised}
+        return 200, {"year": year, "finalised": grades, "version": result.version}
+
+    return await command_response(request, usecases.executor, principal, key, action)

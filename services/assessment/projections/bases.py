@@ -1,0 +1,92 @@
+"""Read model: which bases exist, where, in what status, and when does each one's term end?"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, Integer, String, Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.envelope import Envelope
+from shared.projection import TableProjection
+
+from ..domain.events import (
+    BaseExpired,
+    BaseRegistered,
+    BaseRevoked,
+    RenewalWindowOpened,
+    RevocationProposed,
+    TermRenewed,
+)
+from .base import metadata
+
+bases = Table(
+    "bases",
+    metadata,
+    Column("base_id", String(64), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False, index=True),
+    Column("unit_name", String(200), nullable=False),
+    Column("province", String(12), nullable=False),
+    Column("jurisdiction", String(12), nullable=False, index=True),
+    Column("status", String(10), nullable=False, index=True),  # active | revoked | expired
+    Column("term_start", String(10), nullable=False),
+    Column("term_end", String(10), nullable=False, index=True),
+    Column("renewal_window_opens_on", String(10)),  # the current term's window, once open
+    Column("revocation_proposed_for", String(60)),  # the unqualified years, comma-separated
+    Column("ended_on", String(10)),
+    Column("version", Integer, nullable=False),
+)
+
+
+def years_text(years: tuple[int, ...]) -> str:
+    return ",".join(str(y) for y in years)
+
+
+class BasesProjection(TableProjection):
+    name = "bases"
+    tables: ClassVar = (bases,)
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
+        table = self.t["bases"]
+        values: dict[str, Any]
+        match event:
+            case BaseRegistered():
+                await conn.execute(
+                    insert(table).values(
+                        base_id=event.base_id,
+                        case_id=event.case_id,
+                        unit_id=event.unit_id,
+                        unit_name=event.unit_name,
+                        province=event.province,
+                        jurisdiction=event.jurisdiction,
+                        status="active",
+                        term_start=event.term_start.isoformat(),
+                        term_end=event.term_end.isoformat(),
+                        version=envelope.streamversion,
+                    )
+                )
+                return
+            case RenewalWindowOpened():
+                values = {"renewal_window_opens_on": event.opens_on.isoformat()}
+            case TermRenewed():
+                values = {
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "renewal_window_opens_on": None,
+                }
+            case RevocationProposed():
+                values = {"revocation_proposed_for": years_text(event.years)}
+            case BaseRevoked():
+                values = {"status": "revoked", "ended_on": event.revoked_on.isoformat()}
+            case BaseExpired():
+                values = {"status": "expired", "ended_on": event.expired_on.isoformat()}
+            case _ if hasattr(event, "base_id"):
+                values = {}  # every other base event moves only the version
+            case _:
+                return
+        await conn.execute(
+            update(table)
+            .where(table.c.base_id == event.base_id)
+            .values(version=envelope.streamversion, **values)
+        )

@@ -1,0 +1,29 @@
+"""The assessment service under test, started with the shared clock at 2022-06-01 in Beijing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from shared.clock import set_clock
+from shared.testkit.service import TestEnvironment, running_service
+
+from ..main import spec
+from .examples import cst
+from .world import World
+
+#: Seconds the service's NATS connection may spend draining at shutdown. An idle pull
+#: subscription can lose a "request expired" status to asyncio.wait_for's race and then never
+#: drain, holding nats-py's default 30 s: a kernel matter, bounded here to keep tests fast.
+DRAIN_TIMEOUT = 0.2
+
+
+@pytest.fixture
+async def world(test_env: TestEnvironment, nats_client: NatsClient) -> AsyncIterator[World]:
+    js = nats_client.jetstream()
+    await set_clock(js, cst(2022, 6, 1))
+    async with running_service(spec(), test_env) as svc:
+        yield World(svc, js)
+        svc.kernel.nc.options["drain_timeout"] = DRAIN_TIMEOUT

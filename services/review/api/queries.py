@@ -1,0 +1,119 @@
+"""HTTP: each reviewer's work queue, and a case's full review history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from sqlalchemy import select
+
+from shared.auth import Role
+from shared.decider import NotFound
+
+from ..domain.events import Level
+from ..projections.rankings import ranking_candidates, rankings
+from ..projections.renewals import renewals
+from ..projections.reviews import IN_REVIEW, reviews
+from .dependencies import LEVEL_ROLE, Reader, UseCases, covered, require_declared
+
+router = APIRouter(tags=["queries"])
+
+#: The renewal levels each role decides at.
+RENEWAL_LEVELS: dict[Role, Level] = {
+    Role.PROVINCE_REVIEWER: Level.PROVINCE,
+    Role.NATIONAL_REVIEWER: Level.NATIONAL,
+    Role.GENERAL_OFFICE: Level.GENERAL_OFFICE,
+}
+
+
+@router.get("/queue", summary="My work queue: cases waiting at my levels, in my jurisdiction")
+async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[dict[str, Any]]]:
+    # Cases awaiting the recommendation wait in their call's ranking, listed below.
+    levels = [
+        level.value
+        for level, role in LEVEL_ROLE.items()
+        if principal.has(role) and level is not Level.PROVINCE_RECOMMENDATION
+    ]
+    renewal_levels = [level.value for role, level in RENEWAL_LEVELS.items() if principal.has(role)]
+    waiting_reviews = (
+        select(reviews)
+        .where(
+            reviews.c.status == IN_REVIEW,
+            reviews.c.level.in_(levels),
+            covered(reviews.c.jurisdiction, principal),
+        )
+        .order_by(reviews.c.updated_at, reviews.c.review_id)
+    )
+    waiting_renewals = (
+        select(renewals)
+        .where(
+            renewals.c.level.in_(renewal_levels),
+            covered(renewals.c.jurisdiction, principal),
+        )
+        .order_by(renewals.c.updated_at, renewals.c.renewal_id)
+    )
+    open_rankings = (
+        select(rankings)
+        .where(
+            rankings.c.status == "collecting",
+            covered(rankings.c.province, principal),
+            rankings.c.ranking_id.in_(
+                select(ranking_candidates.c.ranking_id).where(
+                    ranking_candidates.c.status == "candidate"
+                )
+            ),
+        )
+        .order_by(rankings.c.call_id)
+    )
+    async with usecases.executor.db.read_engine.connect() as conn:
+        queue = {"reviews": [dict(r) for r in (await conn.execute(waiting_reviews)).mappings()]}
+        queue["renewals"] = [dict(r) for r in (await conn.execute(waiting_renewals)).mappings()]
+        queue["rankings"] = (
+            [dict(r) for r in (await conn.execute(open_rankings)).mappings()]
+            if principal.has(Role.PROVINCE_REVIEWER)
+            else []
+        )
+    return queue
+
+
+@router.get("/cases/{case_id}/history", summary="Every review event of a case, in order")
+async def case_history(
+    case_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: Reader,
+    usecases: UseCases,
+) -> dict[str, Any]:
+    async with usecases.executor.db.read_engine.connect() as conn:
+        review = (
+            (await conn.execute(select(reviews).where(reviews.c.case_id == case_id)))
+            .mappings()
+            .first()
+        )
+        renewal = (
+            (await conn.execute(select(renewals).where(renewals.c.case_id == case_id)))
+            .mappings()
+            .first()
+        )
+    owner = review or renewal
+    if owner is None or not principal.covers(owner["jurisdiction"]):
+        raise NotFound(f"no case {case_id} in your jurisdiction")
+    if review is not None:
+        await require_declared(usecases, principal, review["review_id"])
+    events = await usecases.executor.store.read_case(case_id)
+    return {
+        "case_id": case_id,
+        "events": [
+            {
+                "id": e.id,
+                "type": e.name,
+                "stream": e.subject,
+                "version": e.streamversion,
+                "time": e.time.isoformat(),
+                "actor": e.actor,
+                "data": e.data,
+                "policyversion": e.policyversion,
+                "prevhash": e.prevhash,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+    }

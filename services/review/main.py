@@ -1,0 +1,43 @@
+"""Composition root of the review service: the only place that builds settings and the app.
+
+uvicorn --factory services.review.main:create_app
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from shared.runtime import ServiceSpec, build_app
+from shared.settings import ServiceSettings
+
+from .api import certificates, queries, rankings, renewals, reviews
+from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
+from .messaging.subscriptions import subscriptions
+from .projections import projections
+from .usecases import ReviewServiceUseCases
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name=SERVICE,
+        registry=registry,
+        projections=projections(),
+        migrations=Path(__file__).parent / "migrations" / "versions",
+        routers=[
+            queries.router,
+            reviews.router,
+            rankings.router,
+            renewals.router,
+            certificates.router,
+        ],
+        usecases=ReviewServiceUseCases.build,
+        subscriptions=subscriptions,
+        examples=EXAMPLES,
+        consumes=CONSUMES,
+    )
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return build_app(settings or ServiceSettings(service=SERVICE), spec())

@@ -1,0 +1,98 @@
+"""Read model: is this certificate genuine and in force? The public certificate check.
+
+One row per certificate number: the designation's, and one more for each renewal granted.
+Revocation and expiry (recorded on the base's standing) end every certificate of the base
+still valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, String, Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.envelope import Envelope
+from shared.projection import TableProjection
+
+from ..domain.events import (
+    BaseDesignated,
+    BaseExpiryRecorded,
+    BaseRevocationRecorded,
+    RenewalGranted,
+)
+from .base import metadata
+
+VALID, REVOKED, EXPIRED = "valid", "revoked", "expired"
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("certificate_no", String(40), primary_key=True),
+    Column("base_id", String(40), nullable=False, index=True),
+    Column("case_id", String(64), nullable=False),
+    Column("base_name", String(200), nullable=False),
+    Column("plaque_name", String(100), nullable=False),
+    Column("term_start", String(10), nullable=False),
+    Column("term_end", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("status_since", String(10)),
+    Column("designation_hash", String(64), nullable=False),  # the event that awarded it
+)
+
+
+class CertificatesProjection(TableProjection):
+    name = "certificates"
+    tables: ClassVar = (certificates,)
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
+        table = self.t["certificates"]
+        match event:
+            case BaseDesignated():
+                await conn.execute(
+                    insert(table).values(
+                        certificate_no=event.certificate_no,
+                        base_id=event.base_id,
+                        case_id=event.case_id,
+                        base_name=event.unit_name,
+                        plaque_name=event.plaque_name,
+                        term_start=event.term_start.isoformat(),
+                        term_end=event.term_end.isoformat(),
+                        status=VALID,
+                        designation_hash=envelope.hash,
+                    )
+                )
+            case RenewalGranted():
+                first = (
+                    await conn.execute(
+                        select(table.c.base_name, table.c.plaque_name)
+                        .where(table.c.base_id == event.base_id)
+                        .order_by(table.c.term_start)
+                        .limit(1)
+                    )
+                ).one()
+                await conn.execute(
+                    insert(table).values(
+                        certificate_no=event.certificate_no,
+                        base_id=event.base_id,
+                        case_id=event.case_id,
+                        base_name=first.base_name,
+                        plaque_name=first.plaque_name,
+                        term_start=event.term_start.isoformat(),
+                        term_end=event.term_end.isoformat(),
+                        status=VALID,
+                        designation_hash=envelope.hash,
+                    )
+                )
+            case BaseRevocationRecorded():
+                await self._end(conn, event.base_id, REVOKED, event.revoked_on.isoformat())
+            case BaseExpiryRecorded():
+                await self._end(conn, event.base_id, EXPIRED, event.expired_on.isoformat())
+
+    async def _end(self, conn: AsyncConnection, base_id: str, status: str, since: str) -> None:
+        table = self.t["certificates"]
+        await conn.execute(
+            update(table)
+            .where(table.c.base_id == base_id, table.c.status == VALID)
+            .values(status=status, status_since=since)
+        )

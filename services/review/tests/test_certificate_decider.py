@@ -1,0 +1,63 @@
+"""Specifications of the certificate register and of a base's standing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from services.review.domain.certificate import register, standing
+from services.review.domain.commands import (
+    IssueCertificateNumber,
+    RecordBaseExpiry,
+    RecordBaseRevocation,
+)
+from services.review.domain.events import (
+    BaseExpiryRecorded,
+    BaseRevocationRecorded,
+    CertificateNumberIssued,
+)
+from shared.testkit.spec import spec
+
+AT = datetime(2022, 9, 1, 2, 0, tzinfo=UTC)
+BASE, CASE = "base-1", "case-1"
+
+
+def issue(base_id: str = BASE) -> IssueCertificateNumber:
+    return IssueCertificateNumber(2022, base_id, CASE, "gao", AT)
+
+
+def test_the_first_certificate_of_a_year_is_number_one() -> None:
+    spec(register).given().when(issue()).then(
+        CertificateNumberIssued(2022, 1, "HZJD-2022-0001", BASE, CASE, AT)
+    )
+
+
+def test_each_number_follows_the_last_one_issued() -> None:
+    spec(register).given(
+        CertificateNumberIssued(2022, 1, "HZJD-2022-0001", "base-0", "case-0", AT)
+    ).when(issue()).then(CertificateNumberIssued(2022, 2, "HZJD-2022-0002", BASE, CASE, AT))
+
+
+REVOKE = RecordBaseRevocation(BASE, CASE, date(2025, 3, 1), "2022.1", "system:review", AT)
+EXPIRE = RecordBaseExpiry(BASE, CASE, date(2027, 9, 1), "2022.1", "system:review", AT)
+REVOKED = BaseRevocationRecorded(BASE, CASE, date(2025, 3, 1), "2022.1", AT)
+EXPIRED = BaseExpiryRecorded(BASE, CASE, date(2027, 9, 1), "2022.1", AT)
+
+
+def test_a_revocation_is_recorded_for_a_base_in_force() -> None:
+    spec(standing).given().when(REVOKE).then(REVOKED)
+
+
+def test_an_expiry_is_recorded_for_a_base_in_force() -> None:
+    spec(standing).given().when(EXPIRE).then(EXPIRED)
+
+
+def test_a_redelivered_revocation_changes_nothing() -> None:
+    spec(standing).given(REVOKED).when(REVOKE).then()
+
+
+def test_a_revoked_base_does_not_expire_afterwards() -> None:
+    spec(standing).given(REVOKED).when(EXPIRE).then()
+
+
+def test_an_expired_base_is_not_revoked_afterwards() -> None:
+    spec(standing).given(EXPIRED).when(REVOKE).then()

@@ -1,0 +1,245 @@
+"""Renewal (Art. 14) through the API, the assessment's answers over NATS, and the public
+certificate check from valid to revoked — a projection of this service's own events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.envelope import Envelope, new_id
+from shared.projection import rebuild_and_compare
+from shared.testkit.bus import foreign_event, publish
+from shared.testkit.service import RunningService, eventually
+
+from ..messaging.contracts import registry
+from ..projections import projections
+from .scenario import (
+    NATION,
+    OFFICE,
+    YUNNAN,
+    YUNNAN_RANKER,
+    Application,
+    act,
+    consumed,
+    from_national_to_plaque,
+    post,
+    published,
+    through_province,
+)
+
+GRANTED_FIELDS = {
+    "renewal_id",
+    "case_id",
+    "base_id",
+    "certificate_no",
+    "term_start",
+    "term_end",
+    "policy_version",
+}
+
+
+class Upstream:
+    """One upstream stream of another service, version by version."""
+
+    def __init__(self, service: str, stream_id: str, case_id: str) -> None:
+        self.service, self.stream_id, self.case_id, self.version = service, stream_id, case_id, 0
+
+    async def send(self, svc: RunningService, name: str, **data: Any) -> Envelope:
+        self.version += 1
+        event = foreign_event(
+            self.service,
+            name,
+            {"case_id": self.case_id, **data},
+            stream_id=self.stream_id,
+            version=self.version,
+            case_id=self.case_id,
+        )
+        await publish(svc.kernel.js, event)
+        return event
+
+
+async def designated(svc: RunningService) -> tuple[Application, dict[str, Any]]:
+    app = Application(route="direct", jurisdiction="5301")
+    await app.submit(svc)
+    await through_province(svc, app)
+    ranking = f"/calls/{app.call_id}/ranking"
+    await act(svc, f"{ranking}/declarations", YUNNAN_RANKER)
+    await act(svc, ranking, YUNNAN_RANKER, {"ranked": [app.application_id]})
+    return app, await from_national_to_plaque(svc, app)
+
+
+async def renewal_of(svc: RunningService, renewal_id: str, **expected: Any) -> dict[str, Any]:
+    async def shows() -> dict[str, Any] | None:
+        read = await svc.client.get(f"/renewals/{renewal_id}", headers=NATION.headers(svc))
+        if read.status_code != 200:
+            return None
+        body: dict[str, Any] = read.json()
+        return body if all(body.get(k) == v for k, v in expected.items()) else None
+
+    return await eventually(shows)
+
+
+async def request_renewal(
+    svc: RunningService, app: Application, base_id: str, term_end: str = "2027-08-24"
+) -> str:
+    renewal_id = new_id()
+    renewal = Upstream("application", f"renewal-{renewal_id}", app.case_id)
+    await renewal.send(
+        svc,
+        "RenewalRequested",
+        renewal_id=renewal_id,
+        base_id=base_id,
+        unit_id=app.unit_id,
+        unit_name=app.unit_name,
+        province="53",
+        jurisdiction=app.jurisdiction,
+        term_end=term_end,
+        statement="申请续期",
+        policy_version="2022.1",
+    )
+    await renewal_of(svc, renewal_id, level="province")
+    return renewal_id
+
+
+async def test_a_qualified_renewal_awards_the_plaque_again_and_a_revocation_shows_publicly(
+    service: RunningService,
+) -> None:
+    app, approved = await designated(service)
+    base_id, first_no = approved["base_id"], approved["certificate_no"]
+    designation = await published(service, app.case_id, "BaseDesignated")
+    check = await service.client.get(f"/certificates/{first_no}")  # no sign-in
+    assert check.status_code == 200
+    assert check.json() == {
+        "certificate_no": first_no,
+        "base_name": app.unit_name,
+        "plaque_name": "中国科协海智计划工作基地",
+        "term_start": "2022-08-25",
+        "term_end": "2027-08-24",
+        "status": "valid",
+        "since": None,
+        "designation_hash": designation.hash,
+    }
+
+    renewal_id = await request_renewal(service, app, base_id)
+    queue = (await service.client.get("/queue", headers=YUNNAN.headers(service))).json()
+    assert [r["renewal_id"] for r in queue["renewals"]] == [renewal_id]
+    renewal = f"/renewals/{renewal_id}"
+    for who in (YUNNAN, NATION, OFFICE):
+        await act(service, f"{renewal}/declarations", who)
+    too_early = await post(service, f"{renewal}/grant", OFFICE)
+    assert too_early.status_code == 409
+    await act(service, f"{renewal}/forward", YUNNAN, {"opinion": "同意续期"})
+    await act(service, f"{renewal}/assessment-request", NATION)
+    asked = await published(service, app.case_id, "RenewalAssessmentRequested")
+    assert {"renewal_id", "case_id", "base_id"} <= asked.data.keys()
+    assert (asked.data["renewal_id"], asked.data["base_id"]) == (renewal_id, base_id)
+
+    assessment = Upstream("assessment", f"base-{base_id}", app.case_id)
+    await assessment.send(
+        service,
+        "RenewalAssessed",
+        base_id=base_id,
+        renewal_id=renewal_id,
+        qualified=True,
+        reasons=[],
+        policy_version="2022.1",
+    )
+    await renewal_of(service, renewal_id, level="general_office")
+    granted = await act(service, f"{renewal}/grant", OFFICE)
+    assert granted["certificate_no"] == "HZJD-2022-0002"
+    event = await published(service, app.case_id, "RenewalGranted")
+    assert event.data.keys() >= GRANTED_FIELDS
+    assert (event.data["term_start"], event.data["term_end"]) == ("2027-08-25", "2032-08-24")
+    renewed = (await service.client.get("/certificates/HZJD-2022-0002")).json()
+    assert (renewed["status"], renewed["designation_hash"]) == ("valid", event.hash)
+
+    await assessment.send(
+        service,
+        "BaseRevoked",
+        base_id=base_id,
+        revoked_on="2025-03-01",
+        years=[2023, 2024],
+        policy_version="2022.1",
+    )
+
+    async def revoked() -> bool:
+        check = (await service.client.get(f"/certificates/{first_no}")).json()
+        return bool(check["status"] == "revoked" and check["since"] == "2025-03-01")
+
+    await eventually(revoked)
+    assert (await service.client.get("/certificates/HZJD-2022-0002")).json()["status"] == "revoked"
+    unknown = await service.client.get("/certificates/HZJD-1999-0001")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    await consumed(service, 4)
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_an_unqualified_assessment_or_the_province_refuses_a_renewal(
+    service: RunningService,
+) -> None:
+    app = Application(route="direct", jurisdiction="5301")
+    unqualified = await request_renewal(service, app, base_id="base-1")
+    for who in (YUNNAN, NATION):
+        await act(service, f"/renewals/{unqualified}/declarations", who)
+    await act(service, f"/renewals/{unqualified}/forward", YUNNAN)
+    await act(service, f"/renewals/{unqualified}/assessment-request", NATION)
+    await Upstream("assessment", "base-base-1", app.case_id).send(
+        service,
+        "RenewalAssessed",
+        base_id="base-1",
+        renewal_id=unqualified,
+        qualified=False,
+        reasons=["2026年度考核不合格"],
+        policy_version="2022.1",
+    )
+    refused = await published(service, app.case_id, "RenewalRefused", renewal_id=unqualified)
+    assert refused.data["reasons"] == ["2026年度考核不合格"]
+    assert (await renewal_of(service, unqualified, status="refused"))["level"] is None
+
+    other = Application(route="direct", jurisdiction="5301", unit_id="unit-2")
+    by_province = await request_renewal(service, other, base_id="base-2")
+    await act(service, f"/renewals/{by_province}/declarations", YUNNAN)
+    no_reasons = await post(service, f"/renewals/{by_province}/refuse", YUNNAN, {"reasons": []})
+    assert no_reasons.status_code == 422
+    await act(service, f"/renewals/{by_province}/refuse", YUNNAN, {"reasons": ["逾期提交"]})
+    refused = await published(service, other.case_id, "RenewalRefused")
+    assert (refused.data["renewal_id"], refused.data["reasons"]) == (by_province, ["逾期提交"])
+
+
+async def test_a_renewal_withdrawn_during_its_assessment_ignores_the_late_answer(
+    service: RunningService,
+) -> None:
+    app = Application(route="direct", jurisdiction="5301")
+    renewal_id = new_id()
+    request = Upstream("application", f"renewal-{renewal_id}", app.case_id)
+    await request.send(
+        service,
+        "RenewalRequested",
+        renewal_id=renewal_id,
+        base_id="base-1",
+        unit_id=app.unit_id,
+        unit_name=app.unit_name,
+        province="53",
+        jurisdiction="5301",
+        term_end="2027-08-24",
+        statement="",
+        policy_version="2022.1",
+    )
+    await renewal_of(service, renewal_id)
+    for who in (YUNNAN, NATION):
+        await act(service, f"/renewals/{renewal_id}/declarations", who)
+    await act(service, f"/renewals/{renewal_id}/forward", YUNNAN)
+    await act(service, f"/renewals/{renewal_id}/assessment-request", NATION)
+    await request.send(service, "RenewalRequestWithdrawn", renewal_id=renewal_id, base_id="base-1")
+    await renewal_of(service, renewal_id, status="withdrawn")
+    await Upstream("assessment", "base-base-1", app.case_id).send(
+        service,
+        "RenewalAssessed",
+        base_id="base-1",
+        renewal_id=renewal_id,
+        qualified=True,
+        reasons=[],
+        policy_version="2022.1",
+    )
+    await consumed(service, 3)  # applied as a no-op, not dead-lettered
+    assert (await renewal_of(service, renewal_id))["status"] == "withdrawn"
