@@ -119,7 +119,7 @@ class Consumer:
         assert self._sub is not None
         try:
             messages = await self._sub.fetch(self.batch, timeout=wait)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing arrives
             return []
         return [await self.process(message) for message in messages]
 

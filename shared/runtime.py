@@ -158,6 +158,10 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         finally:
             stop.set()
             relay.wake()
+            # Consumers and the scheduler stop at once: an interrupted transaction rolls back
+            # and its message is redelivered; the relay finishes the batch it is sending.
+            for task in tasks[1:]:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for consumer in kernel.consumers:
                 await consumer.stop()

@@ -14,11 +14,6 @@ from ..main import spec
 from .examples import cst
 from .world import World
 
-#: Seconds the service's NATS connection may spend draining at shutdown. An idle pull
-#: subscription can lose a "request expired" status to asyncio.wait_for's race and then never
-#: drain, holding nats-py's default 30 s: a kernel matter, bounded here to keep tests fast.
-DRAIN_TIMEOUT = 0.2
-
 
 @pytest.fixture
 async def world(test_env: TestEnvironment, nats_client: NatsClient) -> AsyncIterator[World]:
@@ -26,4 +21,3 @@ async def world(test_env: TestEnvironment, nats_client: NatsClient) -> AsyncIter
     await set_clock(js, cst(2022, 6, 1))
     async with running_service(spec(), test_env) as svc:
         yield World(svc, js)
-        svc.kernel.nc.options["drain_timeout"] = DRAIN_TIMEOUT

@@ -21,10 +21,3 @@ async def service(
     await set_clock(nats_client.jetstream(), NOW)
     async with running_service(spec(), test_env) as svc:
         yield svc
-        # Kernel shortcoming (reported): on shutdown `nc.drain()` waits for the consumers' pull
-        # subscriptions to empty, but a fetch's late 408 status stays queued, so a service
-        # with subscriptions hangs for the 30 s drain timeout. Letting go of them first
-        # (their durable consumers stay on the server) makes the shutdown immediate.
-        for consumer in svc.kernel.consumers:
-            if consumer._sub is not None:
-                await consumer._sub.unsubscribe()

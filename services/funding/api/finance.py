@@ -1,0 +1,112 @@
+"""HTTP: the finance feed and the reconciliation (JSON and CSV), exact to the fen."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import fields
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shared.auth import Principal
+from shared.decider import NotFound
+from shared.problems import jsonable
+
+from ..domain.reconciliation import Figures, Reconciliation
+from ..usecases.queries import FEED_MAX_PAGE
+from .dependencies import FinanceOrAuditor, PlanReader, UseCases, own_unit
+
+router = APIRouter(tags=["finance 财务"])
+
+
+class FeedItem(BaseModel):
+    position: int = Field(description="the event's global position in the funding store")
+    event: dict[str, Any] = Field(description="the CloudEvents 1.0 envelope, as stored")
+
+
+class FeedPage(BaseModel):
+    items: list[FeedItem]
+    next_cursor: int = Field(description="pass as `after` for the next page; stable")
+
+
+@router.get("/feed", summary="Every funding event in order, from a cursor (finance, auditor)")
+async def feed(
+    _principal: FinanceOrAuditor,
+    usecases: UseCases,
+    after: Annotated[int, Query(ge=0, description="a `next_cursor`; 0 = from the start")] = 0,
+    limit: Annotated[int, Query(ge=1, description=f"at most {FEED_MAX_PAGE} a page")] = 100,
+) -> FeedPage:
+    page = await usecases.queries.feed(after, limit)
+    return FeedPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+
+
+BaseFilter = Annotated[str | None, Query(min_length=1, max_length=120)]
+
+
+async def _reconcile(
+    principal: Principal, usecases: UseCases, base_id: str | None
+) -> Reconciliation:
+    """Finance and auditors: every base (or the one asked); a unit: its own bases only."""
+    unit = own_unit(principal)
+    allowed = None if unit is None else await usecases.queries.bases_of_unit(unit)
+    if base_id is not None:
+        if allowed is not None and base_id not in allowed:
+            raise NotFound(f"no subsidy plan for base {base_id}")
+        allowed = {base_id}
+    return await usecases.queries.reconciliation(allowed)
+
+
+@router.get(
+    "/reconciliation",
+    summary="Planned, due, approved, paid, held, cancelled, returned: per base, year, in total",
+)
+async def reconciliation(
+    principal: PlanReader, usecases: UseCases, base_id: BaseFilter = None
+) -> dict[str, Any]:
+    result: dict[str, Any] = jsonable(await _reconcile(principal, usecases, base_id))
+    return result
+
+
+FIGURES = [f.name for f in fields(Figures)]
+CSV_HEADER = [
+    "scope",
+    "base_id",
+    "year",
+    *(f"{name}_{part}" for name in FIGURES for part in ("count", "fen")),
+]
+
+
+def _csv_row(scope: str, base_id: str, year: str, figures: Figures) -> list[str]:
+    cells = []
+    for name in FIGURES:
+        tally = getattr(figures, name)
+        cells += [str(tally.count), str(tally.amount_fen)]
+    return [scope, base_id, year, *cells]
+
+
+@router.get(
+    "/reconciliation.csv",
+    summary="The reconciliation as CSV: a row per base and year, per base, and the total",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def reconciliation_csv(
+    principal: PlanReader, usecases: UseCases, base_id: BaseFilter = None
+) -> Response:
+    result = await _reconcile(principal, usecases, base_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for base in result.bases:
+        for year in base.years:
+            writer.writerow(_csv_row("year", base.base_id, str(year.year), year.figures))
+        writer.writerow(_csv_row("base", base.base_id, "", base.total))
+    writer.writerow(_csv_row("total", "", "", result.total))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="funding-reconciliation.csv"'},
+    )

@@ -1,0 +1,69 @@
+"""HTTP: subsidy plans and their instalments. A unit sees its own bases' plans only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from shared.decider import NotFound
+
+from .dependencies import PlanReader, UseCases, own_unit
+
+router = APIRouter(prefix="/plans", tags=["plans 资助计划"])
+
+
+class InstalmentView(BaseModel):
+    instalment_id: str
+    number: int
+    amount_fen: int
+    due_on: str
+    stage: str
+    prepared_by: str | None
+    payment_ref: str | None
+    paid_on: str | None
+    confirmed_by: str | None
+    held_for: str | None
+    returned: int
+    cancel_reason: str | None
+
+
+class PlanView(BaseModel):
+    plan_id: str
+    base_id: str
+    case_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    approved_on: str
+    amount_fen: int
+    total_fen: int
+    policy_version: str
+    status: str
+    open_holds: int
+    exit_reason: str | None
+    exited_on: str | None
+    term_end: str | None
+    version: int
+    instalments: list[InstalmentView]
+
+
+@router.get("", summary="Subsidy plans (finance, auditor: all; a unit: its own)")
+async def list_plans(
+    principal: PlanReader,
+    usecases: UseCases,
+    base_id: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
+) -> list[PlanView]:
+    found = await usecases.queries.plans(base_id=base_id, unit_id=own_unit(principal))
+    if base_id is not None and not found:
+        raise NotFound(f"no subsidy plan for base {base_id}")
+    return [PlanView.model_validate(plan) for plan in found]
+
+
+@router.get("/{plan_id}", summary="One subsidy plan with its instalments")
+async def get_plan(plan_id: str, principal: PlanReader, usecases: UseCases) -> PlanView:
+    found = await usecases.queries.plans(plan_id=plan_id, unit_id=own_unit(principal))
+    if not found:
+        raise NotFound(f"no subsidy plan {plan_id}")
+    return PlanView.model_validate(found[0])

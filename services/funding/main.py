@@ -1,0 +1,43 @@
+"""Composition root of the funding service: the only place that builds settings and the app.
+
+uvicorn --factory services.funding.main:create_app
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from shared.runtime import ServiceSpec, build_app
+from shared.settings import ServiceSettings
+
+from .api import finance, instalments, plans
+from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
+from .messaging.subscriptions import subscriptions
+from .projections import projections
+from .usecases import FundingUseCases
+
+
+async def _tick(usecases: FundingUseCases, now: datetime) -> None:
+    await usecases.tick(now)
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name=SERVICE,
+        registry=registry,
+        projections=projections(),
+        migrations=Path(__file__).parent / "migrations" / "versions",
+        routers=[plans.router, instalments.router, finance.router],
+        usecases=FundingUseCases.build,
+        subscriptions=subscriptions,
+        tick=_tick,
+        examples=EXAMPLES,
+        consumes=CONSUMES,
+    )
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return build_app(settings or ServiceSettings(service=SERVICE), spec())

@@ -1,0 +1,105 @@
+"""What finance, auditors and units read: the finance feed, the reconciliation, the plans.
+
+The feed is the store's log itself (every event here is a funding event), paged by the global
+position. On PostgreSQL a position is taken before its transaction commits, so a later
+position can become visible first; the feed therefore reads under a SHARE lock on `events`,
+which waits for the appends in flight to commit (or roll back) and holds new ones back for
+the moment of the read: every position up to the last one served is final, and a cursor never
+skips an event that committed late. SQLite runs one writer at a time, so there the order of
+positions is the order of commits already.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.codec import EventRegistry
+from shared.db import Database
+from shared.schema import events
+from shared.store import EventStore
+
+from ..domain.reconciliation import Reconciliation, reconcile
+from ..projections.plans import instalments, plans
+
+FEED_MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    items: list[dict[str, Any]]  # {"position": n, "event": <CloudEvents envelope as stored>}
+    next_cursor: int
+
+
+@dataclass
+class FundingQueries:
+    db: Database
+    store: EventStore
+    registry: EventRegistry
+
+    async def feed(self, after: int, limit: int) -> FeedPage:
+        limit = max(1, min(limit, FEED_MAX_PAGE))
+        query = (
+            select(events.c.position, events.c.envelope)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        if self.db.is_sqlite:
+            async with self.db.read_engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        else:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                await conn.execute(text("LOCK TABLE events IN SHARE MODE"))
+                rows = (await conn.execute(query)).all()
+        items = [{"position": int(r.position), "event": json.loads(r.envelope)} for r in rows]
+        return FeedPage(items, items[-1]["position"] if items else after)
+
+    async def reconciliation(self, base_ids: Collection[str] | None = None) -> Reconciliation:
+        """The domain's reconciliation over the log; `base_ids` limits it to those bases."""
+        wanted = None if base_ids is None else set(base_ids)
+        decoded = []
+        async for envelope in self.store.iterate_all():
+            event = self.registry.decode(envelope.type, envelope.data)
+            if wanted is None or event.base_id in wanted:
+                decoded.append(event)
+        return reconcile(decoded)
+
+    async def plans(
+        self,
+        *,
+        base_id: str | None = None,
+        unit_id: str | None = None,
+        plan_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Plans with their instalments, oldest first; each filter given narrows the list."""
+        query = select(plans).order_by(plans.c.approved_on, plans.c.plan_id)
+        if base_id is not None:
+            query = query.where(plans.c.base_id == base_id)
+        if unit_id is not None:
+            query = query.where(plans.c.unit_id == unit_id)
+        if plan_id is not None:
+            query = query.where(plans.c.plan_id == plan_id)
+        async with self.db.read_engine.connect() as conn:
+            found = [dict(row) for row in (await conn.execute(query)).mappings()]
+            for plan in found:
+                plan["instalments"] = await _instalments_of(conn, plan["plan_id"])
+        return found
+
+    async def bases_of_unit(self, unit_id: str) -> set[str]:
+        async with self.db.read_engine.connect() as conn:
+            rows = await conn.execute(select(plans.c.base_id).where(plans.c.unit_id == unit_id))
+            return set(rows.scalars())
+
+
+async def _instalments_of(conn: AsyncConnection, plan_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(instalments).where(instalments.c.plan_id == plan_id).order_by(instalments.c.number)
+    )
+    return [dict(row) for row in rows.mappings()]
