@@ -20,7 +20,7 @@ from shared.codec import EventRegistry, UnknownEventType
 from shared.db import Database
 from shared.envelope import Envelope
 from shared.schema import events
-from shared.store import EventStore
+from shared.store import EventStore, settle
 
 SCRATCH_PREFIX = "rebuild_"
 
@@ -75,10 +75,11 @@ async def rebuild_and_compare(
         await conn.run_sync(scratch_metadata.create_all)
     try:
         live: dict[str, list[tuple[Any, ...]]] = {}
-        snapshot = db.read_engine.execution_options(
+        snapshot = db.engine.execution_options(
             isolation_level="SERIALIZABLE" if db.is_sqlite else "REPEATABLE READ"
         )
-        async with snapshot.connect() as reader:
+        async with snapshot.begin() as reader:
+            await settle(reader)  # no append in flight below the end we read
             up_to = int((await reader.execute(select(func.max(events.c.position)))).scalar() or 0)
             for projection in projections:
                 for table in projection.tables:

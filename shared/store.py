@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -146,9 +146,21 @@ class EventStore:
         return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
 
     async def read_all(
-        self, after: int = 0, limit: int = 1000, conn: AsyncConnection | None = None
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        conn: AsyncConnection | None = None,
+        *,
+        settled: bool = False,
     ) -> list[Envelope]:
-        """Events after global position `after`, in position order."""
+        """Events after global position `after`, in position order.
+
+        A position is drawn when a row is inserted, not when its transaction commits, so on
+        PostgreSQL a reader can see position 11 while 10 is still in flight. A follower that
+        keeps `after` as its cursor must ask for `settled`: the read then waits for in-flight
+        appends to commit (a SHARE lock, held for the one query) so no position is passed
+        over. SQLite's writers take turns, so its reads are always settled.
+        """
         query = (
             select(events.c.position, events.c.envelope)
             .where(events.c.position > after)
@@ -157,14 +169,20 @@ class EventStore:
         )
         if conn is not None:
             rows = (await conn.execute(query)).all()
+        elif settled and not self.db.is_sqlite:
+            async with self.db.engine.begin() as locked:
+                await settle(locked)
+                rows = (await locked.execute(query)).all()
         else:
             async with self.db.read_engine.connect() as reader:
                 rows = (await reader.execute(query)).all()
         return [Envelope.from_json(row.envelope, int(row.position)) for row in rows]
 
-    async def iterate_all(self, after: int = 0, batch: int = 2000) -> AsyncIterator[Envelope]:
+    async def iterate_all(
+        self, after: int = 0, batch: int = 2000, *, settled: bool = False
+    ) -> AsyncIterator[Envelope]:
         while True:
-            page = await self.read_all(after, batch)
+            page = await self.read_all(after, batch, settled=settled)
             if not page:
                 return
             for envelope in page:
@@ -206,6 +224,14 @@ class EventStore:
                 prevhash = str(row.hash)
                 expected_version = int(row.version)
         return breaks
+
+
+async def settle(conn: AsyncConnection) -> None:
+    """Wait until every append in flight has committed, and hold new ones off until the end
+    of this transaction (PostgreSQL; SQLite writers take turns anyway)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+        await conn.execute(text("LOCK TABLE events IN SHARE MODE"))
 
 
 def _check(row: Any, expected_version: int, prevhash: str) -> list[ChainBreak]:

@@ -11,17 +11,15 @@ positions is the order of commits already.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.codec import EventRegistry
 from shared.db import Database
-from shared.schema import events
 from shared.store import EventStore
 
 from ..domain.reconciliation import Reconciliation, reconcile
@@ -44,22 +42,9 @@ class FundingQueries:
 
     async def feed(self, after: int, limit: int) -> FeedPage:
         limit = max(1, min(limit, FEED_MAX_PAGE))
-        query = (
-            select(events.c.position, events.c.envelope)
-            .where(events.c.position > after)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
-        if self.db.is_sqlite:
-            async with self.db.read_engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
-        else:
-            async with self.db.engine.begin() as conn:
-                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-                await conn.execute(text("LOCK TABLE events IN SHARE MODE"))
-                rows = (await conn.execute(query)).all()
-        items = [{"position": int(r.position), "event": json.loads(r.envelope)} for r in rows]
-        return FeedPage(items, items[-1]["position"] if items else after)
+        page = await self.store.read_all(after, limit, settled=True)
+        items = [{"position": e.position, "event": e.attributes()} for e in page]
+        return FeedPage(items, page[-1].position or after if page else after)
 
     async def reconciliation(self, base_ids: Collection[str] | None = None) -> Reconciliation:
         """The domain's reconciliation over the log; `base_ids` limits it to those bases."""
