@@ -46,13 +46,23 @@ Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 log = get_logger(__name__)
 
 
+class Deferred(Exception):
+    """The handler cannot apply this event yet: a fact from another upstream must come first."""
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """One upstream service's events, by event name, for one durable consumer."""
+    """One upstream service's events, by event name, for one durable consumer.
+
+    `defer_on` names errors that mean "not yet" rather than "broken": typically the entity a
+    fact is about, announced by another upstream service whose consumer has not caught up
+    (streams of different services have no common order). Such a message waits, like a gap.
+    """
 
     name: str
     upstream: str
     handlers: Mapping[str, Handler]
+    defer_on: tuple[type[Exception], ...] = ()
 
     @property
     def filter_subject(self) -> str:
@@ -65,6 +75,7 @@ class Outcome:
     APPLIED = "applied"
     SKIPPED = "duplicate"
     GAP = "gap"
+    DEFERRED = "deferred"
     FAILED = "failed"
     DEAD_LETTERED = "dead_lettered"
 
@@ -79,6 +90,9 @@ class Consumer:
     ack_wait: float = 30.0
     gap_delay: float = 0.5
     retry_delay: float = 0.2
+    defer_delay: float = 1.0
+    #: A deferred message is dead-lettered only after this many deliveries (minutes of waiting).
+    max_deferrals: int = 300
     on_dead_letter: Callable[[str], None] | None = None
     _sub: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
 
@@ -145,6 +159,8 @@ class Consumer:
             except ConcurrencyConflict:
                 continue
             except Exception as failure:
+                if isinstance(failure, (Deferred, *self.subscription.defer_on)):
+                    return await self._deferred(message, envelope, failure)
                 return await self._failed(message, envelope, failure)
         else:
             return await self._failed(message, envelope, RuntimeError("conflict after 5 tries"))
@@ -194,7 +210,16 @@ class Consumer:
             )
         )
 
-    async def _failed(self, message: Msg, envelope: Envelope, failure: Exception) -> str:
+    async def _deferred(self, message: Msg, envelope: Envelope, reason: Exception) -> str:
+        if message.metadata.num_delivered >= self.max_deferrals:
+            return await self._failed(message, envelope, reason, final=True)
+        log.info("deferred", consumer=self.durable, event_id=envelope.id, reason=repr(reason))
+        await message.nak(delay=self.defer_delay)
+        return Outcome.DEFERRED
+
+    async def _failed(
+        self, message: Msg, envelope: Envelope, failure: Exception, *, final: bool = False
+    ) -> str:
         delivered = message.metadata.num_delivered
         log.warning(
             "handler failed",
@@ -204,7 +229,7 @@ class Consumer:
             delivered=delivered,
             error=repr(failure),
         )
-        if delivered >= self.max_failures:
+        if final or delivered >= self.max_failures:
             await self._dead_letter(message, envelope, "".join(traceback.format_exception(failure)))
             return Outcome.DEAD_LETTERED
         await message.nak(delay=self.retry_delay * delivered)

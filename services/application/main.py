@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import calls
+from .api import applications, attachments, calls, renewals
 from .messaging.contracts import EXAMPLES, SERVICE, registry
+from .messaging.subscribers import CONSUMES, subscriptions
 from .projections import projections
 from .usecases import ApplicationUseCases
 
@@ -29,10 +30,12 @@ def spec() -> ServiceSpec:
         registry=registry,
         projections=projections(),
         migrations=Path(__file__).parent / "migrations" / "versions",
-        routers=[calls.router],
+        routers=[calls.router, applications.router, attachments.router, renewals.router],
         usecases=ApplicationUseCases.build,
+        subscriptions=subscriptions,
         tick=_tick,
         examples=EXAMPLES,
+        consumes=CONSUMES,
     )
 
 

@@ -136,3 +136,29 @@ async def test_events_without_a_handler_still_advance_the_stream(
     await publish(js, envelope("s-1", 2))
     await run_until_idle(consumer)
     assert await applied(database) == [("s-1", 2)]
+
+
+async def test_an_event_that_must_wait_for_another_upstream_is_deferred_not_dead(
+    database: Database, js: JetStreamContext
+) -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    announced: set[str] = set()
+
+    async def needs_announcement(conn: AsyncConnection, event: Envelope) -> None:
+        if event.subject not in announced:
+            raise LookupError("not announced yet")
+        await record(conn, event)
+
+    subscription = Subscription(
+        "deferring", "upstream", {"Happened": needs_announcement}, defer_on=(LookupError,)
+    )
+    consumer = Consumer(database, js, subscription, max_failures=2, defer_delay=0.05)
+    await publish(js, envelope("s-1", 1))
+    outcomes = []
+    for _ in range(4):  # more deliveries than max_failures: a failure would be dead by now
+        outcomes += await consumer.fetch_and_process(wait=1.0)
+    assert outcomes == [Outcome.DEFERRED] * 4
+    announced.add("s-1")
+    await run_until_idle(consumer)
+    assert await applied(database) == [("s-1", 1)]

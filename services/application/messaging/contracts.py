@@ -1,22 +1,107 @@
-"""What the application service publishes: its event registry and one example of each event."""
+"""What the application service publishes: its event registry and one example of each event.
+
+Other services' contract tests feed these examples to their consumers, so every event in the
+registry has one, with realistic values (the Yunnan 2022 call, a Kunming park).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from shared.codec import EventRegistry
 
-from ..domain.events import EVENTS, MATERIAL_SLOTS, CallClosed, CallOpened
+from ..domain.events import (
+    EVENTS,
+    MATERIAL_SLOTS,
+    ApplicationDrafted,
+    ApplicationResubmitted,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    AttachmentAdded,
+    AttachmentRemoved,
+    AttachmentReplaced,
+    BaseDesignationRecorded,
+    BaseExpiryRecorded,
+    BaseRevocationRecorded,
+    CallClosed,
+    CallOpened,
+    Category,
+    DesignationRecorded,
+    DraftUpdated,
+    FormEntry,
+    Programme,
+    ReceiptRecorded,
+    RejectionRecorded,
+    RenewalGrantRecorded,
+    RenewalRefusalRecorded,
+    RenewalRequested,
+    RenewalRequestWithdrawn,
+    RenewalWindowRecorded,
+    ReturnRecorded,
+    Route,
+    Slot,
+    SubmittedFile,
+    TermRenewalRecorded,
+    WorkstationApplicationRequested,
+)
 
 SERVICE = "application"
 
 registry = EventRegistry(SERVICE, EVENTS)
 
 _DEADLINE = datetime(2022, 4, 30, 16, 0, tzinfo=UTC)  # 2022-05-01 00:00 in Beijing
+_SUBMITTED_AT = datetime(2022, 4, 20, 2, 30, tzinfo=UTC)
+CALL = "01HZCALL0000000000000000YN"
+APP, CASE = "01HZAPP00000000000000000KM", "01HZCASE0000000000000000KM"
+LINKED_APP, LINKED_CASE = "01HZAPP00000000000000000WS", "01HZCASE0000000000000000WS"
+ATTACHMENT, BASE, RENEWAL = (
+    "01HZATT00000000000000000SL",
+    "01HZBASE000000000000000KM",
+    "01HZRNW0000000000000000KM",
+)
+UNIT, UNIT_NAME = "unit-kunming-hitech-park", "昆明高新技术产业开发区管委会"
+SHA = "9f2c1a0e5b7d4c3a8e6f0b1d2c3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e"
+OLD_SHA = "1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+FILES = tuple(
+    SubmittedFile(slot, f"{slot}.pdf", "application/pdf", 120_000 + n, f"{n}" * 64)
+    for n, slot in enumerate(MATERIAL_SLOTS, start=1)
+)
+FORM = (
+    FormEntry("base_location", "云南省昆明市"),
+    FormEntry("host_unit", UNIT_NAME),
+    FormEntry("matching_funds_wan", "50"),
+    FormEntry("declares_organisation", "true"),
+)
+
+
+def _submission(
+    kind: type[ApplicationSubmitted] | type[ApplicationResubmitted], revision: int, at: datetime
+) -> ApplicationSubmitted | ApplicationResubmitted:
+    return kind(
+        application_id=APP,
+        case_id=CASE,
+        call_id=CALL,
+        programme=Programme.NATIONAL_BASE,
+        unit_id=UNIT,
+        unit_name=UNIT_NAME,
+        category=Category.PARK,
+        province="53",
+        jurisdiction="5301",
+        route=Route.VIA_PREFECTURE,
+        revision=revision,
+        form_hash="ab" * 32,
+        files=FILES,
+        linked_case_id=LINKED_CASE,
+        form=FORM,
+        submitted_at=at,
+    )
+
+
+_TERM_START, _TERM_END = date(2022, 12, 1), date(2027, 11, 30)
 
 EXAMPLES: list[object] = [
     CallOpened(
-        call_id="01HZCALL0000000000000000YN",
+        call_id=CALL,
         province="53",
         year=2022,
         title="2022年中国科协海智计划工作基地申报",
@@ -25,5 +110,68 @@ EXAMPLES: list[object] = [
         allows_workstation=True,
         paper_copies=5,
     ),
-    CallClosed("01HZCALL0000000000000000YN", "53", _DEADLINE, _DEADLINE),
+    CallClosed(CALL, "53", _DEADLINE, _DEADLINE),
+    ApplicationDrafted(
+        APP,
+        CASE,
+        CALL,
+        Programme.NATIONAL_BASE,
+        UNIT,
+        UNIT_NAME,
+        Category.PARK,
+        "53",
+        "5301",
+        None,
+    ),
+    DraftUpdated(APP, CASE, FORM),
+    AttachmentAdded(
+        APP,
+        CASE,
+        ATTACHMENT,
+        Slot.SUPPORT_LETTER,
+        "支持函.pdf",
+        "application/pdf",
+        120_000,
+        OLD_SHA,
+    ),
+    AttachmentReplaced(
+        APP,
+        CASE,
+        ATTACHMENT,
+        Slot.SUPPORT_LETTER,
+        "支持函（盖章）.pdf",
+        "application/pdf",
+        130_000,
+        SHA,
+        previous_sha256=OLD_SHA,
+    ),
+    AttachmentRemoved(APP, CASE, ATTACHMENT, Slot.SUPPORT_LETTER, SHA),
+    WorkstationApplicationRequested(APP, CASE, LINKED_APP, LINKED_CASE),
+    _submission(ApplicationSubmitted, 1, _SUBMITTED_AT),
+    ReceiptRecorded(APP, CASE, 1, date(2022, 4, 25), "州科协 王五", 5),
+    ReturnRecorded(APP, CASE, 1, "01HZREVIEW00000000000000KM", "prefecture", ("补充合作证明",)),
+    _submission(ApplicationResubmitted, 2, datetime(2022, 5, 20, 2, 0, tzinfo=UTC)),
+    ApplicationWithdrawn(APP, CASE, "单位决定暂不申报", 2),
+    RejectionRecorded(APP, CASE, 2, "01HZREVIEW00000000000000KM", "national", ("条件不足",)),
+    DesignationRecorded(APP, CASE, 2, "01HZREVIEW00000000000000KM", BASE),
+    BaseDesignationRecorded(BASE, CASE, UNIT, UNIT_NAME, "53", "5301", _TERM_START, _TERM_END),
+    RenewalWindowRecorded(BASE, CASE, date(2027, 9, 2), _TERM_END, _TERM_END, "2022.1"),
+    RenewalRequested(
+        RENEWAL,
+        CASE,
+        BASE,
+        UNIT,
+        UNIT_NAME,
+        "53",
+        "5301",
+        _TERM_END,
+        "基地运行良好，申请续期五年。",
+        "2022.1",
+    ),
+    RenewalRequestWithdrawn(RENEWAL, CASE, BASE, "材料需要补充"),
+    RenewalGrantRecorded(RENEWAL, CASE, BASE, date(2027, 12, 1), date(2032, 11, 30)),
+    RenewalRefusalRecorded(RENEWAL, CASE, BASE, ("续期评估不合格",)),
+    TermRenewalRecorded(BASE, CASE, date(2027, 12, 1), date(2032, 11, 30)),
+    BaseExpiryRecorded(BASE, CASE, date(2027, 12, 1)),
+    BaseRevocationRecorded(BASE, CASE, date(2025, 3, 1)),
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from shared.projection import TableProjection
 
+from .applications import ApplicationsProjection
 from .base import metadata
+from .bases import BasesProjection
 from .calls import CallsProjection
 
 
 def projections() -> list[TableProjection]:
-    return [CallsProjection()]
+    return [CallsProjection(), ApplicationsProjection(), BasesProjection()]
 
 
 __all__ = ["metadata", "projections"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,23 +10,13 @@ from nats.aio.client import Client as NatsClient
 from shared.clock import set_clock
 from shared.envelope import Envelope
 from shared.projection import rebuild_and_compare
-from shared.testkit.service import RunningService, TestEnvironment, eventually, running_service
+from shared.testkit.service import RunningService, eventually
 
-from ..main import spec
 from ..messaging.contracts import registry
 from ..projections import projections
 
 YUNNAN_OFFICER = ("province_reviewer",)
 CALL = {"province": "53", "year": 2022, "title": "2022年海智基地申报", "deadline_on": "2022-04-30"}
-
-
-@pytest.fixture
-async def service(
-    test_env: TestEnvironment, nats_client: NatsClient
-) -> AsyncIterator[RunningService]:
-    await set_clock(nats_client.jetstream(), datetime(2022, 3, 1, 2, 0, tzinfo=UTC))
-    async with running_service(spec(), test_env) as svc:
-        yield svc
 
 
 def officer(svc: RunningService, province: str = "53") -> dict[str, str]:

@@ -1,4 +1,17 @@
-"""The application service's use cases: every command and query it offers, in one place."""
+"""The application service's use cases: every command and query it offers, in one place.
+
+| family | commands | module |
+|---|---|---|
+| calls | open; close at the deadline (scheduler) | `calls.py` |
+| applications | draft, update draft, add / replace / remove attachment, request the work
+  station (and draft the linked application), submit / resubmit, withdraw, record receipt;
+  record return, rejection, designation (from review) | `applications.py` |
+| renewals | request, withdraw; record base designation, window, grant, refusal, new term,
+  expiry, revocation (from review and assessment) | `renewals.py` |
+| files | keep an attachment's bytes by hash, tell its type from its bytes | `files.py` |
+| queries | applications, their history and files, bases and renewal requests, each read
+  only by its owner unit or a reviewer whose jurisdiction covers it | `queries.py` |
+"""
 
 from __future__ import annotations
 
@@ -8,17 +21,37 @@ from datetime import datetime
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
+from .applications import FilingUseCases
 from .calls import CallUseCases
+from .files import FileStore
+from .queries import Queries
+from .renewals import RenewalUseCases
 
 
 @dataclass
 class ApplicationUseCases:
     executor: Executor
     calls: CallUseCases
+    filing: FilingUseCases
+    renewals: RenewalUseCases
+    files: FileStore
+    queries: Queries
+    attachment_max_bytes: int
 
     @classmethod
     def build(cls, kernel: Kernel) -> ApplicationUseCases:
-        return cls(executor=kernel.executor, calls=CallUseCases(kernel.executor))
+        executor = kernel.executor
+        calls = CallUseCases(executor)
+        renewals = RenewalUseCases(executor, kernel.policies)
+        return cls(
+            executor=executor,
+            calls=calls,
+            filing=FilingUseCases(executor, calls),
+            renewals=renewals,
+            files=FileStore(kernel.settings.data_dir / "attachments"),
+            queries=Queries(executor, renewals.policy),
+            attachment_max_bytes=kernel.settings.attachment_max_bytes,
+        )
 
     async def tick(self, now: datetime) -> None:
         """The scheduler: deadlines that have passed become events."""

@@ -1,4 +1,4 @@
-"""The application service's read models.
+"""The application service's first read model: calls for applications.
 
 Revision ID: application_0001
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from services.application.projections import metadata
+from services.application.projections.calls import calls
 
 revision = "application_0001"
 down_revision = None
@@ -16,4 +16,4 @@ depends_on = "kernel_0001"
 
 
 def upgrade() -> None:
-    metadata.create_all(op.get_bind())
+    calls.create(op.get_bind())

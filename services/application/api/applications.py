@@ -1,0 +1,272 @@
+"""HTTP: applications (申报) — drafted, saved field by field, submitted, withdrawn, received."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.api import (
+    Body,
+    IdempotencyKey,
+    IfMatch,
+    Page,
+    PageParams,
+    command_context,
+    command_response,
+)
+from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
+from shared.envelope import new_id
+
+from ..domain.events import Category, Programme, Route
+from ..usecases.applications import Applicant
+from ..usecases.queries import ApplicationFilter, Scope
+from .access import ApplicantUnit, ReaderScope
+from .dependencies import UseCases
+from .form import FormFields
+from .views import ApplicationSummary, ApplicationView, HistoryEntry, detail, summary
+
+router = APIRouter(prefix="/applications", tags=["applications 申报"])
+
+Office = Annotated[
+    Principal, Depends(require_roles(Role.PROVINCE_REVIEWER, Role.PREFECTURE_REVIEWER))
+]
+Code = Field(pattern=r"^\d{2}(\d{2}){0,2}$", examples=["5301"])
+
+
+class DraftBody(Body):
+    call_id: str = Field(min_length=1, max_length=40)
+    unit_name: str = Field(min_length=1, max_length=200)
+    category: Category
+    jurisdiction: str = Code
+    form: FormFields | None = None
+    also_workstation: bool = Field(False, description="Notice §5(3): the work station too")
+
+
+class WithdrawBody(Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReceiptBody(Body):
+    received_on: date
+    recipient: str = Field(min_length=1, max_length=200)
+    paper_copies: int = Field(ge=0, le=50)
+
+
+@router.post("", status_code=201, summary="Draft an application under an open call (applicant)")
+async def draft(
+    body: DraftBody,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    # The token's jurisdictions, when it has any, are the unit's: the body may not leave them.
+    if principal.jurisdictions and not principal.covers(body.jurisdiction):
+        raise forbidden(f"Your unit is not in jurisdiction {body.jurisdiction}.")
+    applicant = Applicant(unit, body.unit_name, body.category, body.jurisdiction)
+    application_id, case_id = new_id(), new_id()
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        content = body.form.changes() if body.form else {}
+        result = await usecases.filing.draft(
+            conn, ctx, applicant, call_id=body.call_id, application_id=application_id,
+            case_id=case_id, content=content,
+        )  # fmt: skip
+        answer: dict[str, Any] = {"application_id": application_id, "case_id": case_id}
+        if body.also_workstation:
+            national, linked = await usecases.filing.request_workstation(
+                conn, ctx, application_id, by_org=unit
+            )
+            result = national
+            answer["linked_case_id"] = linked.case_id if linked else None
+            answer["linked_application_id"] = _application_id(linked)
+        return 201, {**answer, "version": result.version}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.get("", summary="Applications within your reach (own unit, or your jurisdiction)")
+async def list_applications(
+    scope: ReaderScope,
+    usecases: UseCases,
+    page: PageParams,
+    call_id: str | None = None,
+    status: Annotated[
+        str | None, Query(pattern=r"^(draft|submitted|returned|withdrawn|rejected|designated)$")
+    ] = None,
+    route: Route | None = None,
+    category: Category | None = None,
+    programme: Programme | None = None,
+) -> Page[ApplicationSummary]:
+    limit, cursor = page
+    where = ApplicationFilter(call_id, status, route, category, programme)
+    rows = await usecases.queries.applications(scope, where, limit, cursor)
+    items = [summary(row) for row in rows]
+    more = len(items) > limit
+    return Page(items=items[:limit], next_cursor=items[limit - 1].application_id if more else None)
+
+
+@router.get(
+    "/{application_id}",
+    response_model=ApplicationView,
+    summary="One application: as submitted, and (its own unit only) the working copy",
+)
+async def get_application(
+    application_id: str, scope: ReaderScope, usecases: UseCases
+) -> JSONResponse:
+    row = await usecases.queries.application(scope, application_id)
+    view = detail(row, owner=scope.owns(row))
+    return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{row["version"]}"'})
+
+
+@router.get("/{application_id}/history", summary="Every event of the application, in order")
+async def history(
+    application_id: str, scope: ReaderScope, usecases: UseCases
+) -> list[HistoryEntry]:
+    return [HistoryEntry.of(e) for e in await usecases.queries.history(scope, application_id)]
+
+
+@router.patch("/{application_id}", summary="Save draft fields (partial: only those sent change)")
+async def update_draft(
+    application_id: str,
+    body: FormFields,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    expected: IfMatch,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    await usecases.queries.application(Scope(unit_id=unit), application_id)
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        result = await usecases.filing.update_draft(
+            conn, ctx, application_id, body.changes(), by_org=unit, expected_version=expected
+        )
+        return 200, {"application_id": application_id, "version": result.version}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post("/{application_id}/submit", summary="Submit, or resubmit after a return")
+async def submit(
+    application_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    expected: IfMatch,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    await usecases.queries.application(Scope(unit_id=unit), application_id)
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        result = await usecases.filing.submit(
+            conn, ctx, application_id, by_org=unit, expected_version=expected
+        )
+        revision = getattr(result.state, "revision", None)
+        return 200, {"application_id": application_id, "revision": revision, **_v(result)}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post("/{application_id}/withdraw", summary="Withdraw, until a final decision")
+async def withdraw(
+    application_id: str,
+    body: WithdrawBody,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    expected: IfMatch,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    await usecases.queries.application(Scope(unit_id=unit), application_id)
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        result = await usecases.filing.withdraw(
+            conn, ctx, application_id, body.reason, by_org=unit, expected_version=expected
+        )
+        return 200, {"application_id": application_id, **_v(result)}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post(
+    "/{application_id}/workstation",
+    status_code=201,
+    summary="Also apply for the provincial work station: drafts the linked application",
+)
+async def request_workstation(
+    application_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    await usecases.queries.application(Scope(unit_id=unit), application_id)
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        national, linked = await usecases.filing.request_workstation(
+            conn, ctx, application_id, by_org=unit
+        )
+        answer = {
+            "application_id": application_id,
+            "linked_application_id": _application_id(linked),
+            "linked_case_id": linked.case_id if linked else None,
+        }
+        return (201 if linked else 200), {**answer, **_v(national)}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post("/{application_id}/receipt", summary="收件记录: the receiving office got the file")
+async def record_receipt(
+    application_id: str,
+    body: ReceiptBody,
+    request: Request,
+    principal: Office,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    scope = Scope(jurisdictions=principal.jurisdictions)
+    row = await usecases.queries.application(scope, application_id)
+    # The receiving office: the province always; the prefecture when the route runs through it.
+    by_province = principal.has(Role.PROVINCE_REVIEWER) and principal.covers(row["province"])
+    by_prefecture = (
+        row["route"] == Route.VIA_PREFECTURE
+        and principal.has(Role.PREFECTURE_REVIEWER)
+        and principal.covers(row["jurisdiction"])
+    )
+    if not (by_province or by_prefecture):
+        raise forbidden("Only a reviewer of the office receiving this file records its receipt.")
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        result = await usecases.filing.record_receipt(
+            conn, ctx, application_id, received_on=body.received_on,
+            recipient=body.recipient, paper_copies=body.paper_copies,
+        )  # fmt: skip
+        return 200, {"application_id": application_id, **_v(result)}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+def _v(result: Any) -> dict[str, int]:
+    return {"version": int(result.version)}
+
+
+def _application_id(result: Any) -> str | None:
+    return result.stream_id.removeprefix("application-") if result else None

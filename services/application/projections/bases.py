@@ -1,0 +1,168 @@
+"""Read model: which designated bases may ask for renewal, when, and what became of each request?
+
+`bases` holds each base's current term, its announced renewal window and its life (serving,
+renewal pending, expired, revoked); `renewal_requests` each written request and its outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, Integer, String, Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.envelope import Envelope, format_time
+from shared.projection import TableProjection
+
+from ..domain.events import (
+    BaseDesignationRecorded,
+    BaseExpiryRecorded,
+    BaseRevocationRecorded,
+    RenewalGrantRecorded,
+    RenewalRefusalRecorded,
+    RenewalRequested,
+    RenewalRequestWithdrawn,
+    RenewalWindowRecorded,
+    TermRenewalRecorded,
+)
+from .base import metadata
+
+bases = Table(
+    "bases",
+    metadata,
+    Column("base_id", String(26), primary_key=True),
+    Column("case_id", String(26), nullable=False, index=True),
+    Column("unit_id", String(200), nullable=False, index=True),
+    Column("unit_name", String(200), nullable=False),
+    Column("province", String(2), nullable=False),
+    Column("jurisdiction", String(12), nullable=False, index=True),
+    Column("term_start", String(10), nullable=False),
+    Column("term_end", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("window_opens_on", String(10)),  # as assessment announced it for this term
+    Column("window_closes_on", String(10)),
+    Column("pending_renewal_id", String(26)),
+    Column("ended_on", String(10)),
+    Column("version", Integer, nullable=False),
+)
+
+renewal_requests = Table(
+    "renewal_requests",
+    metadata,
+    Column("renewal_id", String(26), primary_key=True),
+    Column("base_id", String(26), nullable=False, index=True),
+    Column("case_id", String(26), nullable=False),
+    Column("term_end", String(10), nullable=False),
+    Column("statement", String(4000), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("requested_at", String(40), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("settled_at", String(40)),
+    Column("reasons", JSON),
+)
+
+
+class BasesProjection(TableProjection):
+    name = "bases"
+    tables: ClassVar = (bases, renewal_requests)
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
+        match event:
+            case BaseDesignationRecorded():
+                await conn.execute(
+                    insert(self.t["bases"]).values(
+                        base_id=event.base_id,
+                        case_id=event.case_id,
+                        unit_id=event.unit_id,
+                        unit_name=event.unit_name,
+                        province=event.province,
+                        jurisdiction=event.jurisdiction,
+                        term_start=event.term_start.isoformat(),
+                        term_end=event.term_end.isoformat(),
+                        status="serving",
+                        version=envelope.streamversion,
+                    )
+                )
+            case RenewalWindowRecorded():
+                await self._base(
+                    conn,
+                    envelope,
+                    event.base_id,
+                    window_opens_on=event.opens_on.isoformat(),
+                    window_closes_on=event.closes_on.isoformat(),
+                )
+            case RenewalRequested():
+                await conn.execute(
+                    insert(self.t["renewal_requests"]).values(
+                        renewal_id=event.renewal_id,
+                        base_id=event.base_id,
+                        case_id=event.case_id,
+                        term_end=event.term_end.isoformat(),
+                        statement=event.statement,
+                        status="pending",
+                        requested_at=format_time(envelope.time),
+                        requested_by=envelope.actor,
+                    )
+                )
+                await self._base(
+                    conn,
+                    envelope,
+                    event.base_id,
+                    status="renewal_pending",
+                    pending_renewal_id=event.renewal_id,
+                )
+            case RenewalRequestWithdrawn():
+                await self._settle(conn, envelope, event.base_id, event.renewal_id, "withdrawn")
+            case RenewalRefusalRecorded(reasons=reasons):
+                await self._settle(
+                    conn, envelope, event.base_id, event.renewal_id, "refused", list(reasons)
+                )
+            case RenewalGrantRecorded() | TermRenewalRecorded():
+                if isinstance(event, RenewalGrantRecorded):
+                    await self._settle(conn, envelope, event.base_id, event.renewal_id, "granted")
+                await self._base(
+                    conn,
+                    envelope,
+                    event.base_id,
+                    term_start=event.term_start.isoformat(),
+                    term_end=event.term_end.isoformat(),
+                    window_opens_on=None,  # a new term's window is still to be announced
+                    window_closes_on=None,
+                )
+            case BaseExpiryRecorded(expired_on=on) | BaseRevocationRecorded(revoked_on=on):
+                status = "expired" if isinstance(event, BaseExpiryRecorded) else "revoked"
+                await self._base(
+                    conn,
+                    envelope,
+                    event.base_id,
+                    status=status,
+                    ended_on=on.isoformat(),
+                    pending_renewal_id=None,
+                )
+
+    async def _settle(
+        self,
+        conn: AsyncConnection,
+        envelope: Envelope,
+        base_id: str,
+        renewal_id: str,
+        outcome: str,
+        reasons: list[str] | None = None,
+    ) -> None:
+        table = self.t["renewal_requests"]
+        await conn.execute(
+            update(table)
+            .where(table.c.renewal_id == renewal_id)
+            .values(status=outcome, settled_at=format_time(envelope.time), reasons=reasons)
+        )
+        await self._base(conn, envelope, base_id, status="serving", pending_renewal_id=None)
+
+    async def _base(
+        self, conn: AsyncConnection, envelope: Envelope, base_id: str, **values: Any
+    ) -> None:
+        table = self.t["bases"]
+        await conn.execute(
+            update(table)
+            .where(table.c.base_id == base_id)
+            .values(**values, version=envelope.streamversion)
+        )

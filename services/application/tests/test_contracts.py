@@ -1,0 +1,54 @@
+"""What other services rely on: an example of every event, fields named as docs/contracts.md."""
+
+from __future__ import annotations
+
+from shared.asyncapi import asyncapi_document
+
+from ..messaging.contracts import EXAMPLES, registry
+from ..messaging.subscribers import CONSUMES
+
+PUBLISHED = {
+    "ApplicationSubmitted": {
+        "application_id", "case_id", "call_id", "programme", "unit_id", "unit_name", "category",
+        "province", "jurisdiction", "route", "revision", "form_hash", "files", "linked_case_id",
+    },
+    "ApplicationWithdrawn": {"application_id", "case_id", "reason"},
+    "RenewalRequested": {
+        "renewal_id", "case_id", "base_id", "unit_id", "unit_name", "province", "jurisdiction",
+        "term_end", "statement",
+    },
+    "RenewalRequestWithdrawn": {"renewal_id", "case_id", "base_id"},
+}  # fmt: skip
+PUBLISHED["ApplicationResubmitted"] = PUBLISHED["ApplicationSubmitted"]
+
+
+def test_every_event_in_the_registry_has_exactly_one_example() -> None:
+    names = [type(example).__name__ for example in EXAMPLES]
+    assert sorted(names) == registry.names
+
+
+def test_every_example_survives_the_round_trip_through_its_published_form() -> None:
+    for example in EXAMPLES:
+        data = registry.encode(example)
+        assert registry.decode(registry.type_of(example), data) == example
+
+
+def test_integration_events_carry_the_fields_other_services_read() -> None:
+    by_name = {type(example).__name__: registry.encode(example) for example in EXAMPLES}
+    for name, fields in PUBLISHED.items():
+        assert fields <= set(by_name[name]), name
+    files = by_name["ApplicationSubmitted"]["files"]
+    assert set(files[0]) == {"slot", "name", "media_type", "size", "sha256"}
+
+
+def test_the_asyncapi_document_has_an_example_per_message_and_lists_what_is_consumed() -> None:
+    document = asyncapi_document(registry, EXAMPLES, CONSUMES)
+    messages = document["components"]["messages"]
+    assert all(message.get("examples") for message in messages.values())
+    received = {
+        channel["address"]
+        for key, channel in document["channels"].items()
+        if key.startswith("consume.")
+    }
+    assert "haizhi.review.{case_id}.BaseDesignated" in received
+    assert "haizhi.assessment.{case_id}.RenewalWindowOpened" in received
