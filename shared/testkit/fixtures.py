@@ -97,3 +97,26 @@ def test_env(
     """Everything `running_service` needs; NATS wiped and the database empty."""
     url, schema = database_url
     return TestEnvironment(url, schema, nats_url, tmp_path)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "postgresql_only: the behaviour exists only on PostgreSQL (its SQLite variant is "
+        "deselected, not skipped)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the SQLite variants of PostgreSQL-only tests: there is nothing there to test."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if item.get_closest_marker("postgresql_only") and backend != "postgresql":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

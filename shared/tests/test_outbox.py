@@ -159,13 +159,10 @@ async def test_concurrent_writers_with_slow_commits_reach_the_stream_once_and_in
         assert in_stream != sorted(in_stream), "no transaction committed after a later one"
 
 
+@pytest.mark.postgresql_only  # only there can a later position commit first
 async def test_a_transaction_committing_after_a_later_one_is_relayed_not_skipped(
-    database: Database, js: JetStreamContext, backend: str, relays: list[OutboxRelay]
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip(
-            "only PostgreSQL lets a later position commit first: SQLite's writers take turns"
-        )
     relay = relay_for(relays, database, js)
     store = EventStore(database, SERVICE)
     meta = Metadata(case_id="case-x", actor="tester", correlation_id=new_id())
@@ -299,11 +296,10 @@ async def test_wake_relays_without_waiting_for_the_poll(
     assert len(await haizhi(js)) == 1
 
 
+@pytest.mark.postgresql_only  # SQLite is one process's store: its relay takes no lock
 async def test_only_one_relay_leads_on_one_postgresql_store(
-    database: Database, js: JetStreamContext, backend: str, relays: list[OutboxRelay]
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite is one process's store: its relay takes no lock")
     leader, standby = relay_for(relays, database, js), relay_for(relays, database, js)
     await append(database, "a", 1)
     assert await leader.drain_once() == 1

@@ -162,14 +162,9 @@ async def test_the_feed_pages_by_limit_in_order(
     assert [i["position"] for i in huge.json()["items"]] == positions
 
 
-@pytest.fixture
-def postgresql_only(backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: positions are in commit order")
-
-
+@pytest.mark.postgresql_only  # SQLite runs one writer at a time: positions are in commit order
 async def test_the_feed_never_skips_an_event_that_commits_after_a_later_one(
-    postgresql_only: None, service: RunningService, upstream: Upstream
+    service: RunningService, upstream: Upstream
 ) -> None:
     await designated(service, upstream, "base-km")
     await designated(service, upstream, "base-dl", unit_id="unit-dali")
