@@ -101,7 +101,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         await upgrade(db, [spec.migrations])
         nc = await connect_nats(settings.nats_url, f"haizhi-{spec.name}")
         js = nc.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, replicas=settings.nats_replicas)
         clock: WatchableClock
         if settings.clock == "controlled":
             clock = await SharedDevClock.connect(js, environment=settings.environment)
@@ -144,6 +144,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             )
             await consumer.start()
             kernel.consumers.append(consumer)
+            metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
             tasks.append(asyncio.create_task(consumer.run(stop), name=subscription.name))
         tick = spec.tick
         if tick is not None:

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     #: PostgreSQL schema (search_path) holding this service's tables; None = the default.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
     nats_url: str = "nats://127.0.0.1:4222"
+    #: Replicas of the HAIZHI streams: 1 on the embedded server, 3 on a production cluster.
+    nats_replicas: int = Field(default=1, ge=1, le=5)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
