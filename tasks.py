@@ -32,7 +32,7 @@ def ensure_environment() -> None:
         print("creating the virtual environment in .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing the project and its tools into .venv", flush=True)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [str(BIN / "python"), "-m", "pip", "install", "-qq", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[{EXTRAS}]"], check=True)
     STAMP.touch()
