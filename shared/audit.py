@@ -17,8 +17,9 @@ from nats.js import JetStreamContext
 
 from shared.auth import Principal, Role, require_roles
 from shared.codec import EventRegistry
+from shared.consumer import Consumer
 from shared.db import Database
-from shared.decider import Decider, InvalidCommand
+from shared.decider import Decider, InvalidCommand, NotFound
 from shared.envelope import Envelope
 from shared.problems import jsonable
 from shared.projection import TableProjection, rebuild_and_compare
@@ -96,6 +97,7 @@ def audit_router(
     projections: Sequence[TableProjection],
     deciders: Mapping[str, Decider[Any, Any, Any]],
     parts: Callable[[Request], tuple[Database, EventStore, JetStreamContext]],
+    consumers: Callable[[Request], Sequence[Consumer]],
 ) -> APIRouter:
     router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -150,5 +152,31 @@ def audit_router(
         _db, store, _js = parts(request)
         streams = await case_as_of(store, registry, deciders, case_id, time)
         return {"service": service, "case_id": case_id, "as_of": time, "streams": streams}
+
+    @router.get("/dead-letters", summary="Events our consumers dead-lettered, not yet replayed")
+    async def dead_letters(request: Request, _auditor: Auditor) -> dict[str, Any]:
+        found = {c.durable: await c.dead_letters() for c in consumers(request)}
+        return {
+            "service": service,
+            "dead_letters": [
+                {"consumer": name, **timeline_entry(e)} for name, es in found.items() for e in es
+            ],
+        }
+
+    @router.post(
+        "/dead-letters/{consumer}/{event_id}/replay",
+        summary="Apply a dead-lettered event now, once its cause is fixed (operator)",
+    )
+    async def replay(
+        request: Request, consumer: str, event_id: str, _operator: Operator
+    ) -> dict[str, Any]:
+        chosen = next((c for c in consumers(request) if c.durable == consumer), None)
+        if chosen is None:
+            raise NotFound(f"{service} has no consumer {consumer}")
+        try:
+            outcome = await chosen.replay(event_id)
+        except LookupError as missing:
+            raise NotFound(str(missing)) from None
+        return {"service": service, "consumer": consumer, "event_id": event_id, "outcome": outcome}
 
     return router

@@ -37,6 +37,11 @@ def add_commands(commands: Any) -> None:
     as_of.add_argument("time", help="ISO 8601 with offset, e.g. 2027-01-01T00:00:00+08:00")
     repair = tools.add_parser("reconcile", help="what the stream lacks; --repair republishes")
     repair.add_argument("--repair", action="store_true")
+    tools.add_parser("dead-letters", help="every service's dead letters not yet replayed")
+    replay = tools.add_parser("replay", help="apply a dead letter now, its cause fixed (admin)")
+    replay.add_argument("service")
+    replay.add_argument("consumer")
+    replay.add_argument("event_id")
 
 
 def _token(args: argparse.Namespace, role: str) -> str:
@@ -114,6 +119,24 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
                 print(f"  {difference['table']}: {difference['missing']} missing, "
                       f"{difference['extra']} extra; e.g. {difference['sample'][:2]}")  # fmt: skip
             return status
+    elif args.tool == "dead-letters":
+        token = _token(args, "auditor")
+        letters = [
+            letter
+            for url in services.values()
+            for letter in _get(f"{url}/audit/dead-letters", token)["dead_letters"]
+        ]
+        out = {"dead_letters": letters}
+        if not args.json:
+            for e in letters:
+                print(f"{e['consumer']:<28} {e['event_id']}  {e['event']:<28} case {e['stream']}")
+            print(f"{len(letters)} dead letters")
+            return 0
+    elif args.tool == "replay":
+        if args.service not in services:
+            raise SystemExit(f"no service {args.service!r}; one of {', '.join(services)}")
+        path = f"/audit/dead-letters/{args.consumer}/{args.event_id}/replay"
+        out = _call("POST", services[args.service] + path, _token(args, "admin"))
     else:
         token = _token(args, "auditor")
         out = {

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -78,6 +78,7 @@ class Outcome:
     DEFERRED = "deferred"
     FAILED = "failed"
     DEAD_LETTERED = "dead_lettered"
+    REPLAYED = "replayed"
 
 
 @dataclass
@@ -186,6 +187,46 @@ class Consumer:
             # Another instance recorded this very event first: it is a duplicate now.
             return Outcome.SKIPPED
         return Outcome.APPLIED
+
+    async def dead_letters(self) -> list[Envelope]:
+        """The events this consumer dead-lettered and nobody has replayed yet."""
+        async with self.db.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(inbox.c.envelope)
+                .where(inbox.c.consumer == self.durable, inbox.c.outcome == Outcome.DEAD_LETTERED)
+                .order_by(inbox.c.seq)
+            )
+            return [Envelope.from_json(row.envelope) for row in rows]
+
+    async def replay(self, event_id: str) -> str:
+        """Run the handler again for a dead-lettered event, now, by an operator's decision.
+
+        Later events of its stream have flowed past it, so this applies it out of order: the
+        operator replays once the cause (a bug, a missing fact) is fixed. The inbox row turns
+        from dead-lettered to replayed in the same transaction as the effect.
+        """
+        async with self.db.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(inbox.c.envelope).where(
+                        inbox.c.consumer == self.durable,
+                        inbox.c.event_id == event_id,
+                        inbox.c.outcome == Outcome.DEAD_LETTERED,
+                    )
+                )
+            ).first()
+            if row is None:
+                raise LookupError(f"{self.durable} holds no dead letter {event_id}")
+            envelope = Envelope.from_json(row.envelope)
+            handler = self.subscription.handlers.get(envelope.name)
+            if handler is not None:
+                await handler(conn, envelope)
+            await conn.execute(
+                update(inbox)
+                .where(inbox.c.consumer == self.durable, inbox.c.event_id == event_id)
+                .values(outcome=Outcome.REPLAYED, processed_at=format_time(datetime.now(UTC)))
+            )
+        return Outcome.REPLAYED
 
     async def last_version(self, conn: AsyncConnection, upstream_stream: str) -> int:
         value = (

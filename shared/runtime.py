@@ -195,7 +195,14 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         return kernel.db, kernel.store, kernel.js
 
     table_projections = [p for p in spec.projections if isinstance(p, TableProjection)]
-    audit = audit_router(spec.name, spec.registry, table_projections, spec.deciders, audit_parts)
+    audit = audit_router(
+        spec.name,
+        spec.registry,
+        table_projections,
+        spec.deciders,
+        audit_parts,
+        lambda request: kernel_of(request).consumers,
+    )
     document = asyncapi_document(spec.registry, spec.examples, spec.consumes)
     app = create_app(
         title=f"HaiZhi {spec.name} service",

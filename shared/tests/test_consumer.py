@@ -162,3 +162,30 @@ async def test_an_event_that_must_wait_for_another_upstream_is_deferred_not_dead
     announced.add("s-1")
     await run_until_idle(consumer)
     assert await applied(database) == [("s-1", 1)]
+
+
+async def test_an_operator_replays_a_dead_letter_once_its_cause_is_fixed(
+    database: Database, js: JetStreamContext
+) -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    broken = True
+
+    async def sometimes_broken(conn: AsyncConnection, event: Envelope) -> None:
+        if broken:
+            raise RuntimeError("a bug, fixed later")
+        await record(conn, event)
+
+    subscription = Subscription("replaying", "upstream", {"Happened": sometimes_broken})
+    consumer = Consumer(database, js, subscription, max_failures=2, retry_delay=0.01)
+    dead = envelope("s-1", 1)
+    await publish(js, dead)
+    await run_until_idle(consumer)
+    assert [e.id for e in await consumer.dead_letters()] == [dead.id]
+
+    broken = False
+    assert await consumer.replay(dead.id) == Outcome.REPLAYED
+    assert await applied(database) == [("s-1", 1)]
+    assert await consumer.dead_letters() == []
+    with pytest.raises(LookupError):
+        await consumer.replay(dead.id)  # once only
