@@ -101,7 +101,7 @@ class Executor:
         if conn is None:
             async with self.db.read_engine.connect() as reader:
                 return await self.load(decider, stream_id, reader)
-        how = self.snapshots.get(decider)
+        how = self.snapshots.get(decider) if self.snapshots else None
         snapshot = None if how is None else await latest_snapshot(conn, stream_id, how)
         after = 0 if snapshot is None else snapshot.version
         envelopes = await self.store.read_stream(conn, stream_id, after)
@@ -175,7 +175,7 @@ class Executor:
             for projection in self.projections:
                 await projection.apply(tx, envelope, event)
         version = loaded.version + len(appended)
-        how = self.snapshots.get(decider)
+        how = self.snapshots.get(decider) if self.snapshots else None
         if how is not None and how.due(loaded.version, version):
             await save_snapshot(tx, stream_id, Snapshot(state, version, the_case), how)
         return CommandResult(stream_id, the_case, version, state, tuple(appended))

@@ -1,0 +1,379 @@
+"""The bus: outbox relay, consumer and end-to-end lag against raw nats-py on the same server.
+
+relay_ratio    OutboxRelay.drain_once of N committed events into HAIZHI ÷ raw nats-py
+               `publish_async` of the same payloads (Nats-Msg-Id set) to a stream created from
+               HAIZHI's own config (name and subjects aside), all in flight, then awaited.
+               Headline: one event per stream (many cases); `raw` adds streams of ten events,
+               where the relay's order-keeping waves cost round trips.
+consume_ratio  shared.consumer.Consumer (inbox row + ack per message, no-op handler, SQLite)
+               ÷ a raw pull consumer doing fetch(64) and ack, on the same messages' shape.
+lag_p99_ratio  p99 of: commit in "service A" (Executor on SQLite A, its relay running, woken
+               by the commit) → read model row committed in "service B" (Consumer into SQLite B,
+               the toy projection) ÷ p99 of a raw publish (awaiting the ack) → pull-consumed
+               round trip. One command at a time; both use their own NATS connections.
+All on the embedded nats-server (`sync_interval: always`) of shared.nats_server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import statistics
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext, api
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.consumer import Consumer, Subscription
+from shared.envelope import Envelope
+from shared.outbox import OutboxRelay
+from shared.streams import STREAM, ensure_streams
+from shared.testkit.bus import foreign_event
+from shared.tests.toy import Open, TotalsProjection, metadata, registry, tally
+
+from . import whatif
+from .common import (
+    CTX,
+    Env,
+    Figure,
+    Round,
+    event_rows,
+    executor,
+    interleave,
+    open_streams,
+    paired,
+    percentile,
+    ratio,
+)
+
+RAW_STREAM = "BENCH_RAW"
+RAW_PREFIX = "benchraw"
+MSG_ID = "Nats-Msg-Id"
+
+
+@contextlib.asynccontextmanager
+async def connected(env: Env) -> AsyncIterator[tuple[NatsClient, JetStreamContext]]:
+    nc = await nats.connect(env.nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        yield nc, js
+    finally:
+        await nc.close()  # not drain(): a lingering pull request would hold it for its timeout
+
+
+async def ensure_raw_stream(js: JetStreamContext) -> None:
+    """A stream with HAIZHI's configuration, under another name and subject root."""
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await js.stream_info(RAW_STREAM)
+        return
+    haizhi = (await js.stream_info(STREAM)).config
+    await js.add_stream(
+        haizhi.evolve(name=RAW_STREAM, subjects=[f"{RAW_PREFIX}.>"], description="bench baseline")
+    )
+
+
+def raw_payloads(prefix: str, n: int) -> list[tuple[str, bytes, str]]:
+    """(subject, payload, id) of n events shaped as the store writes them, for the raw stream."""
+    out = []
+    for row in event_rows(prefix, n):
+        envelope = Envelope.from_json(row["envelope"])
+        subject = envelope.nats_subject.replace("haizhi.", f"{RAW_PREFIX}.", 1)
+        out.append((subject, row["envelope"].encode(), envelope.id))
+    return out
+
+
+async def relay_ratio(env: Env) -> Figure:
+    n = env.sizes.relay
+    batch = itertools.count()
+    async with connected(env) as (_, js), env.sqlite("relay") as db:
+        await ensure_raw_stream(js)
+        relay = OutboxRelay(db, js)
+
+        async def relay_round(per_stream: int) -> tuple[int, float]:
+            await open_streams(db, f"s{next(batch)}", n // per_stream, per_stream)
+            started = time.perf_counter()
+            relayed = await relay.drain_once()
+            return relayed, time.perf_counter() - started
+
+        async def raw_round(per_stream: int) -> tuple[int, float]:
+            messages = raw_payloads(f"r{next(batch)}", n)  # the order of streams is no matter
+            started = time.perf_counter()
+            futures = [
+                await js.publish_async(s, p, stream=RAW_STREAM, headers={MSG_ID: i})
+                for s, p, i in messages
+            ]
+            await asyncio.gather(*futures)
+            return len(messages), time.perf_counter() - started
+
+        async def relay_single() -> tuple[int, float]:
+            return await relay_round(1)
+
+        async def raw_single() -> tuple[int, float]:
+            return await raw_round(1)
+
+        async def relay_tens() -> tuple[int, float]:
+            return await relay_round(10)
+
+        async def raw_tens() -> tuple[int, float]:
+            return await raw_round(10)
+
+        single = await interleave({"relay": relay_single, "raw": raw_single}, env.sizes.rounds)
+        tens = await interleave(
+            {"relay": relay_tens, "raw": raw_tens}, max(1, env.sizes.rounds - 1)
+        )
+        await relay.close()
+    return paired(single, "relay", "raw"), {
+        "one_event_per_stream": {
+            "events_per_s": single,
+            "ratio": paired(single, "relay", "raw"),
+        },
+        "ten_events_per_stream": {
+            "events_per_s": tens,
+            "ratio": paired(tens, "relay", "raw"),
+        },
+        "events_per_round": n,
+        "relay_batch_size": 256,
+    }
+
+
+async def publish_upstream(js: JetStreamContext, upstream: str, n: int, per_stream: int) -> None:
+    """n events of service `upstream`, `per_stream` versions per stream, in version order."""
+    streams = n // per_stream
+    futures = []
+    for version in range(1, per_stream + 1):
+        for s in range(streams):
+            envelope = foreign_event(
+                upstream,
+                "Happened",
+                {"n": version, "text": "海智" * 20},
+                stream_id=f"{upstream}-{s}",
+                version=version,
+                case_id=f"case-{s}",
+            )
+            futures.append(
+                await js.publish_async(
+                    envelope.nats_subject, envelope.to_json(), headers={MSG_ID: envelope.id}
+                )
+            )
+    await asyncio.gather(*futures)
+
+
+async def _noop(conn: AsyncConnection, envelope: Envelope) -> None:
+    return None
+
+
+async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | None]) -> dict[str, Any]:
+    """Rates of each consumer class (None: the raw fetch-and-ack loop) on fresh messages."""
+    n = env.sizes.consume
+    batch = itertools.count()
+    async with connected(env) as (_, js), env.sqlite("consume") as db:
+
+        def ours(kind: type[Consumer]) -> Round:
+            async def one_round() -> tuple[int, float]:
+                upstream = f"up{next(batch)}"
+                await publish_upstream(js, upstream, n, per_stream=5)
+                subscription = Subscription(f"bench-{upstream}", upstream, {"Happened": _noop})
+                consumer = kind(db, js, subscription)
+                await consumer.start()
+                started = time.perf_counter()
+                done = 0
+                while done < n:
+                    outcomes = await consumer.fetch_and_process(wait=2.0)
+                    done += outcomes.count("applied")
+                    if not outcomes:
+                        raise RuntimeError(f"consumer stalled at {done} of {n}")
+                return done, time.perf_counter() - started
+
+            return one_round
+
+        async def raw() -> tuple[int, float]:
+            upstream = f"up{next(batch)}"
+            await publish_upstream(js, upstream, n, per_stream=5)
+            subject = f"haizhi.{upstream}.>"
+            config = api.ConsumerConfig(
+                durable_name=f"raw-{upstream}",
+                ack_policy=api.AckPolicy.EXPLICIT,
+                deliver_policy=api.DeliverPolicy.ALL,
+                filter_subject=subject,
+                max_ack_pending=10_000,
+            )
+            sub = await js.pull_subscribe(
+                subject, durable=f"raw-{upstream}", stream=STREAM, config=config
+            )
+            started = time.perf_counter()
+            done = 0
+            while done < n:
+                for message in await sub.fetch(64, timeout=2.0):
+                    await message.ack()
+                    done += 1
+            elapsed = time.perf_counter() - started
+            await sub.unsubscribe()
+            return done, elapsed
+
+        trials = {name: raw if kind is None else ours(kind) for name, kind in kinds.items()}
+        return await interleave(trials, env.sizes.rounds)
+
+
+async def consume_ratio(env: Env) -> Figure:
+    rates = await _consume_rates(env, {"consumer": Consumer, "raw": None})
+    return paired(rates, "consumer", "raw"), {
+        "events_per_s": rates,
+        "messages_per_round": env.sizes.consume,
+        "database": "sqlite",
+        "consumer_batch": 64,
+        "handler": "no-op: the figure is the consumer's own cost (inbox row, transaction, ack)",
+    }
+
+
+async def whatif_consume(env: Env) -> dict[str, Any]:
+    rates = await _consume_rates(
+        env, {"consumer": Consumer, "batch_consumer": whatif.BatchConsumer, "raw": None}
+    )
+    base = rates["raw"]["per_s"]
+    return {
+        k: {"per_s": r["per_s"], "ratio_to_raw": ratio(r["per_s"], base)} for k, r in rates.items()
+    }
+
+
+class TimedConsumer(Consumer):
+    """Stamps the moment each message's transaction (read model + inbox) has committed."""
+
+    seen: dict[str, float]
+    arrived: asyncio.Event
+
+    async def process(self, message: Msg) -> str:
+        outcome = await super().process(message)
+        headers = message.headers or {}
+        self.seen[headers.get(MSG_ID, "")] = time.perf_counter()
+        self.arrived.set()
+        return outcome
+
+
+async def lag_p99_ratio(env: Env) -> Figure:
+    samples = env.sizes.lag_samples
+    stop = asyncio.Event()
+    async with (
+        connected(env) as (_, js_a),
+        connected(env) as (_, js_b),
+        env.sqlite("lag-a") as db_a,
+        env.sqlite("lag-b") as db_b,
+    ):
+        async with db_b.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        relay = OutboxRelay(db_a, js_a)
+        committed: list[float] = []
+
+        def on_commit() -> None:
+            committed.append(time.perf_counter())
+            relay.wake()
+
+        service_a = executor(db_a, on_commit=on_commit)
+        projection = TotalsProjection()
+
+        async def read_model(conn: AsyncConnection, envelope: Envelope) -> None:
+            await projection.apply(conn, envelope, registry.decode(envelope.type, envelope.data))
+
+        consumer = TimedConsumer(
+            db_b, js_b, Subscription("bench-lag", "toy", {"Opened": read_model})
+        )
+        consumer.seen, consumer.arrived = {}, asyncio.Event()
+        await consumer.start()
+        # The raw round trip: a pull consumer of its own, fetching and acking.
+        await ensure_raw_stream(js_a)
+        raw_subject = f"{RAW_PREFIX}.lag.>"
+        raw_config = api.ConsumerConfig(
+            durable_name="raw-lag",
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.NEW,
+            filter_subject=raw_subject,
+        )
+        raw_sub = await js_b.pull_subscribe(
+            raw_subject, durable="raw-lag", stream=RAW_STREAM, config=raw_config
+        )
+        raw_seen: dict[str, float] = {}
+        raw_arrived = asyncio.Event()
+
+        async def raw_loop() -> None:
+            while not stop.is_set():
+                try:
+                    messages = await raw_sub.fetch(64, timeout=1.0)
+                except NatsTimeout:
+                    continue
+                for message in messages:
+                    raw_seen[(message.headers or {}).get(MSG_ID, "")] = time.perf_counter()
+                    raw_arrived.set()
+                    await message.ack()
+
+        tasks = [
+            asyncio.create_task(relay.run(stop)),
+            asyncio.create_task(consumer.run(stop)),
+            asyncio.create_task(raw_loop()),
+        ]
+        counter = itertools.count()
+        payload = b"x" * 600
+
+        async def wait_for(seen: dict[str, float], arrived: asyncio.Event, key: str) -> float:
+            while key not in seen:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), timeout=30)
+            return seen[key]
+
+        async def ours_sample() -> float:
+            i = next(counter)
+            result = await service_a.execute(
+                tally, f"lag-{i}", Open(f"t{i}", "lag"), ctx=CTX, case_id=f"lag-{i}"
+            )
+            at_commit = committed[-1]
+            seen = await wait_for(consumer.seen, consumer.arrived, result.events[0].id)
+            return seen - at_commit
+
+        async def raw_sample() -> float:
+            key = f"raw-lag-{next(counter)}"
+            started = time.perf_counter()
+            await js_a.publish(
+                f"{RAW_PREFIX}.lag.{key}", payload, stream=RAW_STREAM, headers={MSG_ID: key}
+            )
+            return await wait_for(raw_seen, raw_arrived, key) - started
+
+        ours_lags: list[float] = []
+        raw_lags: list[float] = []
+        try:
+            for _ in range(5):  # warm-up
+                await ours_sample()
+                await raw_sample()
+            block = 10
+            for start in range(0, samples, block):
+                for _ in range(min(block, samples - start)):
+                    ours_lags.append(await ours_sample())
+                for _ in range(min(block, samples - start)):
+                    raw_lags.append(await raw_sample())
+        finally:
+            stop.set()
+            relay.wake()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    ours_p99, raw_p99 = percentile(ours_lags, 0.99), percentile(raw_lags, 0.99)
+
+    def ms(value: float) -> float:
+        return round(value * 1000, 2)
+
+    return ratio(ours_p99, raw_p99), {
+        "ours_ms": {
+            "p50": ms(statistics.median(ours_lags)),
+            "p99": ms(ours_p99),
+            "max": ms(max(ours_lags)),
+        },
+        "raw_ms": {
+            "p50": ms(statistics.median(raw_lags)),
+            "p99": ms(raw_p99),
+            "max": ms(max(raw_lags)),
+        },
+        "samples": samples,
+    }
