@@ -19,9 +19,10 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import nats
 
@@ -111,7 +112,8 @@ async def clock(nats_url: str, action: str, value: str | None) -> datetime:
         await client.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
+    """The `haizhi` parser; `extend` adds further commands to its subparsers (`haizhi demo`)."""
     parser = argparse.ArgumentParser(prog="haizhi", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--data-dir", type=Path, default=Path(os.environ.get("HAIZHI_DATA_DIR", "var"))
@@ -131,7 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock_cmd.add_argument("value", nargs="?")
     clock_cmd.add_argument("--nats-url")
     audit_cli.add_commands(commands)
-    args = parser.parse_args(argv)
+    if extend is not None:
+        extend(commands)
+    return parser
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run one of the commands `build_parser` itself defines."""
     if args.command == "up":
         return up(args.data_dir)
     if args.command == "token":
@@ -147,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     now = asyncio.run(clock(nats_url, args.action, args.value))
     print(now.isoformat())
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return dispatch(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
