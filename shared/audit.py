@@ -52,12 +52,18 @@ def timeline_entry(envelope: Envelope) -> dict[str, Any]:
 
 
 async def case_timeline(js: JetStreamContext, case_id: str) -> list[dict[str, Any]]:
-    """Every service's events about one case, in stream order, from `HAIZHI`."""
-    entries = []
+    """Every service's events about one case, from `HAIZHI`, by the time each was recorded.
+
+    The stream's own order is the order of publication, and two services' relays publish
+    independently; the events' times (one clock) put a cause before its effect. Events of one
+    instant keep their order in the stream.
+    """
+    found = []
     async for message in stored_messages(js, f"haizhi.*.{case_id}.>"):
         with contextlib.suppress(ValueError, KeyError):
-            entries.append(timeline_entry(Envelope.from_json(message.data)))
-    return entries
+            found.append((Envelope.from_json(message.data), message.seq))
+    found.sort(key=lambda item: (item[0].time, item[1]))
+    return [timeline_entry(envelope) | {"stream_sequence": seq} for envelope, seq in found]
 
 
 async def case_as_of(

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -54,6 +54,17 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    def snapshot(self) -> AsyncConnection:
+        """A read connection whose statements all see one snapshot (a multi-statement read).
+
+        SQLite's read transaction is a snapshot from its first read on; PostgreSQL's default
+        READ COMMITTED takes a new one per statement, so it is asked for REPEATABLE READ.
+        """
+        engine = self.read_engine
+        if not self.is_sqlite:
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        return engine.connect()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -14,6 +14,7 @@ from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
 from .api import applications, attachments, calls, renewals
+from .domain import application, base_renewal, call
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscribers import CONSUMES, subscriptions
 from .projections import projections
@@ -36,6 +37,12 @@ def spec() -> ServiceSpec:
         tick=_tick,
         examples=EXAMPLES,
         consumes=CONSUMES,
+        # stream-id prefix -> decider, for the auditor's case-as-of view
+        deciders={
+            "application": application.decider,
+            "base": base_renewal.decider,
+            "call": call.decider,
+        },
     )
 
 

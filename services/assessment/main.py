@@ -14,6 +14,7 @@ from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
 from .api import bases, grade_lists
+from .domain import base, grade_list
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import CONSUMES, subscriptions
 from .projections import projections
@@ -36,6 +37,8 @@ def spec() -> ServiceSpec:
         tick=_tick,
         examples=EXAMPLES,
         consumes=CONSUMES,
+        # stream-id prefix -> decider, for the auditor's case-as-of view
+        deciders={"base": base.decider, "grade": grade_list.decider},
     )
 
 

@@ -14,6 +14,7 @@ from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
 from .api import finance, instalments, plans
+from .domain import subsidy_plan
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import subscriptions
 from .projections import projections
@@ -36,6 +37,8 @@ def spec() -> ServiceSpec:
         tick=_tick,
         examples=EXAMPLES,
         consumes=CONSUMES,
+        # stream-id prefix -> decider, for the auditor's case-as-of view
+        deciders={"plan": subsidy_plan.decider},
     )
 
 

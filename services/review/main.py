@@ -13,6 +13,7 @@ from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
 from .api import certificates, queries, rankings, renewals, reviews
+from .domain import certificate, ranking, renewal_review, review
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import subscriptions
 from .projections import projections
@@ -36,6 +37,14 @@ def spec() -> ServiceSpec:
         subscriptions=subscriptions,
         examples=EXAMPLES,
         consumes=CONSUMES,
+        # stream-id prefix -> decider, for the auditor's case-as-of view
+        deciders={
+            "review": review.decider,
+            "ranking": ranking.decider,
+            "renewal": renewal_review.decider,
+            "base": certificate.standing,
+            "certificates": certificate.register,
+        },
     )
 
 

@@ -71,7 +71,7 @@ class FundingQueries:
             query = query.where(plans.c.unit_id == unit_id)
         if plan_id is not None:
             query = query.where(plans.c.plan_id == plan_id)
-        async with self.db.read_engine.connect() as conn:
+        async with self.db.snapshot() as conn:  # plans and instalments as of one moment
             found = [dict(row) for row in (await conn.execute(query)).mappings()]
             for plan in found:
                 plan["instalments"] = await _instalments_of(conn, plan["plan_id"])
