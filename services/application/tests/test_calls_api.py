@@ -140,7 +140,10 @@ async def test_an_auditor_verifies_the_service_and_reads_a_case_as_of_a_time(
         params={"time": "2030-01-01T00:00:00+08:00"},
         headers=auditor,
     )
-    assert as_of.json()["streams"][f"call-{call_id}"]["events"] == ["CallOpened"]
+    call_then = as_of.json()["streams"][f"call-{call_id}"]
+    assert call_then["events"] == ["CallOpened"]
+    assert call_then["state_kind"] == "Accepting"
+    assert call_then["state"]["opened"]["title"] == CALL["title"]
     timeline = await service.client.get(f"/audit/cases/{call_id}/timeline", headers=auditor)
     assert [e["event"] for e in timeline.json()["events"]] == ["CallOpened"]
     refused = await service.client.get("/audit/verify", headers=officer(service))
