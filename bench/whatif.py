@@ -6,6 +6,7 @@ the same run, the same data and the same raw baseline:
 
 - `HeadFromLoad`: `EventStore.append` takes the stream head (version, hash) the Executor's load
   has just read in the same transaction instead of selecting it again (store.py, usecase.py).
+  Now in the kernel (`append(..., head=)`): "today" includes it; kept for the outbox trigger.
 - `outbox_trigger`: the outbox row is written by an AFTER INSERT trigger on `events` rather
   than by a second INSERT statement (a kernel migration; store.py drops its outbox insert).
 - `inline_sqlite`: SQLite writes run on the event loop's thread through one connection, with
@@ -78,11 +79,15 @@ class HeadFromLoad(EventStore):
         pending: Sequence[PendingEvent],
         meta: Metadata,
         now: datetime,
+        *,
+        head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
         if not self.trigger_outbox:
-            return await super().append(conn, stream_id, expected_version, pending, meta, now)
+            return await super().append(
+                conn, stream_id, expected_version, pending, meta, now, head=head
+            )
         # store.append, less the outbox INSERT (the trigger writes it).
-        version, prevhash = await self.stream_head(conn, stream_id)
+        version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
         if expected_version not in (ANY_VERSION, version):
             raise ConcurrencyConflict(stream_id, expected_version, version)
         sealed: list[Envelope] = []

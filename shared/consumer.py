@@ -13,6 +13,17 @@ For each message:
    stream with its error, records it in the inbox as dead-lettered (so later events of the same
    stream keep flowing) and terminates it.
 
+A fetch is first tried as ONE transaction (`_apply_batch`): when every message in it is readable,
+new and next in its stream's order (duplicates among them are acknowledged without effect,
+as above) and every handler succeeds, the effects and inbox rows of all of them commit
+together and the messages are acknowledged after that commit: one fsync for the fetch instead
+of one per message. A gap, an unreadable envelope, a deferral, a conflict or any handler error
+rolls the whole batch back and the fetch is processed message by message by the rules above,
+so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch holding a
+redelivered message (one that failed, waited or was deferred before) goes straight to the
+per-message path. Handlers must therefore keep their effects in the transaction they are given
+(the exactly-once-in-effect contract already asks for that): a rolled-back batch runs them again.
+
 Built on nats-py pull subscriptions rather than faststream: every step above needs the raw
 acknowledgement protocol (ack after our commit, nak with a delay, term, delivery count),
 which faststream only reaches through its raw message while adding an ack policy to disable.
@@ -26,6 +37,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
@@ -69,6 +81,10 @@ class Subscription:
         # Every event of the upstream service: a gap in a stream's versions is only a gap
         # if we see all of them, including the names we have no handler for.
         return f"haizhi.{self.upstream}.>"
+
+
+class _NotBatchable(Exception):
+    """The fetch cannot be applied as one transaction: process it message by message."""
 
 
 class Outcome:
@@ -136,6 +152,17 @@ class Consumer:
             messages = await self._sub.fetch(self.batch, timeout=wait)
         except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing arrives
             return []
+        if len(messages) > 1 and all(_first_delivery(message) for message in messages):
+            try:
+                outcomes = await self._apply_batch(messages)
+            except (ConcurrencyConflict, IntegrityError, _NotBatchable):
+                pass
+            except Exception as failure:  # a handler's error: the per-message path counts it
+                log.info("batch rolled back", consumer=self.durable, error=repr(failure))
+            else:
+                for message in messages:
+                    await message.ack()
+                return outcomes
         return [await self.process(message) for message in messages]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -188,6 +215,36 @@ class Consumer:
             return Outcome.SKIPPED
         return Outcome.APPLIED
 
+    async def _apply_batch(self, messages: list[Msg]) -> list[str]:
+        """Apply every message of a fetch in one transaction, or raise (nothing committed)."""
+        outcomes: list[str] = []
+        last: dict[str, int] = {}
+        rows: list[dict[str, Any]] = []
+        processed_at = format_time(datetime.now(UTC))
+        async with self.db.engine.begin() as conn:
+            for message in messages:
+                try:
+                    envelope = Envelope.from_json(message.data)
+                except (ValueError, KeyError, TypeError) as unreadable:
+                    raise _NotBatchable("unreadable envelope") from unreadable
+                stream = envelope.subject
+                if stream not in last:
+                    last[stream] = await self.last_version(conn, stream)
+                if envelope.streamversion <= last[stream]:
+                    outcomes.append(Outcome.SKIPPED)
+                    continue
+                if envelope.streamversion > last[stream] + 1:
+                    raise _NotBatchable("gap")
+                handler = self.subscription.handlers.get(envelope.name)
+                if handler is not None:
+                    await handler(conn, envelope)
+                last[stream] = envelope.streamversion
+                rows.append(self._inbox_row(envelope, Outcome.APPLIED, processed_at))
+                outcomes.append(Outcome.APPLIED)
+            if rows:
+                await conn.execute(insert(inbox), rows)
+        return outcomes
+
     async def dead_letters(self) -> list[Envelope]:
         """The events this consumer dead-lettered and nobody has replayed yet."""
         async with self.db.read_engine.connect() as conn:
@@ -239,17 +296,19 @@ class Consumer:
         return int(value or 0)
 
     async def _record(self, conn: AsyncConnection, envelope: Envelope, outcome: str) -> None:
-        await conn.execute(
-            insert(inbox).values(
-                consumer=self.durable,
-                event_id=envelope.id,
-                upstream_stream=envelope.subject,
-                version=envelope.streamversion,
-                outcome=outcome,
-                envelope=envelope.to_json().decode("utf-8"),
-                processed_at=format_time(datetime.now(UTC)),
-            )
-        )
+        processed_at = format_time(datetime.now(UTC))
+        await conn.execute(insert(inbox).values(self._inbox_row(envelope, outcome, processed_at)))
+
+    def _inbox_row(self, envelope: Envelope, outcome: str, processed_at: str) -> dict[str, Any]:
+        return {
+            "consumer": self.durable,
+            "event_id": envelope.id,
+            "upstream_stream": envelope.subject,
+            "version": envelope.streamversion,
+            "outcome": outcome,
+            "envelope": envelope.to_json().decode("utf-8"),
+            "processed_at": processed_at,
+        }
 
     async def _deferred(self, message: Msg, envelope: Envelope, reason: Exception) -> str:
         if message.metadata.num_delivered >= self.max_deferrals:
@@ -296,3 +355,11 @@ class Consumer:
         if self.on_dead_letter is not None:
             self.on_dead_letter(self.durable)
         log.error("dead-lettered", consumer=self.durable, subject=message.subject)
+
+
+def _first_delivery(message: Msg) -> bool:
+    """Whether JetStream delivers `message` for the first time (a redelivery may be poison)."""
+    try:
+        return int(message.metadata.num_delivered or 1) <= 1
+    except Exception:  # no JetStream metadata: let the per-message path judge it
+        return False

@@ -2,9 +2,14 @@
 
 A projection writes through `self.t[<table name>]`, never a module-level table, so the same
 code can fill scratch copies: `rebuild_and_compare` replays the whole log into fresh tables,
-in batches of many events per transaction, and reports every row that differs from the live
-read model. Live rows and the log are read from one snapshot, so commits during the rebuild
-cannot show up as differences.
+in pages of many events per transaction (`REBUILD_PAGE`), and reports every row that differs
+from the live read model. Live rows and the log are read from one snapshot, so commits during
+the rebuild cannot show up as differences.
+
+A rebuild hands each projection a whole page at once (`apply_many`); by default that applies
+the events one by one, and a projection may override it to write set-wise (read the rows the
+page touches once, fold the page in memory, write them with one `executemany`). The live path,
+in the command's transaction, keeps calling `apply`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from shared.schema import events
 from shared.store import EventStore, settle
 
 SCRATCH_PREFIX = "rebuild_"
+#: Events per transaction of a rebuild: one page read, applied, committed.
+REBUILD_PAGE = 5000
 
 
 class TableProjection:
@@ -34,6 +41,17 @@ class TableProjection:
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
         raise NotImplementedError
+
+    async def apply_many(
+        self, conn: AsyncConnection, items: Sequence[tuple[Envelope, Any]]
+    ) -> None:
+        """Apply a page of decoded events, in log order, in one transaction (rebuilds).
+
+        Must leave the tables as `apply` on each event in turn would. Override to write the
+        page set-wise; the default does exactly that loop.
+        """
+        for envelope, event in items:
+            await self.apply(conn, envelope, event)
 
     def on(self, tables: Mapping[str, Table]) -> Self:
         return type(self)(tables)
@@ -63,7 +81,7 @@ async def rebuild_and_compare(
     db: Database,
     registry: EventRegistry,
     projections: Sequence[TableProjection],
-    batch: int = 1000,
+    batch: int = REBUILD_PAGE,
 ) -> list[TableDifference]:
     scratch_metadata = MetaData()
     copies = []
@@ -107,23 +125,28 @@ async def replay(
     registry: EventRegistry,
     projections: Sequence[TableProjection],
     up_to: int,
-    batch: int = 1000,
+    batch: int = REBUILD_PAGE,
 ) -> int:
-    """Apply the log up to position `up_to` to `projections`, `batch` events a transaction."""
+    """Apply the log up to position `up_to` to `projections`, `batch` events a transaction.
+
+    Each projection gets the page's decoded events through `apply_many`, one projection after
+    the other (projections write tables of their own, so their order does not matter).
+    """
     store = EventStore(db, registry.service)
     after, applied = 0, 0
     while after < up_to:
         page = [e for e in await store.read_all(after, batch) if (e.position or 0) <= up_to]
         if not page:
             break
+        items: list[tuple[Envelope, Any]] = []
+        for envelope in page:
+            try:
+                items.append((envelope, registry.decode(envelope.type, envelope.data)))
+            except UnknownEventType:
+                continue
         async with db.engine.begin() as conn:
-            for envelope in page:
-                try:
-                    event = registry.decode(envelope.type, envelope.data)
-                except UnknownEventType:
-                    continue
-                for projection in projections:
-                    await projection.apply(conn, envelope, event)
+            for projection in projections:
+                await projection.apply_many(conn, items)
         applied += len(page)
         after = page[-1].position or after
     return applied

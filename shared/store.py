@@ -80,11 +80,20 @@ class EventStore:
         pending: Sequence[PendingEvent],
         meta: Metadata,
         now: datetime,
+        *,
+        head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
-        """Append `pending` after `expected_version`, atomically, with their outbox rows."""
+        """Append `pending` after `expected_version`, atomically, with their outbox rows.
+
+        `head`: the stream's (version, hash) as read earlier IN THIS TRANSACTION (the load the
+        decision rests on), saving the head's `SELECT`; without it the head is selected here.
+        Safe: on SQLite the write transaction holds the lock since `BEGIN IMMEDIATE`; on
+        PostgreSQL a writer that moved the stream in between makes our insert lose on
+        `UNIQUE(stream_id, version)`, a `ConcurrencyConflict` as before.
+        """
         if not pending:
             return []
-        version, prevhash = await self.stream_head(conn, stream_id)
+        version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
         if expected_version not in (ANY_VERSION, version):
             raise ConcurrencyConflict(stream_id, expected_version, version)
         sealed: list[Envelope] = []

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.codec import EventRegistry
 from shared.db import Database
 from shared.decider import C, ConcurrencyConflict, Decider, E, NotFound, S
-from shared.envelope import Envelope
+from shared.envelope import GENESIS, Envelope
 from shared.snapshot import Snapshot, Snapshotting, latest_snapshot, save_snapshot
 from shared.store import EventStore, Metadata, PendingEvent
 
@@ -56,6 +56,10 @@ class Loaded(Generic[S]):
     state: S
     version: int
     case_id: str | None
+    #: Hash of the event at `version` (GENESIS for an empty stream); None when the load ended
+    #: on a snapshot, which does not carry it. A hint for the append, not part of what was
+    #: loaded: two loads of the same state and version compare equal whatever their route.
+    hash: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +114,11 @@ class Executor:
             None if snapshot is None else snapshot.state,
         )
         if envelopes:
-            return Loaded(state, envelopes[-1].streamversion, envelopes[0].caseid)
-        return Loaded(state, after, None if snapshot is None else snapshot.case_id)
+            last = envelopes[-1]
+            return Loaded(state, last.streamversion, envelopes[0].caseid, last.hash)
+        if snapshot is None:
+            return Loaded(state, 0, None, GENESIS)
+        return Loaded(state, after, snapshot.case_id)
 
     async def execute(
         self,
@@ -166,8 +173,10 @@ class Executor:
             for event in decided
         ]
         meta = Metadata(the_case, ctx.actor, ctx.correlation_id, ctx.causation_id)
+        # The load read the head in this very transaction: the append need not select it.
+        head = None if loaded.hash is None else (loaded.version, loaded.hash)
         appended = await self.store.append(
-            tx, stream_id, loaded.version, pending, meta, self.clock.now()
+            tx, stream_id, loaded.version, pending, meta, self.clock.now(), head=head
         )
         state = loaded.state
         for envelope, event in zip(appended, decided, strict=True):

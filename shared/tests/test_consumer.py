@@ -9,11 +9,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Consumer, Outcome, Subscription
 from shared.db import Database
 from shared.envelope import Envelope
+from shared.schema import inbox
 from shared.streams import DLQ_STREAM, ensure_streams
 from shared.testkit.bus import foreign_event, publish
 
@@ -189,3 +191,58 @@ async def test_an_operator_replays_a_dead_letter_once_its_cause_is_fixed(
     assert await consumer.dead_letters() == []
     with pytest.raises(LookupError):
         await consumer.replay(dead.id)  # once only
+
+
+async def test_a_fetch_in_order_is_applied_in_one_transaction(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    begun = 0
+    engine = database.engine
+
+    @sa_event.listens_for(engine.sync_engine, "begin")
+    def count_begin(_conn: object) -> None:
+        nonlocal begun
+        begun += 1
+
+    try:
+        for version in (1, 2, 3):
+            await publish(js, envelope("s-1", version))
+        await publish(js, envelope("s-2", 1, name="SomethingElse"))
+        await publish(js, envelope("s-1", 2))  # a late duplicate inside the same fetch
+        outcomes = await run_until_idle(consumer)
+    finally:
+        sa_event.remove(engine.sync_engine, "begin", count_begin)
+    assert outcomes == [Outcome.APPLIED] * 4 + [Outcome.SKIPPED]
+    assert begun == 1, "the fetch was not applied in one transaction"
+    assert await applied(database) == [("s-1", 1), ("s-1", 2), ("s-1", 3)]
+    async with database.read_engine.connect() as conn:
+        recorded = (await conn.execute(select(inbox.c.event_id))).all()
+    assert len(recorded) == 4
+
+
+async def test_a_poison_message_inside_a_fetch_leaves_the_others_applied_once(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    bad = envelope("bad", 1)
+    bad = Envelope.from_attributes({**bad.attributes(), "data": {"poison": True}}).sealed()
+    for event_ in (envelope("good", 1), envelope("good", 2), bad, envelope("good", 3)):
+        await publish(js, event_)
+    outcomes = await run_until_idle(consumer)
+    assert outcomes[:4] == [Outcome.APPLIED, Outcome.APPLIED, Outcome.FAILED, Outcome.APPLIED]
+    assert outcomes.count(Outcome.DEAD_LETTERED) == 1
+    assert await applied(database) == [("good", 1), ("good", 2), ("good", 3)]
+    assert [e.id for e in await consumer.dead_letters()] == [bad.id]
+    dead = await js.get_last_msg(DLQ_STREAM, "haizhidlq.>")
+    assert Envelope.from_json(dead.data or b"").id == bad.id
+
+
+async def test_a_gap_inside_a_fetch_falls_back_to_one_message_at_a_time(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    for event_ in (envelope("s-1", 1), envelope("s-1", 3), envelope("s-2", 1)):
+        await publish(js, event_)
+    first = await consumer.fetch_and_process(wait=1.0)
+    assert first == [Outcome.APPLIED, Outcome.GAP, Outcome.APPLIED]
+    await publish(js, envelope("s-1", 2))
+    await run_until_idle(consumer)
+    assert sorted(await applied(database)) == [("s-1", 1), ("s-1", 2), ("s-1", 3), ("s-2", 1)]

@@ -346,3 +346,63 @@ async def test_a_streams_next_event_is_not_sent_until_the_previous_is_stored() -
     assert lossy.sent == ["e1", "e2", "e4"]
     assert [item.event_id for item in acked] == ["e1", "e4"]
     assert isinstance(failure, TimeoutError)
+
+
+async def test_a_pass_that_empties_the_outbox_reports_no_lag_without_counting(
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
+) -> None:
+    seen: list[int] = []
+    relay = relay_for(relays, database, js, batch_size=2, on_lag=seen.append, lag_interval=3600)
+    await append(database, "s", 5)
+    counted = 0
+    count = relay.lag
+
+    async def counting() -> int:
+        nonlocal counted
+        counted += 1
+        return await count()
+
+    relay.lag = counting  # type: ignore[method-assign]
+    assert await relay.drain_once() == 5
+    assert seen == [0]
+    assert counted == 0, "a drained pass counted the outbox"
+    relay.lag = count  # type: ignore[method-assign]
+    assert await relay.lag() == 0
+
+
+async def test_a_burst_of_wake_ups_is_served_by_few_passes(
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
+) -> None:
+    passes = 0
+    drained = asyncio.Event()
+    relay = relay_for(
+        relays,
+        database,
+        js,
+        poll_interval=3600,
+        coalesce=0.05,
+        on_lag=lambda lag: drained.set() if lag == 0 else None,
+    )
+    batch = relay._relay_batch
+
+    async def counted_batch() -> tuple[int, int]:
+        nonlocal passes
+        passes += 1
+        return await batch()
+
+    relay._relay_batch = counted_batch  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(relay.run(stop))
+    await asyncio.wait_for(drained.wait(), 5)  # the first, empty pass
+    before = passes
+    for n in range(5):
+        await append(database, f"burst-{n}", 1, relay=relay)
+    for _ in range(10):
+        drained.clear()
+        if await relay.lag() == 0:
+            break
+        await asyncio.wait_for(drained.wait(), 5)
+    stop.set()
+    await relaying
+    assert len(await haizhi(js)) == 5
+    assert passes - before < 5, "every wake-up had a pass of its own"

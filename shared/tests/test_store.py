@@ -149,3 +149,20 @@ async def test_an_event_removed_behind_the_databases_back_is_a_gap(database: Dat
     breaks = await store.verify()
     assert [b.version for b in breaks] == [3, 3]
     assert {b.problem.split(" ")[0] for b in breaks} == {"version", "prevhash"}
+
+
+async def test_an_append_after_a_given_head_chains_from_it_and_a_stale_head_conflicts(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 2)
+    async with database.engine.begin() as conn:
+        head = await store.stream_head(conn, "s-1")
+        appended = await store.append(conn, "s-1", 2, pending(1), META, NOW, head=head)
+    assert appended[0].streamversion == 3
+    assert appended[0].prevhash == head[1]
+    with pytest.raises(ConcurrencyConflict):  # the stream moved past the head we were given
+        async with database.engine.begin() as conn:
+            await store.append(conn, "s-1", 2, pending(1), META, NOW, head=head)
+    assert len(await store.read_all()) == 3
+    assert await store.verify() == []

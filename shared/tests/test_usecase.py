@@ -14,7 +14,7 @@ from shared.clock import FixedClock
 from shared.db import Database
 from shared.decider import ConcurrencyConflict, NotFound
 from shared.idempotency import IdempotencyKeyReused, once
-from shared.projection import rebuild_and_compare
+from shared.projection import REBUILD_PAGE, TableProjection, rebuild_and_compare
 from shared.store import EventStore
 from shared.usecase import CommandContext, Executor, retry_on_conflict
 
@@ -143,3 +143,35 @@ async def test_a_read_model_that_drifted_from_the_log_is_reported(executor: Exec
         await conn.execute(totals.update().values(total=99))
     differences = await rebuild_and_compare(executor.db, registry, [TotalsProjection()])
     assert [(d.table, d.missing, d.extra) for d in differences] == [("toy_totals", 1, 1)]
+
+
+class LoopingTotals(TotalsProjection):
+    """The toy projection without its set-wise page writes: the default `apply_many`."""
+
+    apply_many = TableProjection.apply_many
+
+
+async def test_a_rebuild_by_pages_equals_one_by_one_and_the_live_model(executor: Executor) -> None:
+    for n in range(1, 6):
+        tally_id = f"t{n}"
+        await executor.execute(
+            tally, f"tally-{tally_id}", Open(tally_id, "x"), ctx=CTX, case_id="c"
+        )
+        for by in range(n):
+            await executor.execute(tally, f"tally-{tally_id}", Count(tally_id, by + 1), ctx=CTX)
+    for batch in (1, 3, 7, REBUILD_PAGE):
+        for projection in (TotalsProjection(), LoopingTotals()):
+            assert await rebuild_and_compare(executor.db, registry, [projection], batch) == []
+
+
+async def test_a_command_appends_after_the_head_its_load_read(
+    executor: Executor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_second_select(*_args: object) -> tuple[int, str]:
+        raise AssertionError("the append selected the head the load had read")
+
+    monkeypatch.setattr(executor.store, "stream_head", no_second_select)
+    await executor.execute(tally, "tally-t1", Open("t1", "x"), ctx=CTX, case_id="c")
+    result = await executor.execute(tally, "tally-t1", Count("t1", 2), ctx=CTX)
+    assert result.version == 2
+    assert await executor.store.verify() == []
