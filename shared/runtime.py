@@ -38,6 +38,7 @@ from shared.policy import PolicyBook
 from shared.projection import TableProjection
 from shared.scheduler import run_scheduler
 from shared.settings import ServiceSettings
+from shared.snapshot import Snapshotting
 from shared.store import EventStore
 from shared.streams import ensure_streams
 from shared.usecase import Executor, Projection
@@ -77,6 +78,8 @@ class ServiceSpec:
     consumes: Sequence[tuple[str, Sequence[str]]] = ()
     #: Stream-id prefix (`application` of `application-01H…`) -> its decider, for `as-of`.
     deciders: Mapping[str, Decider[Any, Any, Any]] = field(default_factory=dict)
+    #: Deciders whose long streams load from a snapshot (shared/snapshot.py).
+    snapshots: Mapping[Decider[Any, Any, Any], Snapshotting[Any]] = field(default_factory=dict)
 
 
 async def connect_nats(url: str, name: str) -> NatsClient:
@@ -116,7 +119,14 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 metrics.events_appended_total.labels(envelope.type).inc()
 
         executor = Executor(
-            db, store, spec.registry, clock, spec.projections, observe, on_commit=relay.wake
+            db,
+            store,
+            spec.registry,
+            clock,
+            spec.projections,
+            observe,
+            on_commit=relay.wake,
+            snapshots=spec.snapshots,
         )
         kernel = Kernel(
             settings,
