@@ -50,6 +50,12 @@ class CommandContext:
     correlation_id: str
     causation_id: str | None = None
 
+    @classmethod
+    def reacting_to(cls, envelope: Envelope, service: str) -> CommandContext:
+        """A policy's context: the service itself acts, caused by `envelope`, in its case's
+        correlation, so the auditor can follow a fact from one service to the next."""
+        return cls(f"system:{service}", envelope.correlationid, causation_id=envelope.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Loaded(Generic[S]):

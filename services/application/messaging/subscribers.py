@@ -26,11 +26,7 @@ from .contracts import SERVICE
 
 
 def _ctx(envelope: Envelope) -> CommandContext:
-    return CommandContext(
-        actor=f"system:{SERVICE}",
-        correlation_id=envelope.correlationid,
-        causation_id=envelope.id,
-    )
+    return CommandContext.reacting_to(envelope, SERVICE)
 
 
 def _reasons(data: Mapping[str, Any]) -> tuple[str, ...]:

@@ -55,9 +55,7 @@ def base_stream(base_id: str) -> str:
 
 
 def _context(envelope: Envelope) -> CommandContext:
-    return CommandContext(
-        actor=f"system:{SERVICE}", correlation_id=envelope.correlationid, causation_id=envelope.id
-    )
+    return CommandContext.reacting_to(envelope, SERVICE)
 
 
 @dataclass

@@ -41,9 +41,7 @@ Reaction = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 
 
 def _context(envelope: Envelope) -> CommandContext:
-    return CommandContext(
-        actor=SERVICE_ACTOR, correlation_id=envelope.correlationid, causation_id=envelope.id
-    )
+    return CommandContext.reacting_to(envelope, "funding")
 
 
 def _date(data: Mapping[str, Any], field: str) -> date:

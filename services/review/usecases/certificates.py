@@ -20,9 +20,7 @@ SYSTEM = "system:review"
 
 def reaction_context(envelope: Envelope) -> CommandContext:
     """Who acts when this service reacts to another's event: itself, caused by that event."""
-    return CommandContext(
-        actor=SYSTEM, correlation_id=envelope.correlationid, causation_id=envelope.id
-    )
+    return CommandContext.reacting_to(envelope, "review")
 
 
 @dataclass
