@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
@@ -180,6 +181,12 @@ class Consumer:
         except (ValueError, KeyError, TypeError) as unreadable:
             await self._dead_letter(message, None, f"unreadable envelope: {unreadable!r}")
             return Outcome.DEAD_LETTERED
+        with structlog.contextvars.bound_contextvars(
+            case_id=envelope.caseid, event_id=envelope.id, consumer=self.durable
+        ):
+            return await self._process(message, envelope)
+
+    async def _process(self, message: Msg, envelope: Envelope) -> str:
         for _ in range(5):  # policies retry on a concurrency conflict
             try:
                 outcome = await self._apply(envelope)

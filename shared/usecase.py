@@ -16,16 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.codec import EventRegistry
 from shared.db import Database
 from shared.decider import C, ConcurrencyConflict, Decider, E, NotFound, S
 from shared.envelope import GENESIS, Envelope
+from shared.logging import get_logger
 from shared.snapshot import Snapshot, Snapshotting, latest_snapshot, save_snapshot
 from shared.store import EventStore, Metadata, PendingEvent
 
 T = TypeVar("T")
+
+log = get_logger(__name__)
 
 
 class Clock(Protocol):
@@ -138,17 +142,27 @@ class Executor:
         conn: AsyncConnection | None = None,
     ) -> CommandResult[S]:
         name = type(command).__name__
-        try:
-            async with self.transaction(conn) as tx:
-                result = await self._execute(
-                    tx, decider, stream_id, command, ctx, case_id, expected_version
-                )
-        except Exception:
+        with structlog.contextvars.bound_contextvars(stream_id=stream_id, actor=ctx.actor):
+            try:
+                async with self.transaction(conn) as tx:
+                    result = await self._execute(
+                        tx, decider, stream_id, command, ctx, case_id, expected_version
+                    )
+            except Exception as refused:
+                if self.observe is not None:
+                    self.observe(name, "refused", ())
+                log.info("command refused", command=name, case_id=case_id, error=repr(refused))
+                raise
+            outcome = "accepted" if result.events else "no-op"
             if self.observe is not None:
-                self.observe(name, "refused", ())
-            raise
-        if self.observe is not None:
-            self.observe(name, "accepted" if result.events else "no-op", result.events)
+                self.observe(name, outcome, result.events)
+            log.info(
+                "command " + outcome,
+                command=name,
+                case_id=result.case_id,
+                version=result.version,
+                events=[e.name for e in result.events],
+            )
         return result
 
     async def _execute(

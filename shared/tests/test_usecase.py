@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from structlog.testing import capture_logs
 
 from shared.clock import FixedClock
 from shared.db import Database
@@ -18,7 +19,7 @@ from shared.projection import REBUILD_PAGE, TableProjection, rebuild_and_compare
 from shared.store import EventStore
 from shared.usecase import CommandContext, Executor, retry_on_conflict
 
-from .toy import Count, Open, TotalsProjection, metadata, registry, tally, totals
+from .toy import Count, Open, TallyRefused, TotalsProjection, metadata, registry, tally, totals
 
 CTX = CommandContext(actor="tester", correlation_id="corr-1")
 
@@ -175,3 +176,16 @@ async def test_a_command_appends_after_the_head_its_load_read(
     result = await executor.execute(tally, "tally-t1", Count("t1", 2), ctx=CTX)
     assert result.version == 2
     assert await executor.store.verify() == []
+
+
+async def test_every_command_is_logged_with_its_case(executor: Executor) -> None:
+    with capture_logs() as logs:
+        await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+        with pytest.raises(TallyRefused):
+            await executor.execute(tally, "tally-t9", Count("t9", 1), ctx=CTX, case_id="c9")
+    accepted = [e for e in logs if e["event"] == "command accepted"]
+    refused = [e for e in logs if e["event"] == "command refused"]
+    assert [(e["command"], e["case_id"], e["events"]) for e in accepted] == [
+        ("Open", "c1", ["Opened"])
+    ]
+    assert [(e["command"], e["case_id"]) for e in refused] == [("Count", "c9")]
