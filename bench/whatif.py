@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,14 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from sqlalchemy import Table, bindparam, event, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from shared.codec import EventRegistry
 from shared.consumer import Consumer, Outcome
 from shared.db import Database
-from shared.decider import ConcurrencyConflict
-from shared.envelope import GENESIS, Envelope, format_time, new_id
-from shared.schema import events, inbox
-from shared.store import ANY_VERSION, EventStore, Metadata, PendingEvent
+from shared.envelope import GENESIS, Envelope, format_time
+from shared.schema import inbox
+from shared.store import EventStore, Metadata, PendingEvent
 from shared.tests.toy import Counted, Opened
 
 # ----------------------------------------------------------------- the head from the load
@@ -87,50 +85,9 @@ class HeadFromLoad(EventStore):
                 conn, stream_id, expected_version, pending, meta, now, head=head
             )
         # store.append, less the outbox INSERT (the trigger writes it).
-        version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
-        if expected_version not in (ANY_VERSION, version):
-            raise ConcurrencyConflict(stream_id, expected_version, version)
-        sealed: list[Envelope] = []
-        for offset, pending_event in enumerate(pending, start=1):
-            envelope = Envelope(
-                id=new_id(),
-                source=self.source,
-                type=pending_event.type,
-                subject=stream_id,
-                time=now,
-                data=pending_event.data,
-                streamversion=version + offset,
-                caseid=meta.case_id,
-                correlationid=meta.correlation_id,
-                causationid=meta.causation_id,
-                actor=meta.actor,
-                policyversion=pending_event.policyversion,
-                prevhash=prevhash,
-                hash="",
-            ).sealed()
-            prevhash = envelope.hash
-            sealed.append(envelope)
-        rows = [
-            {
-                "event_id": e.id,
-                "stream_id": stream_id,
-                "version": e.streamversion,
-                "type": e.type,
-                "case_id": e.caseid,
-                "recorded_at": format_time(now),
-                "envelope": e.to_json().decode("utf-8"),
-                "hash": e.hash,
-            }
-            for e in sealed
-        ]
-        try:
-            result = await conn.execute(
-                insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
-            )
-        except IntegrityError as clash:
-            raise ConcurrencyConflict(stream_id, expected_version, version + 1) from clash
-        positions = [int(row.position) for row in result]
-        return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]
+        return await self.write_events(
+            conn, stream_id, expected_version, pending, meta, now, head=head
+        )
 
 
 OUTBOX_TRIGGER_SQLITE = """

@@ -91,6 +91,27 @@ class EventStore:
         PostgreSQL a writer that moved the stream in between makes our insert lose on
         `UNIQUE(stream_id, version)`, a `ConcurrencyConflict` as before.
         """
+        written = await self.write_events(
+            conn, stream_id, expected_version, pending, meta, now, head=head
+        )
+        if written:
+            await conn.execute(
+                insert(outbox), [{"position": e.position, "event_id": e.id} for e in written]
+            )
+        return written
+
+    async def write_events(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        expected_version: int,
+        pending: Sequence[PendingEvent],
+        meta: Metadata,
+        now: datetime,
+        *,
+        head: tuple[int, str] | None = None,
+    ) -> list[Envelope]:
+        """The events of an append, sealed into the hash chain and inserted; no outbox rows."""
         if not pending:
             return []
         version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
@@ -131,18 +152,15 @@ class EventStore:
         ]
         try:
             result = await conn.execute(
-                insert(events).returning(
-                    events.c.position, events.c.event_id, sort_by_parameter_order=True
-                ),
+                insert(events).returning(events.c.position, sort_by_parameter_order=True),
                 rows,
             )
         except IntegrityError as clash:
             if "uq_events_stream_version" in str(clash) or "UNIQUE" in str(clash).upper():
                 raise ConcurrencyConflict(stream_id, expected_version, version + 1) from clash
             raise
-        positions = [(int(row.position), str(row.event_id)) for row in result]
-        await conn.execute(insert(outbox), [{"position": p, "event_id": i} for p, i in positions])
-        return [replace(e, position=p) for e, (p, _) in zip(sealed, positions, strict=True)]
+        positions = [int(row.position) for row in result]
+        return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]
 
     async def read_stream(
         self, conn: AsyncConnection, stream_id: str, after_version: int = 0
