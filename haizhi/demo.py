@@ -22,9 +22,11 @@ from .journeys import (
     BEIJING,
     CAST,
     EXCELLENT,
+    KMUST,
+    KUNMING_HTZ,
+    QUJING_EDZ,
     UNQUALIFIED,
     Case,
-    Unit,
     apply,
     assess_year,
     beijing,
@@ -36,33 +38,6 @@ from .journeys import (
     report_year,
 )
 
-KMUST = Unit.of(
-    "unit-kmust",
-    "昆明理工大学",
-    "university",
-    "5301",
-    address="云南省昆明市呈贡区景明南路727号",
-    postcode="650500",
-    contact=("liming", "李明"),
-)
-QUJING_EDZ = Unit.of(
-    "unit-qjedz",
-    "曲靖经济技术开发区管理委员会",
-    "park",
-    "5303",
-    address="云南省曲靖市麒麟区经开区西城街道",
-    postcode="655000",
-    contact=("zhangli", "张丽"),
-)
-KUNMING_HTZ = Unit.of(
-    "unit-kmhtz",
-    "昆明高新技术产业开发区管理委员会",
-    "park",
-    "5301",
-    address="云南省昆明市五华区海源中路1520号",
-    postcode="650106",
-    contact=("zhaoqiang", "赵强"),
-)
 NAMES = {p.user_id: p.name for p in CAST.everyone()} | {
     u.contact.user_id: u.contact.name for u in (KMUST, QUJING_EDZ, KUNMING_HTZ)
 }

@@ -156,6 +156,36 @@ class Case:
     certificate_no: str = ""
 
 
+# The units of Yunnan that the demo and the end-to-end scenarios play.
+KMUST = Unit.of(
+    "unit-kmust",
+    "昆明理工大学",
+    "university",
+    "5301",
+    address="云南省昆明市呈贡区景明南路727号",
+    postcode="650500",
+    contact=("liming", "李明"),
+)
+QUJING_EDZ = Unit.of(
+    "unit-qjedz",
+    "曲靖经济技术开发区管理委员会",
+    "park",
+    "5303",
+    address="云南省曲靖市麒麟区经开区西城街道",
+    postcode="655000",
+    contact=("zhangli", "张丽"),
+)
+KUNMING_HTZ = Unit.of(
+    "unit-kmhtz",
+    "昆明高新技术产业开发区管理委员会",
+    "park",
+    "5301",
+    address="云南省昆明市五华区海源中路1520号",
+    postcode="650106",
+    contact=("zhaoqiang", "赵强"),
+)
+
+
 def apply(hz: HaiZhi, unit: Unit, call_id: str) -> Case:
     """The unit drafts, fills in Annex 2, uploads the four materials and submits."""
     applicant = unit.contact

@@ -24,7 +24,10 @@ from haizhi.journeys import (
     AMOUNT_FEN,
     CAST,
     EXCELLENT,
+    KMUST,
+    KUNMING_HTZ,
     QUALIFIED,
+    QUJING_EDZ,
     UNQUALIFIED,
     Case,
     Unit,
@@ -52,33 +55,6 @@ YAAS = Unit.of(
     address="云南省昆明市盘龙区北京路2238号",
     postcode="650205",
     contact=("liumin", "刘敏"),
-)
-KMUST = Unit.of(
-    "unit-kmust",
-    "昆明理工大学",
-    "university",
-    "5301",
-    address="云南省昆明市呈贡区景明南路727号",
-    postcode="650500",
-    contact=("liming", "李明"),
-)
-KUNMING_HTZ = Unit.of(
-    "unit-kmhtz",
-    "昆明高新技术产业开发区管理委员会",
-    "park",
-    "5301",
-    address="云南省昆明市五华区海源中路1520号",
-    postcode="650106",
-    contact=("zhaoqiang", "赵强"),
-)
-QUJING_EDZ = Unit.of(
-    "unit-qjedz",
-    "曲靖经济技术开发区管理委员会",
-    "park",
-    "5303",
-    address="云南省曲靖市麒麟区经开区西城街道",
-    postcode="655000",
-    contact=("zhangli", "张丽"),
 )
 CHIHONG = Unit.of(
     "unit-chihong",
