@@ -34,3 +34,13 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+def term_end(start: date, years: int) -> date:
+    """The last day of a term of `years` years from `start`: the day before the same date
+    `years` later. A term from 29 February ends on 28 February (the day before 1 March)."""
+    try:
+        following = start.replace(year=start.year + years)
+    except ValueError:
+        following = date(start.year + years, 3, 1)
+    return following - timedelta(days=1)

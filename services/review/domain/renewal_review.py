@@ -52,7 +52,7 @@ from services.review.domain.fairness import (
     check_may_act,
     check_may_declare_no_conflict,
 )
-from shared.cst import add_years
+from shared.cst import term_end as last_day_of_term
 from shared.decider import Decider
 
 
@@ -248,7 +248,7 @@ def _assessment_recorded(c: RecordRenewalAssessment, r: Request) -> list[Renewal
 def _granted(c: GrantRenewal, r: Request) -> RenewalGranted:
     # Art. 14: a new term follows the old one without a gap; term_end is its last day.
     term_start = r.term_end + timedelta(days=1)
-    term_end = add_years(term_start, c.policy.term_years) - timedelta(days=1)
+    term_end = last_day_of_term(term_start, c.policy.term_years)
     return RenewalGranted(
         renewal_id=r.renewal_id,
         case_id=r.case_id,

@@ -11,7 +11,6 @@ only recorded here, so its fairness is checked there.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import assert_never
 
 from services.review.domain.commands import (
@@ -93,7 +92,8 @@ from services.review.domain.review_stages import (
     first_level,
     level_of,
 )
-from shared.cst import add_years, cst_date
+from shared.cst import cst_date
+from shared.cst import term_end as last_day_of_term
 from shared.decider import Decider
 
 LevelDecision = (
@@ -321,7 +321,7 @@ def _leading_group_decided(command: RecordLeadingGroupDecision, d: Dossier) -> l
 def _designated(command: IssueApproval, d: Dossier) -> BaseDesignated:
     approved_on = cst_date(command.at)
     # Art. 14: valid 5 (policy) years from the approval date; term_end is the last day.
-    term_end = add_years(approved_on, command.policy.term_years) - timedelta(days=1)
+    term_end = last_day_of_term(approved_on, command.policy.term_years)
     return BaseDesignated(
         review_id=d.review_id,
         application_id=d.application_id,
