@@ -43,7 +43,9 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
         nonlocal stopping
         stopping = True
 
+    # Both, explicitly: a shell that starts us in the background makes us ignore SIGINT.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         system.start(timeout)
         runtime = system.data_dir / RUNTIME_FILE
