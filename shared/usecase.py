@@ -61,6 +61,18 @@ class CommandContext:
         return cls(f"system:{service}", envelope.correlationid, causation_id=envelope.id)
 
 
+@dataclass(frozen=True)
+class Aggregate(Generic[C, S, E]):
+    """A decider bound to its streams, `<prefix>-<id>`, the id read off each command."""
+
+    prefix: str
+    decider: Decider[C, S, E]
+    key: Callable[[C], str]
+
+    def stream(self, id_: str) -> str:
+        return f"{self.prefix}-{id_}"
+
+
 @dataclass(frozen=True, slots=True)
 class Loaded(Generic[S]):
     state: S
@@ -164,6 +176,28 @@ class Executor:
                 events=[e.name for e in result.events],
             )
         return result
+
+    async def run(
+        self,
+        aggregate: Aggregate[C, S, E],
+        command: C,
+        *,
+        ctx: CommandContext,
+        case_id: str | None = None,
+        expected_version: int | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> CommandResult[S]:
+        """`execute` on the stream of `aggregate` that `command` names."""
+        stream_id = aggregate.stream(aggregate.key(command))
+        return await self.execute(
+            aggregate.decider,
+            stream_id,
+            command,
+            ctx=ctx,
+            case_id=case_id,
+            expected_version=expected_version,
+            conn=conn,
+        )
 
     async def _execute(
         self,

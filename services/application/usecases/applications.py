@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import new_id
-from shared.usecase import CommandContext, CommandResult, Executor
+from shared.usecase import Aggregate, CommandContext, CommandResult, Executor
 
 from ..domain import application, form
 from ..domain.application import Draft, Returned, Submitted
@@ -43,8 +44,13 @@ from .calls import CallUseCases
 Result = CommandResult[application.State]
 
 
+APPLICATION: Aggregate[ApplicationCommand, application.State, Any] = Aggregate(
+    "application", application.decider, lambda command: command.application_id
+)
+
+
 def application_stream(application_id: str) -> str:
-    return f"application-{application_id}"
+    return APPLICATION.stream(application_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +300,8 @@ class FilingUseCases:
         case_id: str | None = None,
         expected_version: int | None = None,
     ) -> Result:
-        return await self.executor.execute(
-            application.decider,
-            application_stream(command.application_id),
+        return await self.executor.run(
+            APPLICATION,
             command,
             ctx=ctx,
             case_id=case_id,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
 from shared.policy import PolicyBook
-from shared.usecase import CommandContext, CommandResult, Executor
+from shared.usecase import Aggregate, CommandContext, CommandResult, Executor
 
 from ..domain import base_renewal
 from ..domain.commands import (
@@ -30,8 +31,13 @@ from ..domain.policy import RenewalPolicy
 Result = CommandResult[base_renewal.State]
 
 
+BASE: Aggregate[RenewalCommand, base_renewal.State, Any] = Aggregate(
+    "base", base_renewal.decider, lambda command: command.base_id
+)
+
+
 def base_stream(base_id: str) -> str:
-    return f"base-{base_id}"
+    return BASE.stream(base_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +167,4 @@ class RenewalUseCases:
         *,
         case_id: str | None = None,
     ) -> Result:
-        return await self.executor.execute(
-            base_renewal.decider,
-            base_stream(command.base_id),
-            command,
-            ctx=ctx,
-            case_id=case_id,
-            conn=conn,
-        )
+        return await self.executor.run(BASE, command, ctx=ctx, case_id=case_id, conn=conn)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.cst import cst_date
 from shared.envelope import Envelope
 from shared.logging import get_logger
-from shared.usecase import CommandContext, CommandResult, Executor, retry_on_conflict
+from shared.usecase import Aggregate, CommandContext, CommandResult, Executor, retry_on_conflict
 
 from ..domain import base
 from ..domain.commands import (
@@ -50,8 +50,13 @@ MAX_DEADLINES_PER_TICK = 500
 log = get_logger(__name__)
 
 
+BASE: Aggregate[BaseCommand, base.State, Any] = Aggregate(
+    "base", base.decider, lambda command: command.base_id
+)
+
+
 def base_stream(base_id: str) -> str:
-    return f"base-{base_id}"
+    return BASE.stream(base_id)
 
 
 def _context(envelope: Envelope) -> CommandContext:
@@ -74,9 +79,8 @@ class BaseUseCases:
         expected_version: int | None = None,
         case_id: str | None = None,
     ) -> CommandResult[base.State]:
-        return await self.executor.execute(
-            base.decider,
-            base_stream(command.base_id),
+        return await self.executor.run(
+            BASE,
             command,
             ctx=ctx,
             case_id=case_id,

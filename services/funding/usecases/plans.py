@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
 from shared.policy import PolicyBook
-from shared.usecase import CommandContext, CommandResult, Executor, retry_on_conflict
+from shared.usecase import Aggregate, CommandContext, CommandResult, Executor, retry_on_conflict
 
 from ..domain import subsidy_plan
 from ..domain.commands import (
@@ -33,8 +34,13 @@ SERVICE_ACTOR = "system:funding"
 SCHEDULER = CommandContext(actor=SERVICE_ACTOR, correlation_id="scheduler")
 
 
+PLAN: Aggregate[Command, subsidy_plan.State, Any] = Aggregate(
+    "plan", subsidy_plan.decider, lambda command: command.plan_id
+)
+
+
 def plan_stream(plan_id: str) -> str:
-    return f"plan-{plan_id}"
+    return PLAN.stream(plan_id)
 
 
 def plan_id_for(base_id: str, renewal_id: str | None = None) -> str:
@@ -174,11 +180,6 @@ class PlanUseCases:
         command: Command,
         expected_version: int | None,
     ) -> PlanResult:
-        return await self.executor.execute(
-            subsidy_plan.decider,
-            plan_stream(command.plan_id),
-            command,
-            ctx=ctx,
-            expected_version=expected_version,
-            conn=conn,
+        return await self.executor.run(
+            PLAN, command, ctx=ctx, expected_version=expected_version, conn=conn
         )

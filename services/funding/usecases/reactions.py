@@ -21,7 +21,6 @@ from shared.envelope import Envelope
 from shared.policy import PolicyBook
 from shared.usecase import CommandContext, Executor
 
-from ..domain import subsidy_plan
 from ..domain.commands import (
     CancelUnpaid,
     Command,
@@ -33,7 +32,7 @@ from ..domain.commands import (
 from ..domain.events import ExitReason
 from ..projections.plans import plans
 from .parking import park, unpark
-from .plans import SERVICE_ACTOR, PlanUseCases, funding_policy, plan_id_for, plan_stream
+from .plans import PLAN, SERVICE_ACTOR, PlanUseCases, funding_policy, plan_id_for
 
 FUNDED_PROGRAMME = "national_base"  # Notice §4: only national work bases get the subsidy
 
@@ -230,11 +229,6 @@ class Reactions:
         command: Command,
         case_id: str | None = None,
     ) -> None:
-        await self.executor.execute(
-            subsidy_plan.decider,
-            plan_stream(command.plan_id),
-            command,
-            ctx=_context(envelope),
-            case_id=case_id or envelope.caseid,
-            conn=conn,
+        await self.executor.run(
+            PLAN, command, ctx=_context(envelope), case_id=case_id or envelope.caseid, conn=conn
         )

@@ -30,7 +30,7 @@ from ..domain.errors import RenewalConcluded, RenewalNotAwaitingAssessment, Rene
 from ..domain.events import Level
 from ..domain.policy import DesignationPolicy
 from .certificates import CertificateUseCases, reaction_context
-from .streams import renewal_stream
+from .streams import RENEWAL, renewal_stream
 
 RenewalResult = CommandResult[renewal_review.State]
 
@@ -192,13 +192,8 @@ class RenewalUseCases:
         command: RenewalCommand,
         expected_version: int | None = None,
     ) -> RenewalResult:
-        return await self.executor.execute(
-            renewal_review.decider,
-            renewal_stream(command.renewal_id),
-            command,
-            ctx=ctx,
-            expected_version=expected_version,
-            conn=conn,
+        return await self.executor.run(
+            RENEWAL, command, ctx=ctx, expected_version=expected_version, conn=conn
         )
 
     async def _react(
@@ -208,13 +203,8 @@ class RenewalUseCases:
         command: RenewalCommand,
         case_id: str | None = None,
     ) -> RenewalResult:
-        return await self.executor.execute(
-            renewal_review.decider,
-            renewal_stream(command.renewal_id),
-            command,
-            ctx=reaction_context(envelope),
-            case_id=case_id,
-            conn=conn,
+        return await self.executor.run(
+            RENEWAL, command, ctx=reaction_context(envelope), case_id=case_id, conn=conn
         )
 
     def _now(self) -> datetime:

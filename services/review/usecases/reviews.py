@@ -45,7 +45,7 @@ from ..domain.policy import DesignationPolicy
 from ..domain.review_stages import Dossier, NotOpened, State
 from .certificates import CertificateUseCases, reaction_context
 from .rankings import RankingUseCases
-from .streams import ranking_id_for, review_id_for, review_stream
+from .streams import REVIEW, ranking_id_for, review_id_for, review_stream
 
 ReviewResult = CommandResult[State]
 
@@ -307,13 +307,8 @@ class ReviewUseCases:
         command: ReviewCommand,
         expected_version: int | None = None,
     ) -> ReviewResult:
-        return await self.executor.execute(
-            review.decider,
-            review_stream(command.review_id),
-            command,
-            ctx=ctx,
-            expected_version=expected_version,
-            conn=conn,
+        return await self.executor.run(
+            REVIEW, command, ctx=ctx, expected_version=expected_version, conn=conn
         )
 
     async def _react(
@@ -323,13 +318,8 @@ class ReviewUseCases:
         command: ReviewCommand,
         case_id: str | None = None,
     ) -> ReviewResult:
-        return await self.executor.execute(
-            review.decider,
-            review_stream(command.review_id),
-            command,
-            ctx=reaction_context(envelope),
-            case_id=case_id,
-            conn=conn,
+        return await self.executor.run(
+            REVIEW, command, ctx=reaction_context(envelope), case_id=case_id, conn=conn
         )
 
     def _decoded(self, result: ReviewResult) -> list[Any]:

@@ -8,8 +8,14 @@ a second one.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from ulid import ULID
+
+from shared.usecase import Aggregate
+
+from ..domain import renewal_review, review, review_stages
+from ..domain.commands import RenewalCommand, ReviewCommand
 
 
 def derived_id(kind: str, *parts: str) -> str:
@@ -26,8 +32,16 @@ def ranking_id_for(call_id: str, province: str) -> str:
     return derived_id("ranking", call_id, province)
 
 
+REVIEW: Aggregate[ReviewCommand, review_stages.State, Any] = Aggregate(
+    "review", review.decider, lambda command: command.review_id
+)
+RENEWAL: Aggregate[RenewalCommand, renewal_review.State, Any] = Aggregate(
+    "renewal", renewal_review.decider, lambda command: command.renewal_id
+)
+
+
 def review_stream(review_id: str) -> str:
-    return f"review-{review_id}"
+    return REVIEW.stream(review_id)
 
 
 def ranking_stream(ranking_id: str) -> str:
@@ -35,7 +49,7 @@ def ranking_stream(ranking_id: str) -> str:
 
 
 def renewal_stream(renewal_id: str) -> str:
-    return f"renewal-{renewal_id}"
+    return RENEWAL.stream(renewal_id)
 
 
 def standing_stream(base_id: str) -> str:
