@@ -19,7 +19,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.problems import HTTPProblem
+from shared.problems import HTTPProblem, problem_type
 
 NATIONWIDE = frozenset({"CN", "00"})
 _LEEWAY = timedelta(seconds=30)  # clock skew between the token issuer and us
@@ -183,8 +183,9 @@ def _unauthenticated(detail: str) -> HTTPProblem:
     )
 
 
-def forbidden(detail: str) -> HTTPProblem:
-    return HTTPProblem(403, "Forbidden", detail)
+def forbidden(detail: str, code: str = "forbidden") -> HTTPProblem:
+    """A 403 typed like every other problem: `type` names the refusal, `code` repeats it."""
+    return HTTPProblem(403, "Forbidden", detail, type_=problem_type(code), code=code)
 
 
 _bearer = HTTPBearer(auto_error=False, bearerFormat="JWT")
