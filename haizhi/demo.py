@@ -14,8 +14,6 @@ import argparse
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.cli import RUNTIME_FILE, runtime_info
-
 from .client import CallFailed, NotReached
 from .flows import HaiZhi, instalment, stages
 from .journeys import (
@@ -37,6 +35,8 @@ from .journeys import (
     rectification_of,
     report_year,
 )
+from .running import Running
+from .settle import NotSettled
 
 NAMES = {p.user_id: p.name for p in CAST.everyone()} | {
     u.contact.user_id: u.contact.name for u in (KMUST, QUJING_EDZ, KUNMING_HTZ)
@@ -47,20 +47,40 @@ def add_command(commands: Any) -> None:
     commands.add_parser("demo", help="play realistic cases through the running services")
 
 
-def run(args: argparse.Namespace) -> int:
-    runtime_info(args.data_dir)  # says how to start the system when nothing runs there
-    hz = HaiZhi.from_runtime(args.data_dir / RUNTIME_FILE)
+def run(args: argparse.Namespace, running: Running) -> int:
+    hz = HaiZhi.connect(running.services, running.nats)
+    began = hz.clock.now()
     try:
         cases = play(hz)
         for case in cases:
             print_timeline(hz, case)
-    except (CallFailed, NotReached) as failed:
+    except (CallFailed, NotReached, NotSettled) as failed:
         print(f"the demo stopped: {failed}")
+        if isinstance(failed, CallFailed) and failed.status == 409:
+            print("(a second demo on the same data finds its units already applying or holding "
+                  "bases, which the rules refuse: play it on a new --data-dir)")  # fmt: skip
+        print(moved_clock(began, hz.clock.now()))
         return 1
     finally:
         hz.close()
     print(f"\n{len(cases)} cases played; `haizhi audit verify` checks the record")
+    print(moved_clock(began, hz.clock.now()))
     return 0
+
+
+def moved_clock(began: datetime, now: datetime) -> str:
+    """What the demo did to the shared clock, and how to go on from there."""
+    if now <= began:
+        return "The shared clock was not moved."
+    since, until = began.astimezone(BEIJING), now.astimezone(BEIJING)
+    return (
+        f"The demo moved the shared development clock forward by {(now - began).days} days, "
+        f"from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} "
+        "CST; every service of this system lives at that time now, and it never runs back. "
+        "`haizhi clock` shows it; `haizhi clock release` lets a frozen clock run on at real "
+        "speed from there. A system on today's date is a fresh one: stop `haizhi up` and "
+        "start it with another --data-dir."
+    )
 
 
 class Calendar:
@@ -73,7 +93,9 @@ class Calendar:
 
     def on(self, when: date) -> date:
         at = beijing(when.year, when.month, when.day)
-        self.hz.clock.to(max(at, self.hz.clock.now()))
+        if at > self.hz.clock.now():
+            self.hz.settle()  # reactions to the last act carry its time, not the next one's
+            self.hz.clock.to(at)
         return self.hz.clock.now().astimezone(BEIJING).date()
 
     def day(self, n: int) -> date:
