@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from shared.clock import advance_clock, read_clock, set_clock
 from shared.settings import DEVELOPMENT_JWT_SECRET
 
 from .client import DEFAULT_WAIT, CallFailed, Person, ServiceClient, eventually
+from .settle import DEFAULT_TIMEOUT, wait_settled
 
 Row = dict[str, Any]
 Check = Callable[[Row], bool]
@@ -74,25 +75,49 @@ class Applications(ServiceClient):
         title: str,
         deadline_on: date,
         paper_copies: int = 5,
+        details: Mapping[str, Any] | None = None,
     ) -> str:
+        """A call; `details` adds further fields of the body as they are (contacts, the
+        submission address, required slots, `allows_workstation`)."""
         body = {
             "province": province,
             "year": year,
             "title": title,
             "deadline_on": deadline_on.isoformat(),
             "paper_copies": paper_copies,
+            **(details or {}),
         }
         return str(self.post("/calls", officer, body)["call_id"])
 
+    def register_unit(self, unit: Person, registration: Mapping[str, Any]) -> Row:
+        """The unit (the token's `org`) registers: name, credit code, category, level,
+        jurisdiction, contacts, address. Pending until its CAST verifies it."""
+        return dict(self.post("/units", unit, dict(registration)))
+
+    def verify_unit(self, cast: Person, unit_id: str) -> Row:
+        """The unit's CAST (its prefecture's, or the province's for provincial-level and
+        central units) verifies the registration: applications take their facts from it."""
+        return dict(self.post(f"/units/{unit_id}/verify", cast))
+
+    def unit(self, person: Person, unit_id: str) -> Row | None:
+        found = self.find(f"/units/{unit_id}", person)
+        return dict(found) if found is not None else None
+
     def draft_application(
-        self, unit: Person, call_id: str, *, unit_name: str, category: str, jurisdiction: str
+        self,
+        unit: Person,
+        call_id: str,
+        *,
+        form: Mapping[str, Any] | None = None,
+        also_workstation: bool = False,
     ) -> Draft:
-        body = {
-            "call_id": call_id,
-            "unit_name": unit_name,
-            "category": category,
-            "jurisdiction": jurisdiction,
-        }
+        """Draft under `call_id` as the token's unit: its category, jurisdiction and route
+        come from the unit's verified registration, never from this body."""
+        body: Row = {"call_id": call_id}
+        if form is not None:
+            body["form"] = dict(form)
+        if also_workstation:
+            body["also_workstation"] = True
         answer = self.post("/applications", unit, body)
         return Draft(answer["application_id"], answer["case_id"])
 
@@ -443,6 +468,9 @@ class HaiZhi:
     funding: Funding
     clock: SharedClock
     audit: Audit
+    #: Registrations made through this driver: the unit's own id (its token's org) → the
+    #: registry's `unit_id`.
+    units: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def connect(
@@ -466,6 +494,15 @@ class HaiZhi:
         """The system `haizhi up` started, from the file it wrote."""
         info = json.loads(runtime_file.read_text(encoding="utf-8"))
         return cls.connect(info["services"], info["nats"], secret)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: s.base_url for name, s in self.audit.services.items()}
+
+    def settle(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every outbox is empty and every consumer has caught up (`NotSettled`
+        after `timeout`): before moving the clock, so reactions carry their cause's time."""
+        wait_settled(self.urls, timeout, self.application.http)
 
     def close(self) -> None:
         self.application.http.close()

@@ -15,7 +15,8 @@ from typing import Any
 
 from shared.auth import Role
 
-from .client import Person
+from .client import CallFailed, Person
+from .credit_code import credit_code as generate_credit_code
 from .flows import Designation, Draft, HaiZhi, Row, instalment
 
 BEIJING = timezone(timedelta(hours=8))
@@ -75,9 +76,19 @@ CAST = Officials(
 LEADING_GROUP_MEMBERS = ("孙涛", "钱伟", "郑洁", "冯涛")
 
 
+#: A unit's administrative level when its registration does not say (the scenarios' units):
+#: provincial-level and central units go direct to the province, the rest via their prefecture.
+LEVEL_OF_CATEGORY = {
+    "provincial_unit": "provincial",
+    "university": "provincial",
+    "central_unit": "central",
+    "national_society": "central",
+}
+
+
 @dataclass(frozen=True)
 class Unit:
-    """An applicant unit and the person who files for it."""
+    """An applicant unit as it registers (统一社会信用代码 and all), and the person who files."""
 
     unit_id: str
     name: str
@@ -86,6 +97,9 @@ class Unit:
     address: str
     postcode: str
     contact: Person
+    level: str
+    credit_code: str
+    telephone: str = "0871-65031234"
 
     @classmethod
     def of(
@@ -98,10 +112,38 @@ class Unit:
         address: str,
         postcode: str,
         contact: tuple[str, str],
+        level: str | None = None,
+        credit_code: str | None = None,
     ) -> Unit:
+        """`level` defaults by category (`LEVEL_OF_CATEGORY`, else `prefecture`); the credit
+        code is a valid one derived from `unit_id` unless given."""
         user_id, person = contact
         applicant = Person(user_id, person, (Role.APPLICANT,), unit_id, (jurisdiction,))
-        return cls(unit_id, name, category, jurisdiction, address, postcode, applicant)
+        level = level or LEVEL_OF_CATEGORY.get(category, "prefecture")
+        kind = ("9", "1") if category == "enterprise" else ("1", "1" if category == "park" else "2")
+        code = credit_code or generate_credit_code(unit_id, jurisdiction, *kind)
+        return cls(unit_id, name, category, jurisdiction, address, postcode, applicant, level, code)
+
+    @property
+    def route(self) -> str:
+        """The route its verified registration gives it (Notice §3)."""
+        return "via_prefecture" if self.level == "prefecture" else "direct"
+
+    @property
+    def email(self) -> str:
+        return f"{self.contact.user_id}@{self.unit_id}.cn"
+
+    def registration(self) -> dict[str, Any]:
+        """`POST /units`: the unit as its CAST will verify it."""
+        return {
+            "name": self.name,
+            "credit_code": self.credit_code,
+            "category": self.category,
+            "level": self.level,
+            "jurisdiction": self.jurisdiction,
+            "contacts": [{"name": self.contact.name, "phone": self.telephone, "email": self.email}],
+            "address": self.address,
+        }
 
     def form(self) -> dict[str, Any]:
         """Annex 2, filled in as this unit would."""
@@ -109,9 +151,9 @@ class Unit:
             "base_location": self.address.split("市")[0] + "市",
             "host_unit": self.name,
             "address": self.address,
-            "telephone": "0871-65031234",
+            "telephone": self.telephone,
             "contact_person": self.contact.name,
-            "email": f"{self.contact.user_id}@{self.unit_id}.cn",
+            "email": self.email,
             "postcode": self.postcode,
             "overview_basic_conditions": f"{self.name}设有海智工作办公室，配备专兼职人员6名。",
             "overview_advantages": "与东南亚、南亚多国科技组织保持长期合作。",
@@ -120,6 +162,7 @@ class Unit:
             "office_space": "办公场地300平方米",
             "matching_funds_wan": "50",
             "self_raised_funds_wan": "30.5",
+            "opinion_text": f"同意推荐{self.name}申报中国科协海智计划工作基地，所填内容真实。",
             "opinion_responsible_person": "杨志强",
             "opinion_title": "主任",
             "opinion_date": "2022-03-15",
@@ -129,12 +172,14 @@ class Unit:
         }
 
     def materials(self, revision: int = 1) -> dict[str, tuple[str, bytes]]:
-        """Art. 7's four attachments, as small PDF files."""
+        """Art. 7's four materials and the signed-and-sealed form page (签字盖章, Art. 7(2)),
+        as small PDF files."""
         titles = {
             "support_letter": "支持函",
             "construction_plan": "基地建设方案",
             "overseas_cooperation": "海外合作证明",
             "policy_measures": "地方政府支持政策",
+            "signed_form": "申报表签字盖章页",
         }
         return {
             slot: (f"{slot}.pdf", f"%PDF-1.4\n% {self.name} {title} v{revision}\n%%EOF\n".encode())
@@ -165,6 +210,7 @@ KMUST = Unit.of(
     address="云南省昆明市呈贡区景明南路727号",
     postcode="650500",
     contact=("liming", "李明"),
+    level="provincial",  # a provincial university: direct to the province
 )
 QUJING_EDZ = Unit.of(
     "unit-qjedz",
@@ -174,6 +220,7 @@ QUJING_EDZ = Unit.of(
     address="云南省曲靖市麒麟区经开区西城街道",
     postcode="655000",
     contact=("zhangli", "张丽"),
+    level="prefecture",  # via the Qujing CAST
 )
 KUNMING_HTZ = Unit.of(
     "unit-kmhtz",
@@ -183,26 +230,65 @@ KUNMING_HTZ = Unit.of(
     address="云南省昆明市五华区海源中路1520号",
     postcode="650106",
     contact=("zhaoqiang", "赵强"),
+    level="prefecture",  # via the Kunming CAST
+)
+KUNMING_UNIVERSITY = Unit.of(
+    "unit-kmu",
+    "昆明学院",
+    "university",
+    "5301",
+    address="云南省昆明市经济技术开发区浦新路2号",
+    postcode="650214",
+    contact=("hefang", "何芳"),
+    level="prefecture",  # city-owned: via the Kunming CAST like any prefecture-owned unit
 )
 
 
-def apply(hz: HaiZhi, unit: Unit, call_id: str) -> Case:
-    """The unit drafts, fills in Annex 2, uploads the four materials and submits."""
+def verifier(unit: Unit, cast: Officials = CAST) -> Person:
+    """Who verifies a registration: the prefecture CAST for a prefecture-level unit (a
+    city-owned university like 昆明学院 too), the province for provincial-level and central
+    units."""
+    if unit.level == "prefecture":
+        return cast.prefecture(unit.jurisdiction)
+    return cast.province_intake
+
+
+def register(hz: HaiZhi, unit: Unit, cast: Officials = CAST) -> str:
+    """The unit registers and its CAST verifies it, once per system; its registration's id.
+
+    A registration the system already holds (a second run on the same data) is found by
+    the id the refusal names, or under the unit's own id, and verified if still pending.
+    """
+    if unit.unit_id in hz.units:
+        return hz.units[unit.unit_id]
+    try:
+        row = hz.application.register_unit(unit.contact, unit.registration())
+    except CallFailed as refused:
+        named = refused.problem.get("unit_id") if isinstance(refused.problem, Mapping) else None
+        existing = hz.application.unit(unit.contact, str(named or unit.unit_id))
+        if refused.status != 409 or existing is None:
+            raise
+        row = existing
+    unit_id = str(row["unit_id"])
+    if row.get("status") != "verified":
+        hz.application.verify_unit(verifier(unit, cast), unit_id)
+    hz.units[unit.unit_id] = unit_id
+    return unit_id
+
+
+def apply(hz: HaiZhi, unit: Unit, call_id: str, cast: Officials = CAST) -> Case:
+    """The unit (registered and verified first, if need be) drafts, fills in Annex 2 with
+    its opinion, uploads the materials and the signed form page, and submits."""
+    register(hz, unit, cast)
     applicant = unit.contact
-    draft: Draft = hz.application.draft_application(
-        applicant,
-        call_id,
-        unit_name=unit.name,
-        category=unit.category,
-        jurisdiction=unit.jurisdiction,
-    )
+    draft: Draft = hz.application.draft_application(applicant, call_id)
     hz.application.fill_form(applicant, draft.application_id, unit.form())
     hz.application.upload_materials(applicant, draft.application_id, unit.materials())
     hz.application.submit(applicant, draft.application_id)
     row = hz.application.application(applicant, draft.application_id)
     case = Case(unit, call_id, draft.application_id, draft.case_id, route=row["route"])
     case.review_id = hz.review.waiting_review(
-        first_reviewer(case), case.case_id, first_level(case)
+        first_reviewer(case, cast), case.case_id, first_level(case)
     )["review_id"]
     return case
 
