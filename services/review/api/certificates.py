@@ -1,4 +1,5 @@
-"""HTTP: the public certificate check — anyone may verify a plaque's certificate number."""
+"""HTTP: the public certificate check — anyone may verify a certificate number: a national
+base's plaque (HZJD-…) or a province's work station (e.g. 云海智站-2022-001)."""
 
 from __future__ import annotations
 
@@ -6,42 +7,65 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import Table, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
 from shared.decider import NotFound
 
-from ..projections.certificates import EXPIRED, VALID, certificates
+from ..domain.events import Programme
+from ..projections.certificates import EXPIRED, VALID, certificates, station_certificates
 from .dependencies import UseCases
+from .problems import problems
 
 router = APIRouter(prefix="/certificates", tags=["certificate check 证书查验"])
 
 
 class CertificateView(BaseModel):
     certificate_no: str
-    base_name: str
-    plaque_name: str
-    term_start: date
-    term_end: date
-    status: str  # valid | revoked | expired
-    since: date | None  # when it was revoked or expired
-    designation_hash: str  # the hash of the event that awarded the plaque
+    programme: Programme = Field(
+        description="national_base (the national plaque) or provincial_workstation (a"
+        " province's station: no plaque, no term)"
+    )
+    base_name: str = Field(description="the designated unit (base or station)")
+    plaque_name: str | None = Field(description="the national plaque's name; null for a station")
+    term_start: date = Field(description="a station: its approval day")
+    term_end: date | None = Field(description="null for a station (no term configured)")
+    status: str = Field(description="valid | revoked | expired")
+    since: date | None = Field(description="when it was revoked or expired")
+    designation_hash: str = Field(description="the hash of the event that awarded it")
+    province: str | None = Field(None, description="a station's province")
+    policy_version: str | None = Field(None, description="a station's provincial policy")
 
 
-@router.get("/{certificate_no}", summary="Check a certificate (no sign-in needed)")
+@router.get(
+    "/{certificate_no}",
+    summary="Check a certificate (no sign-in needed)",
+    responses=problems(s404=[("not-found", "No certificate has this number")]),
+)
 async def check_certificate(
-    certificate_no: Annotated[str, Path(min_length=1, max_length=40)], usecases: UseCases
+    certificate_no: Annotated[str, Path(min_length=1, max_length=60)], usecases: UseCases
 ) -> CertificateView:
     async with usecases.executor.db.read_engine.connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    select(certificates).where(certificates.c.certificate_no == certificate_no)
-                )
-            )
-            .mappings()
-            .first()
+        row = await _first(conn, certificates, certificate_no)
+        station = (
+            None if row is not None else await _first(conn, station_certificates, certificate_no)
+        )
+    if station is not None:
+        return CertificateView(
+            certificate_no=station["certificate_no"],
+            programme=Programme(station["programme"]),
+            base_name=station["station_name"],
+            plaque_name=None,
+            term_start=date.fromisoformat(station["approved_on"]),
+            term_end=None,
+            status=station["status"],
+            since=None,
+            designation_hash=station["designation_hash"],
+            province=station["province"],
+            policy_version=station["policy_version"],
         )
     if row is None:
         raise NotFound(f"no certificate {certificate_no}")
@@ -52,6 +76,7 @@ async def check_certificate(
         status, since = EXPIRED, (term_end + timedelta(days=1)).isoformat()
     return CertificateView(
         certificate_no=row["certificate_no"],
+        programme=Programme.NATIONAL_BASE,
         base_name=row["base_name"],
         plaque_name=row["plaque_name"],
         term_start=date.fromisoformat(row["term_start"]),
@@ -60,3 +85,8 @@ async def check_certificate(
         since=date.fromisoformat(since) if since else None,
         designation_hash=row["designation_hash"],
     )
+
+
+async def _first(conn: AsyncConnection, table: Table, certificate_no: str) -> RowMapping | None:
+    query = select(table).where(table.c.certificate_no == certificate_no)
+    return (await conn.execute(query)).mappings().first()

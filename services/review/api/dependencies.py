@@ -38,11 +38,12 @@ READER_ROLES = (*REVIEWER_ROLES, Role.AUDITOR)
 Reviewer = Annotated[Principal, Depends(require_roles(*REVIEWER_ROLES))]
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
 
-#: Who decides at each level of the chain (DOMAIN.md, "Actors").
+#: Who decides at each level of the chain (docs/domain.md).
 LEVEL_ROLE: dict[Level, Role] = {
     Level.PREFECTURE: Role.PREFECTURE_REVIEWER,
     Level.PROVINCE: Role.PROVINCE_REVIEWER,
     Level.PROVINCE_RECOMMENDATION: Role.PROVINCE_REVIEWER,
+    Level.PROVINCIAL_DECISION: Role.PROVINCE_REVIEWER,  # the provincial CAST (Notice §5(3))
     Level.NATIONAL: Role.NATIONAL_REVIEWER,
     Level.LEADING_GROUP: Role.LEADING_GROUP,
     Level.GENERAL_OFFICE: Role.GENERAL_OFFICE,
@@ -52,7 +53,9 @@ LEVEL_ROLE: dict[Level, Role] = {
 def require_level_role(principal: Principal, level: Level) -> None:
     role = LEVEL_ROLE[level]
     if not principal.has(role):
-        raise forbidden(f"Deciding at the {level.value} level needs the role {role.value}.")
+        raise forbidden(
+            f"Deciding at the {level.value} level needs the role {role.value}.", "role-required"
+        )
 
 
 def org_of(principal: Principal) -> str:

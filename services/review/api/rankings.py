@@ -58,7 +58,9 @@ async def _visible_ranking(
 
 def _province_reviewer(principal: Principal) -> None:
     if not principal.has(Role.PROVINCE_REVIEWER):
-        raise forbidden("The provincial recommendation needs the role province_reviewer.")
+        raise forbidden(
+            "The provincial recommendation needs the role province_reviewer.", "role-required"
+        )
 
 
 @router.get("", summary="The call's candidates and ranking")

@@ -1,5 +1,6 @@
-"""HTTP: renewal requests (Art. 14) — province forwards or refuses, the nation asks for the
-renewal assessment, the general office awards the plaque again."""
+"""HTTP: renewal requests (Art. 14) — the province passes them on or returns one for
+completeness, the nation asks for the renewal assessment, the general office awards the plaque
+again."""
 
 from __future__ import annotations
 
@@ -7,21 +8,42 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
+from shared.api import (
+    Body,
+    IdempotencyKey,
+    IfMatch,
+    Page,
+    PageParams,
+    command_context,
+    command_response,
+)
 from shared.auth import Principal, Role, forbidden
+from shared.decider import ConcurrencyConflict
 from shared.usecase import CommandContext
 
-from ..domain.errors import RenewalNotFound
+from ..domain.errors import (
+    ConflictDeclarationMissing,
+    DecisionNotAllowedAtLevel,
+    LevelMismatch,
+    ReasonsRequired,
+    RenewalNotFound,
+    RenewalNotInProgress,
+    ReviewerFromApplicantUnit,
+    ReviewerRecused,
+    SeparationOfDutiesViolated,
+)
 from ..projections.renewals import renewals
 from ..usecases import ReviewServiceUseCases
 from ..usecases.renewals import RenewalResult
-from .dependencies import Reader, Reviewer, UseCases, org_of
+from .dependencies import Reader, Reviewer, UseCases, covered, org_of
+from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, problems
 from .reviews import AcceptBody, DeclarationBody, ReturnToPrefectureBody
 
 router = APIRouter(prefix="/renewals", tags=["renewals 续期"])
@@ -32,6 +54,56 @@ Run = Callable[[AsyncConnection, CommandContext], Awaitable[tuple[RenewalResult,
 
 class EmptyBody(Body):
     pass
+
+
+DECISION = (
+    "Preconditions: the caller holds the level's role and declared no conflict of interest on"
+    " this renewal (`POST /renewals/{renewal_id}/declarations` with `{}`); the province's"
+    " and the nation's deciders are different people. Send the `ETag` of"
+    " `GET /renewals/{renewal_id}` as `If-Match` (optional) and an `Idempotency-Key`."
+)
+REFUSALS = problems(
+    s403=[
+        FORBIDDEN,
+        ROLE_REQUIRED,
+        ConflictDeclarationMissing,
+        ReviewerFromApplicantUnit,
+        ReviewerRecused,
+        SeparationOfDutiesViolated,
+    ],
+    s404=[RenewalNotFound],
+    s409=[LevelMismatch, RenewalNotInProgress, ConcurrencyConflict],
+    s422=[VALIDATION, DecisionNotAllowedAtLevel, ReasonsRequired],
+)
+
+
+class RenewalSummary(BaseModel):
+    renewal_id: str
+    case_id: str
+    base_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    jurisdiction: str
+    term_end: str = Field(description="the last day of the current term")
+    statement: str | None = Field(description="the unit's written request, as last submitted")
+    status: str = Field(
+        description="in_review | returned | awaiting_assessment | granted | refused | withdrawn"
+    )
+    level: str | None = Field(description="province | national | general_office, or null")
+    certificate_no: str | None
+    new_term_start: str | None
+    new_term_end: str | None
+    reasons: list[str] = Field(description="why it was returned to the unit, or refused")
+    refused_on: str | None
+    updated_at: str
+    version: int
+
+
+def _summary(row: RowMapping) -> dict[str, Any]:
+    summary = dict(row)
+    summary["reasons"] = json.loads(row["reasons"]) if row["reasons"] else []
+    return summary
 
 
 async def _visible_renewal(
@@ -58,7 +130,7 @@ async def _command(
     run: Run,
 ) -> JSONResponse:
     if role is not None and not principal.has(role):
-        raise forbidden(f"This decision on a renewal needs the role {role.value}.")
+        raise forbidden(f"This decision on a renewal needs the role {role.value}.", "role-required")
     await _visible_renewal(usecases, principal, renewal_id)
     ctx = command_context(request, principal)
 
@@ -70,14 +142,57 @@ async def _command(
     return await command_response(request, usecases.executor, principal, key, action)
 
 
-@router.get("/{renewal_id}", summary="Where a renewal request stands")
+@router.get(
+    "",
+    summary="Find renewal requests by case or base id, within your jurisdiction",
+    description="Filters combine; without any, every renewal request in your jurisdiction."
+    " Pages of `limit` (default 50, at most 100); pass `next_cursor` as `cursor`.",
+)
+async def find_renewals(
+    principal: Reader,
+    usecases: UseCases,
+    page: PageParams,
+    case_id: Annotated[str | None, Query(max_length=64)] = None,
+    base_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[RenewalSummary]:
+    limit, cursor = page
+    query = select(renewals).where(covered(renewals.c.jurisdiction, principal))
+    if case_id is not None:
+        query = query.where(renewals.c.case_id == case_id)
+    if base_id is not None:
+        query = query.where(renewals.c.base_id == base_id)
+    if cursor:
+        query = query.where(renewals.c.renewal_id > cursor)
+    query = query.order_by(renewals.c.renewal_id).limit(limit + 1)
+    async with usecases.executor.db.read_engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    items = [RenewalSummary.model_validate(_summary(row)) for row in rows[:limit]]
+    more = len(rows) > limit
+    return Page(items=items, next_cursor=items[-1].renewal_id if more else None)
+
+
+@router.get(
+    "/{renewal_id}",
+    summary="Where a renewal request stands",
+    description="The `ETag` is the renewal's stream version, to send as `If-Match`.",
+    responses=problems(s403=[FORBIDDEN], s404=[RenewalNotFound]),
+)
 async def get_renewal(renewal_id: RenewalId, principal: Reader, usecases: UseCases) -> JSONResponse:
-    row = dict(await _visible_renewal(usecases, principal, renewal_id))
-    row["reasons"] = json.loads(row["reasons"]) if row["reasons"] else []
+    row = _summary(await _visible_renewal(usecases, principal, renewal_id))
     return JSONResponse(row, headers={"ETag": f'"{row["version"]}"'})
 
 
-@router.post("/{renewal_id}/declarations", summary="Declare no conflict of interest, or one")
+@router.post(
+    "/{renewal_id}/declarations",
+    summary="Declare no conflict of interest, or one",
+    description="Before deciding on the renewal: `{}` declares no conflict (the default).",
+    responses=problems(
+        s403=[FORBIDDEN, ReviewerFromApplicantUnit, ReviewerRecused],
+        s404=[RenewalNotFound],
+        s409=[RenewalNotInProgress],
+        s422=[VALIDATION],
+    ),
+)
 async def declare(
     renewal_id: RenewalId,
     body: DeclarationBody,
@@ -102,7 +217,12 @@ async def declare(
     return await _command(request, usecases, principal, key, renewal_id, None, run)
 
 
-@router.post("/{renewal_id}/forward", summary="Province: forward the request to the nation")
+@router.post(
+    "/{renewal_id}/forward",
+    summary="Province: pass the request on to the nation",
+    description=DECISION,
+    responses=REFUSALS,
+)
 async def forward(
     renewal_id: RenewalId,
     body: AcceptBody,
@@ -130,8 +250,15 @@ async def forward(
     )
 
 
-@router.post("/{renewal_id}/refuse", summary="Province: refuse the request, with reasons")
-async def refuse(
+@router.post(
+    "/{renewal_id}/return",
+    summary="Province: return the request to the unit for completeness, with reasons",
+    description="The province checks completeness; it never refuses a renewal (the national"
+    " renewal assessment decides). `RenewalReturned` tells the unit why; its completed request"
+    " (`RenewalRequestResubmitted`) brings the renewal back to the province. " + DECISION,
+    responses=REFUSALS,
+)
+async def return_request(
     renewal_id: RenewalId,
     body: ReturnToPrefectureBody,
     request: Request,
@@ -143,7 +270,7 @@ async def refuse(
     async def run(
         conn: AsyncConnection, ctx: CommandContext
     ) -> tuple[RenewalResult, dict[str, Any]]:
-        result = await usecases.renewals.refuse(
+        result = await usecases.renewals.return_request(
             conn,
             ctx,
             renewal_id,
@@ -158,7 +285,14 @@ async def refuse(
     )
 
 
-@router.post("/{renewal_id}/assessment-request", summary="Nation: ask for the renewal assessment")
+@router.post(
+    "/{renewal_id}/assessment-request",
+    summary="Nation: ask for the renewal assessment",
+    description="Publishes `RenewalAssessmentRequested`; the assessment service's national"
+    " officer assesses the term's grades and answers `RenewalAssessed`: qualified waits for the"
+    " general office's grant, unqualified refuses the renewal that day. " + DECISION,
+    responses=REFUSALS,
+)
 async def request_assessment(
     renewal_id: RenewalId,
     body: EmptyBody,
@@ -181,7 +315,14 @@ async def request_assessment(
     )
 
 
-@router.post("/{renewal_id}/grant", summary="General office: the plaque again, a new term")
+@router.post(
+    "/{renewal_id}/grant",
+    summary="General office: the plaque again, a new term",
+    description="After a qualified renewal assessment. The new term starts the day after the"
+    " old one ended, even when granted later (terms are continuous), under a new HZJD"
+    " certificate number. " + DECISION,
+    responses=REFUSALS,
+)
 async def grant(
     renewal_id: RenewalId,
     body: EmptyBody,

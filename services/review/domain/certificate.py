@@ -1,7 +1,9 @@
 """Certificates of the plaque (Art. 8, 14): their numbers, and whether they still hold.
 
-Two small deciders. The *register* of one year hands out certificate numbers in sequence
-(`HZJD-<year>-<seq>`); the stream's optimistic concurrency makes each number unique. The
+Two small deciders. A *register* of one year hands out certificate numbers in sequence
+(`HZJD-<year>-<seq:04>` for the national plaques; a province's own work-station series,
+`<series>-<year>-<seq:03>` such as 云海智站-2022-001, in that province's register); the stream's
+optimistic concurrency makes each number unique. The
 *standing* of one base records what the assessment service decided about it — revoked
 (Art. 13) or expired (Art. 14) — so the public certificate check is a projection of this
 service's own events and rebuilds from its store.
@@ -32,8 +34,10 @@ from shared.decider import Decider
 CERTIFICATE_PREFIX = "HZJD"
 
 
-def certificate_no(year: int, sequence: int) -> str:
-    return f"{CERTIFICATE_PREFIX}-{year}-{sequence:04d}"
+def certificate_no(
+    year: int, sequence: int, series: str = CERTIFICATE_PREFIX, width: int = 4
+) -> str:
+    return f"{series}-{year}-{sequence:0{width}d}"
 
 
 # --- the register of one year ----------------------------------------------------------
@@ -64,7 +68,7 @@ def register_decide(command: RegisterCommand, state: Register) -> list[RegisterE
                 CertificateNumberIssued(
                     command.year,
                     sequence,
-                    certificate_no(command.year, sequence),
+                    certificate_no(command.year, sequence, command.series, command.width),
                     command.base_id,
                     command.case_id,
                     command.at,

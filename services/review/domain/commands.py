@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.review.domain.events import (
+    GradeEvidence,
     LeadingGroupOutcome,
     Level,
     Programme,
     Route,
     SubmittedFile,
 )
-from services.review.domain.policy import DesignationPolicy
+from services.review.domain.policy import DesignationPolicy, WorkstationPolicy
 
 # --- the review of one application -------------------------------------------------------
 
@@ -42,6 +43,7 @@ class OpenReview:
     files: tuple[SubmittedFile, ...]
     by: str
     at: datetime
+    call_opened_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class ReopenReview:
     files: tuple[SubmittedFile, ...]
     by: str
     at: datetime
+    call_opened_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,25 @@ class IssueApproval:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DesignateWorkstation:
+    """The provincial CAST approves a provincial work station (Notice §5(3)).
+
+    `policy` is the province's own in force on the approval day; None when it configures no
+    [workstation] certificate series, which the decider refuses (no series, no certificate).
+    """
+
+    review_id: str
+    level: Level
+    station_id: str
+    certificate_no: str
+    policy: WorkstationPolicy | None
+    by: str
+    by_org: str
+    at: datetime
+    opinion: str = ""
+
+
 # --- the provincial recommendation of one call ------------------------------------------
 
 
@@ -290,6 +312,17 @@ class OpenRenewalReview:
     term_end: date
     by: str
     at: datetime
+    statement: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenRenewalReview:
+    """From RenewalRequestResubmitted: the unit completed the request the province returned."""
+
+    renewal_id: str
+    statement: str
+    by: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +362,9 @@ class ForwardRenewal:
 
 
 @dataclass(frozen=True, slots=True)
-class RefuseRenewal:
+class ReturnRenewal:
+    """The province returns the request for completeness, with reasons (it does not refuse)."""
+
     renewal_id: str
     level: Level
     reasons: tuple[str, ...]
@@ -357,6 +392,7 @@ class RecordRenewalAssessment:
     policy_version: str
     by: str
     at: datetime
+    grades: tuple[GradeEvidence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,13 +411,16 @@ class GrantRenewal:
 
 @dataclass(frozen=True, slots=True)
 class IssueCertificateNumber:
-    """The next number of `year`'s register, for the plaque of `base_id`."""
+    """The next number of a register of `year`: the national plaques' (HZJD-<year>-<seq:04>),
+    or a province's station series (<series>-<year>-<seq:03>); `base_id` is the holder."""
 
     year: int
     base_id: str
     case_id: str
     by: str
     at: datetime
+    series: str = "HZJD"
+    width: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +463,7 @@ ReviewCommand = (
     | RecordNotRecommended
     | RecordLeadingGroupDecision
     | IssueApproval
+    | DesignateWorkstation
 )
 RankingCommand = (
     AddCandidate
@@ -434,11 +474,12 @@ RankingCommand = (
 )
 RenewalCommand = (
     OpenRenewalReview
+    | ReopenRenewalReview
     | CloseRenewalReview
     | DeclareNoConflictForRenewal
     | DeclareConflictForRenewal
     | ForwardRenewal
-    | RefuseRenewal
+    | ReturnRenewal
     | RequestRenewalAssessment
     | RecordRenewalAssessment
     | GrantRenewal

@@ -59,6 +59,11 @@ class RenewalConcluded(DomainError):
     title = "The renewal request has concluded"
 
 
+class RenewalNotAwaitingResubmission(DomainError):
+    code = "renewal-not-awaiting-resubmission"
+    title = "The renewal request was not returned to the unit"
+
+
 class RenewalNotAwaitingAssessment(DomainError):
     code = "renewal-not-awaiting-assessment"
     title = "No renewal assessment was requested for this renewal"
@@ -102,6 +107,18 @@ class InvalidRank(InvalidCommand):
 class MeetingRecordIncomplete(InvalidCommand):
     code = "meeting-record-incomplete"
     title = "A leading-group decision needs its meeting reference and members present"
+
+
+class NotThisProgramme(DomainError):
+    code = "not-this-programme"
+    title = "This decision belongs to another programme's chain"
+
+
+class WorkstationSeriesMissing(DomainError):
+    """Notice §5(3): a station is the province's; without its series it cannot be certified."""
+
+    code = "workstation-series-missing"
+    title = "The province has no work-station certificate series in its policy"
 
 
 class ReliedOnStaleVersion(DomainError):

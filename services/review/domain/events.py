@@ -1,9 +1,14 @@
 """Events of the review service: what was decided, in the past tense.
 
 The integration events other services read keep the field names of docs/contracts.md:
-`ApplicationReturned`, `ApplicationRejected`, `BaseDesignated`, `RenewalAssessmentRequested`,
-`RenewalGranted`, `RenewalRefused` (they may carry more, never less). The others are this
-service's own history: who declared what, who decided at which level, on which version.
+`ApplicationReturned`, `ApplicationRejected`, `BaseDesignated`, `WorkstationDesignated`,
+`RenewalReturned`, `RenewalAssessmentRequested`, `RenewalGranted`, `RenewalRefused` (they may
+carry more, never less). The others are this service's own history: who declared what, who
+decided at which level, on which version.
+
+Fields added after events of that shape were first stored have defaults (`None`, `""`, `()`),
+so older history still decodes: a review opened before the call's opening day was carried has
+`call_opened_on = None`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ class Level(StrEnum):
     PREFECTURE = "prefecture"
     PROVINCE = "province"
     PROVINCE_RECOMMENDATION = "province_recommendation"
+    # A provincial work station's chain ends at the province (Notice §5(3)): after intake, the
+    # provincial CAST decides itself; it never reaches the ranking or the national levels.
+    PROVINCIAL_DECISION = "provincial_decision"
     NATIONAL = "national"
     LEADING_GROUP = "leading_group"
     GENERAL_OFFICE = "general_office"
@@ -69,6 +77,7 @@ class ReviewOpened:
     files: tuple[SubmittedFile, ...]
     level: Level
     at: datetime
+    call_opened_on: date | None = None  # the call's opening day (None: not carried then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,7 @@ class ReviewReopened:
     files: tuple[SubmittedFile, ...]
     level: Level
     at: datetime
+    call_opened_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +242,32 @@ class BaseDesignated:
     policy_version: str
     by: str
     at: datetime
+    call_id: str = ""  # "" only in designations stored before the call was carried
+    call_opened_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkstationDesignated:
+    """The provincial CAST designates a provincial work station (Notice §5(3)): a certificate
+    of the province's own series, under the province's policy; no plaque, no national level."""
+
+    review_id: str
+    application_id: str
+    case_id: str
+    station_id: str
+    programme: Programme
+    call_id: str
+    call_opened_on: date | None
+    unit_id: str
+    unit_name: str
+    province: str
+    jurisdiction: str
+    certificate_no: str
+    approved_on: date
+    policy_version: str  # the province's own version
+    opinion: str
+    by: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +365,30 @@ class RenewalReviewOpened:
     jurisdiction: str
     term_end: date
     at: datetime
+    statement: str = ""  # the unit's written request
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalReturned:
+    """The province returns the request to the unit for completeness (it never refuses one)."""
+
+    renewal_id: str
+    case_id: str
+    base_id: str
+    reasons: tuple[str, ...]
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalReviewReopened:
+    """The unit completed the returned request: it waits at the province again."""
+
+    renewal_id: str
+    case_id: str
+    base_id: str
+    statement: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +430,14 @@ class RenewalAssessmentRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class GradeEvidence:
+    """One year's final grade of the term, as the renewal assessment relied on it."""
+
+    year: int
+    grade: str  # excellent | qualified | unqualified
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalAssessmentRecorded:
     renewal_id: str
     case_id: str
@@ -378,6 +446,7 @@ class RenewalAssessmentRecorded:
     reasons: tuple[str, ...]
     assessment_policy_version: str
     at: datetime
+    grades: tuple[GradeEvidence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +471,7 @@ class RenewalRefused:
     reasons: tuple[str, ...]
     by: str
     at: datetime
+    refused_on: date | None = None  # the decision date (CST); None only in older history
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +487,8 @@ class RenewalReviewClosed:
 
 @dataclass(frozen=True, slots=True)
 class CertificateNumberIssued:
-    """A number of the year's certificate register, for one plaque (designation or renewal)."""
+    """A number of a year's certificate register: for a national plaque (designation or
+    renewal; `base_id` is the base's id) or a province's work station (the station's id)."""
 
     year: int
     sequence: int
@@ -464,6 +535,7 @@ ReviewEvent = (
     | ApplicationReturned
     | ApplicationRejected
     | BaseDesignated
+    | WorkstationDesignated
     | ReviewClosed
 )
 RankingEvent = (
@@ -475,6 +547,8 @@ RankingEvent = (
 )
 RenewalEvent = (
     RenewalReviewOpened
+    | RenewalReturned
+    | RenewalReviewReopened
     | RenewalNoConflictDeclared
     | RenewalConflictDeclared
     | RenewalForwarded
@@ -502,6 +576,7 @@ EVENTS: tuple[type, ...] = (
     ApplicationReturned,
     ApplicationRejected,
     BaseDesignated,
+    WorkstationDesignated,
     ReviewClosed,
     CandidateAdded,
     CandidateWithdrawn,
@@ -509,6 +584,8 @@ EVENTS: tuple[type, ...] = (
     RankingConflictDeclared,
     RecommendationListSubmitted,
     RenewalReviewOpened,
+    RenewalReturned,
+    RenewalReviewReopened,
     RenewalNoConflictDeclared,
     RenewalConflictDeclared,
     RenewalForwarded,

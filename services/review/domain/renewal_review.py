@@ -1,10 +1,14 @@
 """A renewal request (Art. 14): province → national → renewal assessment → the plaque again.
 
-One stream per renewal_id. The provincial CAST forwards the written request or refuses it with
-reasons; the national department asks the assessment service for the renewal assessment; a
-qualified result lets the general office award the plaque again for a new term, an unqualified
-one refuses the renewal. A withdrawn request closes the review. The fairness rules of the
-application review apply: declarations of interest, and province and national deciders apart.
+One stream per renewal_id. The provincial CAST passes the written request on, or returns it to
+the unit for completeness with reasons (it never refuses one: the decision is the nation's); the
+unit's completed request waits at the province again. The national department asks the
+assessment service for the renewal assessment, which a national officer makes on the term's
+grades; a qualified result lets the general office award the plaque again for a new term that
+follows the old one without a gap — even when the decision comes after the old term ended (the
+base stays "renewal pending" meanwhile) — and an unqualified one refuses the renewal on the day
+of that decision. A withdrawn request closes the review. The fairness rules of the application
+review apply: declarations of interest, and province and national deciders apart.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from services.review.domain.commands import (
     GrantRenewal,
     OpenRenewalReview,
     RecordRenewalAssessment,
-    RefuseRenewal,
     RenewalCommand,
+    ReopenRenewalReview,
     RequestRenewalAssessment,
+    ReturnRenewal,
 )
 from services.review.domain.errors import (
     DecisionNotAllowedAtLevel,
@@ -31,6 +36,7 @@ from services.review.domain.errors import (
     ReasonsRequired,
     RenewalConcluded,
     RenewalNotAwaitingAssessment,
+    RenewalNotAwaitingResubmission,
     RenewalNotFound,
     RenewalNotInProgress,
 )
@@ -44,14 +50,17 @@ from services.review.domain.events import (
     RenewalGranted,
     RenewalNoConflictDeclared,
     RenewalRefused,
+    RenewalReturned,
     RenewalReviewClosed,
     RenewalReviewOpened,
+    RenewalReviewReopened,
 )
 from services.review.domain.fairness import (
     Fairness,
     check_may_act,
     check_may_declare_no_conflict,
 )
+from shared.cst import cst_date
 from shared.cst import term_end as last_day_of_term
 from shared.decider import Decider
 
@@ -73,6 +82,13 @@ class NotRequested:
 
 @dataclass(frozen=True, slots=True)
 class AtProvince:
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedToUnit:
+    """Returned for completeness: waits for the unit's completed request (or its withdrawal)."""
+
     request: Request
 
 
@@ -110,9 +126,9 @@ class Withdrawn:
 
 
 InProgress = AtProvince | AtNational | AwaitingAssessment | Qualified
-State = NotRequested | InProgress | Granted | Refused | Withdrawn
+State = NotRequested | InProgress | ReturnedToUnit | Granted | Refused | Withdrawn
 
-LevelDecision = ForwardRenewal | RefuseRenewal | RequestRenewalAssessment | GrantRenewal
+LevelDecision = ForwardRenewal | ReturnRenewal | RequestRenewalAssessment | GrantRenewal
 
 # Separation of duties: the level whose deciders may not take this level's decision.
 PREVIOUS_LEVEL: dict[Level, Level | None] = {
@@ -150,6 +166,10 @@ def evolve(state: State, event: RenewalEvent) -> State:
             return _with_fairness(state, _request(state).fairness.clear(event.reviewer))
         case RenewalConflictDeclared():
             return _with_fairness(state, _request(state).fairness.recuse(event.reviewer))
+        case RenewalReturned():
+            return ReturnedToUnit(_decided(state, Level.PROVINCE, event.by))
+        case RenewalReviewReopened():
+            return AtProvince(_request(state))
         case RenewalForwarded():
             return AtNational(_decided(state, Level.PROVINCE, event.by))
         case RenewalAssessmentRequested():
@@ -177,6 +197,16 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
             raise RenewalNotFound(f"{name}: no renewal request {command.renewal_id}")
         case OpenRenewalReview(), _:
             return []  # the request, delivered again
+        case ReopenRenewalReview(), ReturnedToUnit():
+            r = state.request
+            reopened = RenewalReviewReopened(
+                r.renewal_id, r.case_id, r.base_id, command.statement, command.at
+            )
+            return [reopened]
+        case ReopenRenewalReview(), AtProvince():
+            return []  # the completed request, delivered again
+        case ReopenRenewalReview(), _:
+            raise RenewalNotAwaitingResubmission(f"{name}: refused in {type(state).__name__}")
         case CloseRenewalReview(), Withdrawn():
             return []
         case CloseRenewalReview(), Granted() | Refused():
@@ -190,7 +220,7 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
             return []  # the assessment, delivered again
         case RecordRenewalAssessment(), _:
             raise RenewalNotAwaitingAssessment(f"{name}: refused in {type(state).__name__}")
-        case _, Granted() | Refused() | Withdrawn():
+        case _, ReturnedToUnit() | Granted() | Refused() | Withdrawn():
             raise RenewalNotInProgress(f"{name}: refused in {type(state).__name__}")
         case DeclareNoConflictForRenewal(), _ if command.by in state.request.fairness.cleared:
             return []
@@ -223,11 +253,12 @@ def _decide_at_level(command: LevelDecision, state: InProgress) -> list[RenewalE
     match command, state:
         case ForwardRenewal(), AtProvince():
             return [RenewalForwarded(*ids, command.opinion, command.by, command.at)]
-        case RefuseRenewal(), AtProvince():
+        case ReturnRenewal(), AtProvince():
+            # The province checks completeness; it passes requests on, it does not refuse them.
             reasons = tuple(x.strip() for x in command.reasons if x.strip())
             if not reasons:
                 raise ReasonsRequired(f"{name}: give the reasons")
-            return [RenewalRefused(*ids, level, reasons, command.by, command.at)]
+            return [RenewalReturned(*ids, reasons, command.by, command.at)]
         case RequestRenewalAssessment(), AtNational():
             # Art. 14: renewed only if the renewal assessment is qualified.
             return [RenewalAssessmentRequested(*ids, command.by, command.at)]
@@ -239,14 +270,19 @@ def _decide_at_level(command: LevelDecision, state: InProgress) -> list[RenewalE
 
 def _assessment_recorded(c: RecordRenewalAssessment, r: Request) -> list[RenewalEvent]:
     ids = (r.renewal_id, r.case_id, r.base_id)
-    recorded = RenewalAssessmentRecorded(*ids, c.qualified, c.reasons, c.policy_version, c.at)
+    recorded = RenewalAssessmentRecorded(
+        *ids, c.qualified, c.reasons, c.policy_version, c.at, c.grades
+    )
     if c.qualified:
         return [recorded]
-    return [recorded, RenewalRefused(*ids, Level.NATIONAL, c.reasons, c.by, c.at)]
+    # Art. 14: unqualified, not renewed; the base ends on the day of this decision.
+    refused = RenewalRefused(*ids, Level.NATIONAL, c.reasons, c.by, c.at, cst_date(c.at))
+    return [recorded, refused]
 
 
 def _granted(c: GrantRenewal, r: Request) -> RenewalGranted:
-    # Art. 14: a new term follows the old one without a gap; term_end is its last day.
+    # Art. 14: a new term follows the old one without a gap, even when granted after the old
+    # term ended (the base was renewal pending meanwhile); term_end is its last day.
     term_start = r.term_end + timedelta(days=1)
     term_end = last_day_of_term(term_start, c.policy.term_years)
     return RenewalGranted(
@@ -273,6 +309,7 @@ def _opened(c: OpenRenewalReview) -> RenewalReviewOpened:
         c.jurisdiction,
         c.term_end,
         c.at,
+        c.statement,
     )
 
 

@@ -6,6 +6,13 @@ sends the case to the applicant (or, from the province, back to the prefecture t
 it); a resubmission reopens it at the first level; a rejection, a non-recommendation and the
 designation are final. The recommendation is decided on the call's ranking (`ranking.py`) and
 only recorded here, so its fairness is checked there.
+
+The programme picks the chain after provincial intake. A national base is ranked, reviewed
+nationally, decided by the leading group and designated by the general office. A provincial
+work station (Notice §5(3)) is the province's own: after intake another provincial officer
+approves, returns or rejects it, and an approval designates the station under the province's
+certificate series. It is never ranked (the province decides each on its merits) and never
+reaches a national level.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from services.review.domain.commands import (
     CloseReview,
     DeclareConflict,
     DeclareNoConflict,
+    DesignateWorkstation,
     Forward,
     IssueApproval,
     OpenReview,
@@ -39,12 +47,14 @@ from services.review.domain.errors import (
     MeetingRecordIncomplete,
     NoPrefectureOnRoute,
     NotAwaitingResubmission,
+    NotThisProgramme,
     ReasonsRequired,
     ReliedOnStaleVersion,
     ReviewAlreadyOpened,
     ReviewConcluded,
     ReviewNotFound,
     ReviewNotInProgress,
+    WorkstationSeriesMissing,
 )
 from services.review.domain.events import (
     AcceptedAtProvince,
@@ -58,6 +68,7 @@ from services.review.domain.events import (
     LeadingGroupOutcome,
     Level,
     NoConflictDeclared,
+    Programme,
     Recommended,
     ReturnedToPrefecture,
     ReviewClosed,
@@ -66,6 +77,7 @@ from services.review.domain.events import (
     ReviewReopened,
     Route,
     ScoreRecorded,
+    WorkstationDesignated,
 )
 from services.review.domain.fairness import (
     Fairness,
@@ -79,6 +91,7 @@ from services.review.domain.review_stages import (
     AtPrefecture,
     AtProvince,
     AwaitingApproval,
+    AwaitingProvincialDecision,
     AwaitingRecommendation,
     Closed,
     Designated,
@@ -89,6 +102,7 @@ from services.review.domain.review_stages import (
     Rejected,
     ReturnedToApplicant,
     State,
+    WorkstationApproved,
     first_level,
     level_of,
 )
@@ -107,6 +121,7 @@ LevelDecision = (
     | RecordNotRecommended
     | RecordLeadingGroupDecision
     | IssueApproval
+    | DesignateWorkstation
 )
 
 
@@ -132,15 +147,18 @@ def evolve(state: State, event: ReviewEvent) -> State:
                     event.revision,
                     event.form_hash,
                     event.files,
+                    event.call_opened_on,
                 )
             )
         case ReviewReopened():
+            d = _dossier(state)
             revised = replace(
-                _dossier(state),
+                d,
                 revision=event.revision,
                 unit_name=event.unit_name,
                 form_hash=event.form_hash,
                 files=event.files,
+                call_opened_on=event.call_opened_on or d.call_opened_on,
             )
             return _at_first_level(revised)
         case NoConflictDeclared():
@@ -153,6 +171,8 @@ def evolve(state: State, event: ReviewEvent) -> State:
             return AtProvince(_decided(state, Level.PREFECTURE, event.by))
         case ReturnedToPrefecture():
             return AtPrefecture(_decided(state, Level.PROVINCE, event.by))
+        case AcceptedAtProvince(programme=Programme.PROVINCIAL_WORKSTATION):
+            return AwaitingProvincialDecision(_decided(state, Level.PROVINCE, event.by))
         case AcceptedAtProvince():
             return AwaitingRecommendation(_decided(state, Level.PROVINCE, event.by))
         case Recommended():
@@ -170,6 +190,9 @@ def evolve(state: State, event: ReviewEvent) -> State:
             return Rejected(_decided(state, event.level, event.by))
         case BaseDesignated():
             return Designated(_decided(state, Level.GENERAL_OFFICE, event.by), event.base_id)
+        case WorkstationDesignated():
+            decided = _decided(state, Level.PROVINCIAL_DECISION, event.by)
+            return WorkstationApproved(decided, event.station_id)
         case ReviewClosed():
             return Closed(_dossier(state))
         case _:
@@ -195,7 +218,10 @@ def decide(command: ReviewCommand, state: State) -> list[ReviewEvent]:
             raise NotAwaitingResubmission(f"{name}: refused in {_stage(state)}")
         case CloseReview(), _:
             return _closed(command, state)
-        case _, ReturnedToApplicant() | Rejected() | Designated() | Closed():
+        case (
+            _,
+            ReturnedToApplicant() | Rejected() | Designated() | WorkstationApproved() | Closed(),
+        ):
             raise ReviewNotInProgress(f"{name}: refused in {_stage(state)}")
         case DeclareNoConflict(), _ if command.by in state.dossier.fairness.cleared:
             return []
@@ -224,7 +250,7 @@ def _closed(command: CloseReview, state: Opened) -> list[ReviewEvent]:
     match state:
         case Closed():
             return []
-        case Rejected() | Designated():
+        case Rejected() | Designated() | WorkstationApproved():
             raise ReviewConcluded(f"{type(command).__name__}: refused in {_stage(state)}")
         case ReturnedToApplicant():
             return [ReviewClosed(*ids, None, command.reason, command.at)]
@@ -253,7 +279,10 @@ def _decide_at_level(command: LevelDecision, state: InReview) -> list[ReviewEven
             return [ForwardedToLeadingGroup(*d.ids, command.opinion, command.by, command.at)]
         case Accept(), AtProvince():
             return [_accepted(command, d)]
-        case ReturnToApplicant(), AtPrefecture() | AtProvince() | AtNational():
+        case (
+            ReturnToApplicant(),
+            AtPrefecture() | AtProvince() | AwaitingProvincialDecision() | AtNational(),
+        ):
             reasons = _reasons(command.reasons, name)
             return [ApplicationReturned(*d.ids, level, reasons, command.by, command.at)]
         case ReturnToPrefecture(), AtProvince() if d.route is Route.VIA_PREFECTURE:
@@ -261,7 +290,7 @@ def _decide_at_level(command: LevelDecision, state: InReview) -> list[ReviewEven
             return [ReturnedToPrefecture(*d.ids, reasons, command.by, command.at)]
         case ReturnToPrefecture(), AtProvince():
             raise NoPrefectureOnRoute(f"{name}: {d.application_id} came directly to the province")
-        case Reject(), AtPrefecture() | AtProvince() | AtNational():
+        case Reject(), AtPrefecture() | AtProvince() | AwaitingProvincialDecision() | AtNational():
             reasons = _reasons(command.reasons, name)
             return [ApplicationRejected(*d.ids, level, reasons, command.by, command.at)]
         case RecordRecommended(), AwaitingRecommendation():
@@ -275,7 +304,11 @@ def _decide_at_level(command: LevelDecision, state: InReview) -> list[ReviewEven
         case RecordLeadingGroupDecision(), AtLeadingGroup():
             return _leading_group_decided(command, d)
         case IssueApproval(), AwaitingApproval():
+            if d.programme is not Programme.NATIONAL_BASE:
+                raise NotThisProgramme(f"{name}: {d.programme} gets no national plaque")
             return [_designated(command, d)]
+        case DesignateWorkstation(), AwaitingProvincialDecision():
+            return [_workstation_designated(command, d)]
         case _:
             raise DecisionNotAllowedAtLevel(f"{name}: not a decision taken at {level}")
 
@@ -341,6 +374,36 @@ def _designated(command: IssueApproval, d: Dossier) -> BaseDesignated:
         policy_version=command.policy.version,
         by=command.by,
         at=command.at,
+        call_id=d.call_id,
+        call_opened_on=d.call_opened_on,
+    )
+
+
+def _workstation_designated(c: DesignateWorkstation, d: Dossier) -> WorkstationDesignated:
+    name = type(c).__name__
+    if c.policy is None:
+        raise WorkstationSeriesMissing(
+            f"{name}: province {d.province} has no [workstation] certificate_series in force;"
+            " a station is designated under its province's own series"
+        )
+    return WorkstationDesignated(
+        review_id=d.review_id,
+        application_id=d.application_id,
+        case_id=d.case_id,
+        station_id=c.station_id,
+        programme=d.programme,
+        call_id=d.call_id,
+        call_opened_on=d.call_opened_on,
+        unit_id=d.unit_id,
+        unit_name=d.unit_name,
+        province=d.province,
+        jurisdiction=d.jurisdiction,
+        certificate_no=c.certificate_no,
+        approved_on=cst_date(c.at),
+        policy_version=c.policy.version,
+        opinion=c.opinion,
+        by=c.by,
+        at=c.at,
     )
 
 
@@ -361,6 +424,7 @@ def _opened(c: OpenReview) -> ReviewOpened:
         c.files,
         first_level(c.route),
         c.at,
+        c.call_opened_on,
     )
 
 
@@ -373,6 +437,7 @@ def _reopened(c: ReopenReview, d: Dossier) -> ReviewReopened:
         c.files,
         first_level(d.route),
         c.at,
+        c.call_opened_on,
     )
 
 

@@ -7,6 +7,7 @@ decides on it (decide).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import assert_never
 
 from services.review.domain.events import Level, Programme, Route, SubmittedFile
@@ -30,6 +31,7 @@ class Dossier:
     revision: int
     form_hash: str
     files: tuple[SubmittedFile, ...]
+    call_opened_on: date | None = None
     fairness: Fairness = field(default_factory=Fairness)
 
     @property
@@ -54,6 +56,13 @@ class AtProvince:
 
 @dataclass(frozen=True, slots=True)
 class AwaitingRecommendation:
+    dossier: Dossier
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingProvincialDecision:
+    """A work station passed provincial intake: the provincial CAST decides (Notice §5(3))."""
+
     dossier: Dossier
 
 
@@ -91,6 +100,14 @@ class Designated:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkstationApproved:
+    """The provincial CAST designated the work station: final, like a base's designation."""
+
+    dossier: Dossier
+    station_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
     dossier: Dossier
 
@@ -99,11 +116,13 @@ InReview = (
     AtPrefecture
     | AtProvince
     | AwaitingRecommendation
+    | AwaitingProvincialDecision
     | AtNational
     | AtLeadingGroup
     | AwaitingApproval
 )
-Opened = InReview | ReturnedToApplicant | Rejected | Designated | Closed
+Concluded = Rejected | Designated | WorkstationApproved
+Opened = InReview | ReturnedToApplicant | Concluded | Closed
 State = NotOpened | Opened
 
 # Separation of duties: the level whose deciders may not take this level's decision.
@@ -111,6 +130,7 @@ PREVIOUS_LEVEL: dict[Level, Level | None] = {
     Level.PREFECTURE: None,
     Level.PROVINCE: Level.PREFECTURE,
     Level.PROVINCE_RECOMMENDATION: Level.PROVINCE,
+    Level.PROVINCIAL_DECISION: Level.PROVINCE,  # intake and decision by different officers
     Level.NATIONAL: Level.PROVINCE_RECOMMENDATION,
     Level.LEADING_GROUP: Level.NATIONAL,
     Level.GENERAL_OFFICE: Level.LEADING_GROUP,
@@ -125,6 +145,8 @@ def level_of(state: InReview) -> Level:
             return Level.PROVINCE
         case AwaitingRecommendation():
             return Level.PROVINCE_RECOMMENDATION
+        case AwaitingProvincialDecision():
+            return Level.PROVINCIAL_DECISION
         case AtNational():
             return Level.NATIONAL
         case AtLeadingGroup():

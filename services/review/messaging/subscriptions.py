@@ -18,6 +18,9 @@ def subscriptions(usecases: ReviewServiceUseCases) -> list[Subscription]:
                 "ApplicationResubmitted": reviews.when_application_resubmitted_then_reopen_review,
                 "ApplicationWithdrawn": reviews.when_application_withdrawn_then_close_review,
                 "RenewalRequested": renewals.when_renewal_requested_then_open_renewal_review,
+                "RenewalRequestResubmitted": (
+                    renewals.when_renewal_request_resubmitted_then_reopen_renewal_review
+                ),
                 "RenewalRequestWithdrawn": (
                     renewals.when_renewal_request_withdrawn_then_close_renewal_review
                 ),

@@ -2,7 +2,8 @@
 
 One row per certificate number: the designation's, and one more for each renewal granted.
 Revocation and expiry (recorded on the base's standing) end every certificate of the base
-still valid.
+still valid. A province's work-station certificates (Notice §5(3)) have their own table: they
+carry no plaque and no term (no province configures one yet), so they stay valid.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..domain.events import (
     BaseExpiryRecorded,
     BaseRevocationRecorded,
     RenewalGranted,
+    WorkstationDesignated,
 )
 from .base import metadata
 
@@ -40,10 +42,25 @@ certificates = Table(
     Column("designation_hash", String(64), nullable=False),  # the event that awarded it
 )
 
+station_certificates = Table(
+    "station_certificates",
+    metadata,
+    Column("certificate_no", String(60), primary_key=True),
+    Column("station_id", String(40), nullable=False, index=True),
+    Column("case_id", String(64), nullable=False),
+    Column("programme", String(30), nullable=False),
+    Column("province", String(12), nullable=False),
+    Column("station_name", String(200), nullable=False),
+    Column("approved_on", String(10), nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("designation_hash", String(64), nullable=False),
+)
+
 
 class CertificatesProjection(TableProjection):
     name = "certificates"
-    tables: ClassVar = (certificates,)
+    tables: ClassVar = (certificates, station_certificates)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
         table = self.t["certificates"]
@@ -80,6 +97,21 @@ class CertificatesProjection(TableProjection):
                         plaque_name=first.plaque_name,
                         term_start=event.term_start.isoformat(),
                         term_end=event.term_end.isoformat(),
+                        status=VALID,
+                        designation_hash=envelope.hash,
+                    )
+                )
+            case WorkstationDesignated():
+                await conn.execute(
+                    insert(self.t["station_certificates"]).values(
+                        certificate_no=event.certificate_no,
+                        station_id=event.station_id,
+                        case_id=event.case_id,
+                        programme=event.programme.value,
+                        province=event.province,
+                        station_name=event.unit_name,
+                        approved_on=event.approved_on.isoformat(),
+                        policy_version=event.policy_version,
                         status=VALID,
                         designation_hash=envelope.hash,
                     )

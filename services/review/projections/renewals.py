@@ -20,8 +20,10 @@ from ..domain.events import (
     RenewalForwarded,
     RenewalGranted,
     RenewalRefused,
+    RenewalReturned,
     RenewalReviewClosed,
     RenewalReviewOpened,
+    RenewalReviewReopened,
 )
 from .base import metadata
 
@@ -36,13 +38,15 @@ renewals = Table(
     Column("province", String(12), nullable=False),
     Column("jurisdiction", String(12), nullable=False, index=True),
     Column("term_end", String(10), nullable=False),
-    # in_review | awaiting_assessment | granted | refused | withdrawn
+    Column("statement", Text),  # the unit's written request, as last (re)submitted (0002)
+    # in_review | returned | awaiting_assessment | granted | refused | withdrawn
     Column("status", String(20), nullable=False),
     Column("level", String(30), index=True),
     Column("certificate_no", String(40)),
     Column("new_term_start", String(10)),
     Column("new_term_end", String(10)),
-    Column("reasons", Text),
+    Column("reasons", Text),  # JSON list: why it was returned, or refused
+    Column("refused_on", String(10)),  # (review_0002)
     Column("updated_at", String(40), nullable=False),
     Column("version", Integer, nullable=False),
 )
@@ -65,6 +69,7 @@ class RenewalsProjection(TableProjection):
                     province=event.province,
                     jurisdiction=event.jurisdiction,
                     term_end=event.term_end.isoformat(),
+                    statement=event.statement,
                     status="in_review",
                     level=Level.PROVINCE.value,
                     updated_at=format_time(envelope.time),
@@ -87,6 +92,16 @@ class RenewalsProjection(TableProjection):
 
 def _changes(event: RenewalEvent) -> dict[str, Any]:
     match event:
+        case RenewalReturned():
+            reasons = json.dumps(list(event.reasons), ensure_ascii=False)
+            return {"status": "returned", "level": None, "reasons": reasons}
+        case RenewalReviewReopened():
+            return {
+                "status": "in_review",
+                "level": Level.PROVINCE.value,
+                "reasons": None,
+                "statement": event.statement,
+            }
         case RenewalForwarded():
             return {"level": Level.NATIONAL.value}
         case RenewalAssessmentRequested():
@@ -103,7 +118,13 @@ def _changes(event: RenewalEvent) -> dict[str, Any]:
             }
         case RenewalRefused():
             reasons = json.dumps(list(event.reasons), ensure_ascii=False)
-            return {"status": "refused", "level": None, "reasons": reasons}
+            refused_on = event.refused_on.isoformat() if event.refused_on else None
+            return {
+                "status": "refused",
+                "level": None,
+                "reasons": reasons,
+                "refused_on": refused_on,
+            }
         case RenewalReviewClosed():
             return {"status": "withdrawn", "level": None}
         case _:

@@ -21,12 +21,14 @@ from ..domain.events import (
     LeadingGroupDecided,
     LeadingGroupOutcome,
     Level,
+    Programme,
     Recommended,
     ReturnedToPrefecture,
     ReviewClosed,
     ReviewEvent,
     ReviewOpened,
     ReviewReopened,
+    WorkstationDesignated,
 )
 from .base import metadata
 
@@ -48,6 +50,7 @@ reviews = Table(
     Column("level", String(30), index=True),  # where it waits; None once out of review
     Column("rank", Integer),
     Column("base_id", String(40)),
+    Column("station_id", String(40)),  # a designated work station (review_0002)
     Column("certificate_no", String(40)),
     Column("updated_at", String(40), nullable=False),
     Column("version", Integer, nullable=False),
@@ -108,6 +111,8 @@ def _changes(event: ReviewEvent) -> dict[str, Any]:
             return _waiting_at(Level.PROVINCE)
         case ReturnedToPrefecture():
             return _waiting_at(Level.PREFECTURE)
+        case AcceptedAtProvince(programme=Programme.PROVINCIAL_WORKSTATION):
+            return _waiting_at(Level.PROVINCIAL_DECISION)
         case AcceptedAtProvince():
             return _waiting_at(Level.PROVINCE_RECOMMENDATION)
         case Recommended():
@@ -125,6 +130,13 @@ def _changes(event: ReviewEvent) -> dict[str, Any]:
                 "status": "designated",
                 "level": None,
                 "base_id": event.base_id,
+                "certificate_no": event.certificate_no,
+            }
+        case WorkstationDesignated():
+            return {
+                "status": "designated",
+                "level": None,
+                "station_id": event.station_id,
                 "certificate_no": event.certificate_no,
             }
         case ReviewClosed():

@@ -67,6 +67,9 @@ class Application:
     unit_id: str = "unit-kmust"
     unit_name: str = "昆明理工大学"
     call_id: str = "01HZCALL0000000000000000YN"
+    programme: str = "national_base"
+    province: str = "53"
+    call_opened_on: str | None = "2022-04-01"
     application_id: str = ""
     case_id: str = ""
     version: int = 0
@@ -85,11 +88,14 @@ class Application:
             "application_id": self.application_id,
             "case_id": self.case_id,
             "call_id": self.call_id,
-            "programme": "national_base",
+            "call_opened_on": self.call_opened_on,
+            "programme": self.programme,
             "unit_id": self.unit_id,
             "unit_name": self.unit_name,
+            "credit_code": "12530000431200177H",
             "category": "university",
-            "province": "53",
+            "level": "prefecture" if self.route == "via_prefecture" else "provincial",
+            "province": self.province,
             "jurisdiction": self.jurisdiction,
             "route": self.route,
             "revision": self.revision,

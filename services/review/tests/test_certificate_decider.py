@@ -37,6 +37,13 @@ def test_each_number_follows_the_last_one_issued() -> None:
     ).when(issue()).then(CertificateNumberIssued(2022, 2, "HZJD-2022-0002", BASE, CASE, AT))
 
 
+def test_a_provinces_station_series_numbers_with_its_own_prefix_and_three_digits() -> None:
+    command = IssueCertificateNumber(2022, "st-1", CASE, "zhao", AT, series="云海智站", width=3)
+    spec(register).given(
+        CertificateNumberIssued(2022, 1, "云海智站-2022-001", "st-0", "case-0", AT)
+    ).when(command).then(CertificateNumberIssued(2022, 2, "云海智站-2022-002", "st-1", CASE, AT))
+
+
 REVOKE = RecordBaseRevocation(BASE, CASE, date(2025, 3, 1), "2022.1", "system:review", AT)
 EXPIRE = RecordBaseExpiry(BASE, CASE, date(2027, 9, 1), "2022.1", "system:review", AT)
 REVOKED = BaseRevocationRecorded(BASE, CASE, date(2025, 3, 1), "2022.1", AT)

@@ -1,4 +1,5 @@
-"""Specifications of a renewal request (Art. 14): province, national, assessment, plaque again."""
+"""Specifications of a renewal request (Art. 14): province (passes on or returns for
+completeness), national, assessment, plaque again."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from services.review.domain.commands import (
     GrantRenewal,
     OpenRenewalReview,
     RecordRenewalAssessment,
-    RefuseRenewal,
+    ReopenRenewalReview,
     RequestRenewalAssessment,
+    ReturnRenewal,
 )
 from services.review.domain.errors import (
     ConflictDeclarationMissing,
@@ -24,6 +26,7 @@ from services.review.domain.errors import (
     ReasonsRequired,
     RenewalConcluded,
     RenewalNotAwaitingAssessment,
+    RenewalNotAwaitingResubmission,
     RenewalNotFound,
     RenewalNotInProgress,
     ReviewerFromApplicantUnit,
@@ -31,6 +34,7 @@ from services.review.domain.errors import (
     SeparationOfDutiesViolated,
 )
 from services.review.domain.events import (
+    GradeEvidence,
     Level,
     RenewalAssessmentRecorded,
     RenewalAssessmentRequested,
@@ -40,8 +44,10 @@ from services.review.domain.events import (
     RenewalGranted,
     RenewalNoConflictDeclared,
     RenewalRefused,
+    RenewalReturned,
     RenewalReviewClosed,
     RenewalReviewOpened,
+    RenewalReviewReopened,
 )
 from services.review.domain.policy import DesignationPolicy
 from services.review.domain.renewal_review import decider
@@ -103,16 +109,55 @@ def test_the_province_forwards_the_request() -> None:
     spec(decider).given(*AT_PROVINCE).when(command).then(RenewalForwarded(*IDS, "同意", PROV, AT))
 
 
-def test_the_province_refuses_with_reasons() -> None:
-    command = RefuseRenewal(RENEWAL, Level.PROVINCE, ("未提交年度总结",), PROV, PROV_ORG, AT)
+RETURNED: list[RenewalEvent] = [
+    *AT_PROVINCE,
+    RenewalReturned(*IDS, ("未提交五年建设总结",), PROV, AT),
+]
+
+
+def test_the_province_returns_an_incomplete_request_with_reasons() -> None:
+    command = ReturnRenewal(RENEWAL, Level.PROVINCE, (" 未提交五年建设总结 ",), PROV, PROV_ORG, AT)
     spec(decider).given(*AT_PROVINCE).when(command).then(
-        RenewalRefused(*IDS, Level.PROVINCE, ("未提交年度总结",), PROV, AT)
+        RenewalReturned(*IDS, ("未提交五年建设总结",), PROV, AT)
     )
 
 
-def test_a_refusal_without_reasons_is_refused() -> None:
-    command = RefuseRenewal(RENEWAL, Level.PROVINCE, (" ",), PROV, PROV_ORG, AT)
+def test_a_return_without_reasons_is_refused() -> None:
+    command = ReturnRenewal(RENEWAL, Level.PROVINCE, (" ",), PROV, PROV_ORG, AT)
     spec(decider).given(*AT_PROVINCE).when(command).raises(ReasonsRequired)
+
+
+def test_a_returned_request_takes_no_decision_until_the_unit_completes_it() -> None:
+    command = ForwardRenewal(RENEWAL, Level.PROVINCE, PROV, PROV_ORG, AT)
+    spec(decider).given(*RETURNED).when(command).raises(RenewalNotInProgress)
+
+
+def test_the_completed_request_waits_at_the_province_again() -> None:
+    command = ReopenRenewalReview(RENEWAL, "已补充五年建设总结", "system", AT)
+    spec(decider).given(*RETURNED).when(command).then(
+        RenewalReviewReopened(*IDS, "已补充五年建设总结", AT)
+    )
+    reopened = RenewalReviewReopened(*IDS, "已补充五年建设总结", AT)
+    forward = ForwardRenewal(RENEWAL, Level.PROVINCE, PROV, PROV_ORG, AT)
+    spec(decider).given(*RETURNED, reopened).when(forward).then(
+        RenewalForwarded(*IDS, "", PROV, AT)
+    )
+
+
+def test_the_completed_request_delivered_again_changes_nothing() -> None:
+    reopened = RenewalReviewReopened(*IDS, "已补充", AT)
+    command = ReopenRenewalReview(RENEWAL, "已补充", "system", AT)
+    spec(decider).given(*RETURNED, reopened).when(command).then()
+
+
+def test_a_completed_request_the_province_never_returned_is_refused() -> None:
+    command = ReopenRenewalReview(RENEWAL, "已补充", "system", AT)
+    spec(decider).given(*AT_NATIONAL).when(command).raises(RenewalNotAwaitingResubmission)
+
+
+def test_a_returned_request_may_be_withdrawn() -> None:
+    command = CloseRenewalReview(RENEWAL, "system", AT)
+    spec(decider).given(*RETURNED).when(command).then(RenewalReviewClosed(*IDS, AT))
 
 
 def test_the_national_level_requests_the_renewal_assessment() -> None:
@@ -120,23 +165,36 @@ def test_the_national_level_requests_the_renewal_assessment() -> None:
     spec(decider).given(*AT_NATIONAL).when(command).then(RenewalAssessmentRequested(*IDS, NAT, AT))
 
 
-def test_the_national_level_does_not_refuse_without_the_assessment() -> None:
-    command = RefuseRenewal(RENEWAL, Level.NATIONAL, ("x",), NAT, NAT_ORG, AT)
+def test_the_national_level_does_not_return_the_request_itself() -> None:
+    command = ReturnRenewal(RENEWAL, Level.NATIONAL, ("x",), NAT, NAT_ORG, AT)
     spec(decider).given(*AT_NATIONAL).when(command).raises(DecisionNotAllowedAtLevel)
 
 
-def test_a_qualified_assessment_awaits_the_plaque() -> None:
-    command = RecordRenewalAssessment(RENEWAL, True, (), "2027.1", "system", AT)
+GRADES = tuple(GradeEvidence(y, "qualified") for y in range(2023, 2027))
+
+
+def test_a_qualified_assessment_awaits_the_plaque_and_keeps_its_evidence() -> None:
+    command = RecordRenewalAssessment(RENEWAL, True, (), "2027.1", "system", AT, GRADES)
     spec(decider).given(*AWAITING_ASSESSMENT).when(command).then(
-        RenewalAssessmentRecorded(*IDS, True, (), "2027.1", AT)
+        RenewalAssessmentRecorded(*IDS, True, (), "2027.1", AT, GRADES)
     )
 
 
-def test_an_unqualified_assessment_refuses_the_renewal_with_its_reasons() -> None:
-    command = RecordRenewalAssessment(RENEWAL, False, ("连续两年不合格",), "2027.1", "system", AT)
+def test_an_unqualified_assessment_refuses_the_renewal_on_the_day_of_the_decision() -> None:
+    late_evening = datetime(2027, 5, 20, 17, 30, tzinfo=UTC)  # 01:30 on 21 May in Beijing
+    command = RecordRenewalAssessment(
+        RENEWAL, False, ("连续两年不合格",), "2027.1", "system", late_evening
+    )
     spec(decider).given(*AWAITING_ASSESSMENT).when(command).then(
-        RenewalAssessmentRecorded(*IDS, False, ("连续两年不合格",), "2027.1", AT),
-        RenewalRefused(*IDS, Level.NATIONAL, ("连续两年不合格",), "system", AT),
+        RenewalAssessmentRecorded(*IDS, False, ("连续两年不合格",), "2027.1", late_evening),
+        RenewalRefused(
+            *IDS,
+            Level.NATIONAL,
+            ("连续两年不合格",),
+            "system",
+            late_evening,
+            refused_on=date(2027, 5, 21),
+        ),
     )
 
 
@@ -156,6 +214,19 @@ def test_the_general_office_grants_a_new_term_following_the_old_one() -> None:
     spec(decider).given(*QUALIFIED).when(grant()).then(
         RenewalGranted(
             *IDS, "HZ-2027-015", date(2027, 5, 10), date(2032, 5, 9), "2027.1", OFFICE, AT
+        )
+    )
+
+
+def test_a_grant_after_the_old_term_ended_still_continues_it_without_a_gap() -> None:
+    # The base was renewal pending past 9 May; the grant on 20 June starts on 10 May.
+    late = datetime(2027, 6, 20, 2, 0, tzinfo=UTC)
+    command = GrantRenewal(
+        RENEWAL, Level.GENERAL_OFFICE, "HZ-2027-016", POLICY, OFFICE, GO_ORG, late
+    )
+    spec(decider).given(*QUALIFIED).when(command).then(
+        RenewalGranted(
+            *IDS, "HZ-2027-016", date(2027, 5, 10), date(2032, 5, 9), "2027.1", OFFICE, late
         )
     )
 
@@ -241,8 +312,13 @@ def test_a_withdrawal_cannot_undo_a_granted_renewal() -> None:
 
 @pytest.mark.parametrize(
     "last",
-    [RenewalReviewClosed(*IDS, AT), RenewalRefused(*IDS, Level.PROVINCE, ("x",), PROV, AT)],
-    ids=["withdrawn", "refused"],
+    [
+        RenewalReviewClosed(*IDS, AT),
+        RenewalRefused(*IDS, Level.NATIONAL, ("x",), "system", AT, date(2027, 3, 1)),
+        # a province's refusal, from history before the province only returned requests
+        RenewalRefused(*IDS, Level.PROVINCE, ("x",), PROV, AT),
+    ],
+    ids=["withdrawn", "refused", "refused-by-province-in-older-history"],
 )
 def test_a_concluded_request_takes_no_more_decisions(last: RenewalEvent) -> None:
     command = ForwardRenewal(RENEWAL, Level.PROVINCE, PROV, PROV_ORG, AT)

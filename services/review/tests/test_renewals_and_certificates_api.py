@@ -110,6 +110,7 @@ async def test_a_qualified_renewal_awards_the_plaque_again_and_a_revocation_show
     assert check.status_code == 200
     assert check.json() == {
         "certificate_no": first_no,
+        "programme": "national_base",
         "base_name": app.unit_name,
         "plaque_name": "中国科协海智计划工作基地",
         "term_start": "2022-08-25",
@@ -117,7 +118,11 @@ async def test_a_qualified_renewal_awards_the_plaque_again_and_a_revocation_show
         "status": "valid",
         "since": None,
         "designation_hash": designation.hash,
+        "province": None,
+        "policy_version": None,
     }
+    assert designation.data["call_id"] == app.call_id
+    assert designation.data["call_opened_on"] == "2022-04-01"
 
     renewal_id = await request_renewal(service, app, base_id)
     queue = (await service.client.get("/queue", headers=YUNNAN.headers(service))).json()
@@ -174,7 +179,7 @@ async def test_a_qualified_renewal_awards_the_plaque_again_and_a_revocation_show
     assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
 
 
-async def test_an_unqualified_assessment_or_the_province_refuses_a_renewal(
+async def test_an_unqualified_assessment_refuses_a_renewal_on_the_day_of_the_decision(
     service: RunningService,
 ) -> None:
     app = Application(route="direct", jurisdiction="5301")
@@ -194,16 +199,9 @@ async def test_an_unqualified_assessment_or_the_province_refuses_a_renewal(
     )
     refused = await published(service, app.case_id, "RenewalRefused", renewal_id=unqualified)
     assert refused.data["reasons"] == ["2026年度考核不合格"]
-    assert (await renewal_of(service, unqualified, status="refused"))["level"] is None
-
-    other = Application(route="direct", jurisdiction="5301", unit_id="unit-2")
-    by_province = await request_renewal(service, other, base_id="base-2")
-    await act(service, f"/renewals/{by_province}/declarations", YUNNAN)
-    no_reasons = await post(service, f"/renewals/{by_province}/refuse", YUNNAN, {"reasons": []})
-    assert no_reasons.status_code == 422
-    await act(service, f"/renewals/{by_province}/refuse", YUNNAN, {"reasons": ["逾期提交"]})
-    refused = await published(service, other.case_id, "RenewalRefused")
-    assert (refused.data["renewal_id"], refused.data["reasons"]) == (by_province, ["逾期提交"])
+    assert refused.data["refused_on"] == "2022-08-25"  # the clock's day in Beijing
+    shown = await renewal_of(service, unqualified, status="refused")
+    assert (shown["level"], shown["refused_on"]) == (None, "2022-08-25")
 
 
 async def test_a_renewal_withdrawn_during_its_assessment_ignores_the_late_answer(

@@ -85,6 +85,7 @@ FILES = (
 )
 FORM = "f" * 64
 POLICY = DesignationPolicy("2022.1", 5, "中国科协海智计划工作基地")
+OPENED_ON = date(2022, 4, 1)  # the call's opening day
 
 # reviewers and their organisations, one per level
 PREF, PREF_ORG = "u-pref", "org-5301-cast"
@@ -116,6 +117,7 @@ def opened(route: Route = Route.VIA_PREFECTURE) -> ReviewOpened:
         FILES,
         first,
         AT,
+        OPENED_ON,
     )
 
 
@@ -137,6 +139,7 @@ def open_review(route: Route = Route.VIA_PREFECTURE, application_id: str = APP) 
         FILES,
         "system",
         AT,
+        OPENED_ON,
     )
 
 
@@ -482,12 +485,33 @@ def designated(approved_on: date, term_end: date, at: datetime = AT) -> BaseDesi
         policy_version="2022.1",
         by=OFFICE,
         at=at,
+        call_id=CALL,
+        call_opened_on=OPENED_ON,
     )
 
 
 def test_the_approval_designates_the_base_for_five_years_under_the_fixed_plaque_name() -> None:
     spec(decider).given(*AWAITING_APPROVAL).when(issue()).then(
         designated(date(2022, 5, 10), date(2027, 5, 9))
+    )
+
+
+def test_a_review_opened_before_the_call_opening_day_was_carried_designates_without_it() -> None:
+    older = [dataclasses.replace(opened(), call_opened_on=None), *AWAITING_APPROVAL[1:]]
+    expected = dataclasses.replace(
+        designated(date(2022, 5, 10), date(2027, 5, 9)), call_opened_on=None
+    )
+    spec(decider).given(*older).when(issue()).then(expected)
+
+
+def test_a_resubmission_carries_the_call_opening_day_a_review_lacked() -> None:
+    returned = ApplicationReturned(REVIEW, APP, CASE, Level.PREFECTURE, ("补充",), PREF, AT)
+    older = dataclasses.replace(opened(), call_opened_on=None)
+    resubmit = ReopenReview(REVIEW, 2, "昆明高新区", FORM, FILES, "system", AT, OPENED_ON)
+    spec(decider).given(older, returned).when(resubmit).then(
+        ReviewReopened(
+            REVIEW, APP, CASE, 2, "昆明高新区", FORM, FILES, Level.PREFECTURE, AT, OPENED_ON
+        )
     )
 
 
@@ -838,6 +862,8 @@ CONTRACT_FIELDS = {
         "case_id",
         "base_id",
         "programme",
+        "call_id",
+        "call_opened_on",
         "unit_id",
         "unit_name",
         "province",
@@ -860,7 +886,24 @@ CONTRACT_FIELDS = {
         "term_end",
         "policy_version",
     },
-    ev.RenewalRefused: {"renewal_id", "case_id", "base_id", "reasons"},
+    ev.RenewalRefused: {"renewal_id", "case_id", "base_id", "reasons", "refused_on"},
+    ev.RenewalReturned: {"renewal_id", "case_id", "base_id", "reasons"},
+    ev.WorkstationDesignated: {
+        "review_id",
+        "application_id",
+        "case_id",
+        "station_id",
+        "programme",
+        "call_id",
+        "call_opened_on",
+        "unit_id",
+        "unit_name",
+        "province",
+        "jurisdiction",
+        "certificate_no",
+        "approved_on",
+        "policy_version",
+    },
 }
 
 

@@ -10,7 +10,7 @@ from shared.policy import PolicyBook
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
-from ..domain.policy import DesignationPolicy
+from ..domain.policy import DesignationPolicy, WorkstationPolicy
 from .certificates import CertificateUseCases
 from .rankings import RankingUseCases
 from .renewals import RenewalUseCases
@@ -33,7 +33,9 @@ class ReviewServiceUseCases:
         certificates = CertificateUseCases(executor)
         return cls(
             executor=executor,
-            reviews=ReviewUseCases(executor, rankings, certificates, policy),
+            reviews=ReviewUseCases(
+                executor, rankings, certificates, policy, workstation_policy(kernel.policies)
+            ),
             rankings=rankings,
             renewals=RenewalUseCases(executor, certificates, policy),
             certificates=certificates,
@@ -51,5 +53,23 @@ def designation_policy(policies: PolicyBook) -> Callable[[date], DesignationPoli
             term_years=int(section["term_years"]),
             plaque_name=str(section["plaque_name"]),
         )
+
+    return in_force
+
+
+def workstation_policy(
+    policies: PolicyBook,
+) -> Callable[[str, date], WorkstationPolicy | None]:
+    """A province's own [workstation] section in force on a day (Notice §5(3)); None when the
+    province has no policy by then or configures no `certificate_series` in it."""
+
+    def in_force(province: str, on: date) -> WorkstationPolicy | None:
+        document = policies.provincial(province, on)
+        if document is None or not document.has("workstation"):
+            return None
+        series = document.section("workstation").get("certificate_series")
+        if not isinstance(series, str) or not series.strip():
+            return None
+        return WorkstationPolicy(version=document.version, certificate_series=series.strip())
 
     return in_force

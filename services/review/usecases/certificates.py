@@ -13,7 +13,7 @@ from shared.usecase import CommandContext, Executor
 from ..domain import certificate
 from ..domain.commands import IssueCertificateNumber, RecordBaseExpiry, RecordBaseRevocation
 from ..domain.events import CertificateNumberIssued
-from .streams import register_id, standing_stream
+from .streams import register_id, standing_stream, station_register_id
 
 SYSTEM = "system:review"
 
@@ -28,14 +28,28 @@ class CertificateUseCases:
     executor: Executor
 
     async def issue_number(
-        self, conn: AsyncConnection, ctx: CommandContext, *, year: int, base_id: str, case_id: str
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        *,
+        year: int,
+        base_id: str,
+        case_id: str,
+        station_series: tuple[str, str] | None = None,
     ) -> str:
         """The next certificate number of `year`, in the caller's transaction: a rollback of
-        the designation gives the number back."""
-        command = IssueCertificateNumber(
-            year, base_id, case_id, ctx.actor, self.executor.clock.now()
-        )
-        register = register_id(year)
+        the designation gives the number back. `station_series` is (province, series) for a
+        work station's certificate, numbered in that province's own register."""
+        now = self.executor.clock.now()
+        if station_series is None:
+            command = IssueCertificateNumber(year, base_id, case_id, ctx.actor, now)
+            register = register_id(year)
+        else:
+            province, series = station_series
+            command = IssueCertificateNumber(
+                year, base_id, case_id, ctx.actor, now, series=series, width=3
+            )
+            register = station_register_id(province, year)
         result = await self.executor.execute(
             certificate.register, register, command, ctx=ctx, case_id=register, conn=conn
         )

@@ -1,5 +1,6 @@
-"""Renewal requests (Art. 14): opened and closed by the application service, answered by the
-assessment service's renewal assessment, decided by province, nation and general office."""
+"""Renewal requests (Art. 14): opened, completed and closed by the application service, passed on
+(or returned for completeness) by the province, answered by the assessment service's renewal
+assessment, decided by the nation and the general office."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from ..domain.commands import (
     GrantRenewal,
     OpenRenewalReview,
     RecordRenewalAssessment,
-    RefuseRenewal,
     RenewalCommand,
+    ReopenRenewalReview,
     RequestRenewalAssessment,
+    ReturnRenewal,
 )
 from ..domain.errors import RenewalConcluded, RenewalNotAwaitingAssessment, RenewalNotFound
-from ..domain.events import Level
+from ..domain.events import GradeEvidence, Level
 from ..domain.policy import DesignationPolicy
 from .certificates import CertificateUseCases, reaction_context
 from .streams import RENEWAL, renewal_stream
@@ -58,8 +60,21 @@ class RenewalUseCases:
             term_end=date.fromisoformat(data["term_end"]),
             by=reaction_context(envelope).actor,
             at=self._now(),
+            statement=data.get("statement") or "",
         )
         await self._react(conn, envelope, command, case_id=command.case_id)
+
+    async def when_renewal_request_resubmitted_then_reopen_renewal_review(
+        self, conn: AsyncConnection, envelope: Envelope
+    ) -> None:
+        data = envelope.data
+        command = ReopenRenewalReview(
+            renewal_id=data["renewal_id"],
+            statement=data.get("statement") or "",
+            by=reaction_context(envelope).actor,
+            at=self._now(),
+        )
+        await self._react(conn, envelope, command)
 
     async def when_renewal_request_withdrawn_then_close_renewal_review(
         self, conn: AsyncConnection, envelope: Envelope
@@ -84,6 +99,9 @@ class RenewalUseCases:
             policy_version=data["policy_version"],
             by=reaction_context(envelope).actor,
             at=self._now(),
+            grades=tuple(
+                GradeEvidence(int(g["year"]), str(g["grade"])) for g in data.get("grades") or ()
+            ),
         )
         try:
             await self._react(conn, envelope, command)
@@ -128,7 +146,7 @@ class RenewalUseCases:
         )
         return await self._execute(conn, ctx, command, expected_version)
 
-    async def refuse(
+    async def return_request(
         self,
         conn: AsyncConnection,
         ctx: CommandContext,
@@ -138,7 +156,8 @@ class RenewalUseCases:
         by_org: str,
         expected_version: int | None = None,
     ) -> RenewalResult:
-        command = RefuseRenewal(renewal_id, Level.PROVINCE, reasons, ctx.actor, by_org, self._now())
+        """Back to the unit for completeness; the completed request comes back to the province."""
+        command = ReturnRenewal(renewal_id, Level.PROVINCE, reasons, ctx.actor, by_org, self._now())
         return await self._execute(conn, ctx, command, expected_version)
 
     async def request_assessment(
@@ -164,7 +183,8 @@ class RenewalUseCases:
         by_org: str,
         expected_version: int | None = None,
     ) -> tuple[RenewalResult, str]:
-        """The plaque again (Art. 14), under a new number of this year's register."""
+        """The plaque again (Art. 14), under a new number of this year's register; the new term
+        starts the day after the old one ended, whenever the grant is made."""
         now = self._now()
         granted_on = cst_date(now)
         loaded = await self.executor.load(renewal_review.decider, renewal_stream(renewal_id), conn)

@@ -20,6 +20,7 @@ from ..domain.commands import (
     CloseReview,
     DeclareConflict,
     DeclareNoConflict,
+    DesignateWorkstation,
     Forward,
     IssueApproval,
     OpenReview,
@@ -41,7 +42,7 @@ from ..domain.events import (
     Route,
     SubmittedFile,
 )
-from ..domain.policy import DesignationPolicy
+from ..domain.policy import DesignationPolicy, WorkstationPolicy
 from ..domain.review_stages import Dossier, NotOpened, State
 from .certificates import CertificateUseCases, reaction_context
 from .rankings import RankingUseCases
@@ -56,6 +57,7 @@ class ReviewUseCases:
     rankings: RankingUseCases
     certificates: CertificateUseCases
     designation_policy: Callable[[date], DesignationPolicy]
+    workstation_policy: Callable[[str, date], WorkstationPolicy | None]
 
     # --- reactions to the application service ------------------------------------------
 
@@ -79,6 +81,7 @@ class ReviewUseCases:
             files=_files(data["files"]),
             by=reaction_context(envelope).actor,
             at=self._now(),
+            call_opened_on=_optional_date(data.get("call_opened_on")),
         )
         await self._react(conn, envelope, command, case_id=command.case_id)
 
@@ -94,6 +97,7 @@ class ReviewUseCases:
             files=_files(data["files"]),
             by=reaction_context(envelope).actor,
             at=self._now(),
+            call_opened_on=_optional_date(data.get("call_opened_on")),
         )
         await self._react(conn, envelope, command)
 
@@ -184,11 +188,15 @@ class ReviewUseCases:
         by_org: str,
         expected_version: int | None = None,
     ) -> ReviewResult:
-        """Provincial intake passed: the application becomes a candidate of its call's ranking."""
+        """Provincial intake passed: a national base becomes a candidate of its call's ranking;
+        a work station waits for the provincial decision (never ranked)."""
         command = Accept(review_id, level, ctx.actor, by_org, self._now(), opinion)
         result = await self._execute(conn, ctx, command, expected_version)
         for accepted in self._decoded(result):
-            if isinstance(accepted, AcceptedAtProvince):
+            if (
+                isinstance(accepted, AcceptedAtProvince)
+                and accepted.programme is Programme.NATIONAL_BASE
+            ):
                 await self.rankings.add_candidate(conn, ctx, accepted)
         return result
 
@@ -298,6 +306,48 @@ class ReviewUseCases:
         # A refusal raises here and rolls the register's number back with it.
         return await self._execute(conn, ctx, command, expected_version), certificate_no
 
+    async def designate_workstation(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        review_id: str,
+        *,
+        station_id: str,
+        opinion: str,
+        by_org: str,
+        expected_version: int | None = None,
+    ) -> tuple[ReviewResult, str]:
+        """The provincial CAST approves a work station (Notice §5(3)): the next number of the
+        province's own series, under its policy in force on the approval day."""
+        now = self._now()
+        approved_on = cst_date(now)
+        loaded = await self.executor.load(review.decider, review_stream(review_id), conn)
+        province = "" if isinstance(loaded.state, NotOpened) else loaded.state.dossier.province
+        policy = self.workstation_policy(province, approved_on)
+        certificate_no = ""
+        if policy is not None:
+            certificate_no = await self.certificates.issue_number(
+                conn,
+                ctx,
+                year=approved_on.year,
+                base_id=station_id,
+                case_id=loaded.case_id or station_id,
+                station_series=(province, policy.certificate_series),
+            )
+        command = DesignateWorkstation(
+            review_id=review_id,
+            level=Level.PROVINCIAL_DECISION,
+            station_id=station_id,
+            certificate_no=certificate_no,
+            policy=policy,
+            by=ctx.actor,
+            by_org=by_org,
+            at=now,
+            opinion=opinion,
+        )
+        # A refusal (no series, wrong stage) raises here and rolls the number back with it.
+        return await self._execute(conn, ctx, command, expected_version), certificate_no
+
     # --- the loop ----------------------------------------------------------------------
 
     async def _execute(
@@ -327,6 +377,11 @@ class ReviewUseCases:
 
     def _now(self) -> datetime:
         return self.executor.clock.now()
+
+
+def _optional_date(raw: Any) -> date | None:
+    """A date field an older producer did not send yet (read tolerantly)."""
+    return date.fromisoformat(raw) if isinstance(raw, str) and raw else None
 
 
 def _files(raw: list[dict[str, Any]]) -> tuple[SubmittedFile, ...]:

@@ -59,3 +59,8 @@ def standing_stream(base_id: str) -> str:
 def register_id(year: int) -> str:
     """The certificate register of one year: its own case id, as it belongs to no case."""
     return f"certificates-{year}"
+
+
+def station_register_id(province: str, year: int) -> str:
+    """A province's register of work-station certificates for one year (its own series)."""
+    return f"certificates-ws{province}-{year}"
