@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import applications, attachments, calls, renewals
-from .domain import application, base_renewal, call
+from .api import applications, attachments, calls, renewals, units
+from .domain import application, base_renewal, call, unit
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscribers import CONSUMES, subscriptions
 from .projections import projections
@@ -31,7 +31,13 @@ def spec() -> ServiceSpec:
         registry=registry,
         projections=projections(),
         migrations=Path(__file__).parent / "migrations" / "versions",
-        routers=[calls.router, applications.router, attachments.router, renewals.router],
+        routers=[
+            units.router,
+            calls.router,
+            applications.router,
+            attachments.router,
+            renewals.router,
+        ],
         usecases=ApplicationUseCases.build,
         subscriptions=subscriptions,
         tick=_tick,
@@ -42,6 +48,7 @@ def spec() -> ServiceSpec:
             "application": application.decider,
             "base": base_renewal.decider,
             "call": call.decider,
+            "unit": unit.decider,
         },
     )
 

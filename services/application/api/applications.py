@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
@@ -22,8 +24,9 @@ from shared.api import (
 from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
 from shared.envelope import new_id
 
+from ..domain.errors import ApplicationAlreadyActive, SetByRegistration
 from ..domain.events import Category, Programme, Route
-from ..usecases.applications import Applicant
+from ..usecases.applications import active_application
 from ..usecases.queries import ApplicationFilter, Scope
 from .access import ApplicantUnit, ReaderScope
 from .dependencies import UseCases
@@ -35,16 +38,37 @@ router = APIRouter(prefix="/applications", tags=["applications 申报"])
 Office = Annotated[
     Principal, Depends(require_roles(Role.PROVINCE_REVIEWER, Role.PREFECTURE_REVIEWER))
 ]
-Code = Field(pattern=r"^\d{2}(\d{2}){0,2}$", examples=["5301"])
+#: Who applies comes from the unit's verified registration (POST /units), never the body.
+REGISTRATION_FIELDS = ("unit_name", "category", "jurisdiction", "level", "route", "credit_code")
+_Refused = SkipJsonSchema[Any]
 
 
 class DraftBody(Body):
-    call_id: str = Field(min_length=1, max_length=40)
-    unit_name: str = Field(min_length=1, max_length=200)
-    category: Category
-    jurisdiction: str = Code
-    form: FormFields | None = None
-    also_workstation: bool = Field(False, description="Notice §5(3): the work station too")
+    """The unit's name, category, level, jurisdiction, credit code and route come from its
+    verified registration: a body that sends any of them is refused (422)."""
+
+    call_id: str = Field(
+        min_length=1,
+        max_length=40,
+        title="申报通知 / Call",
+        description="the open call of the unit's province",
+    )
+    form: FormFields | None = Field(
+        None,
+        title="申报表 / Annex 2 form",
+        description="partial: any fields to save with the draft",
+    )
+    also_workstation: bool = Field(
+        False,
+        title="同时申报省科协海智计划工作站 / Also the provincial work station",
+        description="Notice §5(3); default false",
+    )
+    unit_name: _Refused = Field(None, exclude=True)
+    category: _Refused = Field(None, exclude=True)
+    jurisdiction: _Refused = Field(None, exclude=True)
+    level: _Refused = Field(None, exclude=True)
+    route: _Refused = Field(None, exclude=True)
+    credit_code: _Refused = Field(None, exclude=True)
 
 
 class WithdrawBody(Body):
@@ -52,9 +76,9 @@ class WithdrawBody(Body):
 
 
 class ReceiptBody(Body):
-    received_on: date
-    recipient: str = Field(min_length=1, max_length=200)
-    paper_copies: int = Field(ge=0, le=50)
+    received_on: date = Field(title="收件日期 / Received on")
+    recipient: str = Field(min_length=1, max_length=200, title="收件人 / Recipient")
+    paper_copies: int = Field(ge=0, le=50, title="纸质份数 / Paper copies")
 
 
 @router.post("", status_code=201, summary="Draft an application under an open call (applicant)")
@@ -66,17 +90,20 @@ async def draft(
     key: IdempotencyKey,
     usecases: UseCases,
 ) -> JSONResponse:
-    # The token's jurisdictions, when it has any, are the unit's: the body may not leave them.
-    if principal.jurisdictions and not principal.covers(body.jurisdiction):
-        raise forbidden(f"Your unit is not in jurisdiction {body.jurisdiction}.")
-    applicant = Applicant(unit, body.unit_name, body.category, body.jurisdiction)
+    sent = [name for name in REGISTRATION_FIELDS if name in body.model_fields_set]
+    if sent:
+        raise SetByRegistration(
+            f"{', '.join(sent)} come(s) from your unit's verified registration, not from the "
+            f"application: see GET /units/{unit}, amend it with PATCH /units/{unit}.",
+            fields=sent,
+        )
     application_id, case_id = new_id(), new_id()
     ctx = command_context(request, principal)
 
     async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
         content = body.form.changes() if body.form else {}
         result = await usecases.filing.draft(
-            conn, ctx, applicant, call_id=body.call_id, application_id=application_id,
+            conn, ctx, unit, call_id=body.call_id, application_id=application_id,
             case_id=case_id, content=content,
         )  # fmt: skip
         answer: dict[str, Any] = {"application_id": application_id, "case_id": case_id}
@@ -89,7 +116,19 @@ async def draft(
             answer["linked_application_id"] = _application_id(linked)
         return 201, {**answer, "version": result.version}
 
-    return await command_response(request, usecases.executor, principal, key, action)
+    try:
+        return await command_response(request, usecases.executor, principal, key, action)
+    except IntegrityError:
+        # A concurrent draft of the same unit, call and programme committed first: the read
+        # model's unique index refused this one (its events rolled back with it).
+        async with usecases.executor.db.read_engine.connect() as conn:
+            active = await active_application(conn, unit, body.call_id, Programme.NATIONAL_BASE)
+        if active is None:
+            raise
+        raise ApplicationAlreadyActive(
+            f"DraftApplication refused: application {active} is active under call {body.call_id}",
+            application_id=active,
+        ) from None
 
 
 @router.get("", summary="Applications within your reach (own unit, or your jurisdiction)")

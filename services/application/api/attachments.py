@@ -43,6 +43,7 @@ async def add_attachment(
     upload, form = await read_upload(request, usecases.attachment_max_bytes)
     try:
         slot = _slot(upload.fields.get("slot", ""))
+        material = upload.fields.get("material", "").strip() or None
         stored = await asyncio.to_thread(usecases.files.put, upload.file)
     finally:
         await form.close()
@@ -53,11 +54,11 @@ async def add_attachment(
     async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
         result = await usecases.filing.add_attachment(
             conn, ctx, application_id, slot, file, attachment_id=attachment_id,
-            by_org=unit, expected_version=expected,
+            by_org=unit, material=material, expected_version=expected,
         )  # fmt: skip
         return 201, {"attachment_id": attachment_id, **_described(file), "version": result.version}
 
-    identity = f"{slot}:{file.name}:{file.sha256}"
+    identity = f"{slot}:{material}:{file.name}:{file.sha256}"
     return await upload_response(request, usecases.executor, principal, key, identity, action)
 
 

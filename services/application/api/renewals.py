@@ -29,6 +29,12 @@ class WithdrawRenewalBody(Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class ResubmitRenewalBody(Body):
+    statement: str = Field(
+        min_length=1, max_length=4000, description="the written request, completed"
+    )
+
+
 @router.get("", summary="Designated bases within your reach, with their renewal windows")
 async def list_bases(scope: ReaderScope, usecases: UseCases, page: PageParams) -> Page[BaseView]:
     limit, cursor = page
@@ -89,6 +95,32 @@ async def withdraw_renewal(
     async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
         result = await usecases.renewals.withdraw(
             conn, ctx, base_id, renewal_id, reason=body.reason, by_org=unit
+        )
+        return 200, {"base_id": base_id, "renewal_id": renewal_id, "version": result.version}
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post(
+    "/{base_id}/renewal-requests/{renewal_id}/resubmit",
+    summary="Resubmit a renewal request the province returned for completion (the base's unit)",
+)
+async def resubmit_renewal(
+    base_id: str,
+    renewal_id: str,
+    body: ResubmitRenewalBody,
+    request: Request,
+    principal: CurrentPrincipal,
+    unit: ApplicantUnit,
+    key: IdempotencyKey,
+    usecases: UseCases,
+) -> JSONResponse:
+    await usecases.queries.base(Scope(unit_id=unit), base_id)
+    ctx = command_context(request, principal)
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        result = await usecases.renewals.resubmit(
+            conn, ctx, base_id, renewal_id, statement=body.statement, by_org=unit
         )
         return 200, {"base_id": base_id, "renewal_id": renewal_id, "version": result.version}
 

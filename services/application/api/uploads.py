@@ -37,7 +37,17 @@ MULTIPART_SCHEMA: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "slot": {"type": "string", "description": "when adding: the slot"},
+                        "slot": {
+                            "type": "string",
+                            "description": "when adding: the slot (support_letter, "
+                            "construction_plan, overseas_cooperation, policy_measures, "
+                            "signed_form 签字盖章的申报表, extra)",
+                        },
+                        "material": {
+                            "type": "string",
+                            "description": "slot extra only: the call's additional material "
+                            "this file answers (its name, as GET /calls lists it)",
+                        },
                     },
                 }
             }

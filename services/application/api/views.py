@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.envelope import Envelope, format_time
 
@@ -30,6 +30,10 @@ class ApplicationSummary(BaseModel):
     base_id: str | None
     updated_at: str
     version: int
+    level: str | None = None  # null: drafted before the registry
+    credit_code: str | None = None
+    station_id: str | None = None  # a designated provincial work station
+    certificate_no: str | None = None
 
 
 class ApplicationView(ApplicationSummary):
@@ -65,7 +69,7 @@ class RenewalRequestView(BaseModel):
     renewal_id: str
     term_end: str
     statement: str
-    status: str
+    status: str = Field(description="pending, returned, withdrawn, granted or refused")
     requested_at: str
     requested_by: str
     settled_at: str | None
@@ -81,12 +85,16 @@ class BaseView(BaseModel):
     jurisdiction: str
     term_start: str
     term_end: str
-    status: str
+    status: str = Field(
+        description="serving, renewal_pending, renewal_pending_past_term (the term ended while "
+        "a request filed in the window awaits its decision: still designated), expired, revoked"
+    )
     window_opens_on: str
     window_closes_on: str
     window_announced: bool
     pending_renewal_id: str | None
     ended_on: str | None
+    end_reason: str | None = None  # term_ended, renewal_refused, renewal_withdrawn, revoked
     version: int
     renewal_requests: list[RenewalRequestView] | None = None
 

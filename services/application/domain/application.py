@@ -23,6 +23,7 @@ from .commands import (
     RecordReceipt,
     RecordRejection,
     RecordReturn,
+    RecordWorkstationDesignation,
     RemoveAttachment,
     ReplaceAttachment,
     RequestWorkstationApplication,
@@ -33,6 +34,8 @@ from .commands import (
 )
 from .dossier import Attachment, Dossier
 from .errors import (
+    ActiveBaseHeld,
+    ApplicationAlreadyActive,
     ApplicationAlreadyExists,
     ApplicationClosed,
     ApplicationFrozen,
@@ -50,6 +53,8 @@ from .errors import (
     OutsideCallProvince,
     SlotAlreadyFilled,
     SubmissionIncomplete,
+    UnitNotRegistered,
+    UnitNotVerified,
     UnknownFormFields,
     WorkstationAlreadyRequested,
     WorkstationNeedsNationalApplication,
@@ -58,6 +63,7 @@ from .errors import (
     refused,
 )
 from .events import (
+    ALWAYS_REQUIRED,
     ApplicationDrafted,
     ApplicationEvent,
     ApplicationResubmitted,
@@ -74,7 +80,9 @@ from .events import (
     RejectionRecorded,
     ReturnRecorded,
     Slot,
+    UnitStatus,
     WorkstationApplicationRequested,
+    WorkstationDesignationRecorded,
 )
 from .form import FieldValue
 
@@ -169,6 +177,8 @@ def evolve(state: State, event: ApplicationEvent) -> State:
             return Rejected(event.application_id, _dossier(state).unit_id, review_id)
         case DesignationRecorded(review_id=review_id):
             return Designated(event.application_id, _dossier(state).unit_id, review_id)
+        case WorkstationDesignationRecorded(review_id=review_id):
+            return Designated(event.application_id, _dossier(state).unit_id, review_id)
         case _:
             assert_never(event)
 
@@ -190,7 +200,8 @@ def decide(command: ApplicationCommand, state: State) -> list[ApplicationEvent]:
             entries = form.changed(d.form, _clean(command, state, command.changes))
             return [DraftUpdated(d.application_id, d.case_id, entries)] if entries else []
         case (AddAttachment(), Draft(dossier=d) | Returned(dossier=d)):
-            return _add(command, state, d, command.attachment_id, command.slot, command.file)
+            add = command
+            return _add(add, state, d, add.attachment_id, add.slot, add.file, add.material)
         case (ReplaceAttachment(), Draft(dossier=d) | Returned(dossier=d)):
             return _replace(command, state, d)
         case (RemoveAttachment(), Draft(dossier=d) | Returned(dossier=d)):
@@ -273,7 +284,27 @@ def decide(command: ApplicationCommand, state: State) -> list[ApplicationEvent]:
             rid == designated
         ):
             return []
-        case (RecordReturn() | RecordRejection() | RecordDesignation(), _):
+        case (
+            RecordWorkstationDesignation(review_id=rid),
+            Submitted(dossier=d, revision=r),
+        ) if d.programme is Programme.PROVINCIAL_WORKSTATION:  # Notice §5(3)
+            station, certificate = command.station_id, command.certificate_no
+            return [
+                WorkstationDesignationRecorded(
+                    d.application_id, d.case_id, r, rid, station, certificate
+                )
+            ]
+        case (RecordWorkstationDesignation(review_id=rid), Designated(review_id=designated)) if (
+            rid == designated
+        ):
+            return []
+        case (
+            RecordReturn()
+            | RecordRejection()
+            | RecordDesignation()
+            | RecordWorkstationDesignation(),
+            _,
+        ):
             raise refused(NotUnderReview, command, state, "no submission awaits this decision")
         case _:
             assert_never(command)
@@ -281,12 +312,23 @@ def decide(command: ApplicationCommand, state: State) -> list[ApplicationEvent]:
 
 def _draft(command: DraftApplication, state: State) -> list[ApplicationEvent]:
     _require_open_call(command, state, command.call)
-    code = command.jurisdiction
-    if not (code.isascii() and code.isdigit() and len(code) >= 2) or not command.unit_name.strip():
-        raise refused(InvalidApplicant, command, state, "unit name or jurisdiction code invalid")
-    if command.by_org != command.unit_id:
+    unit = command.unit
+    if unit is None:
+        why = f"unit {command.by_org} has not registered: register it with POST /units first"
+        raise refused(UnitNotRegistered, command, state, why)
+    if command.by_org != unit.unit_id:
         raise refused(NotApplicantUnit, command, state, "a unit drafts only its own application")
-    if command.call.province != code[:2]:  # Notice §1: units in the province
+    if unit.status is not UnitStatus.VERIFIED:  # Notice §3: its CAST vouches for the unit
+        why = (
+            "the unit's registration awaits its CAST's verification"
+            if unit.status is UnitStatus.PENDING
+            else "the unit's registration was returned: amend it (PATCH /units/{id})"
+        )
+        raise refused(UnitNotVerified, command, state, why, unit_status=str(unit.status))
+    code = unit.jurisdiction
+    if not (code.isascii() and code.isdigit() and len(code) >= 2) or not unit.name.strip():
+        raise refused(InvalidApplicant, command, state, "unit name or jurisdiction code invalid")
+    if command.call.province != unit.province:  # Notice §1: units in the province
         raise refused(OutsideCallProvince, command, state, f"{code} is not in the call's province")
     if command.programme is Programme.PROVINCIAL_WORKSTATION:  # Notice §5(3)
         if not command.call.allows_workstation:
@@ -295,17 +337,27 @@ def _draft(command: DraftApplication, state: State) -> list[ApplicationEvent]:
             raise refused(
                 WorkstationNeedsNationalApplication, command, state, "no linked national case"
             )
+    active = command.active_application_id
+    if active is not None and active != command.application_id:  # one per unit, call, programme
+        why = f"application {active} is active under call {command.call.call_id}"
+        raise refused(ApplicationAlreadyActive, command, state, why, application_id=active)
+    base = command.active_base_id
+    if base is not None and command.programme is Programme.NATIONAL_BASE:  # Art. 14: renew it
+        why = f"the unit holds base {base}: ask for its renewal instead"
+        raise refused(ActiveBaseHeld, command, state, why, base_id=base)
     drafted = ApplicationDrafted(
         application_id=command.application_id,
         case_id=command.case_id,
         call_id=command.call.call_id,
         programme=command.programme,
-        unit_id=command.unit_id,
-        unit_name=command.unit_name,
-        category=command.category,
-        province=code[:2],
+        unit_id=unit.unit_id,
+        unit_name=unit.name,
+        category=unit.category,
+        province=unit.province,
         jurisdiction=code,
         linked_case_id=command.linked_case_id,
+        level=unit.level,
+        credit_code=unit.credit_code,
     )
     events: list[ApplicationEvent] = [drafted]
     current = evolve(state, drafted)
@@ -313,14 +365,17 @@ def _draft(command: DraftApplication, state: State) -> list[ApplicationEvent]:
     if entries:
         events.append(DraftUpdated(command.application_id, command.case_id, entries))
     for extra in command.attachments:  # checked one by one, as AddAttachment would be
-        added = _add(command, state, _dossier(current), extra.attachment_id, extra.slot, extra.file)
+        added = _add(
+            command, state, _dossier(current), extra.attachment_id, extra.slot, extra.file,
+            extra.material,
+        )  # fmt: skip
         events.extend(added)
         current = evolve(current, added[0]) if added else current
     return events
 
 
 def _same_identity(command: DraftApplication, dossier: Dossier) -> bool:
-    return (command.case_id, command.call.call_id, command.unit_id, command.programme) == (
+    return (command.case_id, command.call.call_id, command.by_org, command.programme) == (
         dossier.case_id,
         dossier.call_id,
         dossier.unit_id,
@@ -343,12 +398,22 @@ def _clean(
 
 
 def _add(
-    command: object, state: State, d: Dossier, attachment_id: str, slot: Slot, file: UploadedFile
+    command: object,
+    state: State,
+    d: Dossier,
+    attachment_id: str,
+    slot: Slot,
+    file: UploadedFile,
+    material: str | None = None,
 ) -> list[ApplicationEvent]:
     _check_file(command, state, file)
+    material = (material or "").strip() or None
+    if material is not None and slot is not Slot.EXTRA:
+        why = "only a file in slot extra answers a named additional material"
+        raise refused(InvalidAttachment, command, state, why)
     existing = d.find(attachment_id)
     if existing is not None:
-        if existing == Attachment(attachment_id, slot, file):
+        if existing == Attachment(attachment_id, slot, file, material):
             return []
         raise refused(AttachmentAlreadyExists, command, state, attachment_id)
     filled = d.holder_of(slot)
@@ -358,7 +423,15 @@ def _add(
     f = file
     return [
         AttachmentAdded(
-            d.application_id, d.case_id, attachment_id, slot, f.name, f.media_type, f.size, f.sha256
+            d.application_id,
+            d.case_id,
+            attachment_id,
+            slot,
+            f.name,
+            f.media_type,
+            f.size,
+            f.sha256,
+            material,
         )
     ]
 
@@ -382,6 +455,7 @@ def _replace(command: ReplaceAttachment, state: State, d: Dossier) -> list[Appli
             f.size,
             f.sha256,
             previous_sha256=old.file.sha256,
+            material=old.material,
         )
     ]
 
@@ -433,10 +507,12 @@ def _require_open_call(
 
 
 def _require_complete(command: SubmitApplication, state: State, d: Dossier) -> None:
-    """Art. 6, Art. 7, Annex 2: every field and every material, all reported at once."""
+    """Art. 6, Art. 7, Annex 2: every field and every material, all reported at once; the
+    signed and sealed form page (Art. 7(2)) whatever the call lists."""
     _require_call(command, state, d, command.call)
     fields = form.missing(d.form)
-    materials = d.missing_materials(command.call.required_slots)
+    required = (*command.call.required_slots, *ALWAYS_REQUIRED)
+    materials = d.missing_materials(required, command.call.additional_materials)
     if fields or materials:
         why = (
             f"missing fields: {', '.join(fields) or '-'}; materials: {', '.join(materials) or '-'}"
@@ -474,6 +550,9 @@ def _submission(
         linked_case_id=d.linked_case_id,
         form=form.entries(d.form),
         submitted_at=command.at,
+        call_opened_on=command.call.opened_on,
+        level=d.level,
+        credit_code=d.credit_code,
     )
 
 

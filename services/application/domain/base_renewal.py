@@ -3,7 +3,10 @@
 This service does not own bases: it learns each base's term from review's and assessment's
 facts (designated, window opened, term renewed, expired, revoked) and owns only the unit's
 written renewal request. The request is accepted inside the window before the term ends, one
-at a time; review's grant or refusal settles it.
+at a time; the province may return it for completion (the unit resubmits it); review's grant
+or refusal settles it. A request still undecided when the term ends keeps the base designated,
+"renewal pending past term"; a grant then starts the new term the day after the old one ended
+(terms are continuous), even if assessment had already recorded the term's end.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from .commands import (
     RecordBaseExpiry,
     RecordBaseRevocation,
     RecordRenewalGrant,
+    RecordRenewalPendingPastTerm,
     RecordRenewalRefusal,
+    RecordRenewalReturn,
     RecordRenewalWindow,
     RecordTermRenewal,
     RenewalCommand,
     RequestRenewal,
+    ResubmitRenewalRequest,
     WithdrawRenewalRequest,
 )
 from .errors import (
@@ -36,6 +42,7 @@ from .errors import (
     NoRenewalPending,
     NotBaseUnit,
     RenewalAlreadyPending,
+    RenewalNotReturned,
     RenewalWindowClosed,
     RenewalWindowNotOpen,
     refused,
@@ -46,9 +53,12 @@ from .events import (
     BaseRevocationRecorded,
     RenewalEvent,
     RenewalGrantRecorded,
+    RenewalPendingPastTermRecorded,
     RenewalRefusalRecorded,
     RenewalRequested,
+    RenewalRequestResubmitted,
     RenewalRequestWithdrawn,
+    RenewalReturnRecorded,
     RenewalWindowRecorded,
     TermRenewalRecorded,
 )
@@ -86,12 +96,18 @@ class RenewalPending:
     term_end: date
     window: RenewalWindowRecorded | None
     renewal_id: str
+    statement: str = ""
+    returned: tuple[str, ...] | None = None  # the province's reasons, until resubmitted
+    past_term: bool = False  # the term ended while the request awaits its decision
 
 
 @dataclass(frozen=True, slots=True)
 class Expired:
     base: BaseDesignationRecorded
     expired_on: date
+    reason: str = "term_ended"
+    renewal_id: str | None = None  # the request still pending when the term was recorded ended
+    settled: Outcome | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +129,33 @@ def evolve(state: State, event: RenewalEvent) -> State:
             return Serving(event, event.term_end)
         case RenewalWindowRecorded():
             return replace(state, window=event) if _serving(state) else state
-        case RenewalRequested(renewal_id=renewal_id):
-            return _pending(state, renewal_id)
+        case RenewalRequested(renewal_id=renewal_id, statement=statement):
+            return _pending(state, renewal_id, statement)
         case RenewalRequestWithdrawn(renewal_id=renewal_id):
             return _settle(state, Settled(renewal_id, Outcome.WITHDRAWN))
+        case RenewalReturnRecorded(reasons=reasons):
+            return replace(state, returned=reasons) if isinstance(state, RenewalPending) else state
+        case RenewalRequestResubmitted(statement=statement):
+            if isinstance(state, RenewalPending):
+                return replace(state, returned=None, statement=statement)
+            return state
+        case RenewalPendingPastTermRecorded():
+            return replace(state, past_term=True) if isinstance(state, RenewalPending) else state
         case RenewalGrantRecorded(renewal_id=renewal_id, term_end=term_end):
+            if isinstance(state, Expired):  # granted after the term's end was recorded
+                return Serving(state.base, term_end, None, Settled(renewal_id, Outcome.GRANTED))
             renewed = _new_term(state, term_end)
             return _settle(renewed, Settled(renewal_id, Outcome.GRANTED))
         case RenewalRefusalRecorded(renewal_id=renewal_id):
+            if isinstance(state, Expired):
+                return replace(state, settled=Outcome.REFUSED)
             return _settle(state, Settled(renewal_id, Outcome.REFUSED))
         case TermRenewalRecorded(term_end=term_end):
             return _new_term(state, term_end)
-        case BaseExpiryRecorded(expired_on=on):
-            return Expired(state.base, on) if _serving(state) else state
+        case BaseExpiryRecorded(expired_on=on, reason=reason):
+            if isinstance(state, RenewalPending):
+                return Expired(state.base, on, reason, state.renewal_id)
+            return Expired(state.base, on, reason) if isinstance(state, Serving) else state
         case BaseRevocationRecorded(revoked_on=on):
             return Revoked(state.base, on) if _serving(state) else state
         case _:
@@ -133,9 +163,9 @@ def evolve(state: State, event: RenewalEvent) -> State:
 
 
 def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
-    if isinstance(command, RequestRenewal | WithdrawRenewalRequest) and not (
-        isinstance(state, UnknownBase) or command.by_org == state.base.unit_id
-    ):
+    if isinstance(
+        command, RequestRenewal | WithdrawRenewalRequest | ResubmitRenewalRequest
+    ) and not (isinstance(state, UnknownBase) or command.by_org == state.base.unit_id):
         raise refused(NotBaseUnit, command, state, "only the base's own unit files for it")
     match (command, state):
         case (RecordBaseDesignation(), UnknownBase()):
@@ -176,6 +206,49 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
         case (WithdrawRenewalRequest(), _):
             raise refused(BaseNoLongerDesignated, command, state, "nothing left to withdraw")
 
+        case (ResubmitRenewalRequest(), RenewalPending(renewal_id=pending) as p) if (
+            pending == command.renewal_id
+        ):
+            return _resubmit(command, p)
+        case (ResubmitRenewalRequest(), Serving() | RenewalPending()):
+            raise refused(NoRenewalPending, command, state, f"{command.renewal_id} is not pending")
+        case (ResubmitRenewalRequest(), _):
+            raise refused(BaseNoLongerDesignated, command, state, "nothing left to resubmit")
+
+        case (RecordRenewalReturn(), RenewalPending(base=b, renewal_id=pending, returned=r)) if (
+            pending == command.renewal_id
+        ):
+            reasons = command.reasons
+            if r == reasons:
+                return []
+            return [RenewalReturnRecorded(pending, b.case_id, b.base_id, reasons)]
+        case (RecordRenewalPendingPastTerm(), RenewalPending(base=b, renewal_id=pending) as p) if (
+            pending == command.renewal_id
+        ):
+            if p.past_term:
+                return []
+            return [RenewalPendingPastTermRecorded(b.base_id, b.case_id, pending, command.term_end)]
+        case (
+            RecordRenewalReturn() | RecordRenewalPendingPastTerm(),
+            Serving(settled=Settled(renewal_id=r)),
+        ) if r == command.renewal_id:
+            return []  # the request was settled (withdrawn, decided) before this fact arrived
+        case (RecordRenewalReturn() | RecordRenewalPendingPastTerm(), Serving() | RenewalPending()):
+            raise refused(NoRenewalPending, command, state, f"{command.renewal_id} is not pending")
+        case (RecordRenewalGrant(), Expired(reason="term_ended", renewal_id=r, settled=None)) if (
+            r == command.renewal_id
+        ):  # the decision came after the term's end was recorded: the terms stay continuous
+            b = state.base
+            term_start, term_end = command.term_start, command.term_end
+            return [RenewalGrantRecorded(r, b.case_id, b.base_id, term_start, term_end)]
+        case (RecordRenewalRefusal(), Expired(renewal_id=r, settled=settled)) if (
+            r == command.renewal_id
+        ):
+            if settled is Outcome.REFUSED:
+                return []
+            b = state.base
+            return [RenewalRefusalRecorded(r, b.case_id, b.base_id, command.reasons)]
+
         case (RecordRenewalWindow(), Serving(base=b, window=w) | RenewalPending(base=b, window=w)):
             c = command
             window = RenewalWindowRecorded(
@@ -210,7 +283,7 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
         case (RecordRenewalGrant() | RecordRenewalRefusal(), Serving() | RenewalPending()):
             raise refused(NoRenewalPending, command, state, f"{command.renewal_id} is not pending")
         case (RecordBaseExpiry(), Serving(base=b) | RenewalPending(base=b)):
-            return [BaseExpiryRecorded(b.base_id, b.case_id, command.expired_on)]
+            return [BaseExpiryRecorded(b.base_id, b.case_id, command.expired_on, command.reason)]
         case (RecordBaseExpiry(), Expired(expired_on=on)) if on == command.expired_on:
             return []
         case (RecordBaseRevocation(), Serving(base=b) | RenewalPending(base=b)):
@@ -220,6 +293,8 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
         case (
             RecordRenewalWindow()
             | RecordTermRenewal()
+            | RecordRenewalReturn()
+            | RecordRenewalPendingPastTerm()
             | RecordRenewalGrant()
             | RecordRenewalRefusal()
             | RecordBaseExpiry()
@@ -274,6 +349,18 @@ def _request(command: RequestRenewal, state: Serving) -> RenewalRequested:
     )
 
 
+def _resubmit(command: ResubmitRenewalRequest, state: RenewalPending) -> list[RenewalEvent]:
+    if state.returned is None:
+        if command.statement == state.statement:
+            return []  # a repeated resubmission
+        why = "the province has not returned the request: nothing to complete"
+        raise refused(RenewalNotReturned, command, state, why)
+    if not command.statement.strip():
+        raise refused(EmptyStatement, command, state, "Art. 14 asks for a written request")
+    b = state.base
+    return [RenewalRequestResubmitted(state.renewal_id, b.case_id, b.base_id, command.statement)]
+
+
 def _designation(c: RecordBaseDesignation) -> BaseDesignationRecorded:
     return BaseDesignationRecorded(
         c.base_id, c.case_id, c.unit_id, c.unit_name, c.province, c.jurisdiction,
@@ -285,9 +372,9 @@ def _serving(state: State) -> TypeGuard[Serving | RenewalPending]:
     return isinstance(state, Serving | RenewalPending)
 
 
-def _pending(state: State, renewal_id: str) -> State:
+def _pending(state: State, renewal_id: str, statement: str) -> State:
     if isinstance(state, Serving):
-        return RenewalPending(state.base, state.term_end, state.window, renewal_id)
+        return RenewalPending(state.base, state.term_end, state.window, renewal_id, statement)
     return state
 
 

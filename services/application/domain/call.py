@@ -7,11 +7,12 @@ asked to join the work station programme, or submitted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeAlias, assert_never
 
-from shared.cst import CST, end_of_day
+from shared.cst import CST, cst_date, end_of_day
 from shared.decider import Decider
 
 from .commands import CallCommand, CallSnapshot, CloseCall, OpenCall
@@ -23,7 +24,7 @@ from .errors import (
     OutsideJurisdiction,
     refused,
 )
-from .events import MATERIAL_SLOTS, CallClosed, CallEvent, CallOpened, CallStatus
+from .events import MATERIAL_SLOTS, CallClosed, CallEvent, CallOpened, CallStatus, Slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def decide(command: CallCommand, state: CallState) -> list[CallEvent]:
             _check(command, state)
             return [_opened(command)]
         case (OpenCall(), Accepting(opened=opened) | Closed(opened=opened)) if (
-            _opened(command) == opened
+            replace(_opened(command), opened_on=opened.opened_on) == opened
         ):
             return []
         case (OpenCall(), _):
@@ -89,8 +90,9 @@ def snapshot(state: CallState) -> CallSnapshot:
         case Accepting(opened=o) | Closed(opened=o):
             status = CallStatus.OPEN if isinstance(state, Accepting) else CallStatus.CLOSED
             return CallSnapshot(
-                o.call_id, o.province, status, o.deadline, o.required_slots, o.allows_workstation
-            )
+                o.call_id, o.province, status, o.deadline, o.required_slots, o.allows_workstation,
+                o.opened_on, o.additional_materials,
+            )  # fmt: skip
         case NoCall():
             raise CallNotFound("no such call for applications")
         case _:
@@ -110,10 +112,25 @@ def _check(command: OpenCall, state: CallState) -> None:
         problems.append("province must be a 2-digit division code")
     if not command.title.strip():
         problems.append("title is empty")
-    if not command.required_slots or len(set(command.required_slots)) < len(command.required_slots):
+    slots = command.required_slots
+    if len(set(slots)) < len(slots):
         problems.append("required_slots must name each material once")
-    if not set(command.required_slots) <= set(MATERIAL_SLOTS):
-        problems.append("required_slots may name only the materials of Art. 7, not extras")
+    missing = [str(slot) for slot in MATERIAL_SLOTS if slot not in slots]
+    if missing:  # Art. 7: a call may ask for more, never for less
+        problems.append(f"required_slots must include the Art. 7 materials: {', '.join(missing)}")
+    if Slot.EXTRA in slots:
+        problems.append("required_slots cannot require 'extra': name additional_materials")
+    names = [name.strip() for name in command.additional_materials]
+    if any(not name or len(name) > 100 for name in names) or len(set(names)) < len(names):
+        problems.append("additional_materials must be distinct names of 1 to 100 characters")
+    for n, c in enumerate(command.contacts, start=1):
+        if not (c.name.strip() and c.phone.strip() and _EMAIL.match(c.email)):
+            problems.append(f"contact {n} needs a name, a phone and an email address")
+    where = command.submission_address
+    if where is not None and not (
+        where.address.strip() and where.recipient.strip() and re.fullmatch(r"\d{6}", where.postcode)
+    ):
+        problems.append("submission_address needs an address, a 6-digit postcode, a recipient")
     if command.paper_copies < 0:
         problems.append("paper_copies cannot be negative")
     if command.deadline_time is not None and command.deadline_time.tzinfo is not None:
@@ -134,7 +151,14 @@ def _opened(command: OpenCall) -> CallOpened:
         required_slots=command.required_slots,
         allows_workstation=command.allows_workstation,
         paper_copies=command.paper_copies,
+        opened_on=cst_date(command.at),
+        additional_materials=tuple(name.strip() for name in command.additional_materials),
+        contacts=command.contacts,
+        submission_address=command.submission_address,
     )
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _deadline(command: OpenCall) -> datetime:

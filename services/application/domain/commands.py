@@ -12,9 +12,96 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TypeAlias
 
-from .events import MATERIAL_SLOTS, CallStatus, Category, Programme, Slot
+from .events import (
+    MATERIAL_SLOTS,
+    CallStatus,
+    Category,
+    Contact,
+    Level,
+    Office,
+    Programme,
+    Slot,
+    SubmissionAddress,
+    UnitStatus,
+)
 from .form import FieldValue
 from .policy import RenewalPolicy
+
+# --- organisation registry --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a unit declares of itself; the credit code as typed (the decider normalises it)."""
+
+    name: str
+    credit_code: str
+    category: Category
+    level: Level
+    jurisdiction: str
+    contacts: tuple[Contact, ...]
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterUnit:
+    unit_id: str
+    registration: Registration
+    at: datetime
+    by: str
+    by_org: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendUnitRegistration:
+    """Only the fields given (not None) change."""
+
+    unit_id: str
+    at: datetime
+    by: str
+    by_org: str
+    name: str | None = None
+    credit_code: str | None = None
+    category: Category | None = None
+    level: Level | None = None
+    jurisdiction: str | None = None
+    contacts: tuple[Contact, ...] | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyUnit:
+    """By the unit's CAST; the API checked the officer's role and jurisdiction against `office`."""
+
+    unit_id: str
+    office: Office
+    at: datetime
+    by: str
+    opinion: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnUnitRegistration:
+    unit_id: str
+    office: Office
+    reasons: tuple[str, ...]
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSnapshot:
+    """The unit's registration as an application command carries it."""
+
+    unit_id: str
+    name: str
+    credit_code: str
+    category: Category
+    level: Level
+    province: str
+    jurisdiction: str
+    status: UnitStatus
+
 
 # --- call for applications -------------------------------------------------------------------
 
@@ -35,6 +122,9 @@ class OpenCall:
     required_slots: tuple[Slot, ...] = MATERIAL_SLOTS
     allows_workstation: bool = False
     paper_copies: int = 0
+    additional_materials: tuple[str, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    submission_address: SubmissionAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +144,8 @@ class CallSnapshot:
     deadline: datetime
     required_slots: tuple[Slot, ...]
     allows_workstation: bool
+    opened_on: date | None = None
+    additional_materials: tuple[str, ...] = ()
 
 
 # --- application ------------------------------------------------------------------------------
@@ -74,26 +166,29 @@ class InitialAttachment:
     attachment_id: str
     slot: Slot
     file: UploadedFile
+    material: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DraftApplication:
-    """`content` and `attachments` pre-fill the draft (e.g. a linked work station application)."""
+    """`unit` is the unit's registration (None: never registered); `active_application_id`
+    the unit's active application under the same call and programme, `active_base_id` the
+    active base it holds (both read by the use case). `content` and `attachments` pre-fill
+    the draft (e.g. a linked work station application)."""
 
     application_id: str
     case_id: str
     call: CallSnapshot
     programme: Programme
-    unit_id: str
-    unit_name: str
-    category: Category
-    jurisdiction: str
+    unit: UnitSnapshot | None
     at: datetime
     by: str
     by_org: str
     linked_case_id: str | None = None
     content: Mapping[str, FieldValue] = field(default_factory=dict)
     attachments: tuple[InitialAttachment, ...] = ()
+    active_application_id: str | None = None
+    active_base_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +204,8 @@ class UpdateDraft:
 
 @dataclass(frozen=True, slots=True)
 class AddAttachment:
+    """`material`: in slot `extra`, the call's additional material the file answers."""
+
     application_id: str
     attachment_id: str
     slot: Slot
@@ -116,6 +213,7 @@ class AddAttachment:
     at: datetime
     by: str
     by_org: str
+    material: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +313,18 @@ class RecordDesignation:
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordWorkstationDesignation:
+    """From review's `WorkstationDesignated` (Notice §5(3)): no base, no renewal."""
+
+    application_id: str
+    review_id: str
+    station_id: str
+    certificate_no: str
+    at: datetime
+    by: str
+
+
 # --- renewal of a designated base -------------------------------------------------------------
 
 
@@ -271,6 +381,40 @@ class WithdrawRenewalRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ResubmitRenewalRequest:
+    """The unit completes a request the province returned."""
+
+    base_id: str
+    renewal_id: str
+    statement: str
+    at: datetime
+    by: str
+    by_org: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRenewalReturn:
+    """From review's `RenewalReturned`."""
+
+    base_id: str
+    renewal_id: str
+    reasons: tuple[str, ...]
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRenewalPendingPastTerm:
+    """From assessment's `RenewalPendingPastTerm`."""
+
+    base_id: str
+    renewal_id: str
+    term_end: date
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordRenewalGrant:
     """From review's `RenewalGranted`."""
 
@@ -312,6 +456,7 @@ class RecordBaseExpiry:
     expired_on: date
     at: datetime
     by: str
+    reason: str = "term_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +469,7 @@ class RecordBaseRevocation:
     by: str
 
 
+UnitCommand: TypeAlias = RegisterUnit | AmendUnitRegistration | VerifyUnit | ReturnUnitRegistration
 CallCommand: TypeAlias = OpenCall | CloseCall
 ApplicationCommand: TypeAlias = (
     DraftApplication
@@ -338,12 +484,16 @@ ApplicationCommand: TypeAlias = (
     | RecordReturn
     | RecordRejection
     | RecordDesignation
+    | RecordWorkstationDesignation
 )
 RenewalCommand: TypeAlias = (
     RecordBaseDesignation
     | RecordRenewalWindow
     | RequestRenewal
     | WithdrawRenewalRequest
+    | ResubmitRenewalRequest
+    | RecordRenewalReturn
+    | RecordRenewalPendingPastTerm
     | RecordRenewalGrant
     | RecordRenewalRefusal
     | RecordTermRenewal

@@ -16,14 +16,17 @@ from .events import (
     AttachmentReplaced,
     Category,
     FormEntry,
+    Level,
     Programme,
     Route,
     Slot,
     SubmittedFile,
 )
 from .form import ApplicationForm
+from .unit import significant
 
-_DIRECT = frozenset(
+#: Before the registry, the route followed the category the body declared (stored drafts only).
+_LEGACY_DIRECT = frozenset(
     {
         Category.PROVINCIAL_UNIT,
         Category.CENTRAL_UNIT,
@@ -34,20 +37,16 @@ _DIRECT = frozenset(
 )
 
 
-def route_for(category: Category, jurisdiction: str) -> Route:
-    """Notice §3: provincial and central units go direct to the provincial CAST; parks,
-    prefecture-owned institutes and enterprises through their prefecture CAST. A unit known
-    only by its province has no prefecture to go through."""
-    if category in _DIRECT or len(_significant(jurisdiction)) <= 2:
+def route_for(level: Level | None, jurisdiction: str, category: Category | None = None) -> Route:
+    """Notice §3: central and provincial-level units go direct to the provincial CAST; units a
+    prefecture owns (a park, a city-owned university such as 昆明学院, an enterprise) through
+    their prefecture CAST. A unit known only by its province has no prefecture to go through.
+    `level` None: a draft from before the registry, routed by its declared category."""
+    if len(significant(jurisdiction)) <= 2:
         return Route.DIRECT
-    return Route.VIA_PREFECTURE
-
-
-def _significant(code: str) -> str:
-    """Trailing "00" pairs add nothing: 530000 is Yunnan (53), 530100 Kunming (5301)."""
-    while len(code) > 2 and code.endswith("00"):
-        code = code[:-2]
-    return code
+    if level is None:
+        return Route.DIRECT if category in _LEGACY_DIRECT else Route.VIA_PREFECTURE
+    return Route.VIA_PREFECTURE if level is Level.PREFECTURE else Route.DIRECT
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +54,12 @@ class Attachment:
     attachment_id: str
     slot: Slot
     file: UploadedFile
+    material: str | None = None
 
     @classmethod
     def of(cls, event: AttachmentAdded | AttachmentReplaced) -> Attachment:
         file = UploadedFile(event.name, event.media_type, event.size, event.sha256)
-        return cls(event.attachment_id, event.slot, file)
+        return cls(event.attachment_id, event.slot, file, event.material)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,8 @@ class Dossier:
     category: Category
     jurisdiction: str
     linked_case_id: str | None
+    level: Level | None = None
+    credit_code: str | None = None
     form: ApplicationForm = field(default_factory=ApplicationForm)
     files: tuple[Attachment, ...] = ()
 
@@ -80,7 +82,7 @@ class Dossier:
     def drafted(cls, e: ApplicationDrafted) -> Dossier:
         return cls(
             e.application_id, e.case_id, e.call_id, e.programme, e.unit_id, e.unit_name,
-            e.category, e.jurisdiction, e.linked_case_id,
+            e.category, e.jurisdiction, e.linked_case_id, e.level, e.credit_code,
         )  # fmt: skip
 
     @property
@@ -89,7 +91,7 @@ class Dossier:
 
     @property
     def route(self) -> Route:
-        return route_for(self.category, self.jurisdiction)
+        return route_for(self.level, self.jurisdiction, self.category)
 
     def find(self, attachment_id: str) -> Attachment | None:
         return next((a for a in self.files if a.attachment_id == attachment_id), None)
@@ -100,13 +102,20 @@ class Dossier:
             return None
         return next((a for a in self.files if a.slot is slot), None)
 
-    def missing_materials(self, required: Iterable[Slot]) -> list[str]:
+    def missing_materials(
+        self, required: Iterable[Slot], additional: Iterable[str] = ()
+    ) -> list[str]:
+        """Slots with no file, then the call's additional materials (as `extra:<name>`)."""
         present = {a.slot for a in self.files}
-        return [str(slot) for slot in required if slot not in present]
+        answered = {a.material for a in self.files if a.slot is Slot.EXTRA}
+        missing = [str(slot) for slot in dict.fromkeys(required) if slot not in present]
+        return missing + [f"extra:{name}" for name in additional if name not in answered]
 
     def submitted_files(self) -> tuple[SubmittedFile, ...]:
         return tuple(
-            SubmittedFile(a.slot, a.file.name, a.file.media_type, a.file.size, a.file.sha256)
+            SubmittedFile(
+                a.slot, a.file.name, a.file.media_type, a.file.size, a.file.sha256, a.material
+            )
             for a in self.files
         )
 

@@ -41,6 +41,49 @@ class Forbidden(DomainError):
     status = 403
 
 
+# --- organisation registry --------------------------------------------------------------------
+
+
+class UnitNotFound(NotFound):
+    code = "unit-not-found"
+    title = "No such registered unit"
+
+
+class UnitAlreadyRegistered(Conflict):
+    code = "unit-already-registered"
+    title = "The unit is already registered: amend its registration instead"
+
+
+class InvalidRegistration(InvalidCommand):
+    code = "invalid-registration"
+    title = "The unit's registration is invalid"
+
+
+class InvalidCreditCode(InvalidCommand):
+    code = "invalid-credit-code"
+    title = "Not a valid unified social credit code (统一社会信用代码, GB 32100-2015)"
+
+
+class UnitNotPending(Conflict):
+    code = "unit-not-pending"
+    title = "The registration does not await verification"
+
+
+class UnitNotRegistered(Conflict):
+    code = "unit-not-registered"
+    title = "The unit has not registered (POST /units)"
+
+
+class UnitNotVerified(Conflict):
+    code = "unit-not-verified"
+    title = "The unit's registration is not verified yet"
+
+
+class SetByRegistration(InvalidCommand):
+    code = "set-by-registration"
+    title = "These fields come from the unit's verified registration"
+
+
 # --- calls ------------------------------------------------------------------------------------
 
 
@@ -95,6 +138,16 @@ class InvalidApplicant(InvalidCommand):
 class CallClosed(Conflict):
     code = "call-closed"
     title = "The call is closed"
+
+
+class ApplicationAlreadyActive(Conflict):
+    code = "application-already-active"
+    title = "The unit already has an active application under this call and programme"
+
+
+class ActiveBaseHeld(Conflict):
+    code = "active-base-held"
+    title = "The unit holds an active base: renewal, not a new application, is the way"
 
 
 class WrongCall(InvalidCommand):
@@ -228,3 +281,13 @@ class NoRenewalPending(Conflict):
 class EmptyStatement(InvalidCommand):
     code = "empty-statement"
     title = "The written renewal request is empty"
+
+
+class RenewalNotReturned(Conflict):
+    code = "renewal-not-returned"
+    title = "The renewal request was not returned for completion"
+
+
+class NotTheUnitsCast(Forbidden):
+    code = "not-the-units-cast"
+    title = "Only the unit's own CAST verifies its registration"

@@ -19,7 +19,8 @@ class Programme(StrEnum):
 
 
 class Category(StrEnum):
-    """The kind of applicant unit; with its jurisdiction it decides the route (Notice §3)."""
+    """The kind of applicant unit (Notice §3). Stored events keep the first nine values; the
+    route now follows the unit's administrative `Level`, not its category."""
 
     PROVINCIAL_UNIT = "provincial_unit"
     CENTRAL_UNIT = "central_unit"
@@ -30,6 +31,29 @@ class Category(StrEnum):
     PREFECTURE_INSTITUTE = "prefecture_institute"
     ENTERPRISE = "enterprise"
     PREFECTURE_INSTITUTION = "prefecture_institution"
+    RESEARCH_INSTITUTE = "research_institute"  # 科研院所
+    INSTITUTION = "institution"  # 事业单位
+
+
+class Level(StrEnum):
+    """A unit's administrative level: who verifies its registration and its route."""
+
+    CENTRAL = "central"  # 中央在滇单位: central units in the province
+    PROVINCIAL = "provincial"  # 省直/省属: provincial departments and provincial-owned units
+    PREFECTURE = "prefecture"  # 州市所属: owned by a prefecture (e.g. 昆明学院)
+
+
+class UnitStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    RETURNED = "returned"
+
+
+class Office(StrEnum):
+    """The CAST that verifies a unit's registration."""
+
+    PREFECTURE = "prefecture"
+    PROVINCE = "province"
 
 
 class Route(StrEnum):
@@ -44,6 +68,7 @@ class Slot(StrEnum):
     CONSTRUCTION_PLAN = "construction_plan"
     OVERSEAS_COOPERATION = "overseas_cooperation"
     POLICY_MEASURES = "policy_measures"
+    SIGNED_FORM = "signed_form"  # Art. 7(2): the form page signed and sealed (签字盖章)
     EXTRA = "extra"
 
 
@@ -53,6 +78,10 @@ MATERIAL_SLOTS: tuple[Slot, ...] = (
     Slot.OVERSEAS_COOPERATION,
     Slot.POLICY_MEASURES,
 )
+
+
+#: Required by every submission whatever the call says: the signed and sealed form page.
+ALWAYS_REQUIRED: tuple[Slot, ...] = (Slot.SIGNED_FORM,)
 
 
 class CallStatus(StrEnum):
@@ -75,6 +104,73 @@ class SubmittedFile:
     media_type: str
     size: int
     sha256: str
+    material: str | None = None  # in slot `extra`: the call's additional material it answers
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionAddress:
+    """Where the paper copies go (Notice §5(2))."""
+
+    address: str
+    postcode: str
+    recipient: str  # office and person
+
+
+# --- organisation registry --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRegistered:
+    unit_id: str
+    name: str
+    credit_code: str  # 统一社会信用代码, GB 32100-2015
+    category: Category
+    level: Level
+    province: str
+    jurisdiction: str
+    contacts: tuple[Contact, ...]
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRegistrationAmended:
+    """The whole registration after the amendment, and its status: a verified unit whose name,
+    code, category, level or jurisdiction changed, or a returned one, is pending again."""
+
+    unit_id: str
+    name: str
+    credit_code: str
+    category: Category
+    level: Level
+    province: str
+    jurisdiction: str
+    contacts: tuple[Contact, ...]
+    address: str
+    status: UnitStatus
+
+
+@dataclass(frozen=True, slots=True)
+class UnitVerified:
+    unit_id: str
+    province: str
+    jurisdiction: str
+    level: Level
+    office: Office
+    opinion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRegistrationReturned:
+    unit_id: str
+    office: Office
+    reasons: tuple[str, ...]
 
 
 # --- call for applications -------------------------------------------------------------------
@@ -90,6 +186,10 @@ class CallOpened:
     required_slots: tuple[Slot, ...]
     allows_workstation: bool
     paper_copies: int
+    opened_on: date | None = None  # CST; None in calls opened before it was recorded
+    additional_materials: tuple[str, ...] = ()  # named materials beyond Art. 7, slot `extra`
+    contacts: tuple[Contact, ...] = ()
+    submission_address: SubmissionAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +215,8 @@ class ApplicationDrafted:
     province: str
     jurisdiction: str
     linked_case_id: str | None
+    level: Level | None = None  # None: drafted before the registry (route from the category)
+    credit_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +236,7 @@ class AttachmentAdded:
     media_type: str
     size: int
     sha256: str
+    material: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +250,7 @@ class AttachmentReplaced:
     size: int
     sha256: str
     previous_sha256: str
+    material: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +288,9 @@ class ApplicationSubmitted:
     linked_case_id: str | None
     form: tuple[FormEntry, ...]
     submitted_at: datetime
+    call_opened_on: date | None = None  # None only in events stored before it was carried
+    level: Level | None = None
+    credit_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +333,9 @@ class ApplicationResubmitted:
     linked_case_id: str | None
     form: tuple[FormEntry, ...]
     submitted_at: datetime
+    call_opened_on: date | None = None  # None only in events stored before it was carried
+    level: Level | None = None
+    credit_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +363,18 @@ class DesignationRecorded:
     revision: int
     review_id: str
     base_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkstationDesignationRecorded:
+    """Review's `WorkstationDesignated`: the provincial CAST approved the work station."""
+
+    application_id: str
+    case_id: str
+    revision: int
+    review_id: str
+    station_id: str
+    certificate_no: str
 
 
 # --- renewal of a designated base -------------------------------------------------------------
@@ -303,6 +425,35 @@ class RenewalRequestWithdrawn:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalReturnRecorded:
+    """Review's `RenewalReturned`: the province asks the unit to complete its request."""
+
+    renewal_id: str
+    case_id: str
+    base_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalRequestResubmitted:
+    renewal_id: str
+    case_id: str
+    base_id: str
+    statement: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPendingPastTermRecorded:
+    """Assessment's `RenewalPendingPastTerm`: the term ended, the base stays designated until
+    the decision on the request filed in the window."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    term_end: date
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalGrantRecorded:
     renewal_id: str
     case_id: str
@@ -332,6 +483,7 @@ class BaseExpiryRecorded:
     base_id: str
     case_id: str
     expired_on: date
+    reason: str = "term_ended"  # or renewal_refused, renewal_withdrawn (assessment's reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +493,9 @@ class BaseRevocationRecorded:
     revoked_on: date
 
 
+UnitEvent: TypeAlias = (
+    UnitRegistered | UnitRegistrationAmended | UnitVerified | UnitRegistrationReturned
+)
 CallEvent: TypeAlias = CallOpened | CallClosed
 ApplicationEvent: TypeAlias = (
     ApplicationDrafted
@@ -356,12 +511,16 @@ ApplicationEvent: TypeAlias = (
     | ApplicationWithdrawn
     | RejectionRecorded
     | DesignationRecorded
+    | WorkstationDesignationRecorded
 )
 RenewalEvent: TypeAlias = (
     BaseDesignationRecorded
     | RenewalWindowRecorded
     | RenewalRequested
     | RenewalRequestWithdrawn
+    | RenewalReturnRecorded
+    | RenewalRequestResubmitted
+    | RenewalPendingPastTermRecorded
     | RenewalGrantRecorded
     | RenewalRefusalRecorded
     | TermRenewalRecorded
@@ -370,6 +529,10 @@ RenewalEvent: TypeAlias = (
 )
 
 EVENTS: tuple[type, ...] = (
+    UnitRegistered,
+    UnitRegistrationAmended,
+    UnitVerified,
+    UnitRegistrationReturned,
     CallOpened,
     CallClosed,
     ApplicationDrafted,
@@ -385,10 +548,14 @@ EVENTS: tuple[type, ...] = (
     ApplicationWithdrawn,
     RejectionRecorded,
     DesignationRecorded,
+    WorkstationDesignationRecorded,
     BaseDesignationRecorded,
     RenewalWindowRecorded,
     RenewalRequested,
     RenewalRequestWithdrawn,
+    RenewalReturnRecorded,
+    RenewalRequestResubmitted,
+    RenewalPendingPastTermRecorded,
     RenewalGrantRecorded,
     RenewalRefusalRecorded,
     TermRenewalRecorded,

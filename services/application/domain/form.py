@@ -45,6 +45,7 @@ class ApplicationForm:
     office_space: str | None = None  # 办公场地
     matching_funds_wan: Decimal | None = None  # 配套资金（万元）
     self_raised_funds_wan: Decimal | None = None  # 自筹资金（万元）
+    opinion_text: str | None = None  # 填表单位意见 (the filling unit's opinion)
     opinion_responsible_person: str | None = None  # 填表单位意见：负责人
     opinion_title: str | None = None  # 职务
     opinion_date: date | None = None  # 年 月 日

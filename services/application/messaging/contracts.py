@@ -26,23 +26,36 @@ from ..domain.events import (
     CallClosed,
     CallOpened,
     Category,
+    Contact,
     DesignationRecorded,
     DraftUpdated,
     FormEntry,
+    Level,
+    Office,
     Programme,
     ReceiptRecorded,
     RejectionRecorded,
     RenewalGrantRecorded,
+    RenewalPendingPastTermRecorded,
     RenewalRefusalRecorded,
     RenewalRequested,
+    RenewalRequestResubmitted,
     RenewalRequestWithdrawn,
+    RenewalReturnRecorded,
     RenewalWindowRecorded,
     ReturnRecorded,
     Route,
     Slot,
+    SubmissionAddress,
     SubmittedFile,
     TermRenewalRecorded,
+    UnitRegistered,
+    UnitRegistrationAmended,
+    UnitRegistrationReturned,
+    UnitStatus,
+    UnitVerified,
     WorkstationApplicationRequested,
+    WorkstationDesignationRecorded,
 )
 
 SERVICE = "application"
@@ -54,17 +67,22 @@ _SUBMITTED_AT = datetime(2022, 4, 20, 2, 30, tzinfo=UTC)
 CALL = "01HZCALL0000000000000000YN"
 APP, CASE = "01HZAPP00000000000000000KM", "01HZCASE0000000000000000KM"
 LINKED_APP, LINKED_CASE = "01HZAPP00000000000000000WS", "01HZCASE0000000000000000WS"
+STATION = "01HZSTATION00000000000000WS"
 ATTACHMENT, BASE, RENEWAL = (
     "01HZATT00000000000000000SL",
     "01HZBASE000000000000000KM",
     "01HZRNW0000000000000000KM",
 )
 UNIT, UNIT_NAME = "unit-kunming-hitech-park", "昆明高新技术产业开发区管委会"
+CREDIT_CODE = "12530100431200101K"  # 统一社会信用代码, check character K
+CONTACT = Contact("张三", "0871-68000000", "haizhi@example.cn")
+NOTICE_CONTACT = Contact("毛发强", "0871-63103381 / 13629451779", "ynskxgjb@126.com")
+PAPER_TO = SubmissionAddress("昆明市护国路26号省科协办公大楼508室", "650021", "云南省科协 毛发强")
 SHA = "9f2c1a0e5b7d4c3a8e6f0b1d2c3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e"
 OLD_SHA = "1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
 FILES = tuple(
     SubmittedFile(slot, f"{slot}.pdf", "application/pdf", 120_000 + n, f"{n}" * 64)
-    for n, slot in enumerate(MATERIAL_SLOTS, start=1)
+    for n, slot in enumerate((*MATERIAL_SLOTS, Slot.SIGNED_FORM), start=1)
 )
 FORM = (
     FormEntry("base_location", "云南省昆明市"),
@@ -94,12 +112,40 @@ def _submission(
         linked_case_id=LINKED_CASE,
         form=FORM,
         submitted_at=at,
+        call_opened_on=date(2022, 3, 1),
+        level=Level.PREFECTURE,
+        credit_code=CREDIT_CODE,
     )
 
 
 _TERM_START, _TERM_END = date(2022, 12, 1), date(2027, 11, 30)
 
 EXAMPLES: list[object] = [
+    UnitRegistered(
+        UNIT,
+        UNIT_NAME,
+        CREDIT_CODE,
+        Category.PARK,
+        Level.PREFECTURE,
+        "53",
+        "5301",
+        (CONTACT,),
+        "昆明市高新区科高路1号",
+    ),
+    UnitRegistrationAmended(
+        UNIT,
+        UNIT_NAME,
+        CREDIT_CODE,
+        Category.PARK,
+        Level.PREFECTURE,
+        "53",
+        "5301",
+        (CONTACT, Contact("李四", "13800000000", "lisi@example.cn")),
+        "昆明市高新区科高路1号",
+        UnitStatus.VERIFIED,
+    ),
+    UnitVerified(UNIT, "53", "5301", Level.PREFECTURE, Office.PREFECTURE, "材料齐全，予以核实"),
+    UnitRegistrationReturned(UNIT, Office.PREFECTURE, ("统一社会信用代码与营业执照不符",)),
     CallOpened(
         call_id=CALL,
         province="53",
@@ -109,6 +155,10 @@ EXAMPLES: list[object] = [
         required_slots=MATERIAL_SLOTS,
         allows_workstation=True,
         paper_copies=5,
+        opened_on=date(2022, 3, 1),
+        additional_materials=("营业执照副本",),
+        contacts=(NOTICE_CONTACT,),
+        submission_address=PAPER_TO,
     ),
     CallClosed(CALL, "53", _DEADLINE, _DEADLINE),
     ApplicationDrafted(
@@ -122,6 +172,8 @@ EXAMPLES: list[object] = [
         "53",
         "5301",
         None,
+        Level.PREFECTURE,
+        CREDIT_CODE,
     ),
     DraftUpdated(APP, CASE, FORM),
     AttachmentAdded(
@@ -154,6 +206,9 @@ EXAMPLES: list[object] = [
     ApplicationWithdrawn(APP, CASE, "单位决定暂不申报", 2),
     RejectionRecorded(APP, CASE, 2, "01HZREVIEW00000000000000KM", "national", ("条件不足",)),
     DesignationRecorded(APP, CASE, 2, "01HZREVIEW00000000000000KM", BASE),
+    WorkstationDesignationRecorded(
+        LINKED_APP, LINKED_CASE, 1, "01HZREVIEW00000000000000WS", STATION, "云海智站-2022-001"
+    ),
     BaseDesignationRecorded(BASE, CASE, UNIT, UNIT_NAME, "53", "5301", _TERM_START, _TERM_END),
     RenewalWindowRecorded(BASE, CASE, date(2027, 9, 2), _TERM_END, _TERM_END, "2022.1"),
     RenewalRequested(
@@ -169,9 +224,14 @@ EXAMPLES: list[object] = [
         "2022.1",
     ),
     RenewalRequestWithdrawn(RENEWAL, CASE, BASE, "材料需要补充"),
+    RenewalReturnRecorded(RENEWAL, CASE, BASE, ("请补充近三年工作总结",)),
+    RenewalRequestResubmitted(
+        RENEWAL, CASE, BASE, "基地运行良好，申请续期五年。附近三年工作总结。"
+    ),
+    RenewalPendingPastTermRecorded(BASE, CASE, RENEWAL, _TERM_END),
     RenewalGrantRecorded(RENEWAL, CASE, BASE, date(2027, 12, 1), date(2032, 11, 30)),
     RenewalRefusalRecorded(RENEWAL, CASE, BASE, ("续期评估不合格",)),
     TermRenewalRecorded(BASE, CASE, date(2027, 12, 1), date(2032, 11, 30)),
-    BaseExpiryRecorded(BASE, CASE, date(2027, 12, 1)),
+    BaseExpiryRecorded(BASE, CASE, date(2027, 12, 1), "term_ended"),
     BaseRevocationRecorded(BASE, CASE, date(2025, 3, 1)),
 ]

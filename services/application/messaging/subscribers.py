@@ -70,6 +70,19 @@ def from_review(usecases: ApplicationUseCases) -> dict[str, Handler]:
             term=_term(d),
         )  # fmt: skip
 
+    async def station_designated(conn: AsyncConnection, e: Envelope) -> None:
+        d = e.data
+        await filing.when_workstation_designated_then_record_designation(
+            conn, _ctx(e), d["application_id"], review_id=d["review_id"],
+            station_id=d["station_id"], certificate_no=d["certificate_no"],
+        )  # fmt: skip
+
+    async def renewal_returned(conn: AsyncConnection, e: Envelope) -> None:
+        d = e.data
+        await renewals.when_renewal_returned_then_record_return(
+            conn, _ctx(e), d["base_id"], d["renewal_id"], _reasons(d)
+        )
+
     async def granted(conn: AsyncConnection, e: Envelope) -> None:
         d = e.data
         await renewals.when_renewal_granted_then_record_grant(
@@ -86,6 +99,8 @@ def from_review(usecases: ApplicationUseCases) -> dict[str, Handler]:
         "ApplicationReturned": returned,
         "ApplicationRejected": rejected,
         "BaseDesignated": designated,
+        "WorkstationDesignated": station_designated,
+        "RenewalReturned": renewal_returned,
         "RenewalGranted": granted,
         "RenewalRefused": refused,
     }
@@ -107,9 +122,16 @@ def from_assessment(usecases: ApplicationUseCases) -> dict[str, Handler]:
             conn, _ctx(e), e.data["base_id"], _term(e.data)
         )
 
+    async def pending_past_term(conn: AsyncConnection, e: Envelope) -> None:
+        d = e.data
+        await renewals.when_renewal_pending_past_term_then_record_it(
+            conn, _ctx(e), d["base_id"], d["renewal_id"], _day(d, "term_end")
+        )
+
     async def expired(conn: AsyncConnection, e: Envelope) -> None:
+        reason = str(e.data.get("reason") or "term_ended")
         await renewals.when_base_expired_then_record_expiry(
-            conn, _ctx(e), e.data["base_id"], _day(e.data, "expired_on")
+            conn, _ctx(e), e.data["base_id"], _day(e.data, "expired_on"), reason
         )
 
     async def revoked(conn: AsyncConnection, e: Envelope) -> None:
@@ -119,6 +141,7 @@ def from_assessment(usecases: ApplicationUseCases) -> dict[str, Handler]:
 
     return {
         "RenewalWindowOpened": window_opened,
+        "RenewalPendingPastTerm": pending_past_term,
         "TermRenewed": term_renewed,
         "BaseExpired": expired,
         "BaseRevoked": revoked,
@@ -137,6 +160,7 @@ def subscriptions(usecases: ApplicationUseCases) -> list[Subscription]:
 #: For the AsyncAPI document: (upstream service, the event names read).
 CONSUMES: Sequence[tuple[str, Sequence[str]]] = (
     ("review", ("ApplicationReturned", "ApplicationRejected", "BaseDesignated",
-                "RenewalGranted", "RenewalRefused")),
-    ("assessment", ("RenewalWindowOpened", "TermRenewed", "BaseExpired", "BaseRevoked")),
+                "WorkstationDesignated", "RenewalReturned", "RenewalGranted", "RenewalRefused")),
+    ("assessment", ("RenewalWindowOpened", "RenewalPendingPastTerm", "TermRenewed",
+                    "BaseExpired", "BaseRevoked")),
 )  # fmt: skip

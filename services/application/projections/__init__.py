@@ -8,10 +8,11 @@ from .applications import ApplicationsProjection
 from .base import metadata
 from .bases import BasesProjection
 from .calls import CallsProjection
+from .units import UnitsProjection
 
 
 def projections() -> list[TableProjection]:
-    return [CallsProjection(), ApplicationsProjection(), BasesProjection()]
+    return [UnitsProjection(), CallsProjection(), ApplicationsProjection(), BasesProjection()]
 
 
 __all__ = ["metadata", "projections"]

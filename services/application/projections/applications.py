@@ -8,9 +8,10 @@ download can be checked against the application's own history.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Integer, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -32,8 +33,13 @@ from ..domain.events import (
     ReturnRecorded,
     SubmittedFile,
     WorkstationApplicationRequested,
+    WorkstationDesignationRecorded,
 )
 from .base import metadata
+
+#: Statuses after which an application no longer counts against "one per unit, call and
+#: programme"; a designated one still does.
+INACTIVE = ("withdrawn", "rejected")
 
 applications = Table(
     "applications",
@@ -60,6 +66,21 @@ applications = Table(
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("level", String(12)),  # null: drafted before the registry
+    Column("credit_code", String(18)),
+    Column("station_id", String(26)),  # a designated provincial work station
+    Column("certificate_no", String(60)),
+)
+#: One active application per unit, call and programme, held by the database too: two
+#: concurrent drafts cannot both commit (the second fails on this index).
+ACTIVE_APPLICATION_INDEX = Index(
+    "applications_one_active_per_unit_call_programme",
+    applications.c.unit_id,
+    applications.c.call_id,
+    applications.c.programme,
+    unique=True,
+    sqlite_where=applications.c.status.not_in(INACTIVE),
+    postgresql_where=applications.c.status.not_in(INACTIVE),
 )
 
 application_files = Table(
@@ -84,6 +105,7 @@ def _file(event: AttachmentAdded | AttachmentReplaced) -> dict[str, Any]:
         "media_type": event.media_type,
         "size": event.size,
         "sha256": event.sha256,
+        "material": event.material,
     }
 
 
@@ -97,8 +119,12 @@ def _put(files: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any
 def _submitted_file(f: SubmittedFile) -> dict[str, Any]:
     return {
         "slot": str(f.slot), "name": f.name, "media_type": f.media_type, "size": f.size,
-        "sha256": f.sha256,
+        "sha256": f.sha256, "material": f.material,
     }  # fmt: skip
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 class ApplicationsProjection(TableProjection):
@@ -131,6 +157,7 @@ class ApplicationsProjection(TableProjection):
                     "form": {e.field: e.value for e in event.form},
                     "files": [_submitted_file(f) for f in event.files],
                     "submitted_at": format_time(event.submitted_at),
+                    "call_opened_on": _day(event.call_opened_on),
                 }
                 await self._submitted_files(conn, event)
                 await self._set(
@@ -170,6 +197,11 @@ class ApplicationsProjection(TableProjection):
                 await self._set(
                     conn, envelope, event.application_id, status="designated", base_id=base_id
                 )
+            case WorkstationDesignationRecorded(station_id=station, certificate_no=certificate):
+                await self._set(
+                    conn, envelope, event.application_id, status="designated",
+                    station_id=station, certificate_no=certificate,
+                )  # fmt: skip
 
     async def _drafted(
         self, conn: AsyncConnection, envelope: Envelope, event: ApplicationDrafted
@@ -185,7 +217,9 @@ class ApplicationsProjection(TableProjection):
                 category=str(event.category),
                 province=event.province,
                 jurisdiction=event.jurisdiction,
-                route=str(route_for(event.category, event.jurisdiction)),
+                route=str(route_for(event.level, event.jurisdiction, event.category)),
+                level=None if event.level is None else str(event.level),
+                credit_code=event.credit_code,
                 status="draft",
                 revision=0,
                 linked_case_id=event.linked_case_id,

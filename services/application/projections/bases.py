@@ -1,7 +1,8 @@
 """Read model: which designated bases may ask for renewal, when, and what became of each request?
 
 `bases` holds each base's current term, its announced renewal window and its life (serving,
-renewal pending, expired, revoked); `renewal_requests` each written request and its outcome.
+renewal_pending, renewal_pending_past_term, expired, revoked); `renewal_requests` each written
+request and its outcome (pending, returned, withdrawn, granted, refused).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from ..domain.events import (
     BaseExpiryRecorded,
     BaseRevocationRecorded,
     RenewalGrantRecorded,
+    RenewalPendingPastTermRecorded,
     RenewalRefusalRecorded,
     RenewalRequested,
+    RenewalRequestResubmitted,
     RenewalRequestWithdrawn,
+    RenewalReturnRecorded,
     RenewalWindowRecorded,
     TermRenewalRecorded,
 )
@@ -44,7 +48,10 @@ bases = Table(
     Column("pending_renewal_id", String(26)),
     Column("ended_on", String(10)),
     Column("version", Integer, nullable=False),
+    Column("end_reason", String(20)),  # term_ended, renewal_refused, renewal_withdrawn, revoked
 )
+#: A base counts as active (blocks a new national-base application) in these statuses.
+ACTIVE_BASE = ("serving", "renewal_pending", "renewal_pending_past_term")
 
 renewal_requests = Table(
     "renewal_requests",
@@ -113,29 +120,46 @@ class BasesProjection(TableProjection):
                 )
             case RenewalRequestWithdrawn():
                 await self._settle(conn, envelope, event.base_id, event.renewal_id, "withdrawn")
+            case RenewalReturnRecorded(reasons=reasons):
+                await self._request(
+                    conn, event.renewal_id, status="returned", reasons=list(reasons)
+                )
+                await self._base(conn, envelope, event.base_id)
+            case RenewalRequestResubmitted(statement=statement):
+                await self._request(
+                    conn, event.renewal_id, status="pending", statement=statement, reasons=None
+                )
+                await self._base(conn, envelope, event.base_id)
+            case RenewalPendingPastTermRecorded():
+                await self._base(conn, envelope, event.base_id, status="renewal_pending_past_term")
             case RenewalRefusalRecorded(reasons=reasons):
                 await self._settle(
                     conn, envelope, event.base_id, event.renewal_id, "refused", list(reasons)
                 )
             case RenewalGrantRecorded() | TermRenewalRecorded():
+                revived: dict[str, Any] = {}
                 if isinstance(event, RenewalGrantRecorded):
                     await self._settle(conn, envelope, event.base_id, event.renewal_id, "granted")
+                    # granted after the term's end was recorded: designated again, continuously
+                    revived = {"status": "serving", "ended_on": None, "end_reason": None}
                 await self._base(
                     conn,
                     envelope,
                     event.base_id,
+                    **revived,
                     term_start=event.term_start.isoformat(),
                     term_end=event.term_end.isoformat(),
                     window_opens_on=None,  # a new term's window is still to be announced
                     window_closes_on=None,
                 )
             case BaseExpiryRecorded(expired_on=on) | BaseRevocationRecorded(revoked_on=on):
-                status = "expired" if isinstance(event, BaseExpiryRecorded) else "revoked"
+                expired = isinstance(event, BaseExpiryRecorded)
                 await self._base(
                     conn,
                     envelope,
                     event.base_id,
-                    status=status,
+                    status="expired" if expired else "revoked",
+                    end_reason=event.reason if isinstance(event, BaseExpiryRecorded) else "revoked",
                     ended_on=on.isoformat(),
                     pending_renewal_id=None,
                 )
@@ -149,13 +173,21 @@ class BasesProjection(TableProjection):
         outcome: str,
         reasons: list[str] | None = None,
     ) -> None:
-        table = self.t["renewal_requests"]
-        await conn.execute(
-            update(table)
-            .where(table.c.renewal_id == renewal_id)
-            .values(status=outcome, settled_at=format_time(envelope.time), reasons=reasons)
+        settled_at = format_time(envelope.time)
+        await self._request(
+            conn, renewal_id, status=outcome, settled_at=settled_at, reasons=reasons
         )
-        await self._base(conn, envelope, base_id, status="serving", pending_renewal_id=None)
+        table = self.t["bases"]
+        await conn.execute(  # a base whose term's end was recorded stays ended
+            update(table)
+            .where(table.c.base_id == base_id, table.c.status.in_(ACTIVE_BASE))
+            .values(status="serving", pending_renewal_id=None)
+        )
+        await self._base(conn, envelope, base_id)
+
+    async def _request(self, conn: AsyncConnection, renewal_id: str, **values: Any) -> None:
+        table = self.t["renewal_requests"]
+        await conn.execute(update(table).where(table.c.renewal_id == renewal_id).values(**values))
 
     async def _base(
         self, conn: AsyncConnection, envelope: Envelope, base_id: str, **values: Any

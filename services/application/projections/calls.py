@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, insert, update
+from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.cst import cst_date
 from shared.envelope import Envelope, format_time
 from shared.projection import TableProjection
 
@@ -27,6 +28,11 @@ calls = Table(
     Column("opened_by", String(200), nullable=False),
     Column("closed_at", String(40)),
     Column("version", Integer, nullable=False),
+    Column("opened_on", String(10)),  # CST; for calls opened before it was recorded, the event's
+    Column("required_slots", JSON),
+    Column("additional_materials", JSON),
+    Column("contacts", JSON),  # for the paper copies and questions (Notice §6)
+    Column("submission_address", JSON),
 )
 
 
@@ -50,6 +56,20 @@ class CallsProjection(TableProjection):
                         paper_copies=event.paper_copies,
                         opened_by=envelope.actor,
                         version=envelope.streamversion,
+                        opened_on=(event.opened_on or cst_date(envelope.time)).isoformat(),
+                        required_slots=[str(slot) for slot in event.required_slots],
+                        additional_materials=list(event.additional_materials),
+                        contacts=[
+                            {"name": c.name, "phone": c.phone, "email": c.email}
+                            for c in event.contacts
+                        ],
+                        submission_address=None
+                        if event.submission_address is None
+                        else {
+                            "address": event.submission_address.address,
+                            "postcode": event.submission_address.postcode,
+                            "recipient": event.submission_address.recipient,
+                        },
                     )
                 )
             case CallClosed():

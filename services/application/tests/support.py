@@ -1,8 +1,10 @@
-"""What the API tests share: tokens, a full form, real files, and the steps to a submission."""
+"""What the API tests share: tokens, registered units, a full form, real files, and the steps to
+a submission."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import zipfile
 from datetime import UTC, datetime
@@ -10,6 +12,8 @@ from typing import Any
 
 from shared.runtime import ServiceSpec
 from shared.testkit.service import RunningService
+
+from ..domain.unit import CREDIT_CODE_CHARS, credit_code_check_char
 
 MARCH = datetime(2022, 3, 1, 2, 0, tzinfo=UTC)
 UNIT, OTHER_UNIT = "unit-km-park", "unit-qj-park"
@@ -36,6 +40,7 @@ FORM: dict[str, Any] = {
     "office_space": "200平方米",
     "matching_funds_wan": "50",
     "self_raised_funds_wan": "30.5",
+    "opinion_text": "同意申报，情况属实。",
     "opinion_responsible_person": "李四",
     "opinion_title": "主任",
     "opinion_date": "2022-04-01",
@@ -43,7 +48,13 @@ FORM: dict[str, Any] = {
     "declares_overseas_channels": True,
     "declares_government_support": True,
 }
-SLOTS = ("support_letter", "construction_plan", "overseas_cooperation", "policy_measures")
+SLOTS = (
+    "support_letter",
+    "construction_plan",
+    "overseas_cooperation",
+    "policy_measures",
+    "signed_form",
+)
 
 
 def _docx() -> bytes:
@@ -58,6 +69,59 @@ PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32) + b"\xff\xd9"
 DOCX = _docx()
+
+
+def credit_code(seed: str, code: str = "530100") -> str:
+    """A valid 统一社会信用代码 for a unit, derived from its id."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    body = "91" + code.ljust(6, "0")[:6] + "".join(CREDIT_CODE_CHARS[b % 31] for b in digest[:9])
+    return body + credit_code_check_char(body)
+
+
+def registration(unit: str = UNIT, code: str = "5301", **overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "昆明高新技术产业开发区管委会",
+        "credit_code": credit_code(unit, code),
+        "category": "park",
+        "level": "prefecture",
+        "jurisdiction": code,
+        "contacts": [{"name": "张三", "phone": "0871-68000000", "email": "haizhi@example.cn"}],
+        "address": "昆明市高新区科高路1号",
+        **overrides,
+    }
+
+
+def cast_of(svc: RunningService, level: str, code: str) -> dict[str, str]:
+    """The CAST that verifies a unit: its prefecture's, or the province's."""
+    if level == "prefecture":
+        return svc.auth("prefecture_reviewer", user=f"cast-{code[:4]}", jurisdictions=[code[:4]])
+    return svc.auth("province_reviewer", user=f"cast-{code[:2]}", jurisdictions=[code[:2]])
+
+
+async def register_unit(
+    svc: RunningService,
+    unit: str = UNIT,
+    code: str = "5301",
+    *,
+    verify: bool = True,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Registers the unit (once) and, unless told not to, has its CAST verify it."""
+    body = registration(unit, code, **overrides)
+    headers = applicant(svc, unit, code)
+    known = await svc.client.get(f"/units/{unit}", headers=headers)
+    if known.status_code == 404:
+        registered = await svc.client.post("/units", json=body, headers=headers)
+        assert registered.status_code == 201, registered.text
+        known = registered
+    view: dict[str, Any] = known.json()
+    if verify and view["status"] == "pending":
+        verified = await svc.client.post(
+            f"/units/{unit}/verify", json={}, headers=cast_of(svc, view["level"], code)
+        )
+        assert verified.status_code == 200, verified.text
+        view = verified.json()
+    return view
 
 
 def officer(svc: RunningService, province: str = "53") -> dict[str, str]:
@@ -79,18 +143,16 @@ async def open_call(svc: RunningService, **terms: Any) -> str:
 
 
 def draft_body(call_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "call_id": call_id,
-        "unit_name": "昆明高新技术产业开发区管委会",
-        "category": "park",
-        "jurisdiction": "5301",
-        **overrides,
-    }
+    return {"call_id": call_id, **overrides}
 
 
-async def draft(svc: RunningService, call_id: str, **overrides: Any) -> str:
+async def draft(
+    svc: RunningService, call_id: str, unit: str = UNIT, code: str = "5301", **overrides: Any
+) -> str:
+    """Drafts for the unit, registered and verified first if it is not yet."""
+    await register_unit(svc, unit, code)
     drafted = await svc.client.post(
-        "/applications", json=draft_body(call_id, **overrides), headers=applicant(svc)
+        "/applications", json=draft_body(call_id, **overrides), headers=applicant(svc, unit, code)
     )
     assert drafted.status_code == 201, drafted.text
     return str(drafted.json()["application_id"])
@@ -113,24 +175,34 @@ async def upload(
     )
 
 
-async def ready(svc: RunningService, call_id: str | None = None) -> str:
+async def ready(
+    svc: RunningService, call_id: str | None = None, unit: str = UNIT, code: str = "5301"
+) -> str:
     """A draft with every field filled and every material attached."""
-    application_id = await draft(svc, call_id or await open_call(svc))
-    saved = await svc.client.patch(
-        f"/applications/{application_id}", json=FORM, headers=applicant(svc)
-    )
+    application_id = await draft(svc, call_id or await open_call(svc), unit, code)
+    headers = applicant(svc, unit, code)
+    saved = await svc.client.patch(f"/applications/{application_id}", json=FORM, headers=headers)
     assert saved.status_code == 200, saved.text
     for n, slot in enumerate(SLOTS):
-        added = await upload(svc, application_id, slot, PDF + bytes([n]))
+        added = await upload(svc, application_id, slot, PDF + bytes([n]), headers=headers)
         assert added.status_code == 201, added.text
     return application_id
 
 
-async def submitted(svc: RunningService, call_id: str | None = None) -> str:
-    application_id = await ready(svc, call_id)
-    sent = await svc.client.post(f"/applications/{application_id}/submit", headers=applicant(svc))
+async def submitted(
+    svc: RunningService, call_id: str | None = None, unit: str = UNIT, code: str = "5301"
+) -> str:
+    application_id = await ready(svc, call_id, unit, code)
+    sent = await svc.client.post(
+        f"/applications/{application_id}/submit", headers=applicant(svc, unit, code)
+    )
     assert sent.status_code == 200, sent.text
     return application_id
+
+
+async def application_event_count(svc: RunningService) -> int:
+    """Events of calls and applications (not of unit registrations)."""
+    return len([e for e in await svc.kernel.store.read_all() if not e.subject.startswith("unit-")])
 
 
 async def event_count(svc: RunningService) -> int:

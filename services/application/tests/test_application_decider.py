@@ -22,16 +22,20 @@ from services.application.domain.commands import (
     RecordReceipt,
     RecordRejection,
     RecordReturn,
+    RecordWorkstationDesignation,
     RemoveAttachment,
     ReplaceAttachment,
     RequestWorkstationApplication,
     SubmitApplication,
+    UnitSnapshot,
     UpdateDraft,
     UploadedFile,
     WithdrawApplication,
 )
 from services.application.domain.dossier import route_for
 from services.application.domain.errors import (
+    ActiveBaseHeld,
+    ApplicationAlreadyActive,
     ApplicationAlreadyExists,
     ApplicationClosed,
     ApplicationFrozen,
@@ -49,6 +53,8 @@ from services.application.domain.errors import (
     OutsideCallProvince,
     SlotAlreadyFilled,
     SubmissionIncomplete,
+    UnitNotRegistered,
+    UnitNotVerified,
     UnknownFormFields,
     WorkstationAlreadyRequested,
     WorkstationNeedsNationalApplication,
@@ -71,6 +77,7 @@ from services.application.domain.events import (
     DesignationRecorded,
     DraftUpdated,
     FormEntry,
+    Level,
     Programme,
     ReceiptRecorded,
     RejectionRecorded,
@@ -78,7 +85,9 @@ from services.application.domain.events import (
     Route,
     Slot,
     SubmittedFile,
+    UnitStatus,
     WorkstationApplicationRequested,
+    WorkstationDesignationRecorded,
 )
 from services.application.domain.form import FieldValue
 from shared.testkit.spec import spec
@@ -86,7 +95,14 @@ from shared.testkit.spec import spec
 NOW = datetime(2022, 3, 1, 2, 0, tzinfo=UTC)
 DEADLINE = datetime(2022, 4, 30, 16, 0, tzinfo=UTC)
 AFTER = datetime(2022, 6, 1, 2, 0, tzinfo=UTC)
-CALL = CallSnapshot("call-1", "53", CallStatus.OPEN, DEADLINE, MATERIAL_SLOTS, True)
+OPENED_ON = date(2022, 2, 20)
+CALL = CallSnapshot("call-1", "53", CallStatus.OPEN, DEADLINE, MATERIAL_SLOTS, True, OPENED_ON)
+CODE = "91530100MA6K5J8X2A"
+UNIT = UnitSnapshot(
+    "unit-1", "昆明高新区", CODE, Category.PARK, Level.PREFECTURE, "53", "5301", UnitStatus.VERIFIED
+)
+#: What every submission needs: the Art. 7 materials and the signed and sealed form page.
+REQUIRED = (*MATERIAL_SLOTS, Slot.SIGNED_FORM)
 WHO: dict[str, Any] = {"at": NOW, "by": "user-1", "by_org": "unit-1"}
 
 # Every Annex 2 field, typed as the API gives it, and as text as the events carry it.
@@ -106,6 +122,7 @@ FORM: dict[str, FieldValue] = {
     "office_space": "200平方米",
     "matching_funds_wan": Decimal("50"),
     "self_raised_funds_wan": Decimal("30.5"),
+    "opinion_text": "同意申报",
     "opinion_responsible_person": "李四",
     "opinion_title": "主任",
     "opinion_date": date(2022, 4, 1),
@@ -160,18 +177,15 @@ DRAFT = DraftApplication(
     case_id="case-1",
     call=CALL,
     programme=Programme.NATIONAL_BASE,
-    unit_id="unit-1",
-    unit_name="昆明高新区",
-    category=Category.PARK,
-    jurisdiction="5301",
+    unit=UNIT,
     **WHO,
 )
 DRAFTED = ApplicationDrafted(
     "app-1", "case-1", "call-1", Programme.NATIONAL_BASE, "unit-1", "昆明高新区",
-    Category.PARK, "53", "5301", None,
+    Category.PARK, "53", "5301", None, Level.PREFECTURE, CODE,
 )  # fmt: skip
 FILLED = DraftUpdated("app-1", "case-1", FORM_ENTRIES)
-MATERIALS = tuple(added(slot) for slot in MATERIAL_SLOTS)
+MATERIALS = tuple(added(slot) for slot in REQUIRED)
 READY: tuple[ApplicationEvent, ...] = (DRAFTED, FILLED, *MATERIALS)
 SUBMIT = SubmitApplication("app-1", CALL, **WHO)
 SUBMITTED = ApplicationSubmitted(
@@ -187,10 +201,13 @@ SUBMITTED = ApplicationSubmitted(
     route=Route.VIA_PREFECTURE,
     revision=1,
     form_hash=FORM_HASH,
-    files=tuple(submitted_file(slot) for slot in MATERIAL_SLOTS),
+    files=tuple(submitted_file(slot) for slot in REQUIRED),
     linked_case_id=None,
     form=FORM_ENTRIES,
     submitted_at=NOW,
+    call_opened_on=OPENED_ON,
+    level=Level.PREFECTURE,
+    credit_code=CODE,
 )
 RETURN = RecordReturn("app-1", "rev-1", "prefecture", ("补充支持函",), at=AFTER, by="review")
 RETURNED = ReturnRecorded("app-1", "case-1", 1, "rev-1", "prefecture", ("补充支持函",))
@@ -243,7 +260,59 @@ def test_drafting_once_the_deadline_has_passed_is_refused() -> None:
 
 
 def test_a_unit_outside_the_calls_province_cannot_draft() -> None:  # Notice §1
-    spec(decider).given().when(replace(DRAFT, jurisdiction="5201")).raises(OutsideCallProvince)
+    guizhou = replace(UNIT, province="52", jurisdiction="5201")
+    spec(decider).given().when(replace(DRAFT, unit=guizhou)).raises(OutsideCallProvince)
+
+
+def test_a_unit_that_never_registered_cannot_draft() -> None:
+    refusal = spec(decider).given().when(replace(DRAFT, unit=None)).raises(UnitNotRegistered)
+    assert "POST /units" in refusal.detail
+
+
+@pytest.mark.parametrize("status", [UnitStatus.PENDING, UnitStatus.RETURNED])
+def test_a_unit_whose_registration_is_not_verified_cannot_draft(status: UnitStatus) -> None:
+    command = replace(DRAFT, unit=replace(UNIT, status=status))
+    refusal = spec(decider).given().when(command).raises(UnitNotVerified)
+    assert refusal.context["unit_status"] == str(status)
+
+
+def test_the_application_takes_who_applies_from_the_registration() -> None:
+    college = replace(
+        UNIT, name="昆明学院", category=Category.UNIVERSITY, level=Level.PREFECTURE,
+        jurisdiction="530100",
+    )  # fmt: skip
+    (drafted,) = spec(decider).given().when(replace(DRAFT, unit=college)).decided()
+    assert isinstance(drafted, ApplicationDrafted)
+    assert (drafted.unit_name, drafted.category, drafted.level, drafted.jurisdiction) == (
+        "昆明学院", Category.UNIVERSITY, Level.PREFECTURE, "530100",
+    )  # fmt: skip
+    assert drafted.credit_code == CODE
+
+
+def test_a_second_active_application_under_the_call_is_refused_naming_the_first() -> None:
+    command = replace(DRAFT, active_application_id="app-0")
+    refusal = spec(decider).given().when(command).raises(ApplicationAlreadyActive)
+    assert refusal.context["application_id"] == "app-0"
+    assert "app-0" in refusal.detail
+
+
+def test_the_active_application_being_this_one_is_a_repeat_not_a_conflict() -> None:
+    spec(decider).given(DRAFTED).when(replace(DRAFT, active_application_id="app-1")).then()
+
+
+def test_a_unit_holding_an_active_base_renews_it_rather_than_applying_again() -> None:
+    command = replace(DRAFT, active_base_id="base-1")
+    refusal = spec(decider).given().when(command).raises(ActiveBaseHeld)
+    assert refusal.context["base_id"] == "base-1"
+
+
+def test_an_active_base_does_not_stop_a_work_station_application() -> None:
+    station = replace(
+        DRAFT, programme=Programme.PROVINCIAL_WORKSTATION, linked_case_id="case-0",
+        active_base_id="base-1",
+    )  # fmt: skip
+    (drafted,) = spec(decider).given().when(station).decided()
+    assert isinstance(drafted, ApplicationDrafted)
 
 
 def test_a_user_cannot_draft_for_another_unit() -> None:
@@ -252,11 +321,16 @@ def test_a_user_cannot_draft_for_another_unit() -> None:
 
 @pytest.mark.parametrize(
     "applicant",
-    [{"jurisdiction": "5"}, {"jurisdiction": "53xx"}, {"unit_name": " "}],
+    [
+        {"jurisdiction": "5", "province": "5"},
+        {"jurisdiction": "53xx"},
+        {"name": " "},
+    ],
     ids=["too-short", "not-digits", "blank-name"],
 )
 def test_a_badly_described_applicant_is_refused(applicant: dict[str, Any]) -> None:
-    spec(decider).given().when(replace(DRAFT, **applicant)).raises(InvalidApplicant)
+    command = replace(DRAFT, unit=replace(UNIT, **applicant))
+    spec(decider).given().when(command).raises(InvalidApplicant)
 
 
 def test_drafting_the_same_application_again_records_nothing() -> None:
@@ -580,7 +654,7 @@ def test_submission_lists_every_missing_field_and_material() -> None:
     assert refusal.context["missing_fields"] == [
         name for name in FORM if name not in ("host_unit", "fax")
     ]
-    assert refusal.context["missing_materials"] == [str(slot) for slot in MATERIAL_SLOTS]
+    assert refusal.context["missing_materials"] == [str(slot) for slot in REQUIRED]
 
 
 def test_an_eligibility_declaration_not_made_blocks_submission() -> None:  # Art. 6
@@ -591,8 +665,42 @@ def test_an_eligibility_declaration_not_made_blocks_submission() -> None:  # Art
 
 
 def test_one_missing_material_blocks_submission() -> None:  # Art. 7
-    refusal = spec(decider).given(*READY[:-1]).when(SUBMIT).raises(SubmissionIncomplete)
+    given = [
+        e for e in READY if not (isinstance(e, AttachmentAdded) and e.slot == "policy_measures")
+    ]
+    refusal = spec(decider).given(*given).when(SUBMIT).raises(SubmissionIncomplete)
     assert refusal.context["missing_materials"] == ["policy_measures"]
+
+
+def test_the_signed_and_sealed_form_is_needed_whatever_the_call_lists() -> None:  # Art. 7(2)
+    refusal = spec(decider).given(*READY[:-1]).when(SUBMIT).raises(SubmissionIncomplete)
+    assert refusal.context["missing_materials"] == ["signed_form"]
+
+
+def test_the_filling_units_opinion_is_needed_to_submit() -> None:  # Annex 2
+    given = (*READY, text_of(opinion_text=None))
+    refusal = spec(decider).given(*given).when(SUBMIT).raises(SubmissionIncomplete)
+    assert refusal.context["missing_fields"] == ["opinion_text"]
+
+
+def test_the_calls_additional_materials_are_needed_each_in_slot_extra() -> None:
+    call = replace(CALL, additional_materials=("营业执照副本",))
+    submit = replace(SUBMIT, call=call)
+    refusal = (
+        spec(decider).given(*READY, added(Slot.EXTRA)).when(submit).raises(SubmissionIncomplete)
+    )
+    assert refusal.context["missing_materials"] == ["extra:营业执照副本"]
+    licence = replace(added(Slot.EXTRA, "att-licence", "licence"), material="营业执照副本")
+    (event,) = spec(decider).given(*READY, licence).when(submit).decided()
+    assert isinstance(event, ApplicationSubmitted)
+    assert event.files[-1].material == "营业执照副本"
+
+
+def test_a_material_name_goes_only_with_a_file_in_slot_extra() -> None:
+    command = AddAttachment(
+        "app-1", "att-1", Slot.SUPPORT_LETTER, upload("x"), material="营业执照副本", **WHO
+    )
+    spec(decider).given(DRAFTED).when(command).raises(InvalidAttachment)
 
 
 def test_the_fax_may_stay_empty() -> None:
@@ -602,8 +710,8 @@ def test_the_fax_may_stay_empty() -> None:
 
 
 def test_only_the_materials_the_call_requires_are_needed() -> None:
-    call = replace(CALL, required_slots=(Slot.SUPPORT_LETTER,))
-    given = (DRAFTED, FILLED, added(Slot.SUPPORT_LETTER))
+    call = replace(CALL, required_slots=(Slot.SUPPORT_LETTER,))  # stored calls may ask less
+    given = (DRAFTED, FILLED, added(Slot.SUPPORT_LETTER), added(Slot.SIGNED_FORM))
     produced = spec(decider).given(*given).when(replace(SUBMIT, call=call)).decided()
     assert [type(e) for e in produced] == [ApplicationSubmitted]
 
@@ -652,29 +760,39 @@ def test_the_form_hash_follows_the_content_not_the_order_of_edits() -> None:
 
 
 @pytest.mark.parametrize(
+    ("level", "jurisdiction", "route"),
+    [
+        (Level.PROVINCIAL, "53", Route.DIRECT),
+        (Level.PROVINCIAL, "5301", Route.DIRECT),
+        (Level.CENTRAL, "5301", Route.DIRECT),
+        (Level.PREFECTURE, "5301", Route.VIA_PREFECTURE),  # e.g. 昆明学院, a city's university
+        (Level.PREFECTURE, "530102", Route.VIA_PREFECTURE),
+        (Level.PREFECTURE, "530100", Route.VIA_PREFECTURE),
+        (Level.PREFECTURE, "530000", Route.DIRECT),  # known only by its province
+    ],
+)
+def test_the_route_follows_the_level_and_the_jurisdiction(
+    level: Level, jurisdiction: str, route: Route
+) -> None:  # Notice §3
+    assert route_for(level, jurisdiction) is route
+
+
+@pytest.mark.parametrize(
     ("category", "jurisdiction", "route"),
     [
-        (Category.PROVINCIAL_UNIT, "53", Route.DIRECT),
-        (Category.CENTRAL_UNIT, "5301", Route.DIRECT),
         (Category.UNIVERSITY, "5301", Route.DIRECT),
-        (Category.PREFECTURE_CAST, "5325", Route.DIRECT),
-        (Category.NATIONAL_SOCIETY, "5301", Route.DIRECT),
         (Category.PARK, "5301", Route.VIA_PREFECTURE),
-        (Category.PREFECTURE_INSTITUTE, "5325", Route.VIA_PREFECTURE),
-        (Category.ENTERPRISE, "530102", Route.VIA_PREFECTURE),
-        (Category.PREFECTURE_INSTITUTION, "530100", Route.VIA_PREFECTURE),
-        (Category.ENTERPRISE, "53", Route.DIRECT),
         (Category.PARK, "530000", Route.DIRECT),
     ],
 )
-def test_the_route_follows_the_category_and_the_jurisdiction(
+def test_a_draft_from_before_the_registry_keeps_its_category_route(
     category: Category, jurisdiction: str, route: Route
-) -> None:  # Notice §3
-    assert route_for(category, jurisdiction) is route
+) -> None:
+    assert route_for(None, jurisdiction, category) is route
 
 
 def test_the_route_is_recorded_on_submission() -> None:
-    direct = replace(DRAFTED, category=Category.UNIVERSITY)
+    direct = replace(DRAFTED, level=Level.PROVINCIAL)
     (event,) = spec(decider).given(direct, *READY[1:]).when(SUBMIT).decided()
     assert isinstance(event, ApplicationSubmitted)
     assert event.route is Route.DIRECT
@@ -838,6 +956,40 @@ def test_a_decided_application_is_closed_to_the_applicant(decided: object) -> No
     spec(decider).given(*given).when(SUBMIT).raises(ApplicationClosed)
     spec(decider).given(*given).when(update(fax="1")).raises(ApplicationClosed)
     spec(decider).given(*given).when(RECEIVE).raises(ApplicationClosed)
+
+
+STATION_DRAFTED = replace(
+    DRAFTED, programme=Programme.PROVINCIAL_WORKSTATION, linked_case_id="case-0"
+)
+STATION_SUBMITTED = replace(
+    SUBMITTED, programme=Programme.PROVINCIAL_WORKSTATION, linked_case_id="case-0"
+)
+DESIGNATE_STATION = RecordWorkstationDesignation(
+    "app-1", "rev-ws", "station-1", "云海智站-2022-001", at=AFTER, by="review"
+)
+
+
+def test_a_work_station_designation_is_recorded_without_a_base() -> None:  # Notice §5(3)
+    spec(decider).given(STATION_DRAFTED, *READY[1:], STATION_SUBMITTED).when(
+        DESIGNATE_STATION
+    ).then(
+        WorkstationDesignationRecorded(
+            "app-1", "case-1", 1, "rev-ws", "station-1", "云海智站-2022-001"
+        )
+    )
+
+
+def test_the_same_work_station_designation_again_records_nothing() -> None:
+    designated = WorkstationDesignationRecorded(
+        "app-1", "case-1", 1, "rev-ws", "station-1", "云海智站-2022-001"
+    )
+    given = (STATION_DRAFTED, *READY[1:], STATION_SUBMITTED, designated)
+    spec(decider).given(*given).when(DESIGNATE_STATION).then()
+    spec(decider).given(*given).when(WITHDRAW).raises(ApplicationClosed)
+
+
+def test_a_national_base_application_is_not_designated_a_work_station() -> None:
+    spec(decider).given(*READY, SUBMITTED).when(DESIGNATE_STATION).raises(NotUnderReview)
 
 
 # --- withdrawal -------------------------------------------------------------------------------

@@ -13,10 +13,13 @@ from services.application.domain.commands import (
     RecordBaseExpiry,
     RecordBaseRevocation,
     RecordRenewalGrant,
+    RecordRenewalPendingPastTerm,
     RecordRenewalRefusal,
+    RecordRenewalReturn,
     RecordRenewalWindow,
     RecordTermRenewal,
     RequestRenewal,
+    ResubmitRenewalRequest,
     WithdrawRenewalRequest,
 )
 from services.application.domain.errors import (
@@ -27,6 +30,7 @@ from services.application.domain.errors import (
     NoRenewalPending,
     NotBaseUnit,
     RenewalAlreadyPending,
+    RenewalNotReturned,
     RenewalWindowClosed,
     RenewalWindowNotOpen,
 )
@@ -35,9 +39,12 @@ from services.application.domain.events import (
     BaseExpiryRecorded,
     BaseRevocationRecorded,
     RenewalGrantRecorded,
+    RenewalPendingPastTermRecorded,
     RenewalRefusalRecorded,
     RenewalRequested,
+    RenewalRequestResubmitted,
     RenewalRequestWithdrawn,
+    RenewalReturnRecorded,
     RenewalWindowRecorded,
     TermRenewalRecorded,
 )
@@ -327,3 +334,88 @@ def test_the_same_end_again_records_nothing() -> None:
 )
 def test_nothing_more_happens_to_a_base_whose_life_is_over(ended: object, command: object) -> None:
     spec(decider).given(DESIGNATED, ended).when(command).raises(BaseNoLongerDesignated)
+
+
+# --- returned for completion, pending past the term, decided after it ------------------------
+
+RETURN = RecordRenewalReturn("base-1", "ren-1", ("请补充工作总结",), at=INSIDE, by="review")
+RETURNED = RenewalReturnRecorded("ren-1", "case-1", "base-1", ("请补充工作总结",))
+COMPLETED = "本基地申请重新授牌，附五年工作总结及近三年考核材料。"
+RESUBMIT = ResubmitRenewalRequest("base-1", "ren-1", COMPLETED, INSIDE, "user-1", "unit-1")
+RESUBMITTED = RenewalRequestResubmitted("ren-1", "case-1", "base-1", COMPLETED)
+AFTER_TERM = start_of_day(date(2027, 6, 10))
+PAST_TERM = RecordRenewalPendingPastTerm(
+    "base-1", "ren-1", TERM_END, at=start_of_day(date(2027, 5, 20)), by="assessment"
+)
+PENDING_PAST_TERM = RenewalPendingPastTermRecorded("base-1", "case-1", "ren-1", TERM_END)
+EXPIRY = RecordBaseExpiry("base-1", date(2027, 5, 20), at=INSIDE, by="assessment")
+
+
+def test_the_province_returns_a_request_for_completion() -> None:
+    spec(decider).given(DESIGNATED, REQUESTED).when(RETURN).then(RETURNED)
+    spec(decider).given(DESIGNATED, REQUESTED, RETURNED).when(RETURN).then()
+
+
+def test_the_unit_resubmits_a_returned_request_even_after_the_window() -> None:
+    late = replace(RESUBMIT, at=AFTER_TERM)
+    spec(decider).given(DESIGNATED, REQUESTED, RETURNED).when(late).then(RESUBMITTED)
+    spec(decider).given(DESIGNATED, REQUESTED, RETURNED, RESUBMITTED).when(RESUBMIT).then()
+
+
+def test_a_request_not_returned_is_not_resubmitted() -> None:
+    other = replace(RESUBMIT, statement="另一份")
+    spec(decider).given(DESIGNATED, REQUESTED).when(other).raises(RenewalNotReturned)
+    spec(decider).given(DESIGNATED).when(RESUBMIT).raises(NoRenewalPending)
+
+
+def test_a_resubmission_needs_a_statement_and_the_bases_own_unit() -> None:
+    given = (DESIGNATED, REQUESTED, RETURNED)
+    spec(decider).given(*given).when(replace(RESUBMIT, statement=" ")).raises(EmptyStatement)
+    spec(decider).given(*given).when(replace(RESUBMIT, by_org="unit-2")).raises(NotBaseUnit)
+
+
+def test_a_return_that_crossed_a_withdrawal_changes_nothing() -> None:
+    spec(decider).given(DESIGNATED, REQUESTED, WITHDRAWN).when(RETURN).then()
+
+
+def test_a_returned_request_is_still_decided_or_withdrawn() -> None:
+    spec(decider).given(DESIGNATED, REQUESTED, RETURNED).when(WITHDRAW).then(WITHDRAWN)
+    spec(decider).given(DESIGNATED, REQUESTED, RETURNED).when(REFUSE).then(REFUSED)
+
+
+def test_the_term_ends_with_the_request_pending_and_the_base_stays_designated() -> None:
+    spec(decider).given(DESIGNATED, REQUESTED).when(PAST_TERM).then(PENDING_PAST_TERM)
+    spec(decider).given(DESIGNATED, REQUESTED, PENDING_PAST_TERM).when(PAST_TERM).then()
+    late_grant = replace(GRANT, at=AFTER_TERM)
+    spec(decider).given(DESIGNATED, REQUESTED, PENDING_PAST_TERM).when(late_grant).then(GRANTED)
+
+
+def test_pending_past_term_after_the_decision_arrived_changes_nothing() -> None:
+    spec(decider).given(DESIGNATED, REQUESTED, GRANTED).when(PAST_TERM).then()
+
+
+def test_a_grant_after_the_terms_end_was_recorded_gives_a_continuous_term() -> None:
+    """No refusal, no dead letter: the new term starts the day after the old one ended."""
+    expired = replace(EXPIRED, reason="term_ended")
+    history = (DESIGNATED, REQUESTED, expired)
+    spec(decider).given(*history).when(replace(GRANT, at=AFTER_TERM)).then(GRANTED)
+    renewed = spec(decider).given(*history, GRANTED)
+    renewed.when(replace(REQUEST, renewal_id="ren-2")).raises(RenewalWindowNotOpen)
+    spec(decider).given(*history, GRANTED).when(GRANT).then()
+
+
+def test_a_refusal_after_the_terms_end_was_recorded_is_recorded_and_the_base_stays_ended() -> None:
+    history = (DESIGNATED, REQUESTED, EXPIRED)
+    spec(decider).given(*history).when(REFUSE).then(REFUSED)
+    spec(decider).given(*history, REFUSED).when(REFUSE).then()
+    spec(decider).given(*history, REFUSED).when(GRANT).raises(BaseNoLongerDesignated)
+
+
+@pytest.mark.parametrize("reason", ["renewal_refused", "renewal_withdrawn"])
+def test_expiry_for_a_refused_or_withdrawn_renewal_ends_the_base(reason: str) -> None:
+    expiry = replace(EXPIRY, reason=reason)
+    ended = replace(EXPIRED, reason=reason)
+    spec(decider).given(DESIGNATED, REQUESTED, REFUSED).when(expiry).then(ended)
+    spec(decider).given(DESIGNATED, REQUESTED, REFUSED, ended).when(REQUEST).raises(
+        BaseNoLongerDesignated
+    )

@@ -22,7 +22,9 @@ from services.application.domain.events import (
     CallClosed,
     CallOpened,
     CallStatus,
+    Contact,
     Slot,
+    SubmissionAddress,
 )
 from shared.testkit.spec import spec
 
@@ -51,7 +53,11 @@ OPENED = CallOpened(
     required_slots=MATERIAL_SLOTS,
     allows_workstation=True,
     paper_copies=5,
+    opened_on=date(2022, 3, 1),
 )
+# Notice §6: whom to ask, and where the paper copies go.
+NOTICE_CONTACT = Contact("毛发强", "63103381 / 13629451779", "ynskxgjb@126.com")
+PAPER_TO = SubmissionAddress("昆明市护国路26号省科协办公大楼508室", "650021", "省科协 毛发强")
 
 
 def test_a_provincial_officer_opens_a_call_until_the_end_of_its_deadline_day() -> None:
@@ -65,11 +71,34 @@ def test_a_deadline_time_is_read_as_beijing_time() -> None:
     )
 
 
-def test_the_call_fixes_its_required_materials() -> None:
-    two = (Slot.SUPPORT_LETTER, Slot.CONSTRUCTION_PLAN)
-    spec(decider).given().when(replace(OPEN, required_slots=two)).then(
-        replace(OPENED, required_slots=two)
+def test_the_call_records_the_day_it_opened_in_beijing() -> None:
+    late_evening = datetime(2022, 3, 1, 17, 0, tzinfo=UTC)  # 2 March, 01:00 in Beijing
+    (opened,) = spec(decider).given().when(replace(OPEN, at=late_evening)).decided()
+    assert isinstance(opened, CallOpened)
+    assert opened.opened_on == date(2022, 3, 2)
+
+
+def test_the_call_may_ask_for_more_than_the_art_7_materials() -> None:
+    more = (*MATERIAL_SLOTS, Slot.SIGNED_FORM)
+    command = replace(OPEN, required_slots=more, additional_materials=("营业执照副本",))
+    spec(decider).given().when(command).then(
+        replace(OPENED, required_slots=more, additional_materials=("营业执照副本",))
     )
+
+
+def test_the_call_carries_its_contacts_and_where_the_paper_copies_go() -> None:
+    command = replace(OPEN, contacts=(NOTICE_CONTACT,), submission_address=PAPER_TO)
+    spec(decider).given().when(command).then(
+        replace(OPENED, contacts=(NOTICE_CONTACT,), submission_address=PAPER_TO)
+    )
+
+
+def test_a_call_never_asks_for_fewer_than_the_art_7_materials() -> None:  # Art. 7
+    two = (Slot.SUPPORT_LETTER, Slot.CONSTRUCTION_PLAN)
+    refusal = spec(decider).given().when(replace(OPEN, required_slots=two)).raises(InvalidCall)
+    assert refusal.context["problems"] == [
+        "required_slots must include the Art. 7 materials: overseas_cooperation, policy_measures"
+    ]
 
 
 def test_an_officer_of_another_province_cannot_open_the_call() -> None:
@@ -86,8 +115,12 @@ def test_a_prefecture_officer_cannot_open_a_provincial_call() -> None:
         {"province": "5301", "by_jurisdiction": "5301"},
         {"title": "  "},
         {"required_slots": ()},
-        {"required_slots": (Slot.SUPPORT_LETTER, Slot.SUPPORT_LETTER)},
-        {"required_slots": (Slot.SUPPORT_LETTER, Slot.EXTRA)},
+        {"required_slots": (*MATERIAL_SLOTS, Slot.SUPPORT_LETTER)},
+        {"required_slots": (*MATERIAL_SLOTS, Slot.EXTRA)},
+        {"additional_materials": ("营业执照", "营业执照")},
+        {"additional_materials": (" ",)},
+        {"contacts": (Contact("毛发强", "63103381", "not-an-email"),)},
+        {"submission_address": SubmissionAddress("昆明市护国路26号", "6500", "毛发强")},
         {"paper_copies": -1},
         {"deadline_on": date(2022, 2, 28)},
         {"deadline_time": time(12, 0, tzinfo=UTC)},
@@ -98,6 +131,10 @@ def test_a_prefecture_officer_cannot_open_a_provincial_call() -> None:
         "no-materials",
         "duplicate-material",
         "extra-as-required",
+        "duplicate-additional-material",
+        "blank-additional-material",
+        "contact-without-email",
+        "postcode-not-6-digits",
         "negative-paper-copies",
         "deadline-passed",
         "zoned-deadline-time",
@@ -157,7 +194,9 @@ def test_the_snapshot_tells_an_application_whether_the_call_is_open() -> None:
     closed_state = decider.fold([OPENED, CallClosed("call-1", "53", DEADLINE, DEADLINE)])
     assert isinstance(open_state, Accepting)
     assert isinstance(closed_state, Closed)
-    expected = CallSnapshot("call-1", "53", CallStatus.OPEN, DEADLINE, MATERIAL_SLOTS, True)
+    expected = CallSnapshot(
+        "call-1", "53", CallStatus.OPEN, DEADLINE, MATERIAL_SLOTS, True, date(2022, 3, 1)
+    )
     assert snapshot(open_state) == expected
     assert snapshot(closed_state) == replace(expected, status=CallStatus.CLOSED)
 

@@ -2,15 +2,17 @@
 
 | family | commands | module |
 |---|---|---|
+| units | register, amend; verify, return (the unit's CAST) | `units.py` |
 | calls | open; close at the deadline (scheduler) | `calls.py` |
 | applications | draft, update draft, add / replace / remove attachment, request the work
   station (and draft the linked application), submit / resubmit, withdraw, record receipt;
   record return, rejection, designation (from review) | `applications.py` |
-| renewals | request, withdraw; record base designation, window, grant, refusal, new term,
-  expiry, revocation (from review and assessment) | `renewals.py` |
+| renewals | request, withdraw, resubmit after a return; record base designation, window,
+  return, pending past term, grant, refusal, new term, expiry, revocation (from review and
+  assessment) | `renewals.py` |
 | files | keep an attachment's bytes by hash, tell its type from its bytes | `files.py` |
-| queries | applications, their history and files, bases and renewal requests, each read
-  only by its owner unit or a reviewer whose jurisdiction covers it | `queries.py` |
+| queries | units, applications, their history and files, bases and renewal requests, each
+  read only by its owner unit or a reviewer whose jurisdiction covers it | `queries.py` |
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from .calls import CallUseCases
 from .files import FileStore
 from .queries import Queries
 from .renewals import RenewalUseCases
+from .units import UnitUseCases
 
 
 @dataclass
 class ApplicationUseCases:
     executor: Executor
+    units: UnitUseCases
     calls: CallUseCases
     filing: FilingUseCases
     renewals: RenewalUseCases
@@ -42,11 +46,13 @@ class ApplicationUseCases:
     def build(cls, kernel: Kernel) -> ApplicationUseCases:
         executor = kernel.executor
         calls = CallUseCases(executor)
+        units = UnitUseCases(executor)
         renewals = RenewalUseCases(executor, kernel.policies)
         return cls(
             executor=executor,
+            units=units,
             calls=calls,
-            filing=FilingUseCases(executor, calls),
+            filing=FilingUseCases(executor, calls, units),
             renewals=renewals,
             files=FileStore(kernel.settings.data_dir / "attachments"),
             queries=Queries(executor, renewals.policy),

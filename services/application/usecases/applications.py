@@ -26,6 +26,7 @@ from ..domain.commands import (
     RecordReceipt,
     RecordRejection,
     RecordReturn,
+    RecordWorkstationDesignation,
     RemoveAttachment,
     ReplaceAttachment,
     RequestWorkstationApplication,
@@ -36,10 +37,12 @@ from ..domain.commands import (
 )
 from ..domain.dossier import Dossier
 from ..domain.errors import ApplicationNotFound
-from ..domain.events import Category, Programme, Slot
+from ..domain.events import Programme, Slot
 from ..domain.form import FieldValue
-from ..projections.applications import applications
+from ..projections.applications import INACTIVE, applications
+from ..projections.bases import ACTIVE_BASE, bases
 from .calls import CallUseCases
+from .units import UnitUseCases
 
 Result = CommandResult[application.State]
 
@@ -53,45 +56,62 @@ def application_stream(application_id: str) -> str:
     return APPLICATION.stream(application_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Applicant:
-    """The unit acting, as the API established it: its id is the caller's organisation."""
+async def active_application(
+    conn: AsyncConnection, unit_id: str, call_id: str, programme: Programme
+) -> str | None:
+    """The unit's application under the call and programme that is not withdrawn or rejected."""
+    t = applications
+    query = select(t.c.application_id).where(
+        t.c.unit_id == unit_id,
+        t.c.call_id == call_id,
+        t.c.programme == str(programme),
+        t.c.status.not_in(INACTIVE),
+    )
+    return (await conn.execute(query.limit(1))).scalar()
 
-    unit_id: str
-    unit_name: str
-    category: Category
-    jurisdiction: str
+
+async def active_base(conn: AsyncConnection, unit_id: str) -> str | None:
+    """A designated base of the unit that has neither expired nor been revoked."""
+    query = select(bases.c.base_id).where(
+        bases.c.unit_id == unit_id, bases.c.status.in_(ACTIVE_BASE)
+    )
+    return (await conn.execute(query.order_by(bases.c.base_id).limit(1))).scalar()
 
 
 @dataclass
 class FilingUseCases:
     executor: Executor
     calls: CallUseCases
+    units: UnitUseCases
 
     async def draft(
         self,
         conn: AsyncConnection,
         ctx: CommandContext,
-        applicant: Applicant,
+        unit_id: str,
         *,
         call_id: str,
         application_id: str,
         case_id: str,
         content: Mapping[str, FieldValue],
     ) -> Result:
+        """A national base application of the unit, as its verified registration describes it.
+
+        The active application and base are read in this transaction; the read model's unique
+        index stops a concurrent twin that read before this one committed."""
+        programme = Programme.NATIONAL_BASE
         command = DraftApplication(
             application_id=application_id,
             case_id=case_id,
             call=await self.calls.snapshot(call_id, conn),
-            programme=Programme.NATIONAL_BASE,
-            unit_id=applicant.unit_id,
-            unit_name=applicant.unit_name,
-            category=applicant.category,
-            jurisdiction=applicant.jurisdiction,
+            programme=programme,
+            unit=await self.units.snapshot(unit_id, conn),
             at=self.executor.clock.now(),
             by=ctx.actor,
-            by_org=applicant.unit_id,
+            by_org=unit_id,
             content=content,
+            active_application_id=await active_application(conn, unit_id, call_id, programme),
+            active_base_id=await active_base(conn, unit_id),
         )
         return await self._run(conn, ctx, command, case_id=case_id)
 
@@ -119,10 +139,13 @@ class FilingUseCases:
         *,
         attachment_id: str,
         by_org: str,
+        material: str | None = None,
         expected_version: int | None = None,
     ) -> Result:
         now = self.executor.clock.now()
-        command = AddAttachment(application_id, attachment_id, slot, file, now, ctx.actor, by_org)
+        command = AddAttachment(
+            application_id, attachment_id, slot, file, now, ctx.actor, by_org, material
+        )
         return await self._run(conn, ctx, command, expected_version=expected_version)
 
     async def replace_attachment(
@@ -232,21 +255,22 @@ class FilingUseCases:
         same transaction, and then lives on its own."""
         d = _dossier(national.state)
         content = {e.field: form.decode(form.KINDS[e.field], e.value) for e in form.entries(d.form)}
+        programme = Programme.PROVINCIAL_WORKSTATION
         command = DraftApplication(
             application_id=request.linked_application_id,
             case_id=request.linked_case_id,
             call=request.call,
-            programme=Programme.PROVINCIAL_WORKSTATION,
-            unit_id=d.unit_id,
-            unit_name=d.unit_name,
-            category=d.category,
-            jurisdiction=d.jurisdiction,
+            programme=programme,
+            unit=await self.units.snapshot(d.unit_id, conn),
             at=request.at,
             by=request.by,
             by_org=request.by_org,
             linked_case_id=d.case_id,
             content={k: v for k, v in content.items() if v is not None},
-            attachments=tuple(InitialAttachment(new_id(), a.slot, a.file) for a in d.files),
+            attachments=tuple(
+                InitialAttachment(new_id(), a.slot, a.file, a.material) for a in d.files
+            ),
+            active_application_id=await active_application(conn, d.unit_id, d.call_id, programme),
         )
         return await self._run(conn, ctx, command, case_id=request.linked_case_id)
 
@@ -289,6 +313,22 @@ class FilingUseCases:
     ) -> Result:
         now = self.executor.clock.now()
         command = RecordDesignation(application_id, review_id, base_id, now, ctx.actor)
+        return await self._run(conn, ctx, command)
+
+    async def when_workstation_designated_then_record_designation(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        application_id: str,
+        *,
+        review_id: str,
+        station_id: str,
+        certificate_no: str,
+    ) -> Result:
+        now = self.executor.clock.now()
+        command = RecordWorkstationDesignation(
+            application_id, review_id, station_id, certificate_no, now, ctx.actor
+        )
         return await self._run(conn, ctx, command)
 
     async def _run(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.cst import cst_date
 from shared.envelope import format_time, new_id
 from shared.usecase import CommandContext, CommandResult, Executor, retry_on_conflict
 
 from ..domain import call
 from ..domain.commands import CallSnapshot, CloseCall, OpenCall
-from ..domain.events import MATERIAL_SLOTS, Slot
+from ..domain.events import MATERIAL_SLOTS, Contact, Slot, SubmissionAddress
 from ..projections.calls import calls
 
 SCHEDULER = CommandContext(actor="system:scheduler", correlation_id="scheduler")
@@ -42,6 +43,9 @@ class CallUseCases:
         paper_copies: int,
         by_jurisdiction: str,
         call_id: str | None = None,
+        additional_materials: tuple[str, ...] = (),
+        contacts: tuple[Contact, ...] = (),
+        submission_address: SubmissionAddress | None = None,
     ) -> CommandResult[call.CallState]:
         call_id = call_id or new_id()
         command = OpenCall(
@@ -54,6 +58,9 @@ class CallUseCases:
             required_slots=required_slots,
             allows_workstation=allows_workstation,
             paper_copies=paper_copies,
+            additional_materials=additional_materials,
+            contacts=contacts,
+            submission_address=submission_address,
             at=self.executor.clock.now(),
             by=ctx.actor,
             by_jurisdiction=by_jurisdiction,
@@ -64,7 +71,15 @@ class CallUseCases:
 
     async def snapshot(self, call_id: str, conn: AsyncConnection | None = None) -> CallSnapshot:
         loaded = await self.executor.load(call.decider, call_stream(call_id), conn)
-        return call.snapshot(loaded.state)
+        snapshot = call.snapshot(loaded.state)
+        if snapshot.opened_on is None:  # opened before the day was recorded: the event's day
+            if conn is None:
+                async with self.executor.db.read_engine.connect() as reader:
+                    first = await self.executor.store.read_stream(reader, call_stream(call_id))
+            else:
+                first = await self.executor.store.read_stream(conn, call_stream(call_id))
+            snapshot = replace(snapshot, opened_on=cst_date(first[0].time))
+        return snapshot
 
     async def close_due_calls(self, now: datetime) -> int:
         """Close every open call whose deadline has passed (idempotent)."""

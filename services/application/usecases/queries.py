@@ -16,10 +16,11 @@ from shared.cst import cst_date
 from shared.envelope import Envelope
 from shared.usecase import Executor
 
-from ..domain.errors import ApplicationNotFound, AttachmentNotFound, BaseNotFound
+from ..domain.errors import ApplicationNotFound, AttachmentNotFound, BaseNotFound, UnitNotFound
 from ..domain.policy import RenewalPolicy
 from ..projections.applications import application_files, applications
 from ..projections.bases import bases, renewal_requests
+from ..projections.units import units
 from .applications import application_stream
 
 NATIONWIDE = ("CN", "00")
@@ -55,6 +56,30 @@ class ApplicationFilter:
 class Queries:
     executor: Executor
     policy: Callable[[date], RenewalPolicy]
+
+    async def units(
+        self,
+        scope: Scope,
+        *,
+        status: str | None,
+        office: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> list[dict[str, Any]]:
+        query = _visible_units(scope).order_by(units.c.unit_id)
+        if status is not None:
+            query = query.where(units.c.status == status)
+        if office is not None:
+            query = query.where(units.c.office == office)
+        if cursor:
+            query = query.where(units.c.unit_id > cursor)
+        return await self._all(query.limit(limit + 1))
+
+    async def unit(self, scope: Scope, unit_id: str) -> dict[str, Any]:
+        rows = await self._all(_visible_units(scope).where(units.c.unit_id == unit_id))
+        if not rows:
+            raise UnitNotFound(f"no registered unit {unit_id} within your reach")
+        return rows[0]
 
     async def applications(
         self, scope: Scope, where: ApplicationFilter, limit: int, cursor: str | None
@@ -138,6 +163,11 @@ def _visible_applications(scope: Scope) -> Select[Any]:
     own = applications.c.unit_id == scope.unit_id if scope.unit_id else false()
     reviewed = and_(applications.c.revision >= 1, scope.covering(applications.c.jurisdiction))
     return select(applications).where(or_(own, reviewed))
+
+
+def _visible_units(scope: Scope) -> Select[Any]:
+    own = units.c.unit_id == scope.unit_id if scope.unit_id else false()
+    return select(units).where(or_(own, scope.covering(units.c.jurisdiction)))
 
 
 def _visible_bases(scope: Scope) -> Select[Any]:

@@ -19,11 +19,14 @@ from ..domain.commands import (
     RecordBaseExpiry,
     RecordBaseRevocation,
     RecordRenewalGrant,
+    RecordRenewalPendingPastTerm,
     RecordRenewalRefusal,
+    RecordRenewalReturn,
     RecordRenewalWindow,
     RecordTermRenewal,
     RenewalCommand,
     RequestRenewal,
+    ResubmitRenewalRequest,
     WithdrawRenewalRequest,
 )
 from ..domain.policy import RenewalPolicy
@@ -83,6 +86,44 @@ class RenewalUseCases:
     ) -> Result:
         now = self.executor.clock.now()
         command = WithdrawRenewalRequest(base_id, renewal_id, reason, now, ctx.actor, by_org)
+        return await self._run(conn, ctx, command)
+
+    async def resubmit(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        base_id: str,
+        renewal_id: str,
+        *,
+        statement: str,
+        by_org: str,
+    ) -> Result:
+        now = self.executor.clock.now()
+        command = ResubmitRenewalRequest(base_id, renewal_id, statement, now, ctx.actor, by_org)
+        return await self._run(conn, ctx, command)
+
+    async def when_renewal_returned_then_record_return(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        base_id: str,
+        renewal_id: str,
+        reasons: tuple[str, ...],
+    ) -> Result:
+        now = self.executor.clock.now()
+        command = RecordRenewalReturn(base_id, renewal_id, reasons, now, ctx.actor)
+        return await self._run(conn, ctx, command)
+
+    async def when_renewal_pending_past_term_then_record_it(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        base_id: str,
+        renewal_id: str,
+        term_end: date,
+    ) -> Result:
+        now = self.executor.clock.now()
+        command = RecordRenewalPendingPastTerm(base_id, renewal_id, term_end, now, ctx.actor)
         return await self._run(conn, ctx, command)
 
     async def when_base_designated_then_record_base(
@@ -148,9 +189,15 @@ class RenewalUseCases:
         return await self._run(conn, ctx, command)
 
     async def when_base_expired_then_record_expiry(
-        self, conn: AsyncConnection, ctx: CommandContext, base_id: str, expired_on: date
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        base_id: str,
+        expired_on: date,
+        reason: str = "term_ended",
     ) -> Result:
-        command = RecordBaseExpiry(base_id, expired_on, self.executor.clock.now(), ctx.actor)
+        now = self.executor.clock.now()
+        command = RecordBaseExpiry(base_id, expired_on, now, ctx.actor, reason)
         return await self._run(conn, ctx, command)
 
     async def when_base_revoked_then_record_revocation(
