@@ -24,6 +24,7 @@ from .journeys import (
     KUNMING_HTZ,
     QUJING_EDZ,
     UNQUALIFIED,
+    YUNNAN_CALL,
     Case,
     apply,
     assess_year,
@@ -33,7 +34,9 @@ from .journeys import (
     prefecture_forward,
     province_accept,
     rectification_of,
+    register,
     report_year,
+    verifier,
 )
 from .running import Running
 from .settle import NotSettled
@@ -41,6 +44,9 @@ from .settle import NotSettled
 NAMES = {p.user_id: p.name for p in CAST.everyone()} | {
     u.contact.user_id: u.contact.name for u in (KMUST, QUJING_EDZ, KUNMING_HTZ)
 }
+
+
+OFFICES = {"cast-yn": "云南省科协", "cast-km": "昆明市科协", "cast-qj": "曲靖市科协"}
 
 
 def add_command(commands: Any) -> None:
@@ -74,12 +80,12 @@ def moved_clock(began: datetime, now: datetime) -> str:
         return "The shared clock was not moved."
     since, until = began.astimezone(BEIJING), now.astimezone(BEIJING)
     return (
-        f"The demo moved the shared development clock forward by {(now - began).days} days, "
-        f"from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} "
-        "CST; every service of this system lives at that time now, and it never runs back. "
-        "`haizhi clock` shows it; `haizhi clock release` lets a frozen clock run on at real "
-        "speed from there. A system on today's date is a fresh one: stop `haizhi up` and "
-        "start it with another --data-dir."
+        f"\nThe demo moved the shared development clock forward by {(now - began).days} days,\n"
+        f"from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} CST: every service of this "
+        "system lives at that time now,\nand it never runs back. `haizhi clock` shows it; "
+        "`haizhi clock release` lets a frozen clock run on at real speed.\n"
+        "A system on today's date is a fresh one: stop `haizhi up`, start it with another "
+        "--data-dir."
     )
 
 
@@ -125,8 +131,17 @@ def up_the_chain(hz: HaiZhi, cal: Calendar) -> tuple[Case, Case, Case]:
         year=year,
         title=f"{year}年度中国科协海智计划工作基地申报",
         deadline_on=cal.first + timedelta(days=60),
+        details=YUNNAN_CALL,
     )
     say(when, f"云南省科协国际部（{officer.name}）发布{year}年度海智计划工作基地申报通知")
+
+    when = cal.day(1)
+    for unit in (KMUST, QUJING_EDZ, KUNMING_HTZ):
+        register(hz, unit)
+        cast = verifier(unit)
+        office = OFFICES.get(cast.org or "", cast.org)
+        say(when, f"{unit.name}登记单位信息（统一社会信用代码 {unit.credit_code}），"
+                  f"{office}（{cast.name}）核验通过")  # fmt: skip
 
     when = cal.day(2)
     kmust, qujing, kunming = (apply(hz, unit, call_id) for unit in (KMUST, QUJING_EDZ, KUNMING_HTZ))

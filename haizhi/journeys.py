@@ -187,6 +187,18 @@ class Unit:
         }
 
 
+#: What a Yunnan call tells applicants besides its dates (Notice §5(2)): whom to ask, and
+#: where the paper copies go.
+YUNNAN_CALL = {
+    "contacts": [{"name": "毛发强", "phone": "0871-63103381", "email": "ynskxgjb@126.com"}],
+    "submission_address": {
+        "address": "昆明市护国路26号省科协办公大楼508室",
+        "postcode": "650021",
+        "recipient": "云南省科协国际部 毛发强",
+    },
+}
+
+
 @dataclass
 class Case:
     """One application's life as the services have told it so far."""
