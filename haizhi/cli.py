@@ -115,9 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return up(data_dir_for_up(data_dir))
     if args.command == "token":
         return token(args)
-    if args.command == "audit" and args.tool in ("timeline", "as-of"):
-        if not CASE_ID.match(args.case_id):
-            raise SystemExit(f"not a case id: {args.case_id!r} (letters, digits, - and _ only)")
+    case_id = getattr(args, "case_id", None)
+    if args.command == "audit" and case_id is not None and not CASE_ID.match(case_id):
+        raise SystemExit(f"not a case id: {case_id!r} (letters, digits, - and _ only)")
     running = find(data_dir)
     if args.command == "demo":
         return demo.run(args, running)
