@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import finance, instalments, plans
+from .api import bases, finance, instalments, plans
 from .domain import subsidy_plan
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import subscriptions
@@ -31,7 +31,7 @@ def spec() -> ServiceSpec:
         registry=registry,
         projections=projections(),
         migrations=Path(__file__).parent / "migrations" / "versions",
-        routers=[plans.router, instalments.router, finance.router],
+        routers=[plans.router, bases.router, instalments.router, finance.router],
         usecases=FundingUseCases.build,
         subscriptions=subscriptions,
         tick=_tick,

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.auth import Principal, Role, require_roles
-from shared.problems import HTTPProblem
+from shared.auth import Principal, Role, forbidden, require_roles
 
 from ..usecases import FundingUseCases
 
@@ -31,5 +30,5 @@ def own_unit(principal: Principal) -> str | None:
     if principal.has(Role.FINANCE, Role.AUDITOR):
         return None
     if principal.org_id is None:
-        raise HTTPProblem(403, "Forbidden", "An applicant token must name its unit (org).")
+        raise forbidden("An applicant token must name its unit (org).", "applicant-without-unit")
     return principal.org_id

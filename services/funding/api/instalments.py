@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
 from shared.auth import Principal, require_jurisdiction
 
-from ..domain.subsidy_plan import NoPlan
+from ..domain.subsidy_plan import ActivePlan, ClosedPlan
 from ..usecases.plans import InstalmentLocation, PlanResult
 from .dependencies import Finance, UseCases
 
@@ -40,7 +40,7 @@ class ReturnPaymentBody(Body):
 def _answer(result: PlanResult, at: InstalmentLocation) -> tuple[int, dict[str, Any]]:
     """Where the instalment stands; `events` lists what this command appended (none on a repeat)."""
     stage = None
-    if not isinstance(result.state, NoPlan):
+    if isinstance(result.state, ActivePlan | ClosedPlan):
         found = (i for i in result.state.instalments if i.instalment_id == at.instalment_id)
         stage = type(next(found).stage).__name__.lower()
     body = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.decider import NotFound
 
+from ..domain.errors import SubsidyNotPlannedError
 from .dependencies import PlanReader, UseCases, own_unit
 
 router = APIRouter(prefix="/plans", tags=["plans 资助计划"])
@@ -36,10 +37,15 @@ class PlanView(BaseModel):
     unit_id: str
     unit_name: str
     province: str
+    programme: str = Field(description="national_base | provincial_workstation")
     approved_on: str
+    call_opened_on: str | None = Field(
+        description="the day the base's call opened, which picked the province's policy "
+        "version; null when the designation carried none (the approval day picked it)"
+    )
     amount_fen: int
     total_fen: int
-    policy_version: str
+    policy_version: str = Field(description="the province's own version, e.g. 53-2022.1")
     status: str
     open_holds: int
     exit_reason: str | None
@@ -55,8 +61,12 @@ async def list_plans(
     usecases: UseCases,
     base_id: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
 ) -> list[PlanView]:
-    found = await usecases.queries.plans(base_id=base_id, unit_id=own_unit(principal))
+    unit = own_unit(principal)
+    found = await usecases.queries.plans(base_id=base_id, unit_id=unit)
     if base_id is not None and not found:
+        unplanned = await usecases.queries.not_planned(base_id, unit)
+        if unplanned:  # see GET /bases/{base_id}/funding
+            raise SubsidyNotPlannedError(f"{base_id}: {unplanned[0]['reason']}")
         raise NotFound(f"no subsidy plan for base {base_id}")
     return [PlanView.model_validate(plan) for plan in found]
 

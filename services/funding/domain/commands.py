@@ -2,7 +2,7 @@
 
 `at` is an aware UTC instant from the injected clock and `by` the acting user (or the service's
 own identity for the scheduler and for reactions to other services' events). Commands that
-apply the funding policy carry it.
+apply the province's subsidy policy carry it (or, for a designation, `NoSubsidy`).
 """
 
 from __future__ import annotations
@@ -11,24 +11,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.funding.domain.events import ExitReason
-from services.funding.domain.policy import FundingPolicy
+from services.funding.domain.policy import FundingPolicy, NoSubsidy
 
 
 @dataclass(frozen=True, slots=True)
 class CreatePlan:
-    """On review's `BaseDesignated` (Notice §4)."""
+    """On review's `BaseDesignated` (Notice §4) or `WorkstationDesignated` (Notice §5(3)).
+
+    `policy` is the province's table for the programme in force on the day the call opened
+    (`call_opened_on`; the approval day when the designation carries none), or `NoSubsidy`.
+    """
 
     plan_id: str
-    base_id: str
+    base_id: str  # a station's `station_id`
     case_id: str
     unit_id: str
     unit_name: str
     province: str
     programme: str
     approved_on: date
-    policy: FundingPolicy
+    policy: FundingPolicy | NoSubsidy
     at: datetime
     by: str
+    call_opened_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

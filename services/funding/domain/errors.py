@@ -96,9 +96,14 @@ class PaymentDateInFutureError(InvalidCommand):
     title = "The payment date is after today (China Standard Time)"
 
 
+class SubsidyNotPlannedError(NotFound):
+    code = "subsidy-not-planned"
+    title = "The province funds no subsidy plan for this base"
+
+
 class ProgrammeNotFundedError(InvalidCommand):
     code = "programme-not-funded"
-    title = "Only national work bases receive the provincial subsidy"
+    title = "Not a programme funding knows (national_base, provincial_workstation)"
 
 
 class BlankFieldError(InvalidCommand):

@@ -2,9 +2,11 @@
 
 Every event carries `plan_id`, `base_id`, `case_id`; instalment events also `instalment_id` (the
 idempotency key finance relies on), `number` and `amount_fen` (integer fen). Events decided by
-applying the funding policy — the schedule, due dates, holds, cancellations, exit and renewal —
-carry its `policy_version`; approvals, payments and returns are people's acts and name instead
-who did them (`prepared_by`, `confirmed_by`) or why (`reason`).
+applying the province's subsidy policy — the schedule, due dates, holds, cancellations, exit and
+renewal — carry its `policy_version` (the province's, e.g. `53-2022.1`); approvals, payments and
+returns are people's acts and name instead who did them (`prepared_by`, `confirmed_by`) or why
+(`reason`). A designation the province does not fund is `SubsidyNotPlanned` on the stream the
+plan would have had (its `plan_id`): no plan and no instalment exist under it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+from services.funding.domain.policy import Programme
 
 
 class ExitReason(StrEnum):
@@ -31,6 +35,36 @@ class SubsidyPlanCreated:
     instalments: int
     amount_fen: int  # per instalment
     total_fen: int
+    policy_version: str  # the province's version in force on `call_opened_on`
+    programme: Programme = Programme.NATIONAL_BASE
+    call_opened_on: date | None = None  # None: the designation carried none (approval day)
+
+
+@dataclass(frozen=True, slots=True)
+class SubsidyNotPlanned:
+    """The base's (or station's) province funds nothing for it; `reason` says why (中文 / EN)."""
+
+    plan_id: str  # the plan it would have had; none exists
+    base_id: str  # for a provincial work station, its `station_id`
+    case_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    programme: Programme
+    approved_on: date
+    call_opened_on: date | None
+    policy_version: str | None  # the province's version in force, which has no such table
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityApprovalRecorded:
+    """The province promises the base priority project approval (优先立项, Notice §4)."""
+
+    plan_id: str
+    base_id: str
+    case_id: str
+    province: str
     policy_version: str
 
 
@@ -192,6 +226,8 @@ class PlanTermRenewed:
 
 Event = (
     SubsidyPlanCreated
+    | SubsidyNotPlanned
+    | PriorityApprovalRecorded
     | InstalmentScheduled
     | InstalmentDue
     | InstalmentApproved
@@ -209,6 +245,8 @@ Event = (
 
 EVENTS: tuple[type, ...] = (
     SubsidyPlanCreated,
+    SubsidyNotPlanned,
+    PriorityApprovalRecorded,
     InstalmentScheduled,
     InstalmentDue,
     InstalmentApproved,

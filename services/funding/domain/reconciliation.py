@@ -26,12 +26,13 @@ from itertools import groupby
 
 from services.funding.domain.events import Event
 from services.funding.domain.subsidy_plan import (
+    ActivePlan,
     Approved,
     Cancelled,
+    ClosedPlan,
     Due,
     Held,
     Instalment,
-    NoPlan,
     Paid,
     Scheduled,
     State,
@@ -101,8 +102,8 @@ def reconcile_plans(plans: Iterable[State]) -> Reconciliation:
     """Reconcile folded plan states (a base may have several plans, e.g. one per term)."""
     cells: defaultdict[tuple[str, int], Figures] = defaultdict(Figures)
     for plan in plans:
-        if isinstance(plan, NoPlan):
-            continue
+        if not isinstance(plan, ActivePlan | ClosedPlan):
+            continue  # no plan (yet), or not planned: nothing promised, nothing to count
         for inst in plan.instalments:
             cells[plan.base_id, inst.due_on.year] += _figures(inst)
     bases = tuple(

@@ -1,5 +1,10 @@
 """A designated base's subsidy plan, one stream per `plan_id` (Notice §4: 200,000 CNY × 3 years).
 
+The plan is the province's promise: it is made under the province's own policy in force on the
+day the base's call opened. A province with no such policy makes no plan — the stream records
+`SubsidyNotPlanned` with the reason, and every later fact about the base changes nothing. A
+national base whose province promises priority project approval (优先立项) has it recorded.
+
 An instalment is scheduled, falls due on its date (the first at approval, then each anniversary),
 is approved by a finance approver and paid by finance — someone other than the approver. While
 the base is under an open rectification order (Art. 12) its unpaid due instalments are held; a
@@ -47,6 +52,7 @@ from services.funding.domain.errors import (
     PlanNotFoundError,
     ProgrammeNotFundedError,
     SeparationOfDutiesError,
+    SubsidyNotPlannedError,
 )
 from services.funding.domain.events import (
     BaseExitRecorded,
@@ -64,13 +70,20 @@ from services.funding.domain.events import (
     InstalmentScheduled,
     PlanClosed,
     PlanTermRenewed,
+    PriorityApprovalRecorded,
+    SubsidyNotPlanned,
     SubsidyPlanCreated,
 )
-from services.funding.domain.policy import FirstDue, FundingPolicy
+from services.funding.domain.policy import (
+    FirstDue,
+    FundingPolicy,
+    NoSubsidy,
+    Programme,
+    policy_day,
+)
+from services.funding.domain.provinces import province_name
 from shared.cst import add_years, cst_date
 from shared.decider import Decider, DomainError
-
-FUNDED_PROGRAMME = "national_base"  # Notice §4: the subsidy is for national work bases only
 
 
 # The stages of one instalment.
@@ -131,6 +144,16 @@ class NoPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class NotPlanned:
+    """The province funds nothing for this base: no instalment will ever exist."""
+
+    plan_id: str
+    base_id: str
+    case_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ActivePlan:
     plan_id: str
     base_id: str
@@ -153,7 +176,7 @@ class ClosedPlan:
     closed_under: str  # the policy version that closed it
 
 
-State = NoPlan | ActivePlan | ClosedPlan
+State = NoPlan | NotPlanned | ActivePlan | ClosedPlan
 Plan = ActivePlan | ClosedPlan
 
 
@@ -165,6 +188,10 @@ def evolve(state: State, event: Event) -> State:
     match event:
         case SubsidyPlanCreated():
             return ActivePlan(event.plan_id, event.base_id, event.case_id, event.policy_version)
+        case SubsidyNotPlanned():
+            return NotPlanned(event.plan_id, event.base_id, event.case_id, event.reason)
+        case PriorityApprovalRecorded():
+            return state  # a promise recorded for the base; it changes nothing about payment
         case InstalmentScheduled():
             if not isinstance(state, ActivePlan):
                 return state
@@ -223,12 +250,19 @@ def decide(command: Command, state: State) -> list[Event]:
     match command, state:
         case CreatePlan(), NoPlan():
             return _create_plan(command)
-        case CreatePlan(), ActivePlan() | ClosedPlan():
+        case CreatePlan(), NotPlanned() | ActivePlan() | ClosedPlan():
             if command.base_id == state.base_id:
                 return []  # the designation was delivered again
             raise _refused(PlanAlreadyExistsError, command, f"plan belongs to base {state.base_id}")
         case _, NoPlan():
             raise _refused(PlanNotFoundError, command, f"no plan {command.plan_id}")
+        case (
+            MarkDue() | OpenHold() | ReleaseHold() | CancelUnpaid() | RecordRenewal(),
+            NotPlanned(),
+        ):
+            return []  # a clock tick or an upstream fact about a base with nothing to fund
+        case ApproveInstalment() | ConfirmPayment() | ReturnPayment(), NotPlanned():
+            raise _refused(SubsidyNotPlannedError, command, state.reason)
         case MarkDue(), ActivePlan():
             return _mark_due(command, state)
         case ApproveInstalment(), ActivePlan():
@@ -261,9 +295,13 @@ def _create_plan(command: CreatePlan) -> list[Event]:
         case_id=command.case_id,
         unit_id=command.unit_id,
     )
-    if command.programme != FUNDED_PROGRAMME:
-        raise _refused(ProgrammeNotFundedError, command, f"programme {command.programme}")
+    try:
+        programme = Programme(command.programme)
+    except ValueError:
+        raise _refused(ProgrammeNotFundedError, command, f"programme {command.programme}") from None
     policy = command.policy
+    if isinstance(policy, NoSubsidy):
+        return [_not_planned(command, programme, policy)]
     created = SubsidyPlanCreated(
         plan_id=command.plan_id,
         base_id=command.base_id,
@@ -276,6 +314,8 @@ def _create_plan(command: CreatePlan) -> list[Event]:
         amount_fen=policy.amount_fen,
         total_fen=policy.total_fen,
         policy_version=policy.version,
+        programme=programme,
+        call_opened_on=command.call_opened_on,
     )
     scheduled = [
         InstalmentScheduled(
@@ -290,7 +330,53 @@ def _create_plan(command: CreatePlan) -> list[Event]:
         )
         for number in range(1, policy.instalments + 1)
     ]
+    if programme is Programme.NATIONAL_BASE and policy.priority_project_approval:
+        priority = PriorityApprovalRecorded(
+            command.plan_id, command.base_id, command.case_id, command.province, policy.version
+        )
+        return [created, *scheduled, priority]
     return [created, *scheduled]
+
+
+def _not_planned(command: CreatePlan, programme: Programme, policy: NoSubsidy) -> SubsidyNotPlanned:
+    return SubsidyNotPlanned(
+        plan_id=command.plan_id,
+        base_id=command.base_id,
+        case_id=command.case_id,
+        unit_id=command.unit_id,
+        unit_name=command.unit_name,
+        province=command.province,
+        programme=programme,
+        approved_on=command.approved_on,
+        call_opened_on=command.call_opened_on,
+        policy_version=policy.version,
+        reason=not_planned_reason(command, programme, policy),
+    )
+
+
+def not_planned_reason(command: CreatePlan, programme: Programme, policy: NoSubsidy) -> str:
+    """Why there is no plan, in Chinese and English: whose policy, which version, which day."""
+    code = command.province
+    province = f"{province_name(code)}（{code}）"
+    what_zh, what_en = {
+        Programme.NATIONAL_BASE: ("海智基地补助", "HaiZhi base subsidy"),
+        Programme.PROVINCIAL_WORKSTATION: ("海智工作站补助", "HaiZhi work-station subsidy"),
+    }[programme]
+    if policy.version is not None:
+        return (
+            f"{province}政策 {policy.version} 未规定{what_zh} / "
+            f"province {code}'s policy {policy.version} configures no {what_en}"
+        )
+    day = policy_day(command.call_opened_on, command.approved_on)
+    when_zh, when_en = (
+        ("批准日", "the approval day")
+        if command.call_opened_on is None
+        else ("征集开始日", "the day the call opened")
+    )
+    return (
+        f"{province}无{what_zh}政策（以{when_zh} {day} 为准） / "
+        f"province {code} has no {what_en} policy (as of {day}, {when_en})"
+    )
 
 
 def _due_on(policy: FundingPolicy, approved_on: date, number: int) -> date:
@@ -520,7 +606,7 @@ def _instalment(
 
 
 def _restage(state: State, instalment_id: str, stage: Stage, bounced: str | None = None) -> State:
-    if isinstance(state, NoPlan):
+    if not isinstance(state, ActivePlan | ClosedPlan):
         return state
     instalments = tuple(
         _with_stage(inst, stage, bounced) if inst.instalment_id == instalment_id else inst

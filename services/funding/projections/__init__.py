@@ -5,11 +5,12 @@ from __future__ import annotations
 from shared.projection import TableProjection
 
 from .base import metadata
+from .bases import BasesProjection
 from .plans import PlansProjection
 
 
 def projections() -> list[TableProjection]:
-    return [PlansProjection()]
+    return [PlansProjection(), BasesProjection()]
 
 
 __all__ = ["metadata", "projections"]

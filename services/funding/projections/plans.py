@@ -7,6 +7,7 @@ address an instalment; the scheduler looks for scheduled ones whose date has com
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, insert, update
@@ -48,7 +49,9 @@ plans = Table(
     Column("instalments", Integer, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("total_fen", BigInteger, nullable=False),
-    Column("policy_version", String(40), nullable=False),
+    Column("policy_version", String(40), nullable=False),  # the province's, e.g. 53-2022.1
+    Column("programme", String(30), nullable=False, server_default="national_base"),
+    Column("call_opened_on", String(10)),  # null: the designation carried none
     Column("status", String(10), nullable=False),  # active | closed
     Column("open_holds", Integer, nullable=False),
     Column("exit_reason", String(10)),
@@ -101,6 +104,8 @@ class PlansProjection(TableProjection):
                         amount_fen=event.amount_fen,
                         total_fen=event.total_fen,
                         policy_version=event.policy_version,
+                        programme=event.programme.value,
+                        call_opened_on=_day(event.call_opened_on),
                         status="active",
                         open_holds=0,
                         version=envelope.streamversion,
@@ -160,6 +165,8 @@ class PlansProjection(TableProjection):
                 }
             case PlanTermRenewed():
                 plan_values = {"term_end": event.term_end.isoformat()}
+            case _:
+                return  # not about a plan's money (`SubsidyNotPlanned`, priority approval)
         if inst_values:
             await conn.execute(
                 update(inst_table)
@@ -171,3 +178,7 @@ class PlansProjection(TableProjection):
             .where(plan_table.c.plan_id == event.plan_id)
             .values(**plan_values, version=envelope.streamversion)
         )
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
 from shared.envelope import Envelope
+from shared.runtime import build_app
+from shared.settings import ServiceSettings
 from shared.testkit.bus import foreign_event, publish
-from shared.testkit.service import RunningService, TestEnvironment, eventually, running_service
+from shared.testkit.service import (
+    REPO,
+    RunningService,
+    TestEnvironment,
+    eventually,
+    running_service,
+)
 
 from ..main import spec
 
@@ -29,6 +41,37 @@ async def service(
     await set_clock(nats_client.jetstream(), APPROVAL_MORNING)
     async with running_service(spec(), test_env) as svc:
         yield svc
+
+
+@contextlib.asynccontextmanager
+async def funding_under(env: TestEnvironment, policy_dir: Path) -> AsyncIterator[RunningService]:
+    """The service as `running_service` runs it, but reading the policies in `policy_dir`."""
+    settings = ServiceSettings(
+        service="funding",
+        environment="test",
+        database_url=env.database_url,
+        database_schema=env.database_schema,
+        nats_url=env.nats_url,
+        data_dir=env.data_dir,
+        policy_dir=policy_dir,
+        clock="controlled",
+        log_json=False,
+    )
+    app = build_app(settings, spec())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield RunningService(app, client)
+
+
+def policy_folder(folder: Path, *provincial: str) -> Path:
+    """The repository's national policy and Yunnan's 53-2022.1, plus `provincial` files (TOML)."""
+    (folder / "provinces").mkdir(parents=True)
+    shutil.copy(REPO / "policies" / "2022.1.toml", folder)
+    shutil.copy(REPO / "policies" / "provinces" / "53-2022.1.toml", folder / "provinces")
+    for number, text in enumerate(provincial):
+        (folder / "provinces" / f"test-{number}.toml").write_text(text, encoding="utf-8")
+    return folder
 
 
 class Upstream:
@@ -58,15 +101,17 @@ class Upstream:
         *,
         unit_id: str = "unit-kunming",
         province: str = "53",
-        programme: str = "national_base",
         approved_on: str = "2022-06-15",
+        call_opened_on: str | None = "2022-03-01",
     ) -> Envelope:
         data = {
             "review_id": f"review-of-{base_id}",
             "application_id": f"application-of-{base_id}",
             "case_id": case_of(base_id),
             "base_id": base_id,
-            "programme": programme,
+            "programme": "national_base",
+            "call_id": f"call-{province}-{call_opened_on}",
+            "call_opened_on": call_opened_on,
             "unit_id": unit_id,
             "unit_name": "昆明高新技术产业开发区",
             "province": province,
@@ -80,6 +125,33 @@ class Upstream:
             "policy_version": "2022.1",
         }
         return await self.send("review", "BaseDesignated", data, f"review-{base_id}")
+
+    async def designate_station(
+        self,
+        station_id: str,
+        *,
+        province: str = "53",
+        approved_on: str = "2022-06-15",
+        call_opened_on: str | None = "2022-03-01",
+    ) -> Envelope:
+        """Review's `WorkstationDesignated`: the provincial CAST approves a work station."""
+        data = {
+            "review_id": f"review-of-{station_id}",
+            "application_id": f"application-of-{station_id}",
+            "case_id": case_of(station_id),
+            "station_id": station_id,
+            "programme": "provincial_workstation",
+            "call_id": f"call-{province}-{call_opened_on}",
+            "call_opened_on": call_opened_on,
+            "unit_id": f"unit-{station_id}",
+            "unit_name": "云南省农业科学院",
+            "province": province,
+            "jurisdiction": province,
+            "certificate_no": f"云海智站-2022-{station_id}",
+            "approved_on": approved_on,
+            "policy_version": f"{province}-2022.1",
+        }
+        return await self.send("review", "WorkstationDesignated", data, f"review-{station_id}")
 
     async def assess(self, base_id: str, name: str, **data: Any) -> Envelope:
         payload = {"base_id": base_id, "case_id": case_of(base_id), **data}
@@ -102,6 +174,19 @@ def cashier(svc: RunningService) -> dict[str, str]:
 
 def stages(plan: dict[str, Any]) -> list[str]:
     return [i["stage"] for i in plan["instalments"]]
+
+
+async def funding_when(
+    svc: RunningService, base_id: str, condition: Callable[[dict[str, Any]], bool] = bool
+) -> dict[str, Any]:
+    """The base's funding view (`GET /bases/{base_id}/funding`) once `condition` holds."""
+
+    async def probe() -> dict[str, Any] | None:
+        read = await svc.client.get(f"/bases/{base_id}/funding", headers=svc.auth("auditor"))
+        view: dict[str, Any] = read.json()
+        return view if read.status_code == 200 and condition(view) else None
+
+    return await eventually(probe)
 
 
 async def plan_when(

@@ -126,10 +126,13 @@ async def test_the_feed_resumed_from_a_cursor_returns_exactly_the_later_events(
     resumed = await service.client.get(f"/feed?after={cursor}", headers=finance(service))
 
     stored = await service.kernel.store.read_all()
-    assert [i["event"]["type"] for i in start.json()["items"]] == [e.type for e in stored[:5]]
+    designation = 6  # the plan, 3 scheduled, the priority approval, the first due
+    assert [i["event"]["type"] for i in start.json()["items"]] == [
+        e.type for e in stored[:designation]
+    ]
     later = resumed.json()["items"]
-    assert [i["event"]["id"] for i in later] == [e.id for e in stored[5:]]
-    assert [i["event"] for i in later] == [e.attributes() for e in stored[5:]]
+    assert [i["event"]["id"] for i in later] == [e.id for e in stored[designation:]]
+    assert [i["event"] for i in later] == [e.attributes() for e in stored[designation:]]
     assert [i["event"]["type"] for i in later] == [
         "haizhi.funding.InstalmentApproved.v1",
         "haizhi.funding.InstalmentPaid.v1",
@@ -156,7 +159,7 @@ async def test_the_feed_pages_by_limit_in_order(
         cursor = page["next_cursor"]
 
     positions = [e.position for e in await service.kernel.store.read_all()]
-    assert pages == [positions[0:2], positions[2:4], positions[4:5]]
+    assert pages == [positions[0:2], positions[2:4], positions[4:6]]
     # a limit above the cap is served (capped), not refused
     huge = await service.client.get("/feed?limit=100000", headers=finance(service))
     assert [i["position"] for i in huge.json()["items"]] == positions

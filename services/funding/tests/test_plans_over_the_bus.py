@@ -15,7 +15,7 @@ from shared.testkit.service import RunningService, eventually
 from ..messaging.contracts import registry
 from ..projections import projections
 from ..usecases.parking import parked_facts
-from .conftest import FEN, Upstream, cashier, finance, plan_when, stages
+from .conftest import FEN, Upstream, cashier, finance, funding_when, plan_when, stages
 
 
 async def test_a_designation_on_the_bus_makes_a_plan_of_three_instalments_the_first_due_at_once(
@@ -30,15 +30,17 @@ async def test_a_designation_on_the_bus_makes_a_plan_of_three_instalments_the_fi
         ("base-km-2", FEN, "2023-06-15"),
         ("base-km-3", FEN, "2024-06-15"),
     ]
-    assert (plan["total_fen"], plan["policy_version"]) == (3 * FEN, "2022.1")
+    assert (plan["total_fen"], plan["policy_version"]) == (3 * FEN, "53-2022.1")
+    assert (plan["province"], plan["call_opened_on"]) == ("53", "2022-03-01")
     events = await service.kernel.store.read_all()
     assert [e.name for e in events] == [
         "SubsidyPlanCreated",
         *["InstalmentScheduled"] * 3,
+        "PriorityApprovalRecorded",  # Yunnan's 优先立项 (Notice §4)
         "InstalmentDue",
     ]
     assert {(e.caseid, e.causationid, e.actor, e.policyversion) for e in events} == {
-        ("case-base-km", designated.id, "system:funding", "2022.1")
+        ("case-base-km", designated.id, "system:funding", "53-2022.1")
     }
 
 
@@ -59,16 +61,27 @@ async def test_a_designation_delivered_again_creates_no_second_plan(
     ]
 
 
-async def test_a_provincial_workstation_gets_no_subsidy_plan(
+async def test_a_yunnan_work_station_gets_no_subsidy_plan_and_its_view_says_why(
     service: RunningService, upstream: Upstream
 ) -> None:
-    await upstream.designate("station", programme="provincial_workstation")
+    await upstream.designate_station("station-km")
     await upstream.designate("base-km")
 
     await plan_when(service, "base-km", lambda p: bool(p["instalments"]))
 
     listed = await service.client.get("/plans", headers=service.auth("auditor"))
     assert [p["base_id"] for p in listed.json()] == ["base-km"]
+    view = await funding_when(service, "station-km")
+    assert (view["status"], view["programme"], view["plans"]) == (
+        "not_planned",
+        "provincial_workstation",
+        [],
+    )
+    assert view["reason"] == (
+        "云南省（53）政策 53-2022.1 未规定海智工作站补助 / "
+        "province 53's policy 53-2022.1 configures no HaiZhi work-station subsidy"
+    )
+    assert view["priority_project_approval"] is None
 
 
 async def test_hold_on_rectification_ordered_and_release_on_accepted(

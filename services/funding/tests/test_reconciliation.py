@@ -34,7 +34,7 @@ from services.funding.domain.events import (
     InstalmentReturned,
     InstalmentScheduled,
 )
-from services.funding.domain.policy import FirstDue, FundingPolicy
+from services.funding.domain.policy import FirstDue, FundingPolicy, NoSubsidy
 from services.funding.domain.reconciliation import (
     Figures,
     Reconciliation,
@@ -42,12 +42,12 @@ from services.funding.domain.reconciliation import (
     reconcile,
     reconcile_plans,
 )
-from services.funding.domain.subsidy_plan import NoPlan, Paid, State, decider
+from services.funding.domain.subsidy_plan import NoPlan, NotPlanned, Paid, State, decider
 from shared.cst import start_of_day
 from shared.decider import DomainError
 
 POLICY = FundingPolicy(
-    version="2022.1",
+    version="53-2022.1",
     instalments=3,
     amount_fen=20_000_000,
     first_due=FirstDue.APPROVAL,
@@ -122,6 +122,24 @@ def test_a_new_plan_is_all_planned_and_still_scheduled() -> None:
     assert [(y.year, y.figures) for y in base.years] == [
         (year, Figures(planned=tally(1), scheduled=tally(1))) for year in (2022, 2023, 2024)
     ]
+
+
+def test_a_base_not_planned_and_a_priority_approval_count_no_money() -> None:
+    promised = replace(POLICY, priority_project_approval=True)
+    guizhou = replace(create("plan-gz", "base-gz", date(2022, 6, 15)), province="52")
+    revoked = date(2024, 1, 1)
+    ledger = Ledger().play(
+        create("plan-1", "base-1", date(2022, 6, 15), promised),
+        replace(guizhou, policy=NoSubsidy()),
+        MarkDue("plan-gz", at(date(2023, 6, 15)), "scheduler"),
+        CancelUnpaid("plan-gz", ExitReason.REVOKED, revoked, POLICY, at(revoked), "assessment"),
+    )
+
+    result = reconcile(ledger.events)
+
+    assert [b.base_id for b in result.bases] == ["base-1"]
+    assert result.total == Figures(planned=tally(3), scheduled=tally(3))
+    assert result == reconcile_plans(ledger.states.values())
 
 
 def test_each_instalment_counts_in_the_year_it_falls_due_whenever_it_is_paid() -> None:
@@ -240,7 +258,7 @@ def random_life(seed: int) -> list[Event]:
 
 
 def paid_under(state: State, instalment_id: str) -> str | None:
-    if isinstance(state, NoPlan):
+    if isinstance(state, NoPlan | NotPlanned):
         return None
     stage = next(i.stage for i in state.instalments if i.instalment_id == instalment_id)
     return stage.payment_ref if isinstance(stage, Paid) else None

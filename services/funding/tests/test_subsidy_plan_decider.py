@@ -42,6 +42,7 @@ from services.funding.domain.errors import (
     PlanNotFoundError,
     ProgrammeNotFundedError,
     SeparationOfDutiesError,
+    SubsidyNotPlannedError,
 )
 from services.funding.domain.events import (
     BaseExitRecorded,
@@ -59,15 +60,17 @@ from services.funding.domain.events import (
     InstalmentScheduled,
     PlanClosed,
     PlanTermRenewed,
+    PriorityApprovalRecorded,
+    SubsidyNotPlanned,
     SubsidyPlanCreated,
 )
-from services.funding.domain.policy import FirstDue, FundingPolicy
+from services.funding.domain.policy import FirstDue, FundingPolicy, NoSubsidy, Programme
 from services.funding.domain.subsidy_plan import decider
 from shared.cst import start_of_day
 from shared.testkit.spec import Spec, spec
 
 POLICY = FundingPolicy(
-    version="2022.1",
+    version="53-2022.1",
     instalments=3,
     amount_fen=20_000_000,
     first_due=FirstDue.APPROVAL,
@@ -124,11 +127,11 @@ def created(policy: FundingPolicy = POLICY) -> list[Event]:
 
 
 def scheduled(n: int) -> InstalmentScheduled:
-    return InstalmentScheduled(**keys(n), due_on=DUE_ON[n], policy_version="2022.1")
+    return InstalmentScheduled(**keys(n), due_on=DUE_ON[n], policy_version="53-2022.1")
 
 
 def due(n: int) -> InstalmentDue:
-    return InstalmentDue(**keys(n), due_on=DUE_ON[n], policy_version="2022.1")
+    return InstalmentDue(**keys(n), due_on=DUE_ON[n], policy_version="53-2022.1")
 
 
 def approved(n: int, by: str = APPROVER) -> InstalmentApproved:
@@ -145,19 +148,19 @@ def paid(n: int, ref: str = "", on: date | None = None) -> InstalmentPaid:
 
 
 def hold_opened(rect: str = "rect-1") -> HoldOpened:
-    return HoldOpened(PLAN, BASE, CASE, rectification_id=rect, policy_version="2022.1")
+    return HoldOpened(PLAN, BASE, CASE, rectification_id=rect, policy_version="53-2022.1")
 
 
 def held(n: int, rect: str = "rect-1") -> InstalmentHeld:
-    return InstalmentHeld(**keys(n), rectification_id=rect, policy_version="2022.1")
+    return InstalmentHeld(**keys(n), rectification_id=rect, policy_version="53-2022.1")
 
 
 def hold_released(rect: str = "rect-1") -> HoldReleased:
-    return HoldReleased(PLAN, BASE, CASE, rectification_id=rect, policy_version="2022.1")
+    return HoldReleased(PLAN, BASE, CASE, rectification_id=rect, policy_version="53-2022.1")
 
 
 def released(n: int, rect: str = "rect-1") -> InstalmentReleased:
-    return InstalmentReleased(**keys(n), rectification_id=rect, policy_version="2022.1")
+    return InstalmentReleased(**keys(n), rectification_id=rect, policy_version="53-2022.1")
 
 
 def returned(n: int, ref: str = "", reason: str = "account closed") -> InstalmentReturned:
@@ -165,11 +168,11 @@ def returned(n: int, ref: str = "", reason: str = "account closed") -> Instalmen
 
 
 def cancelled(n: int, reason: ExitReason = ExitReason.REVOKED) -> InstalmentCancelled:
-    return InstalmentCancelled(**keys(n), reason=reason, policy_version="2022.1")
+    return InstalmentCancelled(**keys(n), reason=reason, policy_version="53-2022.1")
 
 
 def closed(reason: ExitReason = ExitReason.REVOKED, on: date = date(2024, 3, 1)) -> PlanClosed:
-    return PlanClosed(PLAN, BASE, CASE, reason=reason, exited_on=on, policy_version="2022.1")
+    return PlanClosed(PLAN, BASE, CASE, reason=reason, exited_on=on, policy_version="53-2022.1")
 
 
 def first_paid() -> list[Event]:
@@ -278,8 +281,123 @@ def test_a_plan_id_taken_by_another_base_is_refused() -> None:
     given(*created()).when(create(base_id="base-2")).raises(PlanAlreadyExistsError)
 
 
-def test_a_provincial_workstation_gets_no_subsidy_plan() -> None:
-    given().when(create(programme="provincial_workstation")).raises(ProgrammeNotFundedError)
+def test_an_unknown_programme_is_refused() -> None:
+    given().when(create(programme="county_station")).raises(ProgrammeNotFundedError)
+
+
+# The province's promise: no policy, no plan; priority project approval (Notice §4)
+
+CALL_OPENED_ON = date(2022, 3, 1)
+
+
+def not_planned(
+    reason: str,
+    *,
+    programme: Programme = Programme.NATIONAL_BASE,
+    province: str = "52",
+    version: str | None = None,
+    call_opened_on: date | None = CALL_OPENED_ON,
+) -> SubsidyNotPlanned:
+    return SubsidyNotPlanned(
+        plan_id=PLAN,
+        base_id=BASE,
+        case_id=CASE,
+        unit_id="unit-1",
+        unit_name="昆明高新区",
+        province=province,
+        programme=programme,
+        approved_on=APPROVED_ON,
+        call_opened_on=call_opened_on,
+        policy_version=version,
+        reason=reason,
+    )
+
+
+GUIZHOU = not_planned(
+    "贵州省（52）无海智基地补助政策（以征集开始日 2022-03-01 为准） / "
+    "province 52 has no HaiZhi base subsidy policy (as of 2022-03-01, the day the call opened)"
+)
+
+
+def test_a_base_whose_province_has_no_subsidy_policy_is_not_planned_and_says_why() -> None:
+    command = create(province="52", policy=NoSubsidy(), call_opened_on=CALL_OPENED_ON)
+
+    given().when(command).then(GUIZHOU)
+
+
+def test_without_a_call_day_the_reason_names_the_approval_day() -> None:
+    (event,) = given().when(create(province="52", policy=NoSubsidy())).decided()
+
+    assert isinstance(event, SubsidyNotPlanned)
+    assert "以批准日 2022-06-15 为准" in event.reason
+    assert "(as of 2022-06-15, the approval day)" in event.reason
+
+
+def test_a_station_whose_province_configures_no_station_subsidy_is_not_planned() -> None:
+    command = create(
+        programme="provincial_workstation",
+        policy=NoSubsidy("53-2022.1"),
+        call_opened_on=CALL_OPENED_ON,
+    )
+
+    given().when(command).then(
+        not_planned(
+            "云南省（53）政策 53-2022.1 未规定海智工作站补助 / "
+            "province 53's policy 53-2022.1 configures no HaiZhi work-station subsidy",
+            programme=Programme.PROVINCIAL_WORKSTATION,
+            province="53",
+            version="53-2022.1",
+        )
+    )
+
+
+def test_a_station_under_a_station_subsidy_gets_its_plan_but_no_priority_approval() -> None:
+    policy = replace(POLICY, version="53-2030.1", amount_fen=5_000_000, instalments=2)
+    station = replace(policy, priority_project_approval=True)  # for bases only (Notice §4)
+
+    events = given().when(create(programme="provincial_workstation", policy=station)).decided()
+
+    plan = events[0]
+    assert isinstance(plan, SubsidyPlanCreated)
+    assert (plan.programme, plan.total_fen, plan.policy_version) == (
+        Programme.PROVINCIAL_WORKSTATION,
+        10_000_000,
+        "53-2030.1",
+    )
+    assert not [e for e in events if isinstance(e, PriorityApprovalRecorded)]
+
+
+def test_priority_project_approval_is_recorded_when_the_province_promises_it() -> None:
+    policy = replace(POLICY, priority_project_approval=True)
+
+    events = given().when(create(policy=policy, call_opened_on=CALL_OPENED_ON)).decided()
+
+    assert events[-1] == PriorityApprovalRecorded(PLAN, BASE, CASE, "53", "53-2022.1")
+    plan = events[0]
+    assert isinstance(plan, SubsidyPlanCreated)
+    assert plan.call_opened_on == CALL_OPENED_ON
+
+
+def test_a_designation_not_planned_delivered_again_changes_nothing() -> None:
+    given(GUIZHOU).when(create(province="52", policy=NoSubsidy())).then()
+    given(GUIZHOU).when(create(base_id="base-2")).raises(PlanAlreadyExistsError)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [mark_due(at(DUE_ON[2])), open_hold(), release_hold(), cancel_unpaid(), record_renewal()],
+    ids=lambda c: type(c).__name__,
+)
+def test_later_facts_about_a_base_not_planned_change_nothing(command: Command) -> None:
+    given(GUIZHOU).when(command).then()
+
+
+@pytest.mark.parametrize(
+    "command", [approve(1), confirm(1), return_payment(1)], ids=lambda c: type(c).__name__
+)
+def test_finance_cannot_act_on_a_base_not_planned(command: Command) -> None:
+    refused = given(GUIZHOU).when(command).raises(SubsidyNotPlannedError)
+    assert "贵州省（52）无海智基地补助政策" in str(refused)
 
 
 def test_a_designation_without_a_base_id_is_refused() -> None:
@@ -604,7 +722,7 @@ def test_a_renewal_is_recorded_without_new_instalments() -> None:
             term_start=date(2027, 6, 15),
             term_end=date(2032, 6, 14),
             new_plan_on_renewal=False,
-            policy_version="2022.1",
+            policy_version="53-2022.1",
         )
     )
 

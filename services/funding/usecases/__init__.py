@@ -1,9 +1,10 @@
 """The funding service's use cases: every command, reaction and query it offers, in one place.
 
 Commands (finance): approve an instalment, confirm its payment, report a returned payment.
-Reactions (consumers): designation → plan, renewal, rectification hold / release, exit.
+Reactions (consumers): designation → plan under the province's own policy (or the reason
+there is none), renewal, rectification hold / release, exit.
 Scheduler: instalments whose anniversary has come fall due.
-Queries: the finance feed, the reconciliation, the plans.
+Queries: the finance feed, the reconciliation, the plans, a base's funding view.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
-from .plans import PlanUseCases
+from .plans import PlanUseCases, check_provincial_policies
 from .queries import FundingQueries
 from .reactions import Reactions
 
@@ -28,6 +29,7 @@ class FundingUseCases:
 
     @classmethod
     def build(cls, kernel: Kernel) -> FundingUseCases:
+        check_provincial_policies(kernel.policies)
         plans = PlanUseCases(kernel.executor)
         return cls(
             executor=kernel.executor,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
-from shared.policy import PolicyBook
+from shared.policy import PolicyBook, PolicyDocument
 from shared.usecase import Aggregate, CommandContext, CommandResult, Executor, retry_on_conflict
 
 from ..domain import subsidy_plan
@@ -27,7 +27,7 @@ from ..domain.commands import (
     ReturnPayment,
 )
 from ..domain.errors import InstalmentNotFoundError
-from ..domain.policy import FundingPolicy
+from ..domain.policy import FundingPolicy, NoSubsidy, Programme, policy_section
 from ..projections.plans import instalments, plans
 
 SERVICE_ACTOR = "system:funding"
@@ -48,11 +48,30 @@ def plan_id_for(base_id: str, renewal_id: str | None = None) -> str:
     return base_id if renewal_id is None else f"{base_id}-{renewal_id}"
 
 
-def funding_policy(book: PolicyBook, on: date) -> FundingPolicy:
-    document = book.in_force(on)
-    return FundingPolicy.from_document(
-        {"version": document.version, "funding": document.section("funding")}
-    )
+def subsidy_policy(document: PolicyDocument | None, programme: str) -> FundingPolicy | NoSubsidy:
+    """The programme's table (`[subsidy]`, `[workstation_subsidy]`) of a province's version."""
+    if document is None:
+        return NoSubsidy()
+    section = policy_section(programme)
+    if section is None or not document.has(section):
+        return NoSubsidy(document.version)
+    return FundingPolicy.from_section(document.version, document.section(section), section)
+
+
+def provincial_subsidy(
+    book: PolicyBook, province: str, programme: str, on: date
+) -> FundingPolicy | NoSubsidy:
+    """The province's own subsidy for the programme, in the version in force on `on`."""
+    return subsidy_policy(book.provincial(province, on), programme)
+
+
+def check_provincial_policies(book: PolicyBook) -> None:
+    """Every province's subsidy tables parse: a bad file stops the service at start, not a
+    consumer in the middle of the night."""
+    for documents in book.provinces.values():
+        for document in documents:
+            for programme in Programme:
+                subsidy_policy(document, programme)
 
 
 @dataclass(frozen=True, slots=True)

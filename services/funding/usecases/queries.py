@@ -1,4 +1,4 @@
-"""What finance, auditors and units read: the finance feed, the reconciliation, the plans.
+"""What finance, auditors and units read: the feed, the reconciliation, plans, a base's view.
 
 The feed is the store's log itself (every event here is a funding event), paged by the global
 position. On PostgreSQL a position is taken before its transaction commits, so a later
@@ -23,6 +23,7 @@ from shared.db import Database
 from shared.store import EventStore
 
 from ..domain.reconciliation import Reconciliation, reconcile
+from ..projections.bases import not_planned, priority_approvals
 from ..projections.plans import instalments, plans
 
 FEED_MAX_PAGE = 500
@@ -64,23 +65,85 @@ class FundingQueries:
         plan_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Plans with their instalments, oldest first; each filter given narrows the list."""
-        query = select(plans).order_by(plans.c.approved_on, plans.c.plan_id)
-        if base_id is not None:
-            query = query.where(plans.c.base_id == base_id)
-        if unit_id is not None:
-            query = query.where(plans.c.unit_id == unit_id)
-        if plan_id is not None:
-            query = query.where(plans.c.plan_id == plan_id)
         async with self.db.snapshot() as conn:  # plans and instalments as of one moment
-            found = [dict(row) for row in (await conn.execute(query)).mappings()]
-            for plan in found:
-                plan["instalments"] = await _instalments_of(conn, plan["plan_id"])
-        return found
+            return await _plans(conn, base_id=base_id, unit_id=unit_id, plan_id=plan_id)
+
+    async def not_planned(self, base_id: str, unit_id: str | None = None) -> list[dict[str, Any]]:
+        """The base's designations its province does not fund, with the reason, oldest first."""
+        async with self.db.read_engine.connect() as conn:
+            return await _not_planned(conn, base_id, unit_id)
+
+    async def base_funding(self, base_id: str, unit_id: str | None = None) -> dict[str, Any] | None:
+        """What funding says about a base (or a work station): its plans, or why it has none,
+        and the priority project approval recorded for it. None: funding knows no such base
+        (not designated, or its designation not yet received), or it is another unit's."""
+        async with self.db.snapshot() as conn:
+            found = await _plans(conn, base_id=base_id, unit_id=unit_id)
+            unplanned = await _not_planned(conn, base_id, unit_id)
+            priority = (
+                (
+                    await conn.execute(
+                        select(priority_approvals.c.plan_id, priority_approvals.c.policy_version)
+                        .where(priority_approvals.c.base_id == base_id)
+                        .order_by(priority_approvals.c.plan_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if not found and not unplanned:
+            return None
+        first = found[0] if found else unplanned[0]
+        keys = ("case_id", "unit_id", "unit_name", "province", "programme", "approved_on")
+        return {
+            "base_id": base_id,
+            **{key: first[key] for key in keys},
+            "status": "planned" if found else "not_planned",
+            "reason": None if found else unplanned[0]["reason"],
+            "policy_version": first["policy_version"],
+            "call_opened_on": first["call_opened_on"],
+            "priority_project_approval": None if priority is None else dict(priority),
+            "plans": found,
+            "not_planned": unplanned,
+        }
 
     async def bases_of_unit(self, unit_id: str) -> set[str]:
         async with self.db.read_engine.connect() as conn:
             rows = await conn.execute(select(plans.c.base_id).where(plans.c.unit_id == unit_id))
             return set(rows.scalars())
+
+
+async def _plans(
+    conn: AsyncConnection,
+    *,
+    base_id: str | None = None,
+    unit_id: str | None = None,
+    plan_id: str | None = None,
+) -> list[dict[str, Any]]:
+    query = select(plans).order_by(plans.c.approved_on, plans.c.plan_id)
+    if base_id is not None:
+        query = query.where(plans.c.base_id == base_id)
+    if unit_id is not None:
+        query = query.where(plans.c.unit_id == unit_id)
+    if plan_id is not None:
+        query = query.where(plans.c.plan_id == plan_id)
+    found = [dict(row) for row in (await conn.execute(query)).mappings()]
+    for plan in found:
+        plan["instalments"] = await _instalments_of(conn, plan["plan_id"])
+    return found
+
+
+async def _not_planned(
+    conn: AsyncConnection, base_id: str, unit_id: str | None
+) -> list[dict[str, Any]]:
+    query = (
+        select(not_planned)
+        .where(not_planned.c.base_id == base_id)
+        .order_by(not_planned.c.approved_on, not_planned.c.plan_id)
+    )
+    if unit_id is not None:
+        query = query.where(not_planned.c.unit_id == unit_id)
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def _instalments_of(conn: AsyncConnection, plan_id: str) -> list[dict[str, Any]]:
