@@ -3,8 +3,10 @@ certificate check from valid to revoked — a projection of this service's own e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from shared.clock import set_clock
 from shared.envelope import Envelope, new_id
 from shared.projection import rebuild_and_compare
 from shared.testkit.bus import foreign_event, publish
@@ -13,6 +15,7 @@ from shared.testkit.service import RunningService, eventually
 from ..messaging.contracts import registry
 from ..projections import projections
 from .scenario import (
+    GUIZHOU,
     NATION,
     OFFICE,
     YUNNAN,
@@ -241,3 +244,98 @@ async def test_a_renewal_withdrawn_during_its_assessment_ignores_the_late_answer
     )
     await consumed(service, 3)  # applied as a no-op, not dead-lettered
     assert (await renewal_of(service, renewal_id))["status"] == "withdrawn"
+
+
+async def test_the_province_returns_an_incomplete_request_and_the_completed_one_comes_back(
+    service: RunningService,
+) -> None:
+    app = Application(route="direct", jurisdiction="5301", unit_id="unit-2")
+    renewal_id = await request_renewal(service, app, base_id="base-2")
+    renewal = f"/renewals/{renewal_id}"
+    await act(service, f"{renewal}/declarations", YUNNAN)
+    no_reasons = await post(service, f"{renewal}/return", YUNNAN, {"reasons": []})
+    assert no_reasons.status_code == 422
+    gone = await post(service, f"{renewal}/refuse", YUNNAN, {"reasons": ["逾期"]})
+    assert gone.status_code in (404, 405)  # the province no longer refuses
+    await act(service, f"{renewal}/return", YUNNAN, {"reasons": ["缺少五年建设总结"]})
+    returned = await published(service, app.case_id, "RenewalReturned")
+    assert returned.data["renewal_id"] == renewal_id
+    assert (returned.data["base_id"], returned.data["reasons"]) == ("base-2", ["缺少五年建设总结"])
+    shown = await renewal_of(service, renewal_id, status="returned")
+    assert (shown["level"], shown["reasons"]) == (None, ["缺少五年建设总结"])
+    queue = (await service.client.get("/queue", headers=YUNNAN.headers(service))).json()
+    assert queue["renewals"] == []
+    early = await post(service, f"{renewal}/forward", YUNNAN)
+    assert (early.status_code, early.json()["code"]) == (409, "renewal-not-in-progress")
+
+    request = Upstream("application", f"renewal-{renewal_id}", app.case_id)
+    request.version = 1  # after its RenewalRequested
+    await request.send(
+        service,
+        "RenewalRequestResubmitted",
+        renewal_id=renewal_id,
+        base_id="base-2",
+        statement="申请续期（已补充五年建设总结）",
+    )
+    back = await renewal_of(service, renewal_id, status="in_review", level="province")
+    assert (back["statement"], back["reasons"]) == ("申请续期（已补充五年建设总结）", [])
+    await act(service, f"{renewal}/forward", YUNNAN, {"opinion": "材料齐全，同意续期"})
+    await renewal_of(service, renewal_id, level="national")
+    await consumed(service, 2)
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_a_renewal_granted_after_the_old_term_ended_continues_it_without_a_gap(
+    service: RunningService,
+) -> None:
+    app, approved = await designated(service)
+    base_id, first_no = approved["base_id"], approved["certificate_no"]
+    renewal_id = await request_renewal(service, app, base_id)  # the term ends 2027-08-24
+    renewal = f"/renewals/{renewal_id}"
+    for who in (YUNNAN, NATION, OFFICE):
+        await act(service, f"{renewal}/declarations", who)
+    await act(service, f"{renewal}/forward", YUNNAN)
+    await act(service, f"{renewal}/assessment-request", NATION)
+    grades = [{"year": year, "grade": "qualified"} for year in range(2023, 2028)]
+    await Upstream("assessment", f"base-{base_id}", app.case_id).send(
+        service,
+        "RenewalAssessed",
+        base_id=base_id,
+        renewal_id=renewal_id,
+        qualified=True,
+        reasons=["五年考核均合格"],
+        grades=grades,
+        policy_version="2022.1",
+    )
+    await renewal_of(service, renewal_id, level="general_office")
+
+    # The decision comes after the old term ended (the base stayed renewal pending).
+    after_the_term = datetime(2027, 9, 10, 2, 0, tzinfo=UTC)
+    await set_clock(service.kernel.js, after_the_term)
+
+    async def moved() -> bool:
+        return service.kernel.clock.now() == after_the_term
+
+    await eventually(moved)
+    granted = await act(service, f"{renewal}/grant", OFFICE)
+    assert granted["certificate_no"] == "HZJD-2027-0001"  # the grant year's register
+    event = await published(service, app.case_id, "RenewalGranted")
+    assert (event.data["term_start"], event.data["term_end"]) == ("2027-08-25", "2032-08-24")
+    renewed = (await service.client.get("/certificates/HZJD-2027-0001")).json()
+    assert (renewed["status"], renewed["term_start"]) == ("valid", "2027-08-25")
+    old = (await service.client.get(f"/certificates/{first_no}")).json()
+    assert (old["status"], old["since"]) == ("expired", "2027-08-25")  # its own term is over
+
+    by_base = await service.client.get(
+        "/renewals", params={"base_id": base_id}, headers=NATION.headers(service)
+    )
+    assert [r["renewal_id"] for r in by_base.json()["items"]] == [renewal_id]
+    assert by_base.json()["items"][0]["new_term_start"] == "2027-08-25"
+    by_case = await service.client.get(
+        "/renewals", params={"case_id": app.case_id}, headers=YUNNAN.headers(service)
+    )
+    assert [r["renewal_id"] for r in by_case.json()["items"]] == [renewal_id]
+    elsewhere = await service.client.get(
+        "/renewals", params={"case_id": app.case_id}, headers=GUIZHOU.headers(service)
+    )
+    assert elsewhere.json() == {"items": [], "next_cursor": None}

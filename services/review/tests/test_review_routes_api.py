@@ -10,12 +10,15 @@ from ..messaging.contracts import registry
 from ..projections import projections
 from .scenario import (
     AUDITOR,
+    GUIZHOU,
     KUNMING,
     NATION,
     OFFICE,
+    QUJING,
     YUNNAN,
     YUNNAN_RANKER,
     Application,
+    Reviewer,
     act,
     consumed,
     declare,
@@ -188,3 +191,81 @@ async def test_direct_units_start_at_the_province_and_the_ranking_keeps_to_its_q
     queue = (await service.client.get("/queue", headers=OFFICE.headers(service))).json()
     assert queue["reviews"] == []
     assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_a_review_is_found_from_its_application_or_case_id_within_the_jurisdiction(
+    service: RunningService,
+) -> None:
+    app, other = Application(), Application(unit_id="unit-2", unit_name="云南大学")
+    for each in (app, other):
+        await each.submit(service)
+        await review_of(service, each)
+
+    async def found(who: Reviewer, **params: str) -> list[str]:
+        answer = await service.client.get("/reviews", params=params, headers=who.headers(service))
+        assert answer.status_code == 200, answer.text
+        return [r["review_id"] for r in answer.json()["items"]]
+
+    assert await found(KUNMING, application_id=app.application_id) == [app.review_id]
+    assert await found(AUDITOR, case_id=other.case_id) == [other.review_id]
+    assert await found(NATION, case_id=app.case_id, programme="national_base") == [app.review_id]
+    assert await found(NATION, case_id=app.case_id, programme="provincial_workstation") == []
+    assert sorted(await found(YUNNAN)) == sorted([app.review_id, other.review_id])
+    # Outside the caller's jurisdiction a review is not listed (as a read answers 404).
+    assert await found(QUJING, application_id=app.application_id) == []
+    assert await found(GUIZHOU, case_id=app.case_id) == []
+
+    first = await service.client.get(
+        "/reviews", params={"limit": 1}, headers=YUNNAN.headers(service)
+    )
+    cursor = first.json()["next_cursor"]
+    rest = await service.client.get(
+        "/reviews", params={"limit": 1, "cursor": cursor}, headers=YUNNAN.headers(service)
+    )
+    paged = [r["review_id"] for r in (*first.json()["items"], *rest.json()["items"])]
+    assert sorted(paged) == sorted([app.review_id, other.review_id])
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_the_openapi_states_the_preconditions_and_typed_refusals(
+    service: RunningService,
+) -> None:
+    document = (await service.client.get("/openapi.json")).json()
+    dossier = document["paths"]["/reviews/{review_id}/dossier"]["get"]
+    assert "declared no conflict of interest" in dossier["description"]
+    refusals = dossier["responses"]["403"]
+    assert "conflict-declaration-missing" in refusals["description"]
+    assert "application/problem+json" in refusals["content"]
+    forward = document["paths"]["/reviews/{review_id}/forward"]["post"]["responses"]
+    assert {"403", "404", "409", "422"} <= forward.keys()
+    assert "role-required" in forward["403"]["description"]
+    assert "level-mismatch" in forward["409"]["description"]
+    station = document["paths"]["/reviews/{review_id}/workstation-decision"]["post"]
+    assert "workstation-series-missing" in station["responses"]["409"]["description"]
+    declaration = document["components"]["schemas"]["DeclarationBody"]["properties"]
+    assert declaration["conflict"]["default"] is False
+    assert "default" in declaration["conflict"]["description"]
+    finder = document["paths"]["/reviews"]["get"]["parameters"]
+    assert {"application_id", "case_id"} <= {p["name"] for p in finder}
+    assert "/renewals/{renewal_id}/return" in document["paths"]
+    assert "/renewals/{renewal_id}/refuse" not in document["paths"]
+
+
+async def test_a_reviewer_without_the_levels_role_gets_a_typed_403(
+    service: RunningService,
+) -> None:
+    app = Application()
+    await app.submit(service)
+    await review_of(service, app)
+    refused = await service.client.post(
+        f"/reviews/{app.review_id}/forward",
+        json={"level": "prefecture"},
+        headers=YUNNAN.headers(service),
+    )
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert (problem["code"], problem["type"]) == (
+        "role-required",
+        "https://haizhi.example/problems/role-required",
+    )
