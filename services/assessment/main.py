@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import bases, grade_lists
-from .domain import base, grade_list
+from .api import bases, grade_lists, renewals, workstations
+from .domain import base, grade_list, station
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import CONSUMES, subscriptions
 from .projections import projections
@@ -31,14 +31,18 @@ def spec() -> ServiceSpec:
         registry=registry,
         projections=projections(),
         migrations=Path(__file__).parent / "migrations" / "versions",
-        routers=[bases.router, grade_lists.router],
+        routers=[bases.router, grade_lists.router, renewals.router, workstations.router],
         usecases=AssessmentUseCases.build,
         subscriptions=subscriptions,
         tick=_tick,
         examples=EXAMPLES,
         consumes=CONSUMES,
         # stream-id prefix -> decider, for the auditor's case-as-of view
-        deciders={"base": base.decider, "grade": grade_list.decider},
+        deciders={
+            "base": base.decider,
+            "grade": grade_list.decider,
+            "station": station.decider,
+        },
     )
 
 

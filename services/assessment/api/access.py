@@ -1,17 +1,19 @@
-"""Who may see which base: applicants their unit's, officials their jurisdictions', auditors all.
+"""Who may see which base (or work station): applicants their unit's, officials their
+jurisdictions', auditors all.
 
 A base outside the caller's reach answers 404, as if it did not exist.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, RowMapping, false, or_, select, true
+from sqlalchemy import ColumnElement, RowMapping, Table, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth import NATIONWIDE, Principal, Role
 
-from ..domain.errors import BaseNotFound
+from ..domain.errors import BaseNotFound, WorkstationNotFound
 from ..projections.bases import bases
+from ..projections.workstations import workstations
 
 
 def _officials_codes(principal: Principal) -> tuple[str, ...]:
@@ -20,18 +22,19 @@ def _officials_codes(principal: Principal) -> tuple[str, ...]:
     return principal.jurisdictions if official else ()
 
 
-def visible_bases(principal: Principal) -> ColumnElement[bool]:
-    """A filter on `bases`: the rows this caller may read."""
+def visible_bases(principal: Principal, table: Table = bases) -> ColumnElement[bool]:
+    """A filter on `bases` (or another table with `unit_id` and `jurisdiction`): the rows this
+    caller may read."""
     if principal.has(Role.AUDITOR):
         return true()
     clauses: list[ColumnElement[bool]] = []
     if principal.has(Role.APPLICANT) and principal.org_id:
-        clauses.append(bases.c.unit_id == principal.org_id)
+        clauses.append(table.c.unit_id == principal.org_id)
     for code in _officials_codes(principal):
         if code in NATIONWIDE:
             return true()
         if code:
-            clauses.append(bases.c.jurisdiction.startswith(code, autoescape=True))
+            clauses.append(table.c.jurisdiction.startswith(code, autoescape=True))
     return or_(*clauses) if clauses else false()
 
 
@@ -48,6 +51,17 @@ async def base_in_reach(conn: AsyncConnection, principal: Principal, base_id: st
     row = (await conn.execute(select(bases).where(bases.c.base_id == base_id))).mappings().first()
     if row is None or not can_see(principal, row):
         raise BaseNotFound(f"no base {base_id}")
+    return row
+
+
+async def station_in_reach(
+    conn: AsyncConnection, principal: Principal, station_id: str
+) -> RowMapping:
+    """The work station's row, if it exists and the caller may see it; else 404."""
+    query = select(workstations).where(workstations.c.station_id == station_id)
+    row = (await conn.execute(query)).mappings().first()
+    if row is None or not can_see(principal, row):
+        raise WorkstationNotFound(f"no work station {station_id}")
     return row
 
 

@@ -1,4 +1,5 @@
-"""HTTP: designated bases (工作基地) — their annual reports, scores, rectifications, revocation."""
+"""HTTP: designated bases (工作基地) — their annual reports, scores and proposed grades,
+rectifications, revocation."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from shared.api import (
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 
 from ..domain import events as ev
-from ..domain.policy import Criterion, CriterionScore
+from ..domain.policy import GRADE_NAMES, Criterion, CriterionScore, Grade
 from ..projections.base_years import base_years
 from ..projections.bases import bases
 from .access import base_in_reach, local_jurisdiction, visible_bases
@@ -94,6 +95,18 @@ class ScoresBody(Body):
         return tuple(CriterionScore(c, getattr(self, c.value)) for c in Criterion)
 
 
+class GradeProposalBody(Body):
+    """Art. 12: the department proposes the year's grade; a grade other than the policy's
+    suggestion needs a written reason."""
+
+    grade: Grade = Field(description=f"The proposed grade: {GRADE_NAMES}")
+    reason: str = Field(
+        "",
+        max_length=2000,
+        description="Required when the grade differs from the suggested grade (建议等次)",
+    )
+
+
 class RectificationReportBody(Body):
     summary: Text
     attachments: list[AttachmentBody] = Field(default_factory=list, max_length=20)
@@ -120,6 +133,19 @@ class BaseView(Body):
     renewal_window_opens_on: str | None
     revocation_proposed_for: str | None
     ended_on: str | None
+    ended_reason: str | None = Field(
+        description="revoked | term_ended | renewal_refused | renewal_withdrawn"
+    )
+    first_report_year: int | None = Field(
+        description="The first year reported and assessed: the year after designation when "
+        "designated in the policy's last days of a year"
+    )
+    renewal_id: str | None = Field(description="The unit's open renewal request for this term")
+    renewal_requested_on: str | None
+    renewal_pending_since: str | None = Field(
+        description="Set when the term ended while the renewal request awaited review's "
+        "decision: the base stays designated (续期待定) until then"
+    )
     version: int
 
 
@@ -138,8 +164,17 @@ class YearView(Body):
     scores: dict[str, int] | None
     weighted_total: str | None
     missing_report: bool | None
-    proposed_grade: str | None
-    final_grade: str | None
+    suggested_grade: str | None = Field(
+        description=f"The policy's suggestion from the weighted scores: {GRADE_NAMES}"
+    )
+    proposed_grade: str | None = Field(description=f"The department's proposal: {GRADE_NAMES}")
+    proposal_reason: str | None = Field(
+        description="Why the department proposed a grade other than the suggestion"
+    )
+    final_grade: str | None = Field(description=f"As the leading group approved it: {GRADE_NAMES}")
+    amendment_reason: str | None = Field(
+        description="Why the leading group amended the department's proposal"
+    )
     approved_on: str | None
     commended: bool
     rectification_id: str | None
@@ -300,6 +335,37 @@ async def score_base(
             expected_version=expected,
         )
         return _done(result, base_id=base_id, year=year)
+
+    return await command_response(request, usecases.executor, principal, key, action)
+
+
+@router.post(
+    "/{base_id}/years/{year}/grade-proposal",
+    summary="The national department proposes the year's grade (another than the suggestion "
+    "with a written reason)",
+)
+async def propose_grade(
+    base_id: BaseId,
+    year: Year,
+    body: GradeProposalBody,
+    request: Request,
+    principal: Department,
+    key: IdempotencyKey,
+    expected: IfMatch,
+    usecases: UseCases,
+) -> JSONResponse:
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        await base_in_reach(conn, principal, base_id)
+        result = await usecases.bases.propose_grade(
+            conn,
+            command_context(request, principal),
+            base_id=base_id,
+            year=year,
+            grade=body.grade,
+            reason=body.reason,
+            expected_version=expected,
+        )
+        return _done(result, base_id=base_id, year=year, grade=body.grade.value)
 
     return await command_response(request, usecases.executor, principal, key, action)
 

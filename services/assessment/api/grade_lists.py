@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
 from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
 
+from ..domain.commands import Amendment
 from ..domain.errors import BaseNotFound, GradeListNotFound
+from ..domain.policy import GRADE_NAMES, Grade
 from ..projections.bases import bases
 from ..projections.grade_lists import grade_list_entries, grade_lists
 from .access import can_see, visible_bases
@@ -34,16 +36,39 @@ class ProposalBody(Body):
     )
 
 
+class AmendmentBody(Body):
+    """The leading group sets another grade for a base on the list, and says why (Art. 12)."""
+
+    base_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    grade: Grade = Field(description=f"The amended grade: {GRADE_NAMES}")
+    reason: str = Field(min_length=1, max_length=2000)
+
+    def domain(self) -> Amendment:
+        return Amendment(self.base_id, self.grade, self.reason)
+
+
 class ApprovalBody(Body):
     meeting_ref: str = Field(min_length=1, max_length=100, examples=["LG-2024-1"])
     meeting_date: date
+    amendments: list[AmendmentBody] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="Grades the leading group sets otherwise than proposed, each with its "
+        "reason; default none: the list is approved as proposed",
+    )
 
 
 class EntryView(Body):
     base_id: str
     unit_name: str
     jurisdiction: str
-    grade: str
+    grade: str = Field(description=f"The department's proposed grade: {GRADE_NAMES}")
+    suggested_grade: str | None = Field(
+        description=f"The policy's suggestion from the weighted scores: {GRADE_NAMES}"
+    )
+    reason: str | None = Field(description="Why the proposal differs from the suggestion")
+    final_grade: str | None = Field(description=f"Once approved: {GRADE_NAMES}")
+    amendment_reason: str | None = Field(description="Why the leading group amended the proposal")
 
 
 class GradeListView(Body):
@@ -65,7 +90,9 @@ async def _check_reach(conn: AsyncConnection, principal: Principal, base_ids: li
         if base_id not in found:
             raise BaseNotFound(f"no base {base_id}")
         if not can_see(principal, found[base_id]):
-            raise forbidden(f"base {base_id} lies outside your jurisdictions")
+            raise forbidden(
+                f"base {base_id} lies outside your jurisdictions", "base-outside-jurisdiction"
+            )
 
 
 @router.get("/{year}", summary="The grade list of a year, as far as the caller may see it")
@@ -80,8 +107,11 @@ async def get_grade_list(
         )
         if head is None:
             raise GradeListNotFound(f"no grade list for {year}")
+        e = grade_list_entries.c
         query = (
-            select(grade_list_entries.c.base_id, grade_list_entries.c.grade)
+            select(
+                e.base_id, e.grade, e.suggested_grade, e.reason, e.final_grade, e.amendment_reason
+            )
             .add_columns(bases.c.unit_name, bases.c.jurisdiction)
             .join(bases, bases.c.base_id == grade_list_entries.c.base_id)
             .where(grade_list_entries.c.year == year, visible_bases(principal))
@@ -122,7 +152,10 @@ async def propose_grade_list(
     return await command_response(request, usecases.executor, principal, key, action)
 
 
-@router.post("/{year}/approval", summary="The leading group approves the list: grades are final")
+@router.post(
+    "/{year}/approval",
+    summary="The leading group approves the list, or amends grades on it: grades are final",
+)
 async def approve_grade_list(
     year: Year,
     body: ApprovalBody,
@@ -145,6 +178,7 @@ async def approve_grade_list(
             year=year,
             meeting_ref=body.meeting_ref,
             meeting_date=body.meeting_date,
+            amendments=tuple(a.domain() for a in body.amendments),
             expected_version=expected,
         )
         grades = {e.base_id: e.grade.value for e in finalised}

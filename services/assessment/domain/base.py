@@ -3,7 +3,8 @@
 `decide` below is the table of every legal transition; each arm hands the detailed checks to
 the module for that part of the rules — `base_term` (Art. 14), `base_reporting` (Art. 10),
 `base_assessment` (Art. 11–13). `base_state` holds the state and `evolve`. A revoked or expired
-base refuses everything but idempotent repeats, and still answers a renewal assessment.
+base refuses everything but idempotent repeats; it still answers a renewal assessment (not
+qualified), and the other services' renewal facts that reach it late change nothing.
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ from services.assessment.domain.commands import (
     ForwardReport,
     MarkRectificationOverdue,
     MarkReportOverdue,
+    OpenRenewalAssessment,
     OpenRenewalWindow,
     OpenReporting,
+    ProposeGrade,
+    RecordRenewalRequest,
+    RefuseRenewal,
     RegisterBase,
     RejectRectification,
     RemindReport,
     RenewTerm,
     ScoreBase,
+    WithdrawRenewalRequest,
 )
 from services.assessment.domain.errors import BaseNotActive, BaseNotFound, refused
 from services.assessment.domain.events import BaseEvent
@@ -54,8 +60,15 @@ def decide(command: BaseCommand, state: State) -> list[BaseEvent]:
             return term.register(command, state)
         case RegisterBase(), Active() | Revoked() | Expired():
             return term.register_again(command, state)
-        case AssessRenewal(), Active() | Revoked() | Expired():
-            return term.assess_renewal(command, state)
+        case OpenRenewalAssessment(), Revoked() | Expired():
+            return term.answer_closed(command, state)
+        case (
+            RecordRenewalRequest() | WithdrawRenewalRequest() | RefuseRenewal() | RenewTerm(),
+            Revoked() | Expired(),
+        ):
+            # A harmless race: the base closed before the renewal fact arrived, and review
+            # and application have had BaseRevoked / BaseExpired.
+            return []
         case _, Unregistered():
             raise refused(BaseNotFound, command, state, f"no base {command.base_id}")
         # Terminal: only a repeat of what ended the base is accepted.
@@ -79,6 +92,8 @@ def decide(command: BaseCommand, state: State) -> list[BaseEvent]:
         # Annual assessment and the year's grade (Art. 11–12).
         case ScoreBase(), Active():
             return assessment.score(command, state)
+        case ProposeGrade(), Active():
+            return assessment.propose_grade(command, state)
         case FinaliseGrade(), Active():
             return assessment.finalise(command, state)
         # Rectification of an unqualified year (Art. 12).
@@ -96,6 +111,16 @@ def decide(command: BaseCommand, state: State) -> list[BaseEvent]:
         # Renewal and expiry (Art. 14).
         case OpenRenewalWindow(), Active():
             return term.open_window(command, state)
+        case RecordRenewalRequest(), Active():
+            return term.record_request(command, state)
+        case WithdrawRenewalRequest(), Active():
+            return term.withdraw_request(command, state)
+        case OpenRenewalAssessment(), Active():
+            return term.open_assessment(command, state)
+        case AssessRenewal(), Active():
+            return term.assess(command, state)
+        case RefuseRenewal(), Active():
+            return term.refuse(command, state)
         case RenewTerm(), Active():
             return term.renew(command, state)
         case ExpireBase(), Active():

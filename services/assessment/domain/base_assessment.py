@@ -1,7 +1,11 @@
 """Annual assessment (Art. 11–12), rectification orders (Art. 12) and revocation (Art. 13).
 
-Scoring proposes a grade; it becomes final only when the year's grade list is approved and the
-use case issues `FinaliseGrade`. A final unqualified grade orders a rectification; a run of
+Scoring suggests a grade (our policy's weights and thresholds) and proposes it; the national
+department may propose another with a written reason (Art. 12: the grade is decided, not
+computed). It becomes final only when the year's grade list is approved — as proposed, or as
+the leading group amended it — and the use case issues `FinaliseGrade`. Only a report the
+base's local CAST forwarded is scored (Art. 10); a missing report, once due, is scored too.
+A final unqualified grade orders a rectification; a run of
 `revoke_after_consecutive_unqualified` final unqualified grades in consecutive assessment years
 proposes revocation. An accepted rectification does not erase the grade it answered.
 """
@@ -16,6 +20,7 @@ from services.assessment.domain.commands import (
     FileRectificationReport,
     FinaliseGrade,
     MarkRectificationOverdue,
+    ProposeGrade,
     RejectRectification,
     ScoreBase,
 )
@@ -23,6 +28,8 @@ from services.assessment.domain.errors import (
     AssessmentTooEarly,
     GradeAlreadyFinal,
     GradeNotProposed,
+    GradeProposalChanged,
+    GradeReasonRequired,
     InvalidRectificationReport,
     InvalidScores,
     NoRectificationReport,
@@ -33,6 +40,7 @@ from services.assessment.domain.errors import (
     RectificationNotFound,
     RectificationNotYetOverdue,
     RectificationReportPending,
+    ReportNotForwarded,
     RevocationNotProposed,
     YearBeforeDesignation,
     refused,
@@ -70,9 +78,12 @@ def score(c: ScoreBase, base: Active) -> list[BaseEvent]:
     if not filed and cst_date(c.at) <= due_on:
         # A missing report is only missing once its due day has passed.
         raise refused(AssessmentTooEarly, c, base, f"no report yet, due {due_on}")
+    if reporting is not None and reporting.filed and not reporting.forwarded:
+        # Art. 10: reports reach the national department through the local CAST.
+        raise refused(ReportNotForwarded, c, base, f"the report for {c.year} awaits its CAST")
     total = weighted_total(c.policy, c.scores)
     missing = not filed and c.policy.missing_report_is_unqualified
-    proposed = Grade.UNQUALIFIED if missing else grade_for(c.policy, total)
+    suggested = Grade.UNQUALIFIED if missing else grade_for(c.policy, total)
     return [
         BaseScored(
             base_id=base.base_id,
@@ -81,16 +92,49 @@ def score(c: ScoreBase, base: Active) -> list[BaseEvent]:
             scores=c.scores,
             weighted_total=total,
             report_filed=filed,
+            suggested_grade=suggested,
             policy_version=c.policy.version,
         ),
         GradeProposed(
             base_id=base.base_id,
             case_id=base.case_id,
             year=c.year,
-            grade=proposed,
+            grade=suggested,
+            suggested_grade=suggested,
             missing_report=not filed,
+            reason="",
             policy_version=c.policy.version,
         ),
+    ]
+
+
+def propose_grade(c: ProposeGrade, base: Active) -> list[BaseEvent]:
+    """Art. 12: the department proposes the grade; another than the suggestion, with a reason.
+
+    Back to the suggestion needs no reason. The proposal keeps the scoring's policy version.
+    """
+    graded = base.grades.get(c.year)
+    if graded is None:
+        raise refused(GradeNotProposed, c, base, f"{c.year} has not been scored")
+    if graded.final is not None:
+        raise refused(GradeAlreadyFinal, c, base, f"{c.year} is final: {graded.final}")
+    reason = c.reason.strip() if c.grade is not graded.suggested else ""
+    if c.grade is not graded.suggested and not reason:
+        why = f"the policy suggests {graded.suggested}, not {c.grade}"
+        raise refused(GradeReasonRequired, c, base, why)
+    if (graded.proposed, graded.reason) == (c.grade, reason):
+        return []
+    return [
+        GradeProposed(
+            base_id=base.base_id,
+            case_id=base.case_id,
+            year=c.year,
+            grade=c.grade,
+            suggested_grade=graded.suggested,
+            missing_report=graded.missing_report,
+            reason=reason,
+            policy_version=graded.policy_version,
+        )
     ]
 
 
@@ -102,6 +146,9 @@ def finalise(c: FinaliseGrade, base: Active) -> list[BaseEvent]:
         return []
     if graded.final is not None:
         raise refused(GradeAlreadyFinal, c, base, f"{c.year} is final: {graded.final}")
+    if graded.proposed is not c.proposed:
+        why = f"the list proposed {c.proposed}, the department now {graded.proposed}"
+        raise refused(GradeProposalChanged, c, base, why)
     if c.grade is Grade.UNQUALIFIED and not c.rectification_id:
         raise refused(RectificationIdRequired, c, base, "an unqualified grade orders rectification")
     p, base_id, case_id = c.policy, base.base_id, base.case_id
@@ -111,6 +158,8 @@ def finalise(c: FinaliseGrade, base: Active) -> list[BaseEvent]:
             case_id=case_id,
             year=c.year,
             grade=c.grade,
+            proposed_grade=c.proposed,
+            amendment_reason=c.amendment_reason,
             approved_on=c.approved_on,
             policy_version=p.version,
         )

@@ -2,7 +2,9 @@
 
 A base is `Unregistered` until review designates it, then `Active` through its terms, years of
 reporting and assessment, and rectification orders, until it is `Revoked` (Art. 13) or
-`Expired` (Art. 14): both terminal. The state keeps only what later decisions need.
+`Expired` (Art. 14): both terminal. An `Active` base whose term ended while a renewal request
+awaits review's decision is still active: `pending_past_term`. The state keeps only what later
+decisions need.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from services.assessment.domain.events import (
     RectificationRejected,
     RectificationReportFiled,
     RenewalAssessed,
+    RenewalAssessmentOpened,
+    RenewalPendingPastTerm,
+    RenewalRefusalRecorded,
+    RenewalRequestRecorded,
+    RenewalRequestWithdrawalRecorded,
     RenewalWindowOpened,
     ReportingOpened,
     ReportReminded,
@@ -54,10 +61,32 @@ class Reporting:
 
 @dataclass(frozen=True, slots=True)
 class YearGrade:
-    """A year's grade: proposed on scoring, final once the year's list is approved (Art. 12)."""
+    """A year's grade (Art. 12): suggested by the policy on scoring, proposed by the department
+    (the suggestion, or another grade with its `reason`), final once the list is approved."""
 
     proposed: Grade
+    suggested: Grade
+    missing_report: bool
+    policy_version: str  # the scoring's
+    reason: str = ""
     final: Grade | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalRequest:
+    """The unit's open renewal request for the term ending `term_end` (Art. 14)."""
+
+    renewal_id: str
+    term_end: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalAssessment:
+    """A renewal assessment review asked for: pending until the department answers."""
+
+    opened_on: date
+    qualified: bool | None = None
+    reasons: tuple[str, ...] = ()
 
 
 class RectificationStage(StrEnum):
@@ -92,7 +121,7 @@ class Active:
     case_id: str
     unit_id: str
     jurisdiction: str
-    first_year: int  # the year of designation: the first year reported and assessed
+    first_year: int  # the first year reported and assessed (policy: late designations skip one)
     term_start: date
     term_end: date
     term_policy_version: str
@@ -101,8 +130,14 @@ class Active:
     rectifications: Mapping[str, Rectification] = field(default_factory=dict)
     revocation: RevocationProposal | None = None
     window_opened_for: date | None = None  # the term_end whose renewal window has opened
-    renewals_assessed: frozenset[str] = frozenset()
+    renewal_request: RenewalRequest | None = None
+    pending_past_term: bool = False  # the term ended while `renewal_request` awaits review
+    renewal_assessments: Mapping[str, RenewalAssessment] = field(default_factory=dict)
     renewals_granted: frozenset[str] = frozenset()
+
+    @property
+    def renewals_assessed(self) -> frozenset[str]:
+        return frozenset(self.renewal_assessments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +173,10 @@ def _with_rectification(base: Active, rectification_id: str, r: Rectification) -
     return replace(base, rectifications={**base.rectifications, rectification_id: r})
 
 
+def _with_assessment(base: Active, renewal_id: str, assessment: RenewalAssessment) -> Active:
+    return replace(base, renewal_assessments={**base.renewal_assessments, renewal_id: assessment})
+
+
 def evolve(state: State, event: BaseEvent) -> State:
     match state, event:
         case _, BaseRegistered():
@@ -146,7 +185,7 @@ def evolve(state: State, event: BaseEvent) -> State:
                 case_id=event.case_id,
                 unit_id=event.unit_id,
                 jurisdiction=event.jurisdiction,
-                first_year=event.term_start.year,
+                first_year=event.first_report_year,
                 term_start=event.term_start,
                 term_end=event.term_end,
                 term_policy_version=event.policy_version,
@@ -171,7 +210,14 @@ def evolve(state: State, event: BaseEvent) -> State:
         case Active(), BaseScored():
             return state  # the proposal that follows is what later decisions need
         case Active(), GradeProposed():
-            return _with_grade(state, event.year, YearGrade(proposed=event.grade))
+            proposal = YearGrade(
+                proposed=event.grade,
+                suggested=event.suggested_grade,
+                missing_report=event.missing_report,
+                policy_version=event.policy_version,
+                reason=event.reason,
+            )
+            return _with_grade(state, event.year, proposal)
         case Active(), GradeFinalised():
             g = state.grades[event.year]
             return _with_grade(state, event.year, replace(g, final=event.grade))
@@ -201,7 +247,24 @@ def evolve(state: State, event: BaseEvent) -> State:
             return Revoked(state.base_id, state.case_id, state.renewals_assessed)
         case Active(), RenewalWindowOpened():
             return replace(state, window_opened_for=event.term_end)
-        case Active() | Revoked() | Expired(), RenewalAssessed():
+        case Active(), RenewalRequestRecorded():
+            return replace(state, renewal_request=RenewalRequest(event.renewal_id, event.term_end))
+        case Active(), RenewalRequestWithdrawalRecorded() | RenewalRefusalRecorded():
+            return replace(state, renewal_request=None, pending_past_term=False)
+        case Active(), RenewalPendingPastTerm():
+            return replace(state, pending_past_term=True)
+        case Active(), RenewalAssessmentOpened():
+            asked = RenewalAssessment(event.opened_on)
+            return _with_assessment(state, event.renewal_id, asked)
+        case Active(), RenewalAssessed():
+            pending = state.renewal_assessments.get(event.renewal_id)
+            done = replace(
+                pending or RenewalAssessment(event.assessed_on),
+                qualified=event.qualified,
+                reasons=event.reasons,
+            )
+            return _with_assessment(state, event.renewal_id, done)
+        case Revoked() | Expired(), RenewalAssessed():
             return replace(state, renewals_assessed=state.renewals_assessed | {event.renewal_id})
         case Active(), TermRenewed():
             return replace(
@@ -209,6 +272,8 @@ def evolve(state: State, event: BaseEvent) -> State:
                 term_start=event.term_start,
                 term_end=event.term_end,
                 term_policy_version=event.policy_version,
+                renewal_request=None,
+                pending_past_term=False,
                 renewals_granted=state.renewals_granted | {event.renewal_id},
             )
         case Active(), BaseExpired():

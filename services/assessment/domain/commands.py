@@ -13,11 +13,16 @@ from datetime import date, datetime
 
 from services.assessment.domain.events import (
     Attachment,
-    GradeEntry,
+    ProposedGrade,
     ResourceLibrary,
     WorkSummary,
 )
-from services.assessment.domain.policy import AssessmentPolicy, CriterionScore, Grade
+from services.assessment.domain.policy import (
+    AssessmentPolicy,
+    CriterionScore,
+    Grade,
+    StationPolicy,
+)
 
 # --- a designated base ---------------------------------------------------------------------
 
@@ -35,6 +40,7 @@ class RegisterBase:
     term_start: date
     term_end: date
     policy_version: str
+    first_report_year: int  # the use case applies the policy the designation named
     at: datetime
     by: str
 
@@ -110,15 +116,32 @@ class ScoreBase:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposeGrade:
+    """The national department proposes a grade for a scored year (Art. 12); a grade other
+    than the policy's suggestion needs a written reason."""
+
+    base_id: str
+    year: int
+    grade: Grade
+    reason: str
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class FinaliseGrade:
     """Use case: after `GradeListApproved`, one per entry of the list; `approved_on` is its date.
 
+    `proposed` is the grade the approved list proposed (the base refuses if its proposal has
+    changed since); `amendment_reason` is the leading group's when it amended it.
     `rectification_id` is the new id of the rectification order an unqualified grade opens.
     """
 
     base_id: str
     year: int
     grade: Grade
+    proposed: Grade
+    amendment_reason: str
     approved_on: date
     policy: AssessmentPolicy
     at: datetime
@@ -185,11 +208,59 @@ class OpenRenewalWindow:
 
 
 @dataclass(frozen=True, slots=True)
-class AssessRenewal:
-    """Use case: answers review's `RenewalAssessmentRequested`."""
+class RecordRenewalRequest:
+    """Use case: answers application's `RenewalRequested` (filed in the window, Art. 14)."""
 
     base_id: str
     renewal_id: str
+    term_end: date
+    requested_on: date
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawRenewalRequest:
+    """Use case: answers application's `RenewalRequestWithdrawn`."""
+
+    base_id: str
+    renewal_id: str
+    withdrawn_on: date
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseRenewal:
+    """Use case: answers review's `RenewalRefused`."""
+
+    base_id: str
+    renewal_id: str
+    refused_on: date
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRenewalAssessment:
+    """Use case: answers review's `RenewalAssessmentRequested`. A closed base is answered at
+    once (not qualified); an active one waits for the national department."""
+
+    base_id: str
+    renewal_id: str
+    policy: AssessmentPolicy
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssessRenewal:
+    """The national department assesses a renewal: qualified or not, with its reasons."""
+
+    base_id: str
+    renewal_id: str
+    qualified: bool
+    reasons: tuple[str, ...]
     policy: AssessmentPolicy
     at: datetime
     by: str
@@ -226,6 +297,7 @@ BaseCommand = (
     | ForwardReport
     | MarkReportOverdue
     | ScoreBase
+    | ProposeGrade
     | FinaliseGrade
     | FileRectificationReport
     | AcceptRectification
@@ -233,6 +305,10 @@ BaseCommand = (
     | MarkRectificationOverdue
     | ConfirmRevocation
     | OpenRenewalWindow
+    | RecordRenewalRequest
+    | WithdrawRenewalRequest
+    | RefuseRenewal
+    | OpenRenewalAssessment
     | AssessRenewal
     | RenewTerm
     | ExpireBase
@@ -247,10 +323,19 @@ class ProposeGradeList:
     """The national department proposes the year's grades (Art. 12)."""
 
     year: int
-    entries: tuple[GradeEntry, ...]
+    entries: tuple[ProposedGrade, ...]
     policy_version: str
     at: datetime
     by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """The leading group sets another grade for one base of the list, and says why."""
+
+    base_id: str
+    grade: Grade
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +347,40 @@ class ApproveGradeList:
     meeting_date: date
     at: datetime
     by: str
+    amendments: tuple[Amendment, ...] = ()
 
 
 GradeListCommand = ProposeGradeList | ApproveGradeList
+
+
+# --- a provincial work station -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWorkstation:
+    """Use case: answers review's `WorkstationDesignated`. `policy` is the province's station
+    policy in force for the call, or None when the province configures none."""
+
+    station_id: str
+    case_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    jurisdiction: str
+    certificate_no: str
+    approved_on: date
+    policy: StationPolicy | None
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireWorkstation:
+    """Scheduler: after the last day of a tracked station's term (CST)."""
+
+    station_id: str
+    at: datetime
+    by: str
+
+
+StationCommand = RecordWorkstation | ExpireWorkstation

@@ -3,22 +3,26 @@
 The scheduler asks `next_due` again after each command until it answers None, so a clock that
 jumps years ahead replays every deadline in between in date order — reporting opened before
 it is reminded, a window opened before the term expires. A reminder whose due day has passed
-is skipped (the overdue fact says more), and so is a window whose term has already ended.
+is skipped (the overdue fact says more), and so is a window whose term has already ended. A
+base whose term ended while its renewal is pending owes no expiry: review's decision ends it.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from services.assessment.domain import station
 from services.assessment.domain.base_state import Active, RectificationStage, State
 from services.assessment.domain.commands import (
     BaseCommand,
     ExpireBase,
+    ExpireWorkstation,
     MarkRectificationOverdue,
     MarkReportOverdue,
     OpenRenewalWindow,
     OpenReporting,
     RemindReport,
+    StationCommand,
 )
 from services.assessment.domain.policy import AssessmentPolicy
 from shared.cst import cst_date
@@ -65,5 +69,13 @@ def _candidates(
             policy.renewal_window_opens_on(base.term_end),
             OpenRenewalWindow(base_id, policy, at, by),
         )
-    when(base.term_end + _DAY, ExpireBase(base_id, at, by))
+    if not base.pending_past_term:
+        when(base.term_end + _DAY, ExpireBase(base_id, at, by))
     return found
+
+
+def station_next_due(state: station.State, at: datetime, by: str) -> StationCommand | None:
+    """A tracked work station owes its expiry after its term; nothing else is scheduled."""
+    if isinstance(state, station.Tracked) and cst_date(at) > state.term_end:
+        return ExpireWorkstation(state.station_id, at, by)
+    return None

@@ -60,7 +60,7 @@ class NotLocalCast(DomainError):
 
 class YearBeforeDesignation(InvalidCommand):
     code = "year-before-designation"
-    title = "The base was not designated in that year"
+    title = "The base does not report for that year: designated after it, or late in it (policy)"
 
 
 class ReportingNotYetOpen(DomainError):
@@ -108,6 +108,11 @@ class ReportNotYetOverdue(DomainError):
     title = "The report's due day has not passed"
 
 
+class ReportNotForwarded(DomainError):
+    code = "report-not-forwarded"
+    title = "Art. 10: the base's local CAST has not forwarded its report; it cannot be scored yet"
+
+
 class InvalidScores(InvalidCommand):
     code = "invalid-scores"
     title = "Scores must cover each criterion once, each in 0..100"
@@ -126,6 +131,16 @@ class GradeAlreadyFinal(DomainError):
 class GradeNotProposed(DomainError):
     code = "grade-not-proposed"
     title = "The base has not been scored for that year"
+
+
+class GradeReasonRequired(InvalidCommand):
+    code = "grade-reason-required"
+    title = "A grade other than the policy's suggestion needs a written reason"
+
+
+class GradeProposalChanged(DomainError):
+    code = "grade-proposal-changed"
+    title = "The department changed the base's proposed grade after the list: propose it again"
 
 
 class RectificationIdRequired(InvalidCommand):
@@ -183,6 +198,36 @@ class TermNotEnded(DomainError):
     title = "The base's term has not ended"
 
 
+class RenewalForAnotherTerm(DomainError):
+    code = "renewal-for-another-term"
+    title = "The renewal request names a term end other than the base's"
+
+
+class RenewalRequestedAfterTerm(DomainError):
+    code = "renewal-requested-after-term"
+    title = "A renewal request must be filed in the window, by the term's last day"
+
+
+class RenewalAlreadyRequested(DomainError):
+    code = "renewal-already-requested"
+    title = "Another renewal request for this term is open"
+
+
+class RenewalAssessmentNotRequested(NotFound):
+    code = "renewal-assessment-not-requested"
+    title = "Review has not asked for that renewal assessment"
+
+
+class RenewalAlreadyAssessed(DomainError):
+    code = "renewal-already-assessed"
+    title = "The renewal has been assessed; its assessment is final"
+
+
+class RenewalReasonsRequired(InvalidCommand):
+    code = "renewal-reasons-required"
+    title = "A renewal assessment gives its reasons"
+
+
 # --- a year's grade list -------------------------------------------------------------------
 
 
@@ -219,3 +264,26 @@ class BaseNotGradable(DomainError):
 class GradeListNotFound(NotFound):
     code = "grade-list-not-found"
     title = "No grade list has been proposed for that year"
+
+
+class InvalidAmendment(InvalidCommand):
+    code = "invalid-amendment"
+    title = "An amendment names a base on the list once, another grade, and its reason"
+
+
+# --- a provincial work station -------------------------------------------------------------
+
+
+class WorkstationNotFound(NotFound):
+    code = "workstation-not-found"
+    title = "No such work station"
+
+
+class WorkstationAlreadyRecorded(DomainError):
+    code = "workstation-already-recorded"
+    title = "Work station already recorded"
+
+
+class WorkstationNotTracked(DomainError):
+    code = "workstation-not-tracked"
+    title = "The work station has no term here: its province configures no station policy"

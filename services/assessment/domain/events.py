@@ -2,7 +2,8 @@
 
 Integration events read by other services (docs/contracts.md: `RenewalWindowOpened`,
 `GradeFinalised`, `RectificationOrdered`, `RectificationAccepted`, `BaseRevoked`, `BaseExpired`,
-`RenewalAssessed`, `TermRenewed`) carry at least the contract's field names. Dates are China
+`RenewalPendingPastTerm`, `RenewalAssessed`, `TermRenewed`) carry at least the contract's field
+names. Dates are China
 Standard Time calendar days; each event of a decision that applied the policy names its version.
 """
 
@@ -49,17 +50,47 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class GradeEntry:
+    """A base's final grade on an approved list."""
+
     base_id: str
     grade: Grade
 
 
-class RenewalObstacle(StrEnum):
-    """Why a renewal assessment is not qualified (`RenewalAssessed.reasons`)."""
+@dataclass(frozen=True, slots=True)
+class ProposedGrade:
+    """A base on a proposed list: the department's grade, the policy's suggestion, and the
+    department's written reason when the two differ ("" when they agree)."""
 
-    BASE_REVOKED = "base-revoked"
-    BASE_EXPIRED = "base-expired"
-    REVOCATION_PROPOSED = "revocation-proposed"
-    RECTIFICATION_OUTSTANDING = "rectification-outstanding"
+    base_id: str
+    grade: Grade
+    suggested_grade: Grade
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GradeAmendment:
+    """The leading group's change to one grade of the proposed list, with its reason."""
+
+    base_id: str
+    proposed_grade: Grade
+    grade: Grade
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TermGrade:
+    """One final grade of the term: the renewal assessment's evidence."""
+
+    year: int
+    grade: Grade
+
+
+class ExpiryReason(StrEnum):
+    """Why a base's designation ended without renewal (`BaseExpired.reason`)."""
+
+    TERM_ENDED = "term_ended"
+    RENEWAL_REFUSED = "renewal_refused"
+    RENEWAL_WITHDRAWN = "renewal_withdrawn"
 
 
 # --- a designated base: stream per base_id -------------------------------------------------
@@ -75,6 +106,7 @@ class BaseRegistered:
     jurisdiction: str
     term_start: date
     term_end: date
+    first_report_year: int  # our policy: a late designation first reports the next year
     policy_version: str
 
 
@@ -140,25 +172,36 @@ class BaseScored:
     scores: tuple[CriterionScore, ...]
     weighted_total: Decimal
     report_filed: bool
+    suggested_grade: Grade  # our policy's weights and thresholds: a suggestion, not a decision
     policy_version: str
 
 
 @dataclass(frozen=True, slots=True)
 class GradeProposed:
+    """The department's proposed grade (Art. 12): on scoring, the suggestion; later, another
+    grade with its written `reason` ("" when the grade is the suggestion)."""
+
     base_id: str
     case_id: str
     year: int
     grade: Grade
+    suggested_grade: Grade
     missing_report: bool
+    reason: str
     policy_version: str
 
 
 @dataclass(frozen=True, slots=True)
 class GradeFinalised:
+    """The leading group's decision: `grade` is final; `amendment_reason` is not empty when it
+    amended the department's `proposed_grade`."""
+
     base_id: str
     case_id: str
     year: int
     grade: Grade
+    proposed_grade: Grade
+    amendment_reason: str
     approved_on: date
     policy_version: str
 
@@ -256,12 +299,69 @@ class RenewalWindowOpened:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalRequestRecorded:
+    """Application's `RenewalRequested`: the unit asked, in the window, to renew this term."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    term_end: date
+    requested_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalRequestWithdrawalRecorded:
+    """The unit withdrew its request before the term ended: the term ends as it would have."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    withdrawn_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalRefusalRecorded:
+    """Review refused the renewal before the term ended: the base lives to its term end."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    refused_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPendingPastTerm:
+    """The term ended while a request filed in the window awaits review's decision: the base
+    stays designated until then."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    term_end: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalAssessmentOpened:
+    """Review asked for the renewal assessment: it waits for the national department."""
+
+    base_id: str
+    case_id: str
+    renewal_id: str
+    opened_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalAssessed:
+    """The national department's renewal assessment (Art. 14: 经考核合格), with its reasons and
+    the term's final grades it had as evidence."""
+
     base_id: str
     case_id: str
     renewal_id: str
     qualified: bool
-    reasons: tuple[RenewalObstacle, ...]
+    reasons: tuple[str, ...]
+    grades: tuple[TermGrade, ...]
+    assessed_on: date
     policy_version: str
 
 
@@ -282,6 +382,7 @@ class BaseExpired:
     case_id: str
     expired_on: date
     term_end: date
+    reason: ExpiryReason
     policy_version: str
 
 
@@ -304,6 +405,11 @@ BaseEvent = (
     | RevocationProposed
     | BaseRevoked
     | RenewalWindowOpened
+    | RenewalRequestRecorded
+    | RenewalRequestWithdrawalRecorded
+    | RenewalRefusalRecorded
+    | RenewalPendingPastTerm
+    | RenewalAssessmentOpened
     | RenewalAssessed
     | TermRenewed
     | BaseExpired
@@ -317,21 +423,72 @@ BaseEvent = (
 class GradeListProposed:
     year: int
     revision: int
-    entries: tuple[GradeEntry, ...]
+    entries: tuple[ProposedGrade, ...]
     policy_version: str
 
 
 @dataclass(frozen=True, slots=True)
 class GradeListApproved:
+    """`entries` are the final grades: the proposal's, or the leading group's `amendments`."""
+
     year: int
     revision: int
     entries: tuple[GradeEntry, ...]
+    amendments: tuple[GradeAmendment, ...]
     meeting_ref: str
     approved_on: date
     policy_version: str
 
 
 GradeListEvent = GradeListProposed | GradeListApproved
+
+
+# --- a provincial work station: stream per station_id --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkstationRegistered:
+    """A station whose province configures a station policy: its term is tracked."""
+
+    station_id: str
+    case_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    jurisdiction: str
+    certificate_no: str
+    approved_on: date
+    term_start: date
+    term_end: date
+    policy_version: str  # the province's
+
+
+@dataclass(frozen=True, slots=True)
+class WorkstationNotAssessed:
+    """A station (not a national base) whose province configures no station policy: nothing
+    is tracked or assessed, and `reason` says why."""
+
+    station_id: str
+    case_id: str
+    unit_id: str
+    unit_name: str
+    province: str
+    jurisdiction: str
+    certificate_no: str
+    approved_on: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkstationExpired:
+    station_id: str
+    case_id: str
+    expired_on: date
+    term_end: date
+    policy_version: str
+
+
+StationEvent = WorkstationRegistered | WorkstationNotAssessed | WorkstationExpired
 
 
 EVENTS: tuple[type, ...] = (
@@ -353,9 +510,17 @@ EVENTS: tuple[type, ...] = (
     RevocationProposed,
     BaseRevoked,
     RenewalWindowOpened,
+    RenewalRequestRecorded,
+    RenewalRequestWithdrawalRecorded,
+    RenewalRefusalRecorded,
+    RenewalPendingPastTerm,
+    RenewalAssessmentOpened,
     RenewalAssessed,
     TermRenewed,
     BaseExpired,
     GradeListProposed,
     GradeListApproved,
+    WorkstationRegistered,
+    WorkstationNotAssessed,
+    WorkstationExpired,
 )

@@ -1,8 +1,10 @@
 """The year's grade list (stream per year), Art. 12.
 
-The national department proposes the list of grades — and may propose it again, as a new
-revision, until the leading group approves it. Approval makes it final; the use case then
-issues `FinaliseGrade` to each base on the list with the meeting's date.
+The national department proposes the list of grades — each base's proposed grade, the policy's
+suggestion beside it, and the reason where they differ — and may propose it again, as a new
+revision, until the leading group approves it. The leading group approves the list as it
+stands or amends grades on it, each amendment with its reason. Approval makes it final; the use
+case then issues `FinaliseGrade` to each base on the list with the meeting's date.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.assessment.domain.commands import (
+    Amendment,
     ApproveGradeList,
     GradeListCommand,
     ProposeGradeList,
@@ -17,16 +20,20 @@ from services.assessment.domain.commands import (
 from services.assessment.domain.errors import (
     GradeListAlreadyApproved,
     GradeListNotProposed,
+    InvalidAmendment,
     InvalidApproval,
     InvalidGradeList,
     refused,
 )
 from services.assessment.domain.events import (
+    GradeAmendment,
     GradeEntry,
     GradeListApproved,
     GradeListEvent,
     GradeListProposed,
+    ProposedGrade,
 )
+from services.assessment.domain.policy import Grade
 from shared.cst import cst_date
 from shared.decider import Decider
 
@@ -40,7 +47,7 @@ class NotProposed:
 class Proposed:
     year: int
     revision: int
-    entries: tuple[GradeEntry, ...]
+    entries: tuple[ProposedGrade, ...]
     policy_version: str
 
 
@@ -83,11 +90,17 @@ def decide(command: GradeListCommand, state: State) -> list[GradeListEvent]:
             _check_year(command, state, state.year)
             if not command.meeting_ref.strip() or command.meeting_date > cst_date(command.at):
                 raise refused(InvalidApproval, command, state, "a held meeting and its ref")
+            amendments = _amendments(command, state)
+            amended = {a.base_id: a.grade for a in amendments}
             return [
                 GradeListApproved(
                     year=state.year,
                     revision=state.revision,
-                    entries=state.entries,
+                    entries=tuple(
+                        GradeEntry(e.base_id, amended.get(e.base_id, e.grade))
+                        for e in state.entries
+                    ),
+                    amendments=amendments,
                     meeting_ref=command.meeting_ref,
                     approved_on=command.meeting_date,
                     policy_version=state.policy_version,
@@ -108,12 +121,38 @@ def _proposal(c: ProposeGradeList, state: State, revision: int) -> GradeListProp
     return GradeListProposed(c.year, revision, _sorted(c.entries), c.policy_version)
 
 
+def _amendments(c: ApproveGradeList, state: Proposed) -> tuple[GradeAmendment, ...]:
+    """Art. 12: the leading group may set another grade for a base on the list, saying why."""
+    proposed = {e.base_id: e.grade for e in state.entries}
+    seen: set[str] = set()
+    amendments = []
+    for a in sorted(c.amendments, key=lambda a: a.base_id):
+        problem = _amendment_problem(a, proposed, seen)
+        if problem:
+            raise refused(InvalidAmendment, c, state, problem)
+        seen.add(a.base_id)
+        amendments.append(GradeAmendment(a.base_id, proposed[a.base_id], a.grade, a.reason.strip()))
+    return tuple(amendments)
+
+
+def _amendment_problem(a: Amendment, proposed: dict[str, Grade], seen: set[str]) -> str | None:
+    if a.base_id not in proposed:
+        return f"{a.base_id} is not on the list"
+    if a.base_id in seen:
+        return f"{a.base_id} is amended twice"
+    if a.grade is proposed[a.base_id]:
+        return f"{a.base_id} is already proposed {a.grade}"
+    if not a.reason.strip():
+        return f"the amendment of {a.base_id} needs its reason"
+    return None
+
+
 def _check_year(c: GradeListCommand, state: State, year: int) -> None:
     if c.year != year:
         raise refused(InvalidGradeList, c, state, f"this is the list of {year}")
 
 
-def _sorted(entries: tuple[GradeEntry, ...]) -> tuple[GradeEntry, ...]:
+def _sorted(entries: tuple[ProposedGrade, ...]) -> tuple[ProposedGrade, ...]:
     return tuple(sorted(entries, key=lambda e: e.base_id))
 
 

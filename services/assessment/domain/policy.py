@@ -4,6 +4,11 @@
 reads files. A command that applies the policy carries it, and every event of that decision names
 `policy.version`. Scores are whole numbers and weights integers, so grading is exact: the weighted
 total is a `Decimal` in hundredths, never a float.
+
+The criteria are the Measures' (Art. 11); the weights, the 90/60 thresholds and "a missing
+report suggests unqualified" are OUR defaults, not the Measures': they only suggest a grade,
+which the national department proposes and the leading group decides (Art. 12). The first
+reporting year of a late designation and the work-station policy are our decisions too.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ class Criterion(StrEnum):
 
 
 class Grade(StrEnum):
-    """Art. 12."""
+    """Art. 12: 优秀 excellent, 合格 qualified, 不合格 unqualified."""
 
     EXCELLENT = "excellent"
     QUALIFIED = "qualified"
@@ -56,6 +61,8 @@ class MonthDay:
 
 
 MAX_SCORE = 100
+#: The grade names of Art. 12 as the OpenAPI describes them.
+GRADE_NAMES = "优秀 excellent | 合格 qualified | 不合格 unqualified (Art. 12)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,7 @@ class AssessmentPolicy:
     reporting_opens: MonthDay  # [reporting] Art. 10: year end
     reporting_due: MonthDay
     reminder_days_before: tuple[int, ...]
+    first_year_skip_if_designated_within_days: int  # our decision: late designations
     weights: tuple[Weight, ...]  # [assessment] Art. 11
     excellent_min: int  # Art. 12
     qualified_min: int
@@ -89,6 +97,8 @@ class AssessmentPolicy:
         )
         if min(positive) < 1 or any(d < 0 for d in self.reminder_days_before):
             raise ValueError(f"policy {self.version}: periods must be positive")
+        if not 0 <= self.first_year_skip_if_designated_within_days <= 366:
+            raise ValueError(f"policy {self.version}: first-year skip must lie in 0..366 days")
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> AssessmentPolicy:
@@ -101,6 +111,9 @@ class AssessmentPolicy:
             reporting_opens=MonthDay(int(reporting["opens_month"]), int(reporting["opens_day"])),
             reporting_due=MonthDay(int(reporting["due_month"]), int(reporting["due_day"])),
             reminder_days_before=tuple(int(d) for d in reporting["reminder_days_before"]),
+            first_year_skip_if_designated_within_days=int(
+                reporting.get("first_year_skip_if_designated_within_days", 0)
+            ),
             weights=tuple(
                 Weight(Criterion(c), int(w))
                 for c, w in zip(assessment["criteria"], assessment["weights"], strict=True)
@@ -113,6 +126,13 @@ class AssessmentPolicy:
             ),
             rectification_days=int(assessment["rectification_days"]),
         )
+
+    # Art. 10, our decision: a base designated in the last N days of its year first reports
+    # (and is first assessed) for the next year.
+    def first_reporting_year(self, designated_on: date) -> int:
+        days_left = (date(designated_on.year, 12, 31) - designated_on).days + 1  # Dec 31 is 1
+        late = days_left <= self.first_year_skip_if_designated_within_days
+        return designated_on.year + 1 if late else designated_on.year
 
     # Art. 10: reporting for year Y opens and falls due at the end of Y.
     def reporting_opens_on(self, year: int) -> date:
@@ -157,3 +177,25 @@ def grade_for(policy: AssessmentPolicy, total: Decimal) -> Grade:
     if total >= policy.qualified_min:
         return Grade.QUALIFIED
     return Grade.UNQUALIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class StationPolicy:
+    """A province's own rules for its work stations (Notice §5(3)), when it has any: the
+    `[workstation]` section of its provincial policy with `term_years`. Without it a station
+    is recorded as not assessed, and says why."""
+
+    version: str
+    term_years: int
+
+    def __post_init__(self) -> None:
+        if self.term_years < 1:
+            raise ValueError(f"policy {self.version}: a work station's term must be positive")
+
+    @classmethod
+    def from_document(cls, version: str, doc: Mapping[str, Any]) -> StationPolicy | None:
+        """From a provincial policy's sections; None when it configures no station term."""
+        section = doc.get("workstation")
+        if not isinstance(section, Mapping) or "term_years" not in section:
+            return None
+        return cls(version=version, term_years=int(section["term_years"]))

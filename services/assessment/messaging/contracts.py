@@ -1,7 +1,8 @@
 """What the assessment service publishes: its event registry and one example of each event.
 
-The examples follow one Kunming base through its life; other services' contract tests parse
-them, so each carries every field that docs/contracts.md promises.
+The examples follow one Kunming base through its life (and one Yunnan work station, which
+Yunnan's policy does not assess); other services' contract tests parse them, so each carries
+every field that docs/contracts.md promises.
 """
 
 from __future__ import annotations
@@ -22,24 +23,35 @@ from ..domain.events import (
     BaseRegistered,
     BaseRevoked,
     BaseScored,
+    ExpiryReason,
+    GradeAmendment,
     GradeEntry,
     GradeFinalised,
     GradeListApproved,
     GradeListProposed,
     GradeProposed,
+    ProposedGrade,
     RectificationAccepted,
     RectificationOrdered,
     RectificationOverdue,
     RectificationRejected,
     RectificationReportFiled,
     RenewalAssessed,
-    RenewalObstacle,
+    RenewalAssessmentOpened,
+    RenewalPendingPastTerm,
+    RenewalRefusalRecorded,
+    RenewalRequestRecorded,
+    RenewalRequestWithdrawalRecorded,
     RenewalWindowOpened,
     ReportingOpened,
     ReportReminded,
     ResourceLibrary,
     RevocationProposed,
+    TermGrade,
     TermRenewed,
+    WorkstationExpired,
+    WorkstationNotAssessed,
+    WorkstationRegistered,
     WorkSummary,
 )
 from ..domain.policy import Criterion, CriterionScore, Grade
@@ -56,6 +68,7 @@ INTEGRATION_EVENTS = (
     "RectificationAccepted",
     "BaseRevoked",
     "BaseExpired",
+    "RenewalPendingPastTerm",
     "RenewalAssessed",
     "TermRenewed",
 )
@@ -63,6 +76,7 @@ INTEGRATION_EVENTS = (
 _BASE, _CASE, _V = "01HZBASE00000000000000KMG1", "01HZCASE00000000000000KMG1", "2022.1"
 _RECT = "01HZRECT00000000000000KMG1"
 _RENEWAL = "01HZRENEW0000000000000KMG1"
+_STATION, _STATION_CASE = "01HZSTATION000000000000QJ1", "01HZCASE00000000000000QJ01"
 _ATTACHMENTS = (Attachment("2023年度工作总结.pdf", "application/pdf", 204800, "ab" * 32),)
 _SUMMARY = WorkSummary(
     talent_introduced="引进海外专家3名",
@@ -83,6 +97,7 @@ EXAMPLES: list[object] = [
         jurisdiction="5301",
         term_start=date(2022, 6, 15),
         term_end=date(2027, 6, 14),
+        first_report_year=2022,
         policy_version=_V,
     ),
     ReportingOpened(_BASE, _CASE, 2023, date(2023, 12, 1), date(2023, 12, 31), (14, 3), _V),
@@ -101,9 +116,27 @@ EXAMPLES: list[object] = [
     ),
     AnnualReportForwarded(_BASE, _CASE, 2023, "5301", date(2023, 12, 22), _V),
     AnnualReportOverdue(_BASE, _CASE, 2024, date(2024, 12, 31), _V),
-    BaseScored(_BASE, _CASE, 2023, _SCORES, Decimal("72.25"), True, _V),
-    GradeProposed(_BASE, _CASE, 2023, Grade.QUALIFIED, False, _V),
-    GradeFinalised(_BASE, _CASE, 2023, Grade.QUALIFIED, date(2024, 3, 10), _V),
+    BaseScored(_BASE, _CASE, 2023, _SCORES, Decimal("72.25"), True, Grade.QUALIFIED, _V),
+    GradeProposed(
+        base_id=_BASE,
+        case_id=_CASE,
+        year=2023,
+        grade=Grade.EXCELLENT,
+        suggested_grade=Grade.QUALIFIED,
+        missing_report=False,
+        reason="钠离子电池中试线投产，成效突出",
+        policy_version=_V,
+    ),
+    GradeFinalised(
+        base_id=_BASE,
+        case_id=_CASE,
+        year=2023,
+        grade=Grade.QUALIFIED,
+        proposed_grade=Grade.EXCELLENT,
+        amendment_reason="优秀名额已满，维持建议等次",
+        approved_on=date(2024, 3, 10),
+        policy_version=_V,
+    ),
     BaseCommended(_BASE, _CASE, 2023, _V),
     RectificationOrdered(
         base_id=_BASE,
@@ -130,12 +163,27 @@ EXAMPLES: list[object] = [
         term_end=date(2027, 6, 14),
         policy_version=_V,
     ),
+    RenewalRequestRecorded(_BASE, _CASE, _RENEWAL, date(2027, 6, 14), date(2027, 4, 2)),
+    RenewalRequestWithdrawalRecorded(_BASE, _CASE, _RENEWAL, date(2027, 5, 2)),
+    RenewalRefusalRecorded(_BASE, _CASE, _RENEWAL, date(2027, 6, 1)),
+    RenewalPendingPastTerm(
+        base_id=_BASE, case_id=_CASE, renewal_id=_RENEWAL, term_end=date(2027, 6, 14)
+    ),
+    RenewalAssessmentOpened(_BASE, _CASE, _RENEWAL, date(2027, 4, 20)),
     RenewalAssessed(
         base_id=_BASE,
         case_id=_CASE,
         renewal_id=_RENEWAL,
-        qualified=False,
-        reasons=(RenewalObstacle.RECTIFICATION_OUTSTANDING,),
+        qualified=True,
+        reasons=("五年考核均合格，2023年度优秀",),
+        grades=(
+            TermGrade(2022, Grade.QUALIFIED),
+            TermGrade(2023, Grade.EXCELLENT),
+            TermGrade(2024, Grade.QUALIFIED),
+            TermGrade(2025, Grade.QUALIFIED),
+            TermGrade(2026, Grade.QUALIFIED),
+        ),
+        assessed_on=date(2027, 5, 10),
         policy_version=_V,
     ),
     TermRenewed(
@@ -147,9 +195,54 @@ EXAMPLES: list[object] = [
         term_end=date(2032, 6, 14),
         policy_version=_V,
     ),
-    BaseExpired(_BASE, _CASE, date(2027, 6, 15), date(2027, 6, 14), _V),
-    GradeListProposed(2023, 1, (GradeEntry(_BASE, Grade.QUALIFIED),), _V),
-    GradeListApproved(
-        2023, 1, (GradeEntry(_BASE, Grade.QUALIFIED),), "LG-2024-1", date(2024, 3, 10), _V
+    BaseExpired(
+        base_id=_BASE,
+        case_id=_CASE,
+        expired_on=date(2027, 7, 20),
+        term_end=date(2027, 6, 14),
+        reason=ExpiryReason.RENEWAL_REFUSED,
+        policy_version=_V,
     ),
+    GradeListProposed(
+        2023,
+        1,
+        (ProposedGrade(_BASE, Grade.EXCELLENT, Grade.QUALIFIED, "钠离子电池中试线投产，成效突出"),),
+        _V,
+    ),
+    GradeListApproved(
+        year=2023,
+        revision=1,
+        entries=(GradeEntry(_BASE, Grade.QUALIFIED),),
+        amendments=(
+            GradeAmendment(_BASE, Grade.EXCELLENT, Grade.QUALIFIED, "优秀名额已满，维持建议等次"),
+        ),
+        meeting_ref="LG-2024-1",
+        approved_on=date(2024, 3, 10),
+        policy_version=_V,
+    ),
+    WorkstationNotAssessed(
+        station_id=_STATION,
+        case_id=_STATION_CASE,
+        unit_id="unit-qujing-econ-zone",
+        unit_name="曲靖经济技术开发区",
+        province="53",
+        jurisdiction="5303",
+        certificate_no="云海智站-2022-001",
+        approved_on=date(2022, 8, 1),
+        reason="省级工作站无考核政策 / no work-station assessment policy in province 53",
+    ),
+    WorkstationRegistered(
+        station_id=_STATION,
+        case_id=_STATION_CASE,
+        unit_id="unit-qujing-econ-zone",
+        unit_name="曲靖经济技术开发区",
+        province="53",
+        jurisdiction="5303",
+        certificate_no="云海智站-2022-001",
+        approved_on=date(2022, 8, 1),
+        term_start=date(2022, 8, 1),
+        term_end=date(2025, 7, 31),
+        policy_version="53-2024.1",
+    ),
+    WorkstationExpired(_STATION, _STATION_CASE, date(2025, 8, 1), date(2025, 7, 31), "53-2024.1"),
 ]

@@ -8,10 +8,18 @@ from .base import metadata
 from .base_years import BaseYearsProjection
 from .bases import BasesProjection
 from .grade_lists import GradeListsProjection
+from .renewal_assessments import RenewalAssessmentsProjection
+from .workstations import WorkstationsProjection
 
 
 def projections() -> list[TableProjection]:
-    return [BasesProjection(), BaseYearsProjection(), GradeListsProjection()]
+    return [
+        BasesProjection(),
+        BaseYearsProjection(),
+        GradeListsProjection(),
+        RenewalAssessmentsProjection(),
+        WorkstationsProjection(),
+    ]
 
 
 __all__ = ["metadata", "projections"]

@@ -59,7 +59,14 @@ base_years = Table(
     Column("rectification_deadline", String(10)),
     Column("rectification_overdue", Boolean, nullable=False),
     Column("rectification_rejections", Integer, nullable=False),
+    # Added by assessment_0002 (Art. 12: grades are decided, not computed).
+    Column("suggested_grade", String(12)),  # our policy's weights and thresholds
+    Column("proposal_reason", Text),  # why the department proposed another grade
+    Column("amendment_reason", Text),  # why the leading group amended the proposal
 )
+
+#: The columns assessment_0002 adds to `base_years` on a database created before it.
+ADDED_IN_0002 = ("suggested_grade", "proposal_reason", "amendment_reason")
 
 
 def _json(value: Any) -> str:
@@ -103,15 +110,19 @@ class BaseYearsProjection(TableProjection):
                 values = {
                     "scores": _json({s.criterion.value: s.score for s in event.scores}),
                     "weighted_total": str(event.weighted_total),
+                    "suggested_grade": event.suggested_grade.value,
                 }
             case GradeProposed():
                 values = {
                     "proposed_grade": event.grade.value,
+                    "suggested_grade": event.suggested_grade.value,
+                    "proposal_reason": event.reason or None,
                     "missing_report": event.missing_report,
                 }
             case GradeFinalised():
                 values = {
                     "final_grade": event.grade.value,
+                    "amendment_reason": event.amendment_reason or None,
                     "approved_on": event.approved_on.isoformat(),
                 }
             case BaseCommended():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, delete, insert, update
+from sqlalchemy import Column, Integer, String, Table, Text, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -30,8 +30,16 @@ grade_list_entries = Table(
     metadata,
     Column("year", Integer, primary_key=True),
     Column("base_id", String(64), primary_key=True),
-    Column("grade", String(12), nullable=False),
+    Column("grade", String(12), nullable=False),  # the department's proposal
+    # Added by assessment_0002 (Art. 12: grades are decided, not computed).
+    Column("suggested_grade", String(12)),
+    Column("reason", Text),  # why the proposal differs from the suggestion
+    Column("final_grade", String(12)),  # once approved
+    Column("amendment_reason", Text),  # the leading group's, when it amended the proposal
 )
+
+#: The columns assessment_0002 adds to `grade_list_entries` on a database created before it.
+ADDED_IN_0002 = ("suggested_grade", "reason", "final_grade", "amendment_reason")
 
 
 class GradeListsProjection(TableProjection):
@@ -57,7 +65,13 @@ class GradeListsProjection(TableProjection):
                 await conn.execute(
                     insert(entries),
                     [
-                        {"year": event.year, "base_id": e.base_id, "grade": e.grade.value}
+                        {
+                            "year": event.year,
+                            "base_id": e.base_id,
+                            "grade": e.grade.value,
+                            "suggested_grade": e.suggested_grade.value,
+                            "reason": e.reason or None,
+                        }
                         for e in event.entries
                     ],
                 )
@@ -72,3 +86,13 @@ class GradeListsProjection(TableProjection):
                         version=envelope.streamversion,
                     )
                 )
+                amended = {a.base_id: a.reason for a in event.amendments}
+                for entry in event.entries:
+                    await conn.execute(
+                        update(entries)
+                        .where(entries.c.year == event.year, entries.c.base_id == entry.base_id)
+                        .values(
+                            final_grade=entry.grade.value,
+                            amendment_reason=amended.get(entry.base_id),
+                        )
+                    )

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 from services.assessment.domain.events import (
     AnnualReportFiled,
+    AnnualReportForwarded,
     Attachment,
     BaseEvent,
     BaseRegistered,
@@ -37,6 +38,7 @@ POLICY = AssessmentPolicy(
     reporting_opens=MonthDay(12, 1),
     reporting_due=MonthDay(12, 31),
     reminder_days_before=(14, 3),
+    first_year_skip_if_designated_within_days=90,
     weights=(
         Weight(Criterion.ANNUAL_PLAN, 25),
         Weight(Criterion.LOCAL_ACTIVITIES, 20),
@@ -96,6 +98,7 @@ REGISTERED = BaseRegistered(
     jurisdiction=JURISDICTION,
     term_start=TERM_START,
     term_end=TERM_END,
+    first_report_year=2022,
     policy_version="2022.1",
 )
 
@@ -122,8 +125,46 @@ def filed(year: int, filed_on: date | None = None) -> AnnualReportFiled:
     )
 
 
-def proposed(year: int, grade: Grade, missing_report: bool = False) -> GradeProposed:
-    return GradeProposed(BASE_ID, CASE_ID, year, grade, missing_report, "2022.1")
+def forwarded(year: int, on: date | None = None) -> AnnualReportForwarded:
+    """The local CAST (Kunming) forwards the year's report (Art. 10)."""
+    return AnnualReportForwarded(
+        BASE_ID, CASE_ID, year, JURISDICTION, on or date(year, 12, 22), "2022.1"
+    )
+
+
+def proposed(
+    year: int,
+    grade: Grade,
+    missing_report: bool = False,
+    *,
+    suggested: Grade | None = None,
+    reason: str = "",
+) -> GradeProposed:
+    """The department's proposal: the suggestion itself unless `suggested` says otherwise."""
+    return GradeProposed(
+        base_id=BASE_ID,
+        case_id=CASE_ID,
+        year=year,
+        grade=grade,
+        suggested_grade=suggested or grade,
+        missing_report=missing_report,
+        reason=reason,
+        policy_version="2022.1",
+    )
+
+
+def finalised(year: int, grade: Grade, proposed_grade: Grade | None = None) -> GradeFinalised:
+    amended = proposed_grade is not None and proposed_grade is not grade
+    return GradeFinalised(
+        base_id=BASE_ID,
+        case_id=CASE_ID,
+        year=year,
+        grade=grade,
+        proposed_grade=proposed_grade or grade,
+        amendment_reason="amended by the leading group" if amended else "",
+        approved_on=approved_on(year),
+        policy_version="2022.1",
+    )
 
 
 def approved_on(year: int) -> date:
@@ -141,7 +182,7 @@ def final_year(year: int, grade: Grade) -> list[BaseEvent]:
         opened(year),
         filed(year),
         proposed(year, grade),
-        GradeFinalised(BASE_ID, CASE_ID, year, grade, approved_on(year), "2022.1"),
+        finalised(year, grade),
     ]
     if grade is Grade.UNQUALIFIED:
         history.append(ordered(year))

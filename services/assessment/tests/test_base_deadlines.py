@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from services.assessment.domain.base import decider
@@ -19,6 +20,8 @@ from services.assessment.domain.events import (
     BaseEvent,
     BaseRevoked,
     RectificationReportFiled,
+    RenewalPendingPastTerm,
+    RenewalRequestRecorded,
     RenewalWindowOpened,
     ReportReminded,
 )
@@ -29,6 +32,7 @@ from services.assessment.tests.examples import (
     CASE_ID,
     POLICY,
     REGISTERED,
+    TERM_END,
     cst,
     filed,
     final_year,
@@ -123,3 +127,47 @@ def _graded_years() -> list[BaseEvent]:
     for year in range(2022, 2027):
         history.extend(final_year(year, Grade.QUALIFIED))
     return history
+
+
+def test_a_base_designated_late_in_a_year_owes_nothing_for_that_year() -> None:
+    late = replace(
+        REGISTERED,
+        term_start=date(2022, 12, 20),
+        term_end=date(2027, 12, 19),
+        first_report_year=2023,
+    )
+    assert next_due(decider.fold([late]), cst(2022, 12, 31, 23), POLICY, BY) is None
+    assert next_due(decider.fold([late]), cst(2023, 1, 2), POLICY, BY) is None
+    at = cst(2023, 12, 1, 9)
+    assert next_due(decider.fold([late]), at, POLICY, BY) == OpenReporting(
+        BASE_ID, 2023, POLICY, at, BY
+    )
+
+
+def scheduled(at: datetime, *history: BaseEvent) -> list[str]:
+    """The names of the events the scheduler's commands decide at `at`, run until none is due."""
+    state, names = decider.fold([REGISTERED, *history]), []
+    while (command := next_due(state, at, POLICY, BY)) is not None:
+        events = decider.decide(command, state)
+        if not events:
+            break
+        for event in events:
+            state = decider.evolve(state, event)
+            names.append(type(event).__name__)
+    return names
+
+
+def test_at_the_term_end_an_open_renewal_request_keeps_the_base_pending_not_expired() -> None:
+    request = RenewalRequestRecorded(BASE_ID, CASE_ID, "renewal-1", TERM_END, date(2027, 4, 1))
+    after = scheduled(cst(2027, 8, 1), request)
+    assert "RenewalPendingPastTerm" in after
+    assert "BaseExpired" not in after
+    assert "BaseExpired" in scheduled(cst(2027, 8, 1))  # without a request, it expires
+
+
+def test_a_base_whose_renewal_is_pending_past_its_term_owes_no_expiry() -> None:
+    request = RenewalRequestRecorded(BASE_ID, CASE_ID, "renewal-1", TERM_END, date(2027, 4, 1))
+    pending = RenewalPendingPastTerm(BASE_ID, CASE_ID, "renewal-1", TERM_END)
+    after = scheduled(cst(2028, 1, 5), request, pending)
+    assert "ReportingOpened" in after  # still designated: it still reports
+    assert not {"BaseExpired", "RenewalPendingPastTerm"} & set(after)

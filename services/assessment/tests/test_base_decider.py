@@ -17,9 +17,12 @@ from services.assessment.domain.commands import (
     FileAnnualReport,
     OpenRenewalWindow,
     OpenReporting,
+    RecordRenewalRequest,
+    RefuseRenewal,
     RegisterBase,
     RenewTerm,
     ScoreBase,
+    WithdrawRenewalRequest,
 )
 from services.assessment.domain.errors import (
     BaseAlreadyRegistered,
@@ -31,6 +34,7 @@ from services.assessment.domain.events import (
     BaseEvent,
     BaseExpired,
     BaseRevoked,
+    ExpiryReason,
     RevocationProposed,
 )
 from services.assessment.domain.policy import Grade
@@ -57,7 +61,9 @@ from services.assessment.tests.examples import (
 from shared.testkit.spec import spec
 
 REVOKED = BaseRevoked(BASE_ID, CASE_ID, date(2025, 4, 1), (2023, 2024), "LG-2025-2", "2022.1")
-EXPIRED = BaseExpired(BASE_ID, CASE_ID, date(2027, 6, 15), TERM_END, "2022.1")
+EXPIRED = BaseExpired(
+    BASE_ID, CASE_ID, date(2027, 6, 15), TERM_END, ExpiryReason.TERM_ENDED, "2022.1"
+)
 
 
 REGISTER = RegisterBase(
@@ -70,6 +76,7 @@ REGISTER = RegisterBase(
     term_start=TERM_START,
     term_end=TERM_END,
     policy_version="2022.1",
+    first_report_year=2022,
     at=cst(2022, 6, 15),
     by="consumer:review",
 )
@@ -113,7 +120,7 @@ def test_commands_for_an_unknown_base_are_refused_as_not_found() -> None:
 
 
 def test_an_unknown_base_cannot_be_assessed_for_renewal() -> None:
-    command = AssessRenewal(BASE_ID, "renewal-1", POLICY, cst(2027, 4, 1), USER)
+    command = AssessRenewal(BASE_ID, "renewal-1", True, ("good",), POLICY, cst(2027, 4, 1), USER)
     spec(decider).given().when(command).raises(BaseNotFound)
 
 
@@ -125,9 +132,7 @@ def _after_the_end() -> list[BaseCommand]:
         ScoreBase(BASE_ID, 2026, scores(80, 80, 80, 80, 80), POLICY, at, USER),
         AcceptRectification(BASE_ID, rectification_id(2024), at, USER),
         OpenRenewalWindow(BASE_ID, POLICY, at, USER),
-        RenewTerm(
-            BASE_ID, "renewal-1", "C-2", date(2027, 7, 1), date(2032, 6, 30), "2022.1", at, USER
-        ),
+        AssessRenewal(BASE_ID, "renewal-1", True, ("good",), POLICY, at, USER),
     ]
 
 
@@ -163,3 +168,22 @@ def test_expiring_an_expired_base_again_decides_nothing() -> None:
 
 def test_a_terminal_base_still_ignores_a_redelivered_designation() -> None:
     spec(decider).given(REGISTERED, EXPIRED).when(REGISTER).then()
+
+
+def _renewal_facts_after_the_end() -> list[BaseCommand]:
+    at = cst(2027, 7, 1)
+    return [
+        RecordRenewalRequest(BASE_ID, "renewal-1", TERM_END, date(2027, 4, 1), at, USER),
+        WithdrawRenewalRequest(BASE_ID, "renewal-1", date(2027, 7, 1), at, USER),
+        RefuseRenewal(BASE_ID, "renewal-1", date(2027, 7, 1), at, USER),
+        RenewTerm(
+            BASE_ID, "renewal-1", "C-2", date(2027, 6, 15), date(2032, 6, 14), "2022.1", at, USER
+        ),
+    ]
+
+
+@pytest.mark.parametrize("command", _renewal_facts_after_the_end(), ids=lambda c: type(c).__name__)
+def test_renewal_facts_reaching_a_closed_base_change_nothing(command: BaseCommand) -> None:
+    """A harmless race: application and review have had BaseRevoked / BaseExpired."""
+    spec(decider).given(*revoked_history()).when(command).then()
+    spec(decider).given(REGISTERED, EXPIRED).when(command).then()

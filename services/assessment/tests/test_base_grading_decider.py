@@ -10,6 +10,7 @@ from services.assessment.domain.commands import FinaliseGrade
 from services.assessment.domain.errors import (
     GradeAlreadyFinal,
     GradeNotProposed,
+    GradeProposalChanged,
     RectificationIdRequired,
 )
 from services.assessment.domain.events import (
@@ -40,12 +41,16 @@ from shared.testkit.spec import spec
 U, Q, E = Grade.UNQUALIFIED, Grade.QUALIFIED, Grade.EXCELLENT
 
 
-def finalise(year: int, grade: Grade) -> FinaliseGrade:
+def finalise(
+    year: int, grade: Grade, proposed: Grade | None = None, amendment_reason: str = ""
+) -> FinaliseGrade:
     """What the use case issues after the leading group approved year's list on 10 March."""
     return FinaliseGrade(
         base_id=BASE_ID,
         year=year,
         grade=grade,
+        proposed=proposed or grade,
+        amendment_reason=amendment_reason,
         approved_on=date(year + 1, 3, 10),
         policy=POLICY,
         at=cst(year + 1, 3, 11),
@@ -54,8 +59,19 @@ def finalise(year: int, grade: Grade) -> FinaliseGrade:
     )
 
 
-def finalised(year: int, grade: Grade) -> GradeFinalised:
-    return GradeFinalised(BASE_ID, CASE_ID, year, grade, date(year + 1, 3, 10), "2022.1")
+def finalised(
+    year: int, grade: Grade, proposed: Grade | None = None, amendment_reason: str = ""
+) -> GradeFinalised:
+    return GradeFinalised(
+        BASE_ID,
+        CASE_ID,
+        year,
+        grade,
+        proposed or grade,
+        amendment_reason,
+        date(year + 1, 3, 10),
+        "2022.1",
+    )
 
 
 def scored_year(year: int, grade: Grade) -> list[BaseEvent]:
@@ -95,9 +111,19 @@ def test_an_unqualified_grade_needs_a_rectification_id() -> None:
     spec(decider).given(*history).when(command).raises(RectificationIdRequired)
 
 
-def test_the_approved_list_prevails_over_the_proposed_grade() -> None:
+def test_the_leading_group_s_amendment_prevails_over_the_proposed_grade_with_its_reason() -> None:
     history = (REGISTERED, *scored_year(2023, Q))
-    spec(decider).given(*history).when(finalise(2023, U)).then(finalised(2023, U), ordered(2023))
+    command = finalise(2023, U, proposed=Q, amendment_reason="No project landed.")
+    spec(decider).given(*history).when(command).then(
+        finalised(2023, U, proposed=Q, amendment_reason="No project landed."), ordered(2023)
+    )
+
+
+def test_a_proposal_changed_after_the_list_refuses_the_list_s_grade() -> None:
+    """The department proposed another grade after the list: the list must be proposed again."""
+    changed = proposed(2023, E, suggested=Q, reason="Best year of the programme.")
+    history = (REGISTERED, *scored_year(2023, Q), changed)
+    spec(decider).given(*history).when(finalise(2023, Q)).raises(GradeProposalChanged)
 
 
 def test_a_year_not_scored_cannot_be_finalised() -> None:

@@ -16,6 +16,7 @@ from services.assessment.domain.errors import (
     AssessmentTooEarly,
     GradeAlreadyFinal,
     InvalidScores,
+    ReportNotForwarded,
     YearBeforeDesignation,
 )
 from services.assessment.domain.events import BaseScored, GradeProposed
@@ -37,6 +38,7 @@ from services.assessment.tests.examples import (
     cst,
     filed,
     final_year,
+    forwarded,
     opened,
     proposed,
     scores,
@@ -62,8 +64,8 @@ def scored(
     given: tuple[CriterionScore, ...] = GOOD,
 ) -> tuple[BaseScored, GradeProposed]:
     return (
-        BaseScored(BASE_ID, CASE_ID, year, given, Decimal(total), filed, "2022.1"),
-        GradeProposed(BASE_ID, CASE_ID, year, grade, not filed, "2022.1"),
+        BaseScored(BASE_ID, CASE_ID, year, given, Decimal(total), filed, grade, "2022.1"),
+        GradeProposed(BASE_ID, CASE_ID, year, grade, grade, not filed, "", "2022.1"),
     )
 
 
@@ -125,7 +127,7 @@ def test_grades_follow_the_policy_thresholds(total: str, grade: Grade) -> None:
 )
 def test_scores_need_each_criterion_once_within_0_to_100(given: tuple[CriterionScore, ...]) -> None:
     assert invalid_scores(POLICY, given) is not None
-    history = (REGISTERED, opened(2023), filed(2023))
+    history = (REGISTERED, opened(2023), filed(2023), forwarded(2023))
     spec(decider).given(*history).when(score(2023, given)).raises(InvalidScores)
 
 
@@ -133,20 +135,20 @@ def test_scores_need_each_criterion_once_within_0_to_100(given: tuple[CriterionS
 
 
 def test_a_reported_year_is_scored_and_a_grade_proposed() -> None:
-    history = (REGISTERED, opened(2023), filed(2023))
+    history = (REGISTERED, opened(2023), filed(2023), forwarded(2023))
     spec(decider).given(*history).when(score(2023)).then(*scored(2023, "83.75", Grade.QUALIFIED))
 
 
 def test_a_high_weighted_score_proposes_excellent() -> None:
     high = scores(95, 90, 90, 85, 90)  # 2375 + 1800 + 1800 + 1275 + 1800 = 9050
-    history = (REGISTERED, opened(2023), filed(2023))
+    history = (REGISTERED, opened(2023), filed(2023), forwarded(2023))
     expected = scored(2023, "90.5", Grade.EXCELLENT, given=high)
     spec(decider).given(*history).when(score(2023, high)).then(*expected)
 
 
 def test_a_low_weighted_score_proposes_unqualified() -> None:
     low = scores(60, 60, 50, 60, 60)  # 1500 + 1200 + 1000 + 900 + 1200 = 5800
-    history = (REGISTERED, opened(2023), filed(2023))
+    history = (REGISTERED, opened(2023), filed(2023), forwarded(2023))
     expected = scored(2023, "58", Grade.UNQUALIFIED, given=low)
     spec(decider).given(*history).when(score(2023, low)).then(*expected)
 
@@ -166,13 +168,20 @@ def test_a_policy_may_grade_a_missing_report_by_its_score() -> None:
     lenient = replace(POLICY, version="2025.1", missing_report_is_unqualified=False)
     command = replace(score(2025), policy=lenient)
     spec(decider).given(REGISTERED, opened(2025)).when(command).then(
-        BaseScored(BASE_ID, CASE_ID, 2025, GOOD, Decimal("83.75"), False, "2025.1"),
-        GradeProposed(BASE_ID, CASE_ID, 2025, Grade.QUALIFIED, True, "2025.1"),
+        BaseScored(
+            BASE_ID, CASE_ID, 2025, GOOD, Decimal("83.75"), False, Grade.QUALIFIED, "2025.1"
+        ),
+        GradeProposed(BASE_ID, CASE_ID, 2025, Grade.QUALIFIED, Grade.QUALIFIED, True, "", "2025.1"),
     )
 
 
 def test_a_late_report_is_a_report() -> None:
-    history = (REGISTERED, opened(2023), filed(2023, filed_on=date(2024, 1, 15)))
+    history = (
+        REGISTERED,
+        opened(2023),
+        filed(2023, filed_on=date(2024, 1, 15)),
+        forwarded(2023, date(2024, 1, 16)),
+    )
     spec(decider).given(*history).when(score(2023)).then(*scored(2023, "83.75", Grade.QUALIFIED))
 
 
@@ -182,13 +191,19 @@ def test_a_missing_report_cannot_be_judged_before_its_due_day_has_passed() -> No
 
 
 def test_a_filed_report_may_be_scored_before_the_due_day() -> None:
-    history = (REGISTERED, opened(2023), filed(2023))
+    history = (REGISTERED, opened(2023), filed(2023), forwarded(2023))
     command = score(2023, day=date(2023, 12, 28))
     spec(decider).given(*history).when(command).then(*scored(2023, "83.75", Grade.QUALIFIED))
 
 
 def test_a_year_may_be_scored_again_until_its_grade_is_final() -> None:
-    history = (REGISTERED, opened(2023), filed(2023), proposed(2023, Grade.QUALIFIED))
+    history = (
+        REGISTERED,
+        opened(2023),
+        filed(2023),
+        forwarded(2023),
+        proposed(2023, Grade.QUALIFIED),
+    )
     high = scores(95, 90, 90, 85, 90)
     expected = scored(2023, "90.5", Grade.EXCELLENT, given=high)
     spec(decider).given(*history).when(score(2023, high)).then(*expected)
@@ -201,3 +216,55 @@ def test_a_final_grade_cannot_be_scored_again() -> None:
 
 def test_a_year_before_the_designation_cannot_be_scored() -> None:
     spec(decider).given(REGISTERED).when(score(2021)).raises(YearBeforeDesignation)
+
+
+# --- Art. 10: reports reach the department through the local CAST ---------------------------
+
+
+def test_a_filed_report_its_local_cast_never_forwarded_cannot_be_scored() -> None:
+    history = (REGISTERED, opened(2023), filed(2023))
+    error = spec(decider).given(*history).when(score(2023)).raises(ReportNotForwarded)
+    assert error.status == 409
+
+
+def test_a_late_report_not_yet_forwarded_cannot_be_scored_either() -> None:
+    history = (REGISTERED, opened(2023), filed(2023, filed_on=date(2024, 1, 15)))
+    spec(decider).given(*history).when(score(2023)).raises(ReportNotForwarded)
+
+
+# --- late designation: the first reporting year is a policy rule ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("designated_on", "first_year"),
+    [
+        (date(2022, 6, 15), 2022),
+        (date(2022, 10, 2), 2022),  # 91 days before the year ends, 31 December included
+        (date(2022, 10, 3), 2023),  # the last 90 days
+        (date(2022, 12, 20), 2023),
+        (date(2022, 12, 31), 2023),
+        (date(2024, 10, 2), 2024),  # a leap year too: October to December do not change
+        (date(2024, 10, 3), 2025),
+    ],
+)
+def test_a_base_designated_in_the_last_90_days_of_a_year_first_reports_the_next_year(
+    designated_on: date, first_year: int
+) -> None:
+    assert POLICY.first_reporting_year(designated_on) == first_year
+
+
+def test_a_policy_without_the_skip_reports_from_the_year_of_designation() -> None:
+    strict = replace(POLICY, first_year_skip_if_designated_within_days=0)
+    assert strict.first_reporting_year(date(2022, 12, 31)) == 2022
+
+
+def test_a_base_designated_on_20_december_is_not_scored_for_that_year() -> None:
+    late = replace(
+        REGISTERED,
+        term_start=date(2022, 12, 20),
+        term_end=date(2027, 12, 19),
+        first_report_year=2023,
+    )
+    spec(decider).given(late).when(score(2022)).raises(YearBeforeDesignation)
+    missing = scored(2023, "83.75", Grade.UNQUALIFIED, filed=False)
+    spec(decider).given(late).when(score(2023)).then(*missing)

@@ -11,6 +11,7 @@ from shared.usecase import Executor
 from .bases import BaseUseCases
 from .grade_lists import GradeListUseCases
 from .policy import Policies
+from .stations import StationUseCases
 
 #: More than this between the instant a tick began with and the clock after it is a jump.
 _JUMP = timedelta(seconds=1)
@@ -21,6 +22,7 @@ class AssessmentUseCases:
     executor: Executor
     bases: BaseUseCases
     grade_lists: GradeListUseCases
+    stations: StationUseCases
     #: The instant the last complete tick brought every base up to (None before the first).
     ticked_to: datetime | None = field(default=None)
 
@@ -28,10 +30,13 @@ class AssessmentUseCases:
     def build(cls, kernel: Kernel) -> AssessmentUseCases:
         policies = Policies(kernel.policies)
         bases = BaseUseCases(kernel.executor, policies)
-        return cls(kernel.executor, bases, GradeListUseCases(kernel.executor, policies, bases))
+        grade_lists = GradeListUseCases(kernel.executor, policies, bases)
+        stations = StationUseCases(kernel.executor, kernel.policies)
+        return cls(kernel.executor, bases, grade_lists, stations)
 
     async def tick(self, now: datetime) -> None:
-        """The scheduler: deadlines that have come become events, base by base.
+        """The scheduler: deadlines that have come become events, base by base, then the
+        tracked work stations' expiries.
 
         The kernel's loop waits for the clock's next jump only after a tick returns, so a jump
         during the tick would wait for the next interval: tick again at once while the clock
@@ -45,6 +50,11 @@ class AssessmentUseCases:
                 try:
                     await self.bases.meet_deadlines(base_id, now)
                 except Exception as failure:  # re-raised below: one base must not stall the rest
+                    failures.append(failure)
+            for station_id in await self.stations.tracked_station_ids():
+                try:
+                    await self.stations.meet_deadlines(station_id, now)
+                except Exception as failure:  # re-raised below, as for bases
                     failures.append(failure)
             if failures:
                 raise ExceptionGroup(f"deadlines failed for {len(failures)} bases", failures)

@@ -1,8 +1,10 @@
-"""A designated base: the commands its people give, the policies that answer review's facts,
-and the deadlines the scheduler issues.
+"""A designated base: the commands its people give, the policies that answer the other
+services' facts, and the deadlines the scheduler issues.
 
-Review's `BaseDesignated`, `RenewalAssessmentRequested` and `RenewalGranted` arrive through the
-consumer `assessment-from-review`; each handler runs in the consumer's transaction (`conn`).
+Review's `BaseDesignated`, `RenewalAssessmentRequested`, `RenewalGranted` and `RenewalRefused`
+arrive through the consumer `assessment-from-review`; application's `RenewalRequested` and
+`RenewalRequestWithdrawn` through `assessment-from-application`. Each handler runs in the
+consumer's transaction (`conn`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,22 @@ from ..domain.commands import (
     FileRectificationReport,
     FinaliseGrade,
     ForwardReport,
+    OpenRenewalAssessment,
+    ProposeGrade,
+    RecordRenewalRequest,
+    RefuseRenewal,
     RegisterBase,
     RejectRectification,
     RenewTerm,
     ScoreBase,
+    WithdrawRenewalRequest,
 )
 from ..domain.deadlines import next_due
 from ..domain.errors import BaseNotActive
 from ..domain.events import Attachment, ResourceLibrary, WorkSummary
 from ..domain.policy import AssessmentPolicy, CriterionScore, Grade
 from ..projections.bases import bases
+from ..projections.workstations import workstations
 from .policy import Policies
 
 SERVICE = "assessment"
@@ -146,6 +154,21 @@ class BaseUseCases:
         command = ScoreBase(base_id, year, scores, policy, at=now, by=ctx.actor)
         return await self._run(command, ctx, conn, expected_version)
 
+    async def propose_grade(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        *,
+        base_id: str,
+        year: int,
+        grade: Grade,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult[base.State]:
+        now = self.executor.clock.now()
+        command = ProposeGrade(base_id, year, grade, reason, at=now, by=ctx.actor)
+        return await self._run(command, ctx, conn, expected_version)
+
     async def finalise_grade(
         self,
         conn: AsyncConnection,
@@ -154,6 +177,8 @@ class BaseUseCases:
         base_id: str,
         year: int,
         grade: Grade,
+        proposed: Grade,
+        amendment_reason: str,
         approved_on: date,
         policy: AssessmentPolicy,
         rectification_id: str | None,
@@ -162,6 +187,8 @@ class BaseUseCases:
             base_id=base_id,
             year=year,
             grade=grade,
+            proposed=proposed,
+            amendment_reason=amendment_reason,
             approved_on=approved_on,
             policy=policy,
             at=self.executor.clock.now(),
@@ -233,6 +260,28 @@ class BaseUseCases:
         command = ConfirmRevocation(base_id, meeting_ref, at=now, by=ctx.actor)
         return await self._run(command, ctx, conn, expected_version)
 
+    async def assess_renewal(
+        self,
+        conn: AsyncConnection,
+        ctx: CommandContext,
+        *,
+        base_id: str,
+        renewal_id: str,
+        qualified: bool,
+        reasons: tuple[str, ...],
+        expected_version: int | None = None,
+    ) -> CommandResult[base.State]:
+        command = AssessRenewal(
+            base_id=base_id,
+            renewal_id=renewal_id,
+            qualified=qualified,
+            reasons=reasons,
+            policy=self.policies.in_force(self.today()),
+            at=self.executor.clock.now(),
+            by=ctx.actor,
+        )
+        return await self._run(command, ctx, conn, expected_version)
+
     async def load(self, base_id: str, conn: AsyncConnection | None = None) -> base.State:
         return (await self.executor.load(base.decider, base_stream(base_id), conn)).state
 
@@ -246,6 +295,10 @@ class BaseUseCases:
             # A provincial work station (Notice §5(3)) is the province's own programme: it has
             # no national term, annual assessment or grade list, so nothing is registered here.
             return
+        term_start = date.fromisoformat(data["term_start"])
+        # Our policy: a base designated late in a year first reports the next year; the rule
+        # of the policy version the designation applied.
+        policy = self.policies.version(data["policy_version"])
         command = RegisterBase(
             base_id=data["base_id"],
             case_id=data["case_id"],
@@ -253,22 +306,71 @@ class BaseUseCases:
             unit_name=data["unit_name"],
             province=data["province"],
             jurisdiction=data["jurisdiction"],
-            term_start=date.fromisoformat(data["term_start"]),
+            term_start=term_start,
             term_end=date.fromisoformat(data["term_end"]),
             policy_version=data["policy_version"],
+            first_report_year=policy.first_reporting_year(term_start),
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
         await self._run(command, _context(envelope), conn, case_id=data["case_id"])
 
-    async def when_renewal_assessment_requested_then_assess_renewal(
+    async def when_renewal_requested_then_record_request(
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        command = AssessRenewal(
+        if await self._is_workstation(conn, data["base_id"]):
+            return
+        command = RecordRenewalRequest(
+            base_id=data["base_id"],
+            renewal_id=data["renewal_id"],
+            term_end=date.fromisoformat(data["term_end"]),
+            requested_on=cst_date(envelope.time),  # the instant application recorded it
+            at=self.executor.clock.now(),
+            by=f"system:{SERVICE}",
+        )
+        await self._run(command, _context(envelope), conn)
+
+    async def when_renewal_request_withdrawn_then_withdraw_request(
+        self, conn: AsyncConnection, envelope: Envelope
+    ) -> None:
+        data: dict[str, Any] = envelope.data
+        if await self._is_workstation(conn, data["base_id"]):
+            return
+        command = WithdrawRenewalRequest(
+            base_id=data["base_id"],
+            renewal_id=data["renewal_id"],
+            withdrawn_on=cst_date(envelope.time),
+            at=self.executor.clock.now(),
+            by=f"system:{SERVICE}",
+        )
+        await self._run(command, _context(envelope), conn)
+
+    async def when_renewal_assessment_requested_then_open_renewal_assessment(
+        self, conn: AsyncConnection, envelope: Envelope
+    ) -> None:
+        data: dict[str, Any] = envelope.data
+        if await self._is_workstation(conn, data["base_id"]):
+            return
+        command = OpenRenewalAssessment(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
             policy=self.policies.in_force(self.today()),
+            at=self.executor.clock.now(),
+            by=f"system:{SERVICE}",
+        )
+        await self._run(command, _context(envelope), conn)
+
+    async def when_renewal_refused_then_refuse_renewal(
+        self, conn: AsyncConnection, envelope: Envelope
+    ) -> None:
+        data: dict[str, Any] = envelope.data
+        if await self._is_workstation(conn, data["base_id"]):
+            return
+        command = RefuseRenewal(
+            base_id=data["base_id"],
+            renewal_id=data["renewal_id"],
+            refused_on=date.fromisoformat(data["refused_on"]),
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
@@ -278,6 +380,8 @@ class BaseUseCases:
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
+        if await self._is_workstation(conn, data["base_id"]):
+            return
         command = RenewTerm(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -288,12 +392,18 @@ class BaseUseCases:
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
-        try:
-            await self._run(command, _context(envelope), conn)
-        except BaseNotActive:
-            # A harmless race: the base was revoked, or its term ran out, before the grant
-            # arrived. BaseRevoked / BaseExpired already told review; retrying cannot help.
-            log.warning("renewal granted to a closed base", base_id=data["base_id"])
+        # A grant for a base revoked or expired meanwhile changes nothing (the decider's
+        # harmless race: review has had BaseRevoked / BaseExpired).
+        await self._run(command, _context(envelope), conn)
+
+    async def _is_workstation(self, conn: AsyncConnection, some_id: str) -> bool:
+        """A renewal fact about a provincial work station: not a national base, no renewal
+        here (its province's policy has none); acknowledged and ignored, never dead-lettered."""
+        query = select(workstations.c.station_id).where(workstations.c.station_id == some_id)
+        found = (await conn.execute(query)).first() is not None
+        if found:
+            log.info("renewal fact about a work station ignored", station_id=some_id)
+        return found
 
     # --- the scheduler ---------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""A year's grade list (Art. 12): proposed by the national department from the bases' scores,
-approved by the leading group — and, in the approval's own transaction, every grade made final.
+"""A year's grade list (Art. 12): proposed by the national department from the bases' proposed
+grades, approved by the leading group as it stands or amended — and, in the approval's own
+transaction, every grade made final.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from shared.usecase import CommandContext, CommandResult, Executor
 
 from ..domain import grade_list
 from ..domain.base_state import Active
-from ..domain.commands import ApproveGradeList, ProposeGradeList
+from ..domain.commands import Amendment, ApproveGradeList, ProposeGradeList
 from ..domain.errors import BaseNotGradable, GradeListIncomplete
-from ..domain.events import GradeEntry, GradeListApproved
+from ..domain.events import GradeEntry, GradeListApproved, ProposedGrade
 from ..domain.policy import Grade
 from ..projections.base_years import base_years
 from ..projections.bases import bases
@@ -62,15 +63,16 @@ class GradeListUseCases:
         base_ids: list[str],
         expected_version: int | None = None,
     ) -> CommandResult[grade_list.State]:
-        """Each base enters with the grade its scoring proposed; a base due but left off (or
-        not yet scored) refuses the list, so that no base escapes its assessment."""
+        """Each base enters with the grade the department proposed for it (the suggestion, or
+        another with its reason); a base due but left off (or not yet scored) refuses the
+        list, so that no base escapes its assessment."""
         entries = []
         for base_id in base_ids:
             state = await self.bases.load(base_id, conn)
             graded = state.grades.get(year) if isinstance(state, Active) else None
             if graded is None or graded.final is not None:
                 raise BaseNotGradable(f"{base_id} has no grade to propose for {year}")
-            entries.append(GradeEntry(base_id, graded.proposed))
+            entries.append(ProposedGrade(base_id, graded.proposed, graded.suggested, graded.reason))
         missing = sorted(set(await self.due_for_assessment(year, conn)) - set(base_ids))
         if missing:
             raise GradeListIncomplete(f"not on the list of {year}: {', '.join(missing)}")
@@ -95,12 +97,16 @@ class GradeListUseCases:
         year: int,
         meeting_ref: str,
         meeting_date: date,
+        amendments: tuple[Amendment, ...] = (),
         expected_version: int | None = None,
     ) -> tuple[CommandResult[grade_list.State], list[GradeEntry]]:
-        """Approve the list and finalise each base's grade in the caller's one transaction:
-        a base that cannot take its grade refuses the whole approval."""
+        """Approve the list (with the leading group's amendments) and finalise each base's
+        grade in the caller's one transaction: a base that cannot take its grade — or whose
+        proposal changed since the list — refuses the whole approval."""
         now = self.executor.clock.now()
-        command = ApproveGradeList(year, meeting_ref, meeting_date, at=now, by=ctx.actor)
+        command = ApproveGradeList(
+            year, meeting_ref, meeting_date, at=now, by=ctx.actor, amendments=amendments
+        )
         result = await self.executor.execute(
             grade_list.decider,
             grade_list_stream(year),
@@ -116,14 +122,18 @@ class GradeListUseCases:
             if not isinstance(approved, GradeListApproved):
                 continue
             policy = self.policies.version(approved.policy_version)
+            amended = {a.base_id: a for a in approved.amendments}
             for entry in approved.entries:
                 unqualified = entry.grade is Grade.UNQUALIFIED
+                amendment = amended.get(entry.base_id)
                 await self.bases.finalise_grade(
                     conn,
                     ctx,
                     base_id=entry.base_id,
                     year=approved.year,
                     grade=entry.grade,
+                    proposed=amendment.proposed_grade if amendment else entry.grade,
+                    amendment_reason=amendment.reason if amendment else "",
                     approved_on=approved.approved_on,
                     policy=policy,
                     rectification_id=new_id() if unqualified else None,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from alembic import op
 
-from services.assessment.projections import metadata
+from services.assessment.projections.base_years import base_years
+from services.assessment.projections.bases import bases
+from services.assessment.projections.grade_lists import grade_list_entries, grade_lists
 
 revision = "assessment_0001"
 down_revision = None
@@ -16,4 +18,6 @@ depends_on = "kernel_0001"
 
 
 def upgrade() -> None:
-    metadata.create_all(op.get_bind())
+    bind = op.get_bind()
+    for table in (bases, base_years, grade_lists, grade_list_entries):
+        table.create(bind)
