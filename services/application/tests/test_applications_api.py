@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
@@ -24,6 +25,7 @@ from .support import (
     officer,
     open_call,
     ready,
+    register_unit,
     reviewer,
     submitted,
 )
@@ -34,7 +36,7 @@ async def test_a_unit_drafts_fills_attaches_and_submits_and_reviewers_see_the_su
 ) -> None:
     application_id = await ready(service)
     sent = await service.client.post(
-        f"/applications/{application_id}/submit", headers={**applicant(service), "If-Match": '"6"'}
+        f"/applications/{application_id}/submit", headers={**applicant(service), "If-Match": '"7"'}
     )
     assert sent.status_code == 200, sent.text
     assert sent.json()["revision"] == 1
@@ -129,6 +131,7 @@ async def test_no_submission_once_the_deadline_has_passed(
 async def test_no_draft_under_a_closed_call_or_another_provinces_call(
     service: RunningService, nats_client: NatsClient
 ) -> None:
+    await register_unit(service)
     guizhou_call = {"province": "52", "year": 2022, "title": "贵州", "deadline_on": "2022-04-30"}
     guizhou = await service.client.post("/calls", json=guizhou_call, headers=officer(service, "52"))
     elsewhere = await service.client.post(
@@ -149,15 +152,31 @@ async def test_no_draft_under_a_closed_call_or_another_provinces_call(
     assert "Application" not in " ".join(e.name for e in await service.kernel.store.read_all())
 
 
-async def test_the_body_may_not_place_the_unit_outside_its_tokens_jurisdiction(
-    service: RunningService,
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"unit_name": "省级单位"},
+        {"category": "provincial_unit"},
+        {"jurisdiction": "53"},
+        {"level": "provincial"},
+        {"route": "direct"},
+    ],
+    ids=lambda f: next(iter(f)),
+)
+async def test_who_applies_comes_from_the_registration_never_the_body(
+    service: RunningService, field: dict[str, str]
 ) -> None:
     call_id = await open_call(service)
+    await register_unit(service)
+    before = await event_count(service)
     refused = await service.client.post(
-        "/applications", json=draft_body(call_id, jurisdiction="5303"), headers=applicant(service)
+        "/applications", json=draft_body(call_id, **field), headers=applicant(service)
     )
-    assert refused.status_code == 403
-    assert await event_count(service) == 1
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("/set-by-registration")
+    assert refused.json()["fields"] == list(field)
+    assert "registration" in refused.json()["detail"]
+    assert await event_count(service) == before
 
 
 BAD_PATCHES = [
@@ -190,10 +209,9 @@ async def test_bad_draft_input_is_a_problem_and_appends_nothing(service: Running
 
 async def test_bad_draft_creation_is_a_problem_and_appends_nothing(service: RunningService) -> None:
     call_id = await open_call(service)
+    await register_unit(service)
+    before = await event_count(service)
     changes: list[dict[str, Any]] = [
-        {"category": "spaceport"},
-        {"jurisdiction": "Kunming"},
-        {"unit_name": ""},
         {"call_id": 7},
         {"form": {"host_unit": ["a"]}},
         {"extra": 1},
@@ -202,7 +220,7 @@ async def test_bad_draft_creation_is_a_problem_and_appends_nothing(service: Runn
         body = {**draft_body(call_id), **change}
         refused = await service.client.post("/applications", json=body, headers=applicant(service))
         assert refused.status_code == 422, change
-    assert await event_count(service) == 1
+    assert await event_count(service) == before
 
 
 async def test_a_submitted_application_is_frozen_until_returned(service: RunningService) -> None:
@@ -261,7 +279,7 @@ async def test_a_reviewer_reaches_only_submitted_applications_in_their_jurisdict
 ) -> None:
     call_id = await open_call(service)
     application_id = await submitted(service, call_id)
-    draft_only = await draft(service, call_id)
+    draft_only = await draft(service, call_id, "unit-km-2")
     kunming = reviewer(service, "prefecture_reviewer", "5301")
     qujing = reviewer(service, "prefecture_reviewer", "5303")
     listed = await service.client.get("/applications", headers=kunming)
@@ -279,7 +297,7 @@ async def test_a_reviewer_reaches_only_submitted_applications_in_their_jurisdict
 
 async def test_a_reviewer_filters_and_pages_the_list(service: RunningService) -> None:
     call_id = await open_call(service)
-    ids = sorted([await submitted(service, call_id) for _ in range(3)])
+    ids = sorted([await submitted(service, call_id, f"unit-km-{n}") for n in range(3)])
     province = reviewer(service, "province_reviewer", "53")
     first = await service.client.get(
         "/applications?limit=2&route=via_prefecture&status=submitted&category=park"
@@ -323,7 +341,7 @@ async def test_the_receiving_office_records_the_receipt(service: RunningService)
 async def test_no_receipt_for_a_draft(service: RunningService) -> None:
     call_id = await open_call(service)
     await submitted(service, call_id)
-    application_id = await draft(service, call_id)
+    application_id = await draft(service, call_id, "unit-km-2")
     receipt = {"received_on": "2022-04-25", "recipient": "王五", "paper_copies": 3}
     refused = await service.client.post(
         f"/applications/{application_id}/receipt",
@@ -366,6 +384,7 @@ async def test_the_work_station_application_is_drafted_linked_in_the_same_transa
 
 async def test_the_work_station_can_be_asked_for_with_the_draft(service: RunningService) -> None:
     call_id = await open_call(service)
+    await register_unit(service)
     drafted = await service.client.post(
         "/applications", json=draft_body(call_id, also_workstation=True), headers=applicant(service)
     )
@@ -397,9 +416,9 @@ async def test_history_lists_every_event_with_time_actor_and_data(service: Runni
     )
     entries = history.json()
     assert [e["type"] for e in entries] == [
-        "ApplicationDrafted", "DraftUpdated", *["AttachmentAdded"] * 4, "ApplicationSubmitted",
+        "ApplicationDrafted", "DraftUpdated", *["AttachmentAdded"] * 5, "ApplicationSubmitted",
     ]  # fmt: skip
-    assert [e["version"] for e in entries] == list(range(1, 8))
+    assert [e["version"] for e in entries] == list(range(1, 9))
     assert {e["actor"] for e in entries} == {"clerk-of-unit-km-park"}
     assert entries[0]["time"].startswith("2022-03-01T02:00")
     assert entries[-1]["data"]["revision"] == 1

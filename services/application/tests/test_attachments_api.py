@@ -229,9 +229,12 @@ async def test_the_owner_and_reviewers_in_jurisdiction_download_what_was_submitt
         assert refused.status_code == 404
         assert refused.content != mine.content
 
-    draft_id = await draft(service, call_id)
-    secret = (await upload(service, draft_id, "extra", PNG, "draft.png", "image/png")).json()
+    draft_id = await draft(service, call_id, "unit-km-2")  # another unit's draft, same city
+    owner = applicant(service, "unit-km-2")
+    secret = (
+        await upload(service, draft_id, "extra", PNG, "draft.png", "image/png", headers=owner)
+    ).json()
     unsubmitted = f"/applications/{draft_id}/files/{secret['sha256']}"
-    assert (await service.client.get(unsubmitted, headers=applicant(service))).status_code == 200
+    assert (await service.client.get(unsubmitted, headers=owner)).status_code == 200
     province = reviewer(service, "province_reviewer", "53")
     assert (await service.client.get(unsubmitted, headers=province)).status_code == 404
