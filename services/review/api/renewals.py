@@ -33,6 +33,7 @@ from ..domain.errors import (
     DecisionNotAllowedAtLevel,
     LevelMismatch,
     ReasonsRequired,
+    RenewalAlreadyReturned,
     RenewalNotFound,
     RenewalNotInProgress,
     ReviewerFromApplicantUnit,
@@ -43,7 +44,7 @@ from ..projections.renewals import renewals
 from ..usecases import ReviewServiceUseCases
 from ..usecases.renewals import RenewalResult
 from .dependencies import Reader, Reviewer, UseCases, covered, org_of
-from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, problems
+from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, Refusal, problems
 from .reviews import AcceptBody, DeclarationBody, ReturnToPrefectureBody
 
 router = APIRouter(prefix="/renewals", tags=["renewals 续期"])
@@ -62,15 +63,16 @@ DECISION = (
     " and the nation's deciders are different people. Send the `ETag` of"
     " `GET /renewals/{renewal_id}` as `If-Match` (optional) and an `Idempotency-Key`."
 )
+NOT_THIS_DECIDER: list[Refusal] = [
+    FORBIDDEN,
+    ROLE_REQUIRED,
+    ConflictDeclarationMissing,
+    ReviewerFromApplicantUnit,
+    ReviewerRecused,
+    SeparationOfDutiesViolated,
+]
 REFUSALS = problems(
-    s403=[
-        FORBIDDEN,
-        ROLE_REQUIRED,
-        ConflictDeclarationMissing,
-        ReviewerFromApplicantUnit,
-        ReviewerRecused,
-        SeparationOfDutiesViolated,
-    ],
+    s403=NOT_THIS_DECIDER,
     s404=[RenewalNotFound],
     s409=[LevelMismatch, RenewalNotInProgress, ConcurrencyConflict],
     s422=[VALIDATION, DecisionNotAllowedAtLevel, ReasonsRequired],
@@ -255,8 +257,14 @@ async def forward(
     summary="Province: return the request to the unit for completeness, with reasons",
     description="The province checks completeness; it never refuses a renewal (the national"
     " renewal assessment decides). `RenewalReturned` tells the unit why; its completed request"
-    " (`RenewalRequestResubmitted`) brings the renewal back to the province. " + DECISION,
-    responses=REFUSALS,
+    " (`RenewalRequestResubmitted`) brings the renewal back to the province, which may return"
+    " a request once: the completed one is passed on (409 `renewal-already-returned`). " + DECISION,
+    responses=problems(
+        s403=NOT_THIS_DECIDER,
+        s404=[RenewalNotFound],
+        s409=[LevelMismatch, RenewalNotInProgress, RenewalAlreadyReturned, ConcurrencyConflict],
+        s422=[VALIDATION, ReasonsRequired],
+    ),
 )
 async def return_request(
     renewal_id: RenewalId,

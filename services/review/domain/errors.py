@@ -64,6 +64,11 @@ class RenewalNotAwaitingResubmission(DomainError):
     title = "The renewal request was not returned to the unit"
 
 
+class RenewalAlreadyReturned(DomainError):
+    code = "renewal-already-returned"
+    title = "The province returns a renewal request for completeness once; pass it on now"
+
+
 class RenewalNotAwaitingAssessment(DomainError):
     code = "renewal-not-awaiting-assessment"
     title = "No renewal assessment was requested for this renewal"

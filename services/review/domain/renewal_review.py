@@ -1,14 +1,15 @@
 """A renewal request (Art. 14): province → national → renewal assessment → the plaque again.
 
 One stream per renewal_id. The provincial CAST passes the written request on, or returns it to
-the unit for completeness with reasons (it never refuses one: the decision is the nation's); the
-unit's completed request waits at the province again. The national department asks the
-assessment service for the renewal assessment, which a national officer makes on the term's
-grades; a qualified result lets the general office award the plaque again for a new term that
-follows the old one without a gap — even when the decision comes after the old term ended (the
-base stays "renewal pending" meanwhile) — and an unqualified one refuses the renewal on the day
-of that decision. A withdrawn request closes the review. The fairness rules of the application
-review apply: declarations of interest, and province and national deciders apart.
+the unit for completeness with reasons, once (it never refuses one: the decision is the
+nation's); the unit's completed request waits at the province again, to be passed on. The
+national department asks the assessment service for the renewal assessment, which a national
+officer makes on the term's grades; a qualified result lets the general office award the plaque
+again for a new term that follows the old one without a gap — even when the decision comes
+after the old term ended (the base stays "renewal pending" meanwhile) — and an unqualified one
+refuses the renewal on the day of that decision. A withdrawn request closes the review. The
+fairness rules of the application review apply: declarations of interest, and province and
+national deciders apart.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services.review.domain.errors import (
     DecisionNotAllowedAtLevel,
     LevelMismatch,
     ReasonsRequired,
+    RenewalAlreadyReturned,
     RenewalConcluded,
     RenewalNotAwaitingAssessment,
     RenewalNotAwaitingResubmission,
@@ -73,6 +75,7 @@ class Request:
     unit_id: str
     term_end: date
     fairness: Fairness = field(default_factory=Fairness)
+    returned: bool = False  # the province used its one return for completeness
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,8 @@ def evolve(state: State, event: RenewalEvent) -> State:
         case RenewalConflictDeclared():
             return _with_fairness(state, _request(state).fairness.recuse(event.reviewer))
         case RenewalReturned():
-            return ReturnedToUnit(_decided(state, Level.PROVINCE, event.by))
+            decided = replace(_decided(state, Level.PROVINCE, event.by), returned=True)
+            return ReturnedToUnit(decided)
         case RenewalReviewReopened():
             return AtProvince(_request(state))
         case RenewalForwarded():
@@ -253,6 +257,9 @@ def _decide_at_level(command: LevelDecision, state: InProgress) -> list[RenewalE
     match command, state:
         case ForwardRenewal(), AtProvince():
             return [RenewalForwarded(*ids, command.opinion, command.by, command.at)]
+        case ReturnRenewal(), AtProvince() if r.returned:
+            # Returned once already: the province passes the completed request on as it is.
+            raise RenewalAlreadyReturned(f"{name}: {r.renewal_id} was returned once already")
         case ReturnRenewal(), AtProvince():
             # The province checks completeness; it passes requests on, it does not refuse them.
             reasons = tuple(x.strip() for x in command.reasons if x.strip())

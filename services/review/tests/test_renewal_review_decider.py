@@ -24,6 +24,7 @@ from services.review.domain.errors import (
     DecisionNotAllowedAtLevel,
     LevelMismatch,
     ReasonsRequired,
+    RenewalAlreadyReturned,
     RenewalConcluded,
     RenewalNotAwaitingAssessment,
     RenewalNotAwaitingResubmission,
@@ -142,6 +143,12 @@ def test_the_completed_request_waits_at_the_province_again() -> None:
     spec(decider).given(*RETURNED, reopened).when(forward).then(
         RenewalForwarded(*IDS, "", PROV, AT)
     )
+
+
+def test_the_province_returns_a_request_once_only() -> None:
+    reopened = RenewalReviewReopened(*IDS, "已补充", AT)
+    command = ReturnRenewal(RENEWAL, Level.PROVINCE, ("仍不完整",), PROV, PROV_ORG, AT)
+    spec(decider).given(*RETURNED, reopened).when(command).raises(RenewalAlreadyReturned)
 
 
 def test_the_completed_request_delivered_again_changes_nothing() -> None:

@@ -279,6 +279,8 @@ async def test_the_province_returns_an_incomplete_request_and_the_completed_one_
     )
     back = await renewal_of(service, renewal_id, status="in_review", level="province")
     assert (back["statement"], back["reasons"]) == ("申请续期（已补充五年建设总结）", [])
+    twice = await post(service, f"{renewal}/return", YUNNAN, {"reasons": ["仍缺附件"]})
+    assert (twice.status_code, twice.json()["code"]) == (409, "renewal-already-returned")
     await act(service, f"{renewal}/forward", YUNNAN, {"opinion": "材料齐全，同意续期"})
     await renewal_of(service, renewal_id, level="national")
     await consumed(service, 2)
