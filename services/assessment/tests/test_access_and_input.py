@@ -80,7 +80,7 @@ async def test_only_the_base_s_unit_its_local_cast_and_the_department_act_on_its
         assert response.headers["content-type"] == PROBLEM
     assert await world.event_names() == events
 
-    await world.file_report("b1", 2022)
+    await world.file_report("b1", 2022, forward=False)
     forwarded = await world.client.post(forward, headers=world.local_cast("53"))
     assert forwarded.status_code == 200, forwarded.text
     assert (await world.year("b1", 2022))["forwarded_via"] == "53"

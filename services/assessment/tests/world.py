@@ -1,5 +1,6 @@
 """The assessment service running for real (NATS, database, shared clock), and the people and
-facts its API tests need: review's designations on the bus, a Kunming base's unit, its CASTs.
+facts its API tests need: review's and application's facts on the bus, a Kunming base's unit,
+its CASTs.
 
 Instants are Beijing wall-clock times; `move_clock` returns once the scheduler has caught up.
 """
@@ -111,9 +112,27 @@ class World:
 
     async def from_review(self, name: str, data: dict[str, Any], *, case_id: str) -> Envelope:
         """One event of review, on a stream of its own (version 1)."""
+        return await self._foreign("review", name, data, case_id)
+
+    async def from_application(self, name: str, data: dict[str, Any], *, case_id: str) -> Envelope:
+        """One event of application, on a stream of its own (version 1)."""
+        return await self._foreign("application", name, data, case_id)
+
+    async def _foreign(
+        self, service: str, name: str, data: dict[str, Any], case_id: str
+    ) -> Envelope:
+        """Stamped with the shared clock's instant, as the producer's own clock would."""
         self._review_streams += 1
-        stream = f"review-{case_id}-{self._review_streams}"
-        event = foreign_event("review", name, data, stream_id=stream, version=1, case_id=case_id)
+        stream = f"{service}-{case_id}-{self._review_streams}"
+        event = foreign_event(
+            service,
+            name,
+            data,
+            stream_id=stream,
+            version=1,
+            case_id=case_id,
+            time=self.svc.kernel.clock.now(),
+        )
         await publish(self.js, event)
         return event
 
@@ -199,11 +218,17 @@ class World:
 
     # --- the yearly cycle --------------------------------------------------------------------
 
-    async def file_report(self, base_id: str, year: int) -> None:
+    async def file_report(self, base_id: str, year: int, *, forward: bool = True) -> None:
+        """The unit files its report and (unless told not to) its local CAST forwards it."""
         filed = await self.client.post(
             f"/bases/{base_id}/years/{year}/report", json=REPORT, headers=self.unit()
         )
         assert filed.status_code == 200, filed.text
+        if forward:
+            forwarded = await self.client.post(
+                f"/bases/{base_id}/years/{year}/forwarding", headers=self.local_cast()
+            )
+            assert forwarded.status_code == 200, forwarded.text
 
     async def score(self, base_id: str, year: int, value: int) -> None:
         scored = await self.client.post(
