@@ -10,11 +10,13 @@ from sqlalchemy import select
 from shared.auth import Role
 from shared.decider import NotFound
 
+from ..domain.errors import ConflictDeclarationMissing
 from ..domain.events import Level
 from ..projections.rankings import ranking_candidates, rankings
 from ..projections.renewals import renewals
 from ..projections.reviews import IN_REVIEW, reviews
 from .dependencies import LEVEL_ROLE, Reader, UseCases, covered, require_declared
+from .problems import FORBIDDEN, problems
 
 router = APIRouter(tags=["queries"])
 
@@ -26,7 +28,14 @@ RENEWAL_LEVELS: dict[Role, Level] = {
 }
 
 
-@router.get("/queue", summary="My work queue: cases waiting at my levels, in my jurisdiction")
+@router.get(
+    "/queue",
+    summary="My work queue: cases waiting at my levels, in my jurisdiction",
+    description="`reviews` waiting at a level the caller's roles decide (a province reviewer"
+    " also sees work stations awaiting the provincial decision), `renewals` likewise, and the"
+    " calls' `rankings` still collecting (province reviewers).",
+    responses=problems(s403=[FORBIDDEN]),
+)
 async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[dict[str, Any]]]:
     # Cases awaiting the recommendation wait in their call's ranking, listed below.
     levels = [
@@ -76,7 +85,18 @@ async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[di
     return queue
 
 
-@router.get("/cases/{case_id}/history", summary="Every review event of a case, in order")
+@router.get(
+    "/cases/{case_id}/history",
+    summary="Every review event of a case, in order",
+    description="The review's and renewals' events with their hashes (the audit chain)."
+    " Precondition for a reviewer: a declaration of no conflict of interest on the case's"
+    " review (`POST /reviews/{review_id}/declarations` with `{}`), else 403"
+    " `conflict-declaration-missing`; an auditor reads without declaring.",
+    responses=problems(
+        s403=[FORBIDDEN, ConflictDeclarationMissing],
+        s404=[("not-found", "No case of this id in your jurisdiction")],
+    ),
+)
 async def case_history(
     case_id: Annotated[str, Path(min_length=1, max_length=64)],
     principal: Reader,

@@ -14,13 +14,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
 from shared.auth import Principal, Role, forbidden
+from shared.decider import ConcurrencyConflict
 
 from ..domain.commands import NonRecommendation
-from ..domain.errors import RankingNotFound
+from ..domain.errors import (
+    ConflictDeclarationMissing,
+    DuplicateCandidate,
+    NoCandidates,
+    QuotaExceeded,
+    RankingNotFound,
+    ReasonsRequired,
+    RecommendationListFinal,
+    ReviewerFromApplicantUnit,
+    ReviewerRecused,
+    SeparationOfDutiesViolated,
+    UnknownCandidate,
+)
 from ..projections.rankings import ranking_candidates, rankings
 from ..projections.reviews import reviews
 from ..usecases import ReviewServiceUseCases
 from .dependencies import Reader, Reviewer, UseCases, org_of
+from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, problems
 from .reviews import DeclarationBody, Reason
 
 router = APIRouter(prefix="/calls/{call_id}/ranking", tags=["ranking 择优推荐"])
@@ -36,8 +50,14 @@ class NotRecommendedBody(Body):
 
 class RecommendationListBody(Body):
     ranked: list[ApplicationId] = Field(description="best first; rank 1 is the first")
-    not_recommended: list[NotRecommendedBody] = Field(default_factory=list)
-    quota: int | None = Field(None, ge=1, le=1000, description="at most this many ranked")
+    not_recommended: list[NotRecommendedBody] = Field(
+        default_factory=list,
+        description="every other candidate, each with its reasons; default none (then every"
+        " candidate must be ranked)",
+    )
+    quota: int | None = Field(
+        None, ge=1, le=1000, description="at most this many ranked; default null: no limit"
+    )
 
 
 async def _visible_ranking(
@@ -63,7 +83,13 @@ def _province_reviewer(principal: Principal) -> None:
         )
 
 
-@router.get("", summary="The call's candidates and ranking")
+@router.get(
+    "",
+    summary="The call's candidates and ranking",
+    description="National-base candidates the province accepted (work stations are never"
+    " ranked). The `ETag` is the ranking's version, for `If-Match`.",
+    responses=problems(s403=[FORBIDDEN], s404=[RankingNotFound]),
+)
 async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) -> JSONResponse:
     ranking = await _visible_ranking(usecases, principal, call_id)
     query = (
@@ -94,7 +120,17 @@ async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) ->
     return JSONResponse(body, headers={"ETag": f'"{ranking["version"]}"'})
 
 
-@router.post("/declarations", summary="Declare no conflict with any candidate, or one")
+@router.post(
+    "/declarations",
+    summary="Declare no conflict with any candidate, or one",
+    description="Before submitting the list: `{}` declares no conflict with any candidate (the"
+    " default); a ranker from a candidate unit cannot.",
+    responses=problems(
+        s403=[FORBIDDEN, ROLE_REQUIRED, ReviewerFromApplicantUnit],
+        s404=[RankingNotFound],
+        s422=[VALIDATION],
+    ),
+)
 async def declare(
     call_id: CallId,
     body: DeclarationBody,
@@ -121,7 +157,31 @@ async def declare(
     return await command_response(request, usecases.executor, principal, key, action)
 
 
-@router.post("", summary="Submit the ranked list; each review is marked in the same transaction")
+@router.post(
+    "",
+    summary="Submit the ranked list; each review is marked in the same transaction",
+    description="Preconditions: the role province_reviewer, a declaration of no conflict on"
+    " this ranking, and not the officer who accepted a candidate at intake. Every candidate is"
+    " either ranked or not recommended with reasons; the list is final.",
+    responses=problems(
+        s403=[
+            FORBIDDEN,
+            ROLE_REQUIRED,
+            ConflictDeclarationMissing,
+            ReviewerRecused,
+            SeparationOfDutiesViolated,
+        ],
+        s404=[RankingNotFound],
+        s409=[RecommendationListFinal, NoCandidates, ConcurrencyConflict],
+        s422=[
+            VALIDATION,
+            UnknownCandidate,
+            DuplicateCandidate,
+            QuotaExceeded,
+            ReasonsRequired,
+        ],
+    ),
+)
 async def submit_list(
     call_id: CallId,
     body: RecommendationListBody,
