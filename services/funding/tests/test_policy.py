@@ -10,7 +10,11 @@ from typing import Any, cast
 import pytest
 
 from services.funding.domain.policy import FirstDue, FundingPolicy, NoSubsidy
-from services.funding.usecases.plans import provincial_subsidy, subsidy_policy
+from services.funding.usecases.plans import (
+    check_provincial_policies,
+    provincial_subsidy,
+    subsidy_policy,
+)
 from shared.policy import PolicyBook
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
@@ -106,3 +110,19 @@ def test_a_policy_is_checked_when_built_directly_too() -> None:
         replace(policy, instalments=0)
     with pytest.raises(ValueError, match="version"):
         replace(policy, version=" ")
+
+
+def test_a_province_whose_subsidy_table_does_not_parse_stops_the_service_at_start(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "provinces").mkdir()
+    (tmp_path / "2022.1.toml").write_bytes((POLICIES / "2022.1.toml").read_bytes())
+    (tmp_path / "provinces" / "52-2024.1.toml").write_text(
+        'version = "52-2024.1"\neffective_from = 2024-01-01\nprovince = "52"\n'
+        "[workstation_subsidy]\ninstalments = 2\namount_fen = 5000000.0\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ValueError, match=r"\[workstation_subsidy\] amount_fen must be int"):
+        check_provincial_policies(PolicyBook.load(tmp_path))
+    check_provincial_policies(PolicyBook.load(POLICIES))  # the repository's files parse
