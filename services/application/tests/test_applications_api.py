@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -422,3 +423,54 @@ async def test_history_lists_every_event_with_time_actor_and_data(service: Runni
     assert {e["actor"] for e in entries} == {"clerk-of-unit-km-park"}
     assert entries[0]["time"].startswith("2022-03-01T02:00")
     assert entries[-1]["data"]["revision"] == 1
+
+
+# --- one active application per unit, call and programme --------------------------------------
+
+
+async def test_a_second_application_by_the_same_unit_under_the_call_is_refused(
+    service: RunningService,
+) -> None:
+    call_id = await open_call(service)
+    first = await draft(service, call_id)
+    before = await event_count(service)
+    second = await service.client.post(
+        "/applications", json=draft_body(call_id), headers=applicant(service)
+    )
+    assert second.status_code == 409
+    assert second.json()["type"].endswith("/application-already-active")
+    assert second.json()["application_id"] == first
+    assert first in second.json()["detail"]
+    assert await event_count(service) == before
+    withdrawn = await service.client.post(
+        f"/applications/{first}/withdraw", json={"reason": "重新填报"}, headers=applicant(service)
+    )
+    assert withdrawn.status_code == 200
+    again = await service.client.post(
+        "/applications", json=draft_body(call_id), headers=applicant(service)
+    )
+    assert again.status_code == 201, again.text  # a withdrawn one no longer counts
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_of_concurrent_drafts_by_one_unit_exactly_one_wins(service: RunningService) -> None:
+    call_id = await open_call(service)
+    await register_unit(service)
+    answers = await asyncio.gather(
+        *(
+            service.client.post(
+                "/applications",
+                json=draft_body(call_id),
+                headers={**applicant(service), "Idempotency-Key": f"draft-{n}"},
+            )
+            for n in range(4)
+        )
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409], [a.text for a in answers]
+    winner = next(a.json()["application_id"] for a in answers if a.status_code == 201)
+    assert {a.json()["application_id"] for a in answers if a.status_code == 409} == {winner}
+    listed = await service.client.get("/applications", headers=applicant(service))
+    assert [a["application_id"] for a in listed.json()["items"]] == [winner]
+    drafted = [e for e in await service.kernel.store.read_all() if e.name == "ApplicationDrafted"]
+    assert len(drafted) == 1

@@ -148,3 +148,55 @@ async def test_an_auditor_verifies_the_service_and_reads_a_case_as_of_a_time(
     assert [e["event"] for e in timeline.json()["events"]] == ["CallOpened"]
     refused = await service.client.get("/audit/verify", headers=officer(service))
     assert refused.status_code == 403
+
+
+ADDRESS = {
+    "address": "昆明市护国路26号省科协办公大楼508室",
+    "postcode": "650021",
+    "recipient": "云南省科协 毛发强",
+}
+NOTICE: dict[str, object] = {
+    **CALL,
+    "required_slots": [
+        "support_letter", "construction_plan", "overseas_cooperation", "policy_measures",
+        "signed_form",
+    ],
+    "additional_materials": ["营业执照副本"],
+    "contacts": [
+        {"name": "毛发强", "phone": "0871-63103381 / 13629451779", "email": "ynskxgjb@126.com"}
+    ],
+    "submission_address": ADDRESS,
+}  # fmt: skip
+
+
+async def test_the_call_shows_its_materials_contacts_and_where_the_paper_goes(
+    service: RunningService,
+) -> None:
+    opened = await service.client.post("/calls", json=NOTICE, headers=officer(service))
+    assert opened.status_code == 201, opened.text
+    read = await service.client.get(
+        f"/calls/{opened.json()['call_id']}", headers=service.auth("applicant")
+    )
+    call = read.json()
+    assert call["opened_on"] == "2022-03-01"
+    assert call["required_slots"] == NOTICE["required_slots"]
+    assert call["additional_materials"] == ["营业执照副本"]
+    assert call["contacts"] == NOTICE["contacts"]
+    assert call["submission_address"] == NOTICE["submission_address"]
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_a_call_never_asks_for_fewer_than_the_four_art_7_materials(
+    service: RunningService,
+) -> None:
+    fewer = {**CALL, "required_slots": ["support_letter", "construction_plan"]}
+    refused = await service.client.post("/calls", json=fewer, headers=officer(service))
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith("/invalid-call")
+    assert "overseas_cooperation, policy_measures" in refused.json()["detail"]
+    address = {**ADDRESS, "postcode": "6500"}
+    bad_postcode = {**NOTICE, "submission_address": address}
+    assert (
+        await service.client.post("/calls", json=bad_postcode, headers=officer(service))
+    ).status_code == 422
+    assert await service.kernel.store.read_all() == []

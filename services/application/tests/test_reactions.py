@@ -16,7 +16,7 @@ from shared.testkit.service import RunningService, eventually
 from ..messaging.contracts import registry
 from ..messaging.subscribers import CONSUMES
 from ..projections import projections
-from .support import applicant, event_count, submitted
+from .support import applicant, event_count, open_call, ready, submitted
 
 TERM = {"term_start": "2022-06-01", "term_end": "2027-05-31"}
 
@@ -166,3 +166,34 @@ async def test_the_consumers_read_what_the_asyncapi_document_says(
     document = (await bus_service.client.get("/asyncapi.json")).json()
     receives = {k for k, v in document["operations"].items() if v["action"] == "receive"}
     assert len(receives) == len(read)
+
+
+async def test_a_work_station_designation_closes_the_station_application_without_a_base(
+    bus_service: RunningService,
+) -> None:
+    svc = bus_service
+    call_id = await open_call(svc)
+    national_id = await ready(svc, call_id)
+    asked = await svc.client.post(
+        f"/applications/{national_id}/workstation", headers=applicant(svc)
+    )
+    station_id = asked.json()["linked_application_id"]
+    sent = await svc.client.post(f"/applications/{station_id}/submit", headers=applicant(svc))
+    assert sent.status_code == 200, sent.text
+    case_id = asked.json()["linked_case_id"]
+    designated = await review_says(
+        svc, "WorkstationDesignated",
+        {"application_id": station_id, "case_id": case_id, "review_id": "R-WS",
+         "station_id": "STATION1", "programme": "provincial_workstation", "call_id": call_id,
+         "call_opened_on": "2022-03-01", "unit_id": "unit-km-park", "unit_name": "昆明高新区",
+         "province": "53", "jurisdiction": "5301", "certificate_no": "云海智站-2022-001",
+         "approved_on": "2022-06-01", "policy_version": "53-2022.1"},
+        stream=f"review-{case_id}", version=1,
+    )  # fmt: skip
+    read = await status_becomes(svc, station_id, "designated")
+    assert (read["station_id"], read["certificate_no"], read["base_id"]) == (
+        "STATION1", "云海智站-2022-001", None,
+    )  # fmt: skip
+    assert await processed(svc, designated) == "applied"
+    assert (await svc.client.get("/bases", headers=applicant(svc))).json()["items"] == []
+    assert await rebuild_and_compare(svc.kernel.db, registry, projections()) == []

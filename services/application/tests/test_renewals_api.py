@@ -15,7 +15,8 @@ from shared.testkit.service import RunningService, eventually
 
 from ..messaging.contracts import registry
 from ..projections import projections
-from .support import OTHER_UNIT, UNIT, applicant, reviewer, submitted
+from .support import OTHER_UNIT, UNIT, applicant, draft_body, open_call, reviewer, submitted
+from .test_reactions import processed
 
 BASE = "01HZBASE0000000000000000KM"
 STATEMENT = {"statement": "基地运行良好，申请续期。"}
@@ -162,3 +163,139 @@ async def test_a_new_term_and_a_revocation_reach_the_base(bus_service: RunningSe
     )
     revoked = await base_becomes(svc, lambda b: b["status"] == "revoked")
     assert revoked["ended_on"] == "2028-03-01"
+
+
+async def renewal_filed(svc: RunningService, js: Any) -> str:
+    await set_clock(js, datetime(2027, 4, 1, 2, 0, tzinfo=UTC))
+    filed = await svc.client.post(
+        f"/bases/{BASE}/renewal-requests", json=STATEMENT, headers=applicant(svc)
+    )
+    assert filed.status_code == 201, filed.text
+    return str(filed.json()["renewal_id"])
+
+
+async def review_says(
+    svc: RunningService, name: str, data: dict[str, Any], case_id: str, version: int
+) -> Any:
+    event = foreign_event(
+        "review", name, {"base_id": BASE, "case_id": case_id, **data},
+        stream_id="review-1", version=version, case_id=case_id,
+    )  # fmt: skip
+    await publish(svc.kernel.js, event)
+    return event
+
+
+async def test_a_returned_renewal_request_is_completed_and_resubmitted(
+    bus_service: RunningService, nats_client: NatsClient
+) -> None:
+    svc = bus_service
+    case_id = await designated_base(svc)
+    renewal_id = await renewal_filed(svc, nats_client.jetstream())
+    url = f"/bases/{BASE}/renewal-requests/{renewal_id}/resubmit"
+    early = await svc.client.post(url, json={"statement": "补充"}, headers=applicant(svc))
+    assert early.status_code == 409  # nothing was returned yet
+    assert early.json()["type"].endswith("/renewal-not-returned")
+    await review_says(
+        svc, "RenewalReturned", {"renewal_id": renewal_id, "reasons": ["请补充工作总结"]},
+        case_id, 2,
+    )  # fmt: skip
+    returned = await base_becomes(svc, lambda b: b["renewal_requests"][0]["status"] == "returned")
+    assert returned["renewal_requests"][0]["reasons"] == ["请补充工作总结"]
+    completed = {"statement": "基地运行良好，申请续期。附五年工作总结。"}
+    resubmitted = await svc.client.post(url, json=completed, headers=applicant(svc))
+    assert resubmitted.status_code == 200, resubmitted.text
+    read = await base_becomes(svc, lambda b: b["renewal_requests"][0]["status"] == "pending")
+    assert read["renewal_requests"][0]["statement"] == completed["statement"]
+    published = (await svc.kernel.store.read_all())[-1]
+    assert published.name == "RenewalRequestResubmitted"
+    assert published.data == {
+        "renewal_id": renewal_id, "case_id": case_id, "base_id": BASE, **completed,
+    }  # fmt: skip
+    stranger = await svc.client.post(url, json=completed, headers=applicant(svc, OTHER_UNIT))
+    assert stranger.status_code == 404
+    assert await rebuild_and_compare(svc.kernel.db, registry, projections()) == []
+
+
+async def test_a_request_pending_past_the_term_keeps_the_base_and_a_late_grant_continues_it(
+    bus_service: RunningService, nats_client: NatsClient
+) -> None:
+    svc, js = bus_service, nats_client.jetstream()
+    case_id = await designated_base(svc)
+    renewal_id = await renewal_filed(svc, js)
+    await set_clock(js, datetime(2027, 6, 1, 2, 0, tzinfo=UTC))
+    await assessment_says(
+        svc, "RenewalPendingPastTerm", {"renewal_id": renewal_id, "term_end": "2027-05-31"},
+        case_id, 1,
+    )  # fmt: skip
+    pending = await base_becomes(svc, lambda b: b["status"] == "renewal_pending_past_term")
+    assert pending["pending_renewal_id"] == renewal_id
+    granted = await review_says(
+        svc, "RenewalGranted",
+        {"renewal_id": renewal_id, "certificate_no": "HZ-2", "term_start": "2027-06-01",
+         "term_end": "2032-05-31", "policy_version": "2022.1"},
+        case_id, 2,
+    )  # fmt: skip
+    renewed = await base_becomes(svc, lambda b: b["term_end"] == "2032-05-31")
+    assert (renewed["status"], renewed["term_start"]) == ("serving", "2027-06-01")
+    assert await processed(svc, granted) == "applied"
+
+
+async def test_a_grant_after_assessment_recorded_the_terms_end_is_applied_not_dead_lettered(
+    bus_service: RunningService, nats_client: NatsClient
+) -> None:
+    svc, js = bus_service, nats_client.jetstream()
+    case_id = await designated_base(svc)
+    renewal_id = await renewal_filed(svc, js)
+    await assessment_says(
+        svc, "BaseExpired",
+        {"expired_on": "2027-06-01", "reason": "term_ended", "policy_version": "2022.1"},
+        case_id, 1,
+    )  # fmt: skip
+    await base_becomes(svc, lambda b: b["status"] == "expired")
+    granted = await review_says(
+        svc, "RenewalGranted",
+        {"renewal_id": renewal_id, "certificate_no": "HZ-2", "term_start": "2027-06-01",
+         "term_end": "2032-05-31", "policy_version": "2022.1"},
+        case_id, 2,
+    )  # fmt: skip
+    renewed = await base_becomes(svc, lambda b: b["status"] == "serving")
+    assert (renewed["term_start"], renewed["term_end"], renewed["ended_on"]) == (
+        "2027-06-01", "2032-05-31", None,
+    )  # fmt: skip
+    assert await processed(svc, granted) == "applied"
+    assert await rebuild_and_compare(svc.kernel.db, registry, projections()) == []
+
+
+async def test_a_refused_renewal_ends_the_base(
+    bus_service: RunningService, nats_client: NatsClient
+) -> None:
+    svc, js = bus_service, nats_client.jetstream()
+    case_id = await designated_base(svc)
+    renewal_id = await renewal_filed(svc, js)
+    await review_says(
+        svc, "RenewalRefused",
+        {"renewal_id": renewal_id, "reasons": ["续期评估不合格"], "refused_on": "2027-06-10"},
+        case_id, 2,
+    )  # fmt: skip
+    await base_becomes(svc, lambda b: b["renewal_requests"][0]["status"] == "refused")
+    await assessment_says(
+        svc, "BaseExpired",
+        {"expired_on": "2027-06-10", "reason": "renewal_refused", "policy_version": "2022.1"},
+        case_id, 1,
+    )  # fmt: skip
+    ended = await base_becomes(svc, lambda b: b["status"] == "expired")
+    assert (ended["ended_on"], ended["end_reason"]) == ("2027-06-10", "renewal_refused")
+
+
+async def test_a_unit_holding_an_active_base_is_told_to_renew_not_apply_again(
+    bus_service: RunningService,
+) -> None:
+    svc = bus_service
+    await designated_base(svc)
+    call_id = await open_call(svc)
+    refused = await svc.client.post(
+        "/applications", json=draft_body(call_id), headers=applicant(svc)
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/active-base-held")
+    assert refused.json()["base_id"] == BASE
