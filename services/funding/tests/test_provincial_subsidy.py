@@ -135,6 +135,7 @@ async def test_a_guizhou_base_gets_no_yunnan_plan_and_its_funding_view_says_why(
         "policy_version": "53-2022.1",
     }
     assert [p["total_fen"] for p in yunnan["plans"]] == [3 * FEN]
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
 
 
 async def test_facts_about_a_base_not_planned_change_nothing_and_are_neither_parked_nor_lost(
