@@ -98,13 +98,13 @@ async def test_the_department_proposes_another_grade_with_a_reason_and_the_group
         assert refused.status_code == 422, refused.text
 
     amended = "Agreements signed, no project landed yet: qualified."
-    approval = {
+    amending: dict[str, Any] = {
         "meeting_ref": "LG-2023-1",
         "meeting_date": "2023-01-05",
         "amendments": [{"base_id": "b1", "grade": "qualified", "reason": amended}],
     }
     approved = await world.client.post(
-        "/grade-lists/2022/approval", json=approval, headers=world.leading_group()
+        "/grade-lists/2022/approval", json=amending, headers=world.leading_group()
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["finalised"] == {"b1": "qualified"}

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.projection import rebuild_and_compare
+
+from ..messaging.contracts import registry
+from ..projections import projections
 from .world import World
 
 RENEWAL = {"renewal_id": "renewal-1", "case_id": "case-b1", "base_id": "b1"}
@@ -99,6 +103,7 @@ async def test_the_department_assesses_a_renewal_with_reasons_the_term_s_grades_
     )
     assert again.status_code == 409
     assert again.json()["code"] == "renewal-already-assessed"
+    assert await rebuild_and_compare(world.svc.kernel.db, registry, projections()) == []
 
 
 async def test_the_department_sees_an_outstanding_rectification_and_finds_the_base_unqualified(

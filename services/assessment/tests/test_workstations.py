@@ -8,7 +8,10 @@ from datetime import date
 from typing import Any
 
 from shared.policy import PolicyBook, PolicyDocument
+from shared.projection import rebuild_and_compare
 
+from ..messaging.contracts import registry
+from ..projections import projections
 from .world import World
 
 
@@ -103,3 +106,4 @@ async def test_under_a_province_s_station_policy_the_station_s_term_is_tracked_t
     await world.on(2025, 8, 1)
     station = (await world.client.get("/workstations/s2", headers=world.auditor())).json()
     assert (station["status"], station["ended_on"]) == ("expired", "2025-08-01")
+    assert await rebuild_and_compare(world.svc.kernel.db, registry, projections()) == []
