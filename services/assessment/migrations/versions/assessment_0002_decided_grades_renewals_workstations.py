@@ -11,7 +11,7 @@ Revision ID: assessment_0002
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy import Table, inspect
+from sqlalchemy import Column, Table, inspect
 
 from services.assessment.projections import base_years, bases, grade_lists
 from services.assessment.projections.renewal_assessments import renewal_assessments
@@ -35,7 +35,6 @@ def upgrade() -> None:
         present = {c["name"] for c in inspect(bind).get_columns(table.name)}
         for name in columns:
             if name not in present:
-                column = table.c[name]
-                op.add_column(table.name, column.copy())
+                op.add_column(table.name, Column(name, table.c[name].type, nullable=True))
     for new in (renewal_assessments, workstations):
         new.create(bind)
