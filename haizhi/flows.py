@@ -338,6 +338,30 @@ class Assessment(ServiceClient):
     def score(self, department: Person, base_id: str, year: int, scores: Mapping[str, int]) -> None:
         self.post(f"/bases/{base_id}/years/{year}/score", department, dict(scores))
 
+    def wait_renewal_assessment(
+        self, department: Person, base_id: str, renewal_id: str, check: Check, what: str
+    ) -> Row:
+        def probe() -> Row | None:
+            found = self.find(f"/bases/{base_id}/renewal-assessments/{renewal_id}", department)
+            return _matches(found, check)
+
+        return eventually(probe, f"renewal assessment {renewal_id}: {what}")
+
+    def assess_renewal(
+        self,
+        department: Person,
+        base_id: str,
+        renewal_id: str,
+        *,
+        qualified: bool,
+        reasons: Sequence[str],
+    ) -> Row:
+        """Art. 14: the national department's renewal assessment, the term's grades as evidence."""
+        body = {"qualified": qualified, "reasons": list(reasons)}
+        return dict(
+            self.post(f"/bases/{base_id}/renewal-assessments/{renewal_id}", department, body)
+        )
+
     def propose_grades(self, department: Person, year: int) -> list[str]:
         """The year's list: every base due an assessment; returns the bases on it."""
         return list(self.post(f"/grade-lists/{year}/proposal", department)["base_ids"])

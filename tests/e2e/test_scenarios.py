@@ -208,6 +208,18 @@ def test_direct_route_to_designation_five_graded_years_renewed_for_a_new_term(
     hz.clock.to(beijing(2027, 4, 20))
     hz.review.request_renewal_assessment(CAST.national, renewal_id)
     hz.clock.to(beijing(2027, 4, 25))
+    evidence = hz.assessment.wait_renewal_assessment(
+        CAST.national, case.base_id, renewal_id, lambda r: True, "opened"
+    )
+    assert [g["year"] for g in evidence["grades"]] == list(range(2022, 2027))  # the evidence
+    assert {g["grade"] for g in evidence["grades"]} <= {"excellent", "qualified"}
+    hz.assessment.assess_renewal(
+        CAST.national,
+        case.base_id,
+        renewal_id,
+        qualified=True,
+        reasons=["五年考核均为合格以上，同意续期。"],
+    )
     hz.review.wait_renewal(
         CAST.general_office,
         renewal_id,
