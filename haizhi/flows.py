@@ -178,6 +178,10 @@ class Applications(ServiceClient):
         body = {"statement": statement}
         return str(self.post(f"/bases/{base_id}/renewal-requests", unit, body)["renewal_id"])
 
+    def withdraw_renewal(self, unit: Person, base_id: str, renewal_id: str, reason: str) -> None:
+        path = f"/bases/{base_id}/renewal-requests/{renewal_id}/withdraw"
+        self.post(path, unit, {"reason": reason})
+
 
 class Reviews(ServiceClient):
     """The review service: each level's decisions, the ranking, the approval, renewals."""

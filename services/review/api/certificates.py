@@ -3,7 +3,7 @@ base's plaque (HZJD-…) or a province's work station (e.g. 云海智站-2022-00
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -17,6 +17,7 @@ from shared.decider import NotFound
 
 from ..domain.events import Programme
 from ..projections.certificates import EXPIRED, VALID, certificates, station_certificates
+from ..projections.renewals import renewals
 from .dependencies import UseCases
 from .problems import problems
 
@@ -35,6 +36,11 @@ class CertificateView(BaseModel):
     term_end: date | None = Field(description="null for a station (no term configured)")
     status: str = Field(description="valid | revoked | expired")
     since: date | None = Field(description="when it was revoked or expired")
+    renewal_pending: bool = Field(
+        False,
+        description="the term has ended while a renewal request filed in its window awaits"
+        " its decision: the base stays designated until then (Art. 14, our reading)",
+    )
     designation_hash: str = Field(description="the hash of the event that awarded it")
     province: str | None = Field(None, description="a station's province")
     policy_version: str | None = Field(None, description="a station's provincial policy")
@@ -70,10 +76,23 @@ async def check_certificate(
     if row is None:
         raise NotFound(f"no certificate {certificate_no}")
     term_end = date.fromisoformat(row["term_end"])
-    status, since = row["status"], row["status_since"]
+    status, since, pending = row["status"], row["status_since"], False
     if status == VALID and cst_date(usecases.executor.clock.now()) > term_end:
-        # The term is over, even before the expiry (or the renewed term) reaches us.
-        status, since = EXPIRED, (term_end + timedelta(days=1)).isoformat()
+        # The term is over, even before the expiry (or the renewed term) reaches us — unless
+        # a renewal filed in its window is still undecided, or ended on another day.
+        async with usecases.executor.db.read_engine.connect() as conn:
+            renewal = await _renewal_of_term(conn, row["base_id"], row["term_end"])
+        if renewal is not None and renewal["status"] in RENEWAL_UNDECIDED:
+            pending = True
+        elif renewal is not None and renewal["status"] == "refused" and renewal["refused_on"]:
+            status, since = EXPIRED, renewal["refused_on"]
+        elif renewal is not None and renewal["status"] == "withdrawn":
+            status, since = (
+                EXPIRED,
+                cst_date(datetime.fromisoformat(renewal["updated_at"])).isoformat(),
+            )
+        else:
+            status, since = EXPIRED, (term_end + timedelta(days=1)).isoformat()
     return CertificateView(
         certificate_no=row["certificate_no"],
         programme=Programme.NATIONAL_BASE,
@@ -83,8 +102,23 @@ async def check_certificate(
         term_end=term_end,
         status=status,
         since=date.fromisoformat(since) if since else None,
+        renewal_pending=pending,
         designation_hash=row["designation_hash"],
     )
+
+
+#: A renewal in these states is still to be decided (review's renewals read model).
+RENEWAL_UNDECIDED = frozenset({"in_review", "returned", "awaiting_assessment"})
+
+
+async def _renewal_of_term(conn: AsyncConnection, base_id: str, term_end: str) -> RowMapping | None:
+    """The latest renewal request filed for the term that ends on `term_end`."""
+    query = (
+        select(renewals)
+        .where(renewals.c.base_id == base_id, renewals.c.term_end == term_end)
+        .order_by(renewals.c.updated_at.desc())
+    )
+    return (await conn.execute(query)).mappings().first()
 
 
 async def _first(conn: AsyncConnection, table: Table, certificate_no: str) -> RowMapping | None:

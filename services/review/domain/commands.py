@@ -393,6 +393,7 @@ class RecordRenewalAssessment:
     by: str
     at: datetime
     grades: tuple[GradeEvidence, ...] = ()
+    decided_on: date | None = None  # the department's assessment day (CST); else `at`'s
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,7 +283,8 @@ def _assessment_recorded(c: RecordRenewalAssessment, r: Request) -> list[Renewal
     if c.qualified:
         return [recorded]
     # Art. 14: unqualified, not renewed; the base ends on the day of this decision.
-    refused = RenewalRefused(*ids, Level.NATIONAL, c.reasons, c.by, c.at, cst_date(c.at))
+    refused_on = c.decided_on or cst_date(c.at)
+    refused = RenewalRefused(*ids, Level.NATIONAL, c.reasons, c.by, c.at, refused_on)
     return [recorded, refused]
 
 

@@ -120,6 +120,7 @@ async def test_a_qualified_renewal_awards_the_plaque_again_and_a_revocation_show
         "term_end": "2027-08-24",
         "status": "valid",
         "since": None,
+        "renewal_pending": False,
         "designation_hash": designation.hash,
         "province": None,
         "policy_version": None,
@@ -198,11 +199,12 @@ async def test_an_unqualified_assessment_refuses_a_renewal_on_the_day_of_the_dec
         renewal_id=unqualified,
         qualified=False,
         reasons=["2026年度考核不合格"],
+        assessed_on="2022-08-25",
         policy_version="2022.1",
     )
     refused = await published(service, app.case_id, "RenewalRefused", renewal_id=unqualified)
     assert refused.data["reasons"] == ["2026年度考核不合格"]
-    assert refused.data["refused_on"] == "2022-08-25"  # the clock's day in Beijing
+    assert refused.data["refused_on"] == "2022-08-25"  # the department's day, not ours
     shown = await renewal_of(service, unqualified, status="refused")
     assert (shown["level"], shown["refused_on"]) == (None, "2022-08-25")
 
@@ -319,6 +321,8 @@ async def test_a_renewal_granted_after_the_old_term_ended_continues_it_without_a
         return service.kernel.clock.now() == after_the_term
 
     await eventually(moved)
+    pending = (await service.client.get(f"/certificates/{first_no}")).json()
+    assert (pending["status"], pending["renewal_pending"]) == ("valid", True)  # still designated
     granted = await act(service, f"{renewal}/grant", OFFICE)
     assert granted["certificate_no"] == "HZJD-2027-0001"  # the grant year's register
     event = await published(service, app.case_id, "RenewalGranted")

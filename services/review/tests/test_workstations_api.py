@@ -107,6 +107,7 @@ async def test_the_provincial_cast_designates_a_station_under_yunnans_series(
         "term_end": None,
         "status": "valid",
         "since": None,
+        "renewal_pending": False,
         "designation_hash": event.hash,
         "province": "53",
         "policy_version": "53-2022.1",

@@ -99,6 +99,8 @@ class RenewalUseCases:
             policy_version=data["policy_version"],
             by=reaction_context(envelope).actor,
             at=self._now(),
+            # The refusal is dated by the department's decision, not by when we read it.
+            decided_on=date.fromisoformat(data["assessed_on"]) if data.get("assessed_on") else None,
             grades=tuple(
                 GradeEvidence(int(g["year"]), str(g["grade"])) for g in data.get("grades") or ()
             ),
