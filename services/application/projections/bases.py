@@ -42,7 +42,7 @@ bases = Table(
     Column("jurisdiction", String(12), nullable=False, index=True),
     Column("term_start", String(10), nullable=False),
     Column("term_end", String(10), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(30), nullable=False),  # renewal_pending_past_term: 25
     Column("window_opens_on", String(10)),  # as assessment announced it for this term
     Column("window_closes_on", String(10)),
     Column("pending_renewal_id", String(26)),

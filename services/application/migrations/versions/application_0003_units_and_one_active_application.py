@@ -3,7 +3,8 @@ applications and bases now record (level, credit code, contacts, address, statio
 
 Tables are created from the current definitions, so a database migrated from scratch already
 has every column and index by now; one migrated before this revision gets the columns and the
-index it lacks, and the read models are then rebuilt from the log (`/audit/rebuild`).
+index it lacks and a wider `bases.status`; its read models are then rebuilt from the log
+(`/audit/rebuild`).
 
 Revision ID: application_0003
 """
@@ -41,6 +42,8 @@ def upgrade() -> None:
             if name not in present:
                 column = table.c[name]
                 op.add_column(table.name, sa.Column(name, column.type, nullable=True))
+    if bind.dialect.name != "sqlite":  # SQLite does not enforce a VARCHAR's length
+        op.alter_column("bases", "status", type_=sa.String(30), existing_nullable=False)
     indexes = {i["name"] for i in inspector.get_indexes(applications.name)}
     if ACTIVE_APPLICATION_INDEX.name not in indexes:
         ACTIVE_APPLICATION_INDEX.create(bind)
