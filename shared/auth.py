@@ -223,7 +223,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def holding_role(principal: CurrentPrincipal) -> Principal:
         if not principal.has(*roles):
-            raise forbidden(f"This needs one of the roles: {wanted}.")
+            raise forbidden(f"This needs one of the roles: {wanted}.", "role-required")
         return principal
 
     return holding_role
@@ -232,10 +232,10 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 def require_jurisdiction(principal: Principal, code: str) -> None:
     """For an object already loaded: 403 unless the caller's jurisdictions cover its code."""
     if not principal.covers(code):
-        raise forbidden(f"Jurisdiction {code} is outside yours.")
+        raise forbidden(f"Jurisdiction {code} is outside yours.", "outside-jurisdiction")
 
 
 def require_organisation(principal: Principal, org_id: str | None) -> None:
     """For an object already loaded: 403 unless the caller belongs to the owning organisation."""
     if not principal.belongs_to(org_id):
-        raise forbidden("This belongs to another organisation.")
+        raise forbidden("This belongs to another organisation.", "another-organisation")

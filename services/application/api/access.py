@@ -28,7 +28,9 @@ READERS = (
 def unit_of(principal: Principal) -> str:
     """An applicant acts for the unit named by its token's `org` claim."""
     if principal.org_id is None:
-        raise forbidden("An applicant's token must name its unit (claim 'org').")
+        raise forbidden(
+            "An applicant's token must name its unit (claim 'org').", "applicant-without-unit"
+        )
     return principal.org_id
 
 
@@ -42,7 +44,10 @@ async def _scope(principal: CurrentPrincipal) -> Scope:
     unit = principal.org_id if principal.has(Role.APPLICANT) else None
     jurisdictions = principal.jurisdictions if principal.has(*READERS) else ()
     if unit is None and not jurisdictions:
-        raise forbidden("Only an applicant unit or a reviewer with a jurisdiction may read this.")
+        raise forbidden(
+            "Only an applicant unit or a reviewer with a jurisdiction may read this.",
+            "reader-without-reach",
+        )
     return Scope(unit, tuple(jurisdictions))
 
 

@@ -290,7 +290,10 @@ async def record_receipt(
         and principal.covers(row["jurisdiction"])
     )
     if not (by_province or by_prefecture):
-        raise forbidden("Only a reviewer of the office receiving this file records its receipt.")
+        raise forbidden(
+            "Only a reviewer of the office receiving this file records its receipt.",
+            "not-the-receiving-office",
+        )
     ctx = command_context(request, principal)
 
     async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:

@@ -56,7 +56,7 @@ async def test_the_department_proposes_another_grade_with_a_reason_and_the_group
         PROPOSAL, json={"grade": "excellent", "reason": "x"}, headers=world.local_cast()
     )
     assert by_cast.status_code == 403
-    assert by_cast.json()["code"] == "forbidden"
+    assert by_cast.json()["code"] == "role-required"
 
     why = "Two overseas societies signed cooperation agreements."
     proposed = await world.client.post(

@@ -61,7 +61,7 @@ async def test_the_department_assesses_a_renewal_with_reasons_the_term_s_grades_
     assert shown.json()["grades"] == [{"year": 2022, "grade": "qualified"}]
 
     refusals: list[tuple[dict[str, Any], dict[str, str], int, str]] = [
-        ({"qualified": True, "reasons": ["ok"]}, world.local_cast(), 403, "forbidden"),
+        ({"qualified": True, "reasons": ["ok"]}, world.local_cast(), 403, "role-required"),
         ({"qualified": True, "reasons": []}, world.department(), 422, "invalid-request"),
         ({"qualified": True}, world.department(), 422, "invalid-request"),
         ({"qualified": True, "reasons": ["  "]}, world.department(), 422, "invalid-request"),

@@ -24,7 +24,6 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 #: Refusals at the edge, before any rule: their code and what they mean.
 ROLE_REQUIRED = ("role-required", "Your token lacks the role that decides this")
-FORBIDDEN = ("forbidden", "Your token holds none of the roles this route admits")
 VALIDATION = ("invalid-request", "The body or a parameter is malformed (unknown fields too)")
 
 Refusal = type[DomainError] | tuple[str, str]

@@ -16,7 +16,7 @@ from ..projections.rankings import ranking_candidates, rankings
 from ..projections.renewals import renewals
 from ..projections.reviews import IN_REVIEW, reviews
 from .dependencies import LEVEL_ROLE, Reader, UseCases, covered, require_declared
-from .problems import FORBIDDEN, problems
+from .problems import ROLE_REQUIRED, problems
 
 router = APIRouter(tags=["queries"])
 
@@ -34,7 +34,7 @@ RENEWAL_LEVELS: dict[Role, Level] = {
     description="`reviews` waiting at a level the caller's roles decide (a province reviewer"
     " also sees work stations awaiting the provincial decision), `renewals` likewise, and the"
     " calls' `rankings` still collecting (province reviewers).",
-    responses=problems(s403=[FORBIDDEN]),
+    responses=problems(s403=[ROLE_REQUIRED]),
 )
 async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[dict[str, Any]]]:
     # Cases awaiting the recommendation wait in their call's ranking, listed below.
@@ -93,7 +93,7 @@ async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[di
     " review (`POST /reviews/{review_id}/declarations` with `{}`), else 403"
     " `conflict-declaration-missing`; an auditor reads without declaring.",
     responses=problems(
-        s403=[FORBIDDEN, ConflictDeclarationMissing],
+        s403=[ROLE_REQUIRED, ConflictDeclarationMissing],
         s404=[("not-found", "No case of this id in your jurisdiction")],
     ),
 )

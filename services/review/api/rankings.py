@@ -34,7 +34,7 @@ from ..projections.rankings import ranking_candidates, rankings
 from ..projections.reviews import reviews
 from ..usecases import ReviewServiceUseCases
 from .dependencies import Reader, Reviewer, UseCases, org_of
-from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, problems
+from .problems import ROLE_REQUIRED, VALIDATION, problems
 from .reviews import DeclarationBody, Reason
 
 router = APIRouter(prefix="/calls/{call_id}/ranking", tags=["ranking 择优推荐"])
@@ -88,7 +88,7 @@ def _province_reviewer(principal: Principal) -> None:
     summary="The call's candidates and ranking",
     description="National-base candidates the province accepted (work stations are never"
     " ranked). The `ETag` is the ranking's version, for `If-Match`.",
-    responses=problems(s403=[FORBIDDEN], s404=[RankingNotFound]),
+    responses=problems(s403=[ROLE_REQUIRED], s404=[RankingNotFound]),
 )
 async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) -> JSONResponse:
     ranking = await _visible_ranking(usecases, principal, call_id)
@@ -126,7 +126,7 @@ async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) ->
     description="Before submitting the list: `{}` declares no conflict with any candidate (the"
     " default); a ranker from a candidate unit cannot.",
     responses=problems(
-        s403=[FORBIDDEN, ROLE_REQUIRED, ReviewerFromApplicantUnit],
+        s403=[ROLE_REQUIRED, ReviewerFromApplicantUnit],
         s404=[RankingNotFound],
         s422=[VALIDATION],
     ),
@@ -165,7 +165,6 @@ async def declare(
     " either ranked or not recommended with reasons; the list is final.",
     responses=problems(
         s403=[
-            FORBIDDEN,
             ROLE_REQUIRED,
             ConflictDeclarationMissing,
             ReviewerRecused,

@@ -44,7 +44,7 @@ from ..projections.renewals import renewals
 from ..usecases import ReviewServiceUseCases
 from ..usecases.renewals import RenewalResult
 from .dependencies import Reader, Reviewer, UseCases, covered, org_of
-from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, Refusal, problems
+from .problems import ROLE_REQUIRED, VALIDATION, Refusal, problems
 from .reviews import AcceptBody, DeclarationBody, ReturnToPrefectureBody
 
 router = APIRouter(prefix="/renewals", tags=["renewals 续期"])
@@ -64,7 +64,6 @@ DECISION = (
     " `GET /renewals/{renewal_id}` as `If-Match` (optional) and an `Idempotency-Key`."
 )
 NOT_THIS_DECIDER: list[Refusal] = [
-    FORBIDDEN,
     ROLE_REQUIRED,
     ConflictDeclarationMissing,
     ReviewerFromApplicantUnit,
@@ -177,7 +176,7 @@ async def find_renewals(
     "/{renewal_id}",
     summary="Where a renewal request stands",
     description="The `ETag` is the renewal's stream version, to send as `If-Match`.",
-    responses=problems(s403=[FORBIDDEN], s404=[RenewalNotFound]),
+    responses=problems(s403=[ROLE_REQUIRED], s404=[RenewalNotFound]),
 )
 async def get_renewal(renewal_id: RenewalId, principal: Reader, usecases: UseCases) -> JSONResponse:
     row = _summary(await _visible_renewal(usecases, principal, renewal_id))
@@ -189,7 +188,7 @@ async def get_renewal(renewal_id: RenewalId, principal: Reader, usecases: UseCas
     summary="Declare no conflict of interest, or one",
     description="Before deciding on the renewal: `{}` declares no conflict (the default).",
     responses=problems(
-        s403=[FORBIDDEN, ReviewerFromApplicantUnit, ReviewerRecused],
+        s403=[ROLE_REQUIRED, ReviewerFromApplicantUnit, ReviewerRecused],
         s404=[RenewalNotFound],
         s409=[RenewalNotInProgress],
         s422=[VALIDATION],

@@ -55,7 +55,7 @@ from .dependencies import (
     require_level_role,
     visible_review,
 )
-from .problems import FORBIDDEN, ROLE_REQUIRED, VALIDATION, problems
+from .problems import ROLE_REQUIRED, VALIDATION, problems
 
 router = APIRouter(prefix="/reviews", tags=["reviews 评审"])
 
@@ -65,11 +65,10 @@ Opinion = Annotated[str, Field(max_length=2000)]
 Run = Callable[[AsyncConnection, CommandContext], Awaitable[ReviewResult]]
 
 #: Reading an application's content: the reviewer must have declared no conflict first.
-CONTENT_REFUSALS = problems(s403=[FORBIDDEN, ConflictDeclarationMissing], s404=[ReviewNotFound])
+CONTENT_REFUSALS = problems(s403=[ROLE_REQUIRED, ConflictDeclarationMissing], s404=[ReviewNotFound])
 #: Any decision: the level's role, the declaration, fairness, and the level the case is at.
 DECISION_REFUSALS = problems(
     s403=[
-        FORBIDDEN,
         ROLE_REQUIRED,
         ConflictDeclarationMissing,
         ReviewerFromApplicantUnit,
@@ -273,7 +272,7 @@ async def find_reviews(
     summary="Where a review stands (no content)",
     description="No declaration needed: the summary names no content. The `ETag` is the"
     " review's stream version, to send as `If-Match` with a decision.",
-    responses=problems(s403=[FORBIDDEN], s404=[ReviewNotFound]),
+    responses=problems(s403=[ROLE_REQUIRED], s404=[ReviewNotFound]),
 )
 async def get_review(review_id: ReviewId, principal: Reader, usecases: UseCases) -> JSONResponse:
     row = await visible_review(usecases, principal, review_id)
@@ -347,7 +346,7 @@ async def get_scores(review_id: ReviewId, principal: Reader, usecases: UseCases)
     ' deciding. `{}` declares no conflict (the default); `{"conflict": true, "reason":'
     " ...}` recuses the caller. Repeating a declaration changes nothing.",
     responses=problems(
-        s403=[FORBIDDEN, ReviewerFromApplicantUnit, ReviewerRecused],
+        s403=[ROLE_REQUIRED, ReviewerFromApplicantUnit, ReviewerRecused],
         s404=[ReviewNotFound],
         s409=[ReviewNotInProgress],
         s422=[VALIDATION],
@@ -635,7 +634,6 @@ async def issue_approval(
     " level or the national plaque. " + DECISION_NOTE,
     responses=problems(
         s403=[
-            FORBIDDEN,
             ROLE_REQUIRED,
             ConflictDeclarationMissing,
             ReviewerFromApplicantUnit,
