@@ -7,6 +7,15 @@ at a time; the province may return it for completion (the unit resubmits it); re
 or refusal settles it. A request still undecided when the term ends keeps the base designated,
 "renewal pending past term"; a grant then starts the new term the day after the old one ended
 (terms are continuous), even if assessment had already recorded the term's end.
+
+Facts cross on the bus. A renewal fact (returned, pending past term, granted, refused) that
+reaches a base whose life has already ended is a harmless race, recorded as nothing rather
+than retried and dead-lettered: a return or "pending past term" of an expired or revoked
+base; a refusal of an expired or revoked base (a refusal of the request still pending when
+the term's end was recorded is recorded, as above); a grant of a revoked base, or of one that
+expired because its request was withdrawn (the grant crossed the revocation or the
+withdrawal). A grant of a base that expired on a refusal contradicts it and is refused, and
+any fact about a base never designated still raises (it waits for the designation).
 """
 
 from __future__ import annotations
@@ -290,13 +299,16 @@ def decide(command: RenewalCommand, state: State) -> list[RenewalEvent]:
             return [BaseRevocationRecorded(b.base_id, b.case_id, command.revoked_on)]
         case (RecordBaseRevocation(), Revoked(revoked_on=on)) if on == command.revoked_on:
             return []
+        # A harmless race: the base's life ended before this renewal fact arrived (every
+        # other state met these commands above: only Expired or Revoked reach here).
+        case (RecordRenewalReturn() | RecordRenewalPendingPastTerm() | RecordRenewalRefusal(), _):
+            return []
+        case (RecordRenewalGrant(), Revoked() | Expired(reason="renewal_withdrawn")):
+            return []  # the grant crossed the revocation, or the withdrawal, in flight
         case (
             RecordRenewalWindow()
             | RecordTermRenewal()
-            | RecordRenewalReturn()
-            | RecordRenewalPendingPastTerm()
             | RecordRenewalGrant()
-            | RecordRenewalRefusal()
             | RecordBaseExpiry()
             | RecordBaseRevocation(),
             _,

@@ -324,8 +324,6 @@ def test_the_same_end_again_records_nothing() -> None:
         REQUEST,
         WITHDRAW,
         ANNOUNCE,
-        GRANT,
-        REFUSE,
         RecordTermRenewal("base-1", *NEW_TERM, at=INSIDE, by="assessment"),
         RecordBaseExpiry("base-1", date(2030, 1, 1), at=INSIDE, by="assessment"),
         RecordBaseRevocation("base-1", date(2030, 1, 1), at=INSIDE, by="assessment"),
@@ -419,3 +417,57 @@ def test_expiry_for_a_refused_or_withdrawn_renewal_ends_the_base(reason: str) ->
     spec(decider).given(DESIGNATED, REQUESTED, REFUSED, ended).when(REQUEST).raises(
         BaseNoLongerDesignated
     )
+
+
+# --- renewal facts that crossed the base's end on the bus: harmless races, not dead letters ---
+
+ENDED_OTHERWISE = {
+    "term-ended": (DESIGNATED, EXPIRED),
+    "expired-pending": (DESIGNATED, REQUESTED, PENDING_PAST_TERM, EXPIRED),
+    "renewal-withdrawn": (
+        DESIGNATED, REQUESTED, PENDING_PAST_TERM, WITHDRAWN,
+        replace(EXPIRED, reason="renewal_withdrawn"),
+    ),
+    "renewal-refused": (
+        DESIGNATED, REQUESTED, REFUSED, replace(EXPIRED, reason="renewal_refused")
+    ),
+    "revoked": (DESIGNATED, REVOKED),
+    "revoked-pending": (DESIGNATED, REQUESTED, REVOKED),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("history", ENDED_OTHERWISE.values(), ids=ENDED_OTHERWISE.keys())
+@pytest.mark.parametrize("command", [RETURN, PAST_TERM], ids=lambda c: type(c).__name__)
+def test_a_return_or_pending_past_term_reaching_an_ended_base_changes_nothing(
+    history: tuple[object, ...], command: object
+) -> None:
+    spec(decider).given(*history).when(command).then()
+    spec(decider).given(*history).when(command).then()  # and again: idempotent
+
+
+@pytest.mark.parametrize(
+    "history",
+    [ENDED_OTHERWISE[k] for k in ("revoked", "revoked-pending", "renewal-withdrawn")],
+    ids=["revoked", "revoked-pending", "renewal-withdrawn"],
+)
+@pytest.mark.parametrize("command", [REFUSE, GRANT], ids=lambda c: type(c).__name__)
+def test_a_decision_that_crossed_a_revocation_or_withdrawal_changes_nothing(
+    history: tuple[object, ...], command: object
+) -> None:
+    spec(decider).given(*history).when(command).then()
+
+
+def test_a_refusal_repeated_after_the_refused_base_expired_changes_nothing() -> None:
+    spec(decider).given(*ENDED_OTHERWISE["renewal-refused"]).when(REFUSE).then()
+
+
+@pytest.mark.parametrize("ended", ["term-ended", "renewal-refused"])
+def test_a_grant_contradicting_how_the_base_ended_is_still_refused(ended: str) -> None:
+    spec(decider).given(*ENDED_OTHERWISE[ended]).when(GRANT).raises(BaseNoLongerDesignated)
+
+
+@pytest.mark.parametrize(
+    "command", [RETURN, PAST_TERM, REFUSE, GRANT], ids=lambda c: type(c).__name__
+)
+def test_a_renewal_fact_about_a_base_never_designated_still_raises(command: object) -> None:
+    spec(decider).given().when(command).raises(BaseNotFound)
