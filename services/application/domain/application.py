@@ -164,7 +164,7 @@ def evolve(state: State, event: ApplicationEvent) -> State:
         case WorkstationApplicationRequested(linked_case_id=linked):
             return _edit(state, lambda d: replace(d, linked_case_id=linked))
         case ApplicationSubmitted(revision=revision) | ApplicationResubmitted(revision=revision):
-            return Submitted(_dossier(state), revision)
+            return Submitted(_dossier(state).submitted_as(event), revision)
         case ReceiptRecorded():
             return (
                 replace(state, receipt=event) if isinstance(state, Submitted | Returned) else state
@@ -225,11 +225,15 @@ def decide(command: ApplicationCommand, state: State) -> list[ApplicationEvent]:
 
         case (SubmitApplication(), Draft(dossier=d)):
             _require_open_call(command, state, command.call)  # Notice §5(2): the deadline
+            d = _registered_applicant(command, state, d)
+            _require_no_active_base(command, state, d)
             _require_complete(command, state, d)
             return [_submission(ApplicationSubmitted, command, d, revision=1)]
         case (SubmitApplication(), Returned(dossier=d, revision=revision)):
             # A return reopens the file after the call has closed: the deadline binds only
             # the first submission, or no revision could ever be resubmitted.
+            d = _registered_applicant(command, state, d)
+            _require_no_active_base(command, state, d)
             _require_complete(command, state, d)
             return [_submission(ApplicationResubmitted, command, d, revision=revision + 1)]
         case (SubmitApplication(), Submitted()):
@@ -504,6 +508,45 @@ def _require_open_call(
         deadline = call.deadline.isoformat()
         why = f"call {call.call_id} closed at its deadline {deadline}"
         raise refused(CallClosed, command, state, why, deadline=deadline)
+
+
+def _registered_applicant(command: SubmitApplication, state: State, d: Dossier) -> Dossier:
+    """Who applies, as the unit's verified registration says. A draft from before the registry
+    (no level) declared its own category: its submission takes a fresh snapshot of the
+    registration (name, credit code, category, level, jurisdiction) instead."""
+    if d.level is not None:
+        return d
+    unit = command.unit
+    if unit is None:
+        why = (
+            f"application {d.application_id} was drafted before the registry: register unit "
+            f"{d.unit_id} with POST /units and have its CAST verify it before submitting"
+        )
+        raise refused(UnitNotRegistered, command, state, why)
+    if unit.status is not UnitStatus.VERIFIED:
+        why = (
+            f"application {d.application_id} was drafted before the registry and takes who "
+            "applies from the unit's verified registration, which awaits its CAST's verification"
+        )
+        raise refused(UnitNotVerified, command, state, why, unit_status=str(unit.status))
+    if unit.unit_id != d.unit_id:
+        raise refused(NotApplicantUnit, command, state, "it is another unit's application")
+    if unit.province != command.call.province:  # Notice §1: units in the province
+        why = f"{unit.jurisdiction} is not in the call's province"
+        raise refused(OutsideCallProvince, command, state, why)
+    return replace(
+        d, unit_name=unit.name, category=unit.category, jurisdiction=unit.jurisdiction,
+        level=unit.level, credit_code=unit.credit_code,
+    )  # fmt: skip
+
+
+def _require_no_active_base(command: SubmitApplication, state: State, d: Dossier) -> None:
+    """One unit, one base: an application drafted under another call before the unit was
+    designated cannot go forward once it holds a base (Art. 14: renewal is the way)."""
+    base = command.active_base_id
+    if base is not None and d.programme is Programme.NATIONAL_BASE:
+        why = f"the unit holds base {base}: ask for its renewal instead"
+        raise refused(ActiveBaseHeld, command, state, why, base_id=base)
 
 
 def _require_complete(command: SubmitApplication, state: State, d: Dossier) -> None:

@@ -250,13 +250,17 @@ class RequestWorkstationApplication:
 
 @dataclass(frozen=True, slots=True)
 class SubmitApplication:
-    """Submits a draft, or resubmits an application returned for revision."""
+    """Submits a draft, or resubmits an application returned for revision. `active_base_id`
+    is the active base the unit holds, `unit` its registration (None: never registered), both
+    read by the use case: a draft from before the registry takes who applies from it."""
 
     application_id: str
     call: CallSnapshot
     at: datetime
     by: str
     by_org: str
+    active_base_id: str | None = None
+    unit: UnitSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from . import form
 from .commands import UploadedFile
 from .events import (
     ApplicationDrafted,
+    ApplicationResubmitted,
+    ApplicationSubmitted,
     AttachmentAdded,
     AttachmentReplaced,
     Category,
@@ -83,6 +85,16 @@ class Dossier:
         return cls(
             e.application_id, e.case_id, e.call_id, e.programme, e.unit_id, e.unit_name,
             e.category, e.jurisdiction, e.linked_case_id, e.level, e.credit_code,
+        )  # fmt: skip
+
+    def submitted_as(self, e: ApplicationSubmitted | ApplicationResubmitted) -> Dossier:
+        """Who applies, as the submission recorded it: a draft from before the registry
+        took its unit's verified registration when it was submitted."""
+        if e.level is None:
+            return self
+        return replace(
+            self, unit_name=e.unit_name, category=e.category, jurisdiction=e.jurisdiction,
+            level=e.level, credit_code=e.credit_code,
         )  # fmt: skip
 
     @property

@@ -160,10 +160,18 @@ class ApplicationsProjection(TableProjection):
                     "call_opened_on": _day(event.call_opened_on),
                 }
                 await self._submitted_files(conn, event)
+                # A draft from before the registry takes who applies from the registration
+                # when it is submitted (events stored before then carry no level).
+                applicant = {} if event.level is None else {
+                    "unit_name": event.unit_name, "category": str(event.category),
+                    "province": event.province, "jurisdiction": event.jurisdiction,
+                    "level": str(event.level), "credit_code": event.credit_code,
+                }  # fmt: skip
                 await self._set(
                     conn,
                     envelope,
                     event.application_id,
+                    **applicant,
                     status="submitted",
                     revision=event.revision,
                     route=str(event.route),

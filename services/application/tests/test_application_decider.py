@@ -798,6 +798,98 @@ def test_the_route_is_recorded_on_submission() -> None:
     assert event.route is Route.DIRECT
 
 
+# --- one unit, one base: checked again at submission -----------------------------------------
+
+
+def test_a_draft_cannot_go_forward_once_the_unit_holds_a_base() -> None:
+    """Drafted under another call before the unit's first application was designated."""
+    command = replace(SUBMIT, active_base_id="base-1")
+    refusal = spec(decider).given(*READY).when(command).raises(ActiveBaseHeld)
+    assert refusal.context["base_id"] == "base-1"
+    assert "base-1" in refusal.detail
+
+
+def test_a_returned_application_is_not_resubmitted_once_the_unit_holds_a_base() -> None:
+    command = replace(SUBMIT, at=AFTER, active_base_id="base-1")
+    spec(decider).given(*READY, SUBMITTED, RETURNED).when(command).raises(ActiveBaseHeld)
+
+
+def test_an_active_base_does_not_stop_submitting_a_work_station_application() -> None:
+    station = replace(DRAFTED, programme=Programme.PROVINCIAL_WORKSTATION, linked_case_id="case-0")
+    (event,) = (
+        spec(decider)
+        .given(station, *READY[1:])
+        .when(replace(SUBMIT, active_base_id="base-1"))
+        .decided()
+    )
+    assert isinstance(event, ApplicationSubmitted)
+
+
+# --- a draft from before the registry: who applies comes from the registration at submission --
+
+LEGACY = replace(DRAFTED, category=Category.UNIVERSITY, level=None, credit_code=None)
+COLLEGE = replace(
+    UNIT, name="昆明学院", category=Category.UNIVERSITY, level=Level.PREFECTURE,
+    jurisdiction="530100",
+)  # fmt: skip
+
+
+def test_a_legacy_draft_is_submitted_as_the_verified_registration_describes_the_unit() -> None:
+    """Declared a university (direct, before the registry); registered as a prefecture-owned
+    one, it goes through its prefecture like any other."""
+    command = replace(SUBMIT, unit=COLLEGE)
+    (event,) = spec(decider).given(LEGACY, *READY[1:]).when(command).decided()
+    assert isinstance(event, ApplicationSubmitted)
+    assert (event.unit_name, event.category, event.level, event.jurisdiction) == (
+        "昆明学院", Category.UNIVERSITY, Level.PREFECTURE, "530100",
+    )  # fmt: skip
+    assert (event.credit_code, event.route) == (CODE, Route.VIA_PREFECTURE)
+    assert route_for(None, "5301", Category.UNIVERSITY) is Route.DIRECT  # what it declared
+
+
+def test_a_legacy_application_keeps_the_snapshot_it_was_submitted_with() -> None:
+    submitted = replace(
+        SUBMITTED, category=Category.UNIVERSITY, unit_name="昆明学院", jurisdiction="530100"
+    )
+    history = (LEGACY, *READY[1:], submitted, RETURNED)
+    (event,) = spec(decider).given(*history).when(replace(SUBMIT, at=AFTER)).decided()
+    assert isinstance(event, ApplicationResubmitted)  # no registration needed again
+    assert (event.unit_name, event.level, event.jurisdiction) == (
+        "昆明学院", Level.PREFECTURE, "530100",
+    )  # fmt: skip
+
+
+def test_a_legacy_draft_of_an_unregistered_unit_is_not_submitted() -> None:
+    refusal = spec(decider).given(LEGACY, *READY[1:]).when(SUBMIT).raises(UnitNotRegistered)
+    assert "POST /units" in refusal.detail
+
+
+@pytest.mark.parametrize("status", [UnitStatus.PENDING, UnitStatus.RETURNED])
+def test_a_legacy_draft_of_an_unverified_unit_is_not_submitted(status: UnitStatus) -> None:
+    command = replace(SUBMIT, unit=replace(COLLEGE, status=status))
+    refusal = spec(decider).given(LEGACY, *READY[1:]).when(command).raises(UnitNotVerified)
+    assert refusal.context["unit_status"] == str(status)
+
+
+def test_a_legacy_draft_of_a_unit_registered_in_another_province_is_not_submitted() -> None:
+    command = replace(SUBMIT, unit=replace(COLLEGE, province="52", jurisdiction="5201"))
+    spec(decider).given(LEGACY, *READY[1:]).when(command).raises(OutsideCallProvince)
+
+
+def test_a_legacy_returned_application_is_resubmitted_only_from_the_registration() -> None:
+    legacy_submitted = replace(
+        SUBMITTED, category=Category.UNIVERSITY, route=Route.DIRECT, level=None, credit_code=None
+    )
+    history = (LEGACY, *READY[1:], legacy_submitted, RETURNED)
+    spec(decider).given(*history).when(replace(SUBMIT, at=AFTER)).raises(UnitNotRegistered)
+    command = replace(SUBMIT, at=AFTER, unit=COLLEGE)
+    (event,) = spec(decider).given(*history).when(command).decided()
+    assert isinstance(event, ApplicationResubmitted)
+    assert (event.level, event.route, event.credit_code) == (
+        Level.PREFECTURE, Route.VIA_PREFECTURE, CODE,
+    )  # fmt: skip
+
+
 # --- receipt record (收件记录) -----------------------------------------------------------------
 
 RECEIVE = RecordReceipt("app-1", date(2022, 4, 28), "王五", 5, at=NOW, by="officer-1")

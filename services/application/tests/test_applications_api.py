@@ -10,15 +10,21 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
+from shared.decider import Decider
+from shared.envelope import new_id
 from shared.projection import rebuild_and_compare
 from shared.testkit.service import RunningService
+from shared.usecase import CommandContext
 
+from ..domain.events import ApplicationDrafted, Category, Programme
 from ..messaging.contracts import registry
 from ..projections import projections
 from .support import (
     FORM,
     OTHER_UNIT,
+    PDF,
     SLOTS,
+    UNIT,
     applicant,
     draft,
     draft_body,
@@ -29,6 +35,7 @@ from .support import (
     register_unit,
     reviewer,
     submitted,
+    upload,
 )
 
 
@@ -474,3 +481,63 @@ async def test_of_concurrent_drafts_by_one_unit_exactly_one_wins(service: Runnin
     assert [a["application_id"] for a in listed.json()["items"]] == [winner]
     drafted = [e for e in await service.kernel.store.read_all() if e.name == "ApplicationDrafted"]
     assert len(drafted) == 1
+
+
+# --- a draft from before the registry -----------------------------------------------------------
+
+
+async def stored_before_the_registry(svc: RunningService, call_id: str) -> str:
+    """An ApplicationDrafted as stored before the registry: a declared category, no level and
+    no credit code (appended as it was, the way the log holds it)."""
+    application_id, case_id = new_id(), new_id()
+    legacy = ApplicationDrafted(
+        application_id, case_id, call_id, Programme.NATIONAL_BASE, UNIT, "昆明学院",
+        Category.UNIVERSITY, "53", "5301", None,
+    )  # fmt: skip
+    as_stored: Decider[ApplicationDrafted, None, ApplicationDrafted] = Decider(
+        decide=lambda event, _: [event], evolve=lambda _, __: None, initial_state=lambda: None
+    )
+    ctx = CommandContext("clerk-of-unit-km-park", new_id())
+    stream = f"application-{application_id}"
+    await svc.kernel.executor.execute(as_stored, stream, legacy, ctx=ctx, case_id=case_id)
+    return application_id
+
+
+async def test_a_draft_from_before_the_registry_submits_only_as_the_verified_unit(
+    service: RunningService,
+) -> None:
+    application_id = await stored_before_the_registry(service, await open_call(service))
+    headers = applicant(service)
+    saved = await service.client.patch(
+        f"/applications/{application_id}", json=FORM, headers=headers
+    )
+    assert saved.status_code == 200, saved.text
+    for n, slot in enumerate(SLOTS):
+        added = await upload(service, application_id, slot, PDF + bytes([n]), headers=headers)
+        assert added.status_code == 201, added.text
+    url = f"/applications/{application_id}/submit"
+    before = await event_count(service)
+
+    unregistered = await service.client.post(url, headers=headers)
+    assert unregistered.status_code == 409
+    assert unregistered.json()["type"].endswith("/unit-not-registered")
+    assert "POST /units" in unregistered.json()["detail"]
+    await register_unit(service, verify=False)  # a park its prefecture owns
+    pending = await service.client.post(url, headers=headers)
+    assert pending.status_code == 409
+    assert pending.json()["type"].endswith("/unit-not-verified")
+    assert await event_count(service) == before + 1  # only the registration
+
+    unit = await register_unit(service)
+    sent = await service.client.post(url, headers=headers)
+    assert sent.status_code == 200, sent.text
+    submission = (await service.kernel.store.read_all())[-1]
+    assert submission.name == "ApplicationSubmitted"
+    assert {k: submission.data[k] for k in ("unit_name", "category", "level", "credit_code")} == {
+        "unit_name": unit["name"], "category": "park", "level": "prefecture",
+        "credit_code": unit["credit_code"],
+    }  # fmt: skip
+    assert submission.data["route"] == "via_prefecture"  # not its declared university's direct
+    read = await service.client.get(f"/applications/{application_id}", headers=headers)
+    assert (read.json()["category"], read.json()["route"]) == ("park", "via_prefecture")
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []

@@ -15,7 +15,17 @@ from shared.testkit.service import RunningService, eventually
 
 from ..messaging.contracts import registry
 from ..projections import projections
-from .support import OTHER_UNIT, UNIT, applicant, draft_body, open_call, reviewer, submitted
+from .support import (
+    OTHER_UNIT,
+    UNIT,
+    applicant,
+    draft_body,
+    event_count,
+    open_call,
+    ready,
+    reviewer,
+    submitted,
+)
 from .test_reactions import processed
 
 BASE = "01HZBASE0000000000000000KM"
@@ -299,3 +309,20 @@ async def test_a_unit_holding_an_active_base_is_told_to_renew_not_apply_again(
     assert refused.status_code == 409
     assert refused.json()["type"].endswith("/active-base-held")
     assert refused.json()["base_id"] == BASE
+
+
+async def test_a_draft_under_another_call_is_not_submitted_once_the_unit_holds_a_base(
+    bus_service: RunningService,
+) -> None:
+    """Drafted under a second call while the first application was under review: once the
+    first is designated, the second cannot go forward (one unit, one base)."""
+    svc = bus_service
+    second = await ready(svc, await open_call(svc, title="2022年海智基地第二批申报"))
+    await designated_base(svc)
+    before = await event_count(svc)
+    refused = await svc.client.post(f"/applications/{second}/submit", headers=applicant(svc))
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/active-base-held")
+    assert refused.json()["base_id"] == BASE
+    assert BASE in refused.json()["detail"]
+    assert await event_count(svc) == before

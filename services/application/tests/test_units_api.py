@@ -97,7 +97,7 @@ async def test_only_the_units_own_cast_verifies_it(service: RunningService) -> N
     assert province.json()["type"].endswith("/not-the-units-cast")
     by_applicant = await service.client.post(url, json={}, headers=applicant(service))
     assert by_applicant.status_code == 403
-    assert by_applicant.json()["type"].endswith("/forbidden")
+    assert by_applicant.json()["type"].endswith("/role-required")
     other_city = await service.client.post(
         url, json={}, headers=reviewer(service, "prefecture_reviewer", "5303")
     )

@@ -186,10 +186,18 @@ class FilingUseCases:
         by_org: str,
         expected_version: int | None = None,
     ) -> Result:
-        """A first submission, or the resubmission of a returned application."""
-        call = await self._call_of(conn, application_id)
-        now = self.executor.clock.now()
-        command = SubmitApplication(application_id, call, now, ctx.actor, by_org)
+        """A first submission, or the resubmission of a returned application. The unit's
+        active base and registration are read in this transaction."""
+        call_id, unit_id = await self._filing_of(conn, application_id)
+        command = SubmitApplication(
+            application_id,
+            await self.calls.snapshot(call_id, conn),
+            self.executor.clock.now(),
+            ctx.actor,
+            by_org,
+            active_base_id=await active_base(conn, unit_id),
+            unit=await self.units.snapshot(unit_id, conn),
+        )
         return await self._run(conn, ctx, command, expected_version=expected_version)
 
     async def withdraw(
@@ -350,13 +358,17 @@ class FilingUseCases:
         )
 
     async def _call_of(self, conn: AsyncConnection, application_id: str) -> CallSnapshot:
-        query = select(applications.c.call_id).where(
-            applications.c.application_id == application_id
-        )
-        call_id = (await conn.execute(query)).scalar()
-        if call_id is None:
-            raise ApplicationNotFound(f"no application {application_id}")
+        call_id, _ = await self._filing_of(conn, application_id)
         return await self.calls.snapshot(call_id, conn)
+
+    async def _filing_of(self, conn: AsyncConnection, application_id: str) -> tuple[str, str]:
+        """The application's call and unit."""
+        t = applications
+        query = select(t.c.call_id, t.c.unit_id).where(t.c.application_id == application_id)
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise ApplicationNotFound(f"no application {application_id}")
+        return str(row.call_id), str(row.unit_id)
 
 
 def _dossier(state: application.State) -> Dossier:
