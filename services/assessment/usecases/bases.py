@@ -370,7 +370,12 @@ class BaseUseCases:
         command = RefuseRenewal(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
-            refused_on=date.fromisoformat(data["refused_on"]),
+            # Older history has no refused_on: the refusal's own day then.
+            refused_on=(
+                date.fromisoformat(data["refused_on"])
+                if data.get("refused_on")
+                else cst_date(envelope.time)
+            ),
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )

@@ -79,20 +79,19 @@ async def check_certificate(
     status, since, pending = row["status"], row["status_since"], False
     if status == VALID and cst_date(usecases.executor.clock.now()) > term_end:
         # The term is over, even before the expiry (or the renewed term) reaches us — unless
-        # a renewal filed in its window is still undecided, or ended on another day.
+        # a renewal filed in its window is still undecided, or was refused or withdrawn after
+        # the term's end: the base then ended on that day (before it: at the term's end).
         async with usecases.executor.db.read_engine.connect() as conn:
             renewal = await _renewal_of_term(conn, row["base_id"], row["term_end"])
+        ended = term_end + timedelta(days=1)
         if renewal is not None and renewal["status"] in RENEWAL_UNDECIDED:
             pending = True
         elif renewal is not None and renewal["status"] == "refused" and renewal["refused_on"]:
-            status, since = EXPIRED, renewal["refused_on"]
+            ended = max(ended, date.fromisoformat(renewal["refused_on"]))
         elif renewal is not None and renewal["status"] == "withdrawn":
-            status, since = (
-                EXPIRED,
-                cst_date(datetime.fromisoformat(renewal["updated_at"])).isoformat(),
-            )
-        else:
-            status, since = EXPIRED, (term_end + timedelta(days=1)).isoformat()
+            ended = max(ended, cst_date(datetime.fromisoformat(renewal["updated_at"])))
+        if not pending:
+            status, since = EXPIRED, ended.isoformat()
     return CertificateView(
         certificate_no=row["certificate_no"],
         programme=Programme.NATIONAL_BASE,

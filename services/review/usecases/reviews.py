@@ -318,12 +318,15 @@ class ReviewUseCases:
         expected_version: int | None = None,
     ) -> tuple[ReviewResult, str]:
         """The provincial CAST approves a work station (Notice §5(3)): the next number of the
-        province's own series, under its policy in force on the approval day."""
+        province's own series, under its policy in force on the day the station's call opened
+        (as funding and assessment read it; the approval day for reviews that lack it)."""
         now = self._now()
         approved_on = cst_date(now)
         loaded = await self.executor.load(review.decider, review_stream(review_id), conn)
-        province = "" if isinstance(loaded.state, NotOpened) else loaded.state.dossier.province
-        policy = self.workstation_policy(province, approved_on)
+        dossier = None if isinstance(loaded.state, NotOpened) else loaded.state.dossier
+        province = "" if dossier is None else dossier.province
+        policy_day = (dossier.call_opened_on if dossier else None) or approved_on
+        policy = self.workstation_policy(province, policy_day)
         certificate_no = ""
         if policy is not None:
             certificate_no = await self.certificates.issue_number(
