@@ -120,14 +120,23 @@ async def draft(
         return await command_response(request, usecases.executor, principal, key, action)
     except IntegrityError:
         # A concurrent draft of the same unit, call and programme committed first: the read
-        # model's unique index refused this one (its events rolled back with it).
+        # model's unique index refused this one (its events rolled back with it). It may be
+        # the national application's twin or, with `also_workstation`, the linked one's.
         async with usecases.executor.db.read_engine.connect() as conn:
-            active = await active_application(conn, unit, body.call_id, Programme.NATIONAL_BASE)
+            drafted = [Programme.NATIONAL_BASE]
+            if body.also_workstation:
+                drafted.append(Programme.PROVINCIAL_WORKSTATION)
+            for programme in drafted:
+                active = await active_application(conn, unit, body.call_id, programme)
+                if active is not None:
+                    break
         if active is None:
             raise
         raise ApplicationAlreadyActive(
-            f"DraftApplication refused: application {active} is active under call {body.call_id}",
+            f"DraftApplication refused: {programme} application {active} is active under "
+            f"call {body.call_id}",
             application_id=active,
+            programme=str(programme),
         ) from None
 
 

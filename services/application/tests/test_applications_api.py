@@ -8,17 +8,20 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
+from sqlalchemy import text
 
 from shared.clock import set_clock
 from shared.decider import Decider
 from shared.envelope import new_id
 from shared.projection import rebuild_and_compare
-from shared.testkit.service import RunningService
+from shared.testkit.service import RunningService, eventually
 from shared.usecase import CommandContext
 
+from ..domain.commands import DraftApplication
 from ..domain.events import ApplicationDrafted, Category, Programme
 from ..messaging.contracts import registry
 from ..projections import projections
+from ..usecases.applications import APPLICATION
 from .support import (
     FORM,
     OTHER_UNIT,
@@ -541,3 +544,54 @@ async def test_a_draft_from_before_the_registry_submits_only_as_the_verified_uni
     read = await service.client.get(f"/applications/{application_id}", headers=headers)
     assert (read.json()["category"], read.json()["route"]) == ("park", "via_prefecture")
     assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_a_concurrent_twin_of_the_linked_station_application_is_a_409_naming_it(
+    service: RunningService,
+) -> None:
+    """The national draft goes through, the linked station's twin loses on the unique index
+    (PostgreSQL: it read before the twin committed): a 409 naming the twin, never a 500."""
+    call_id = await open_call(service)
+    first = await draft(service, call_id)
+    headers = applicant(service)
+    withdrawn = await service.client.post(
+        f"/applications/{first}/withdraw", json={"reason": "重新填报"}, headers=headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    first_case = (await service.client.get(f"/applications/{first}", headers=headers)).json()
+    usecases, kernel = service.app.state.usecases, service.kernel
+    twin, twin_case = new_id(), new_id()
+    async with kernel.db.engine.begin() as conn:  # the twin, not yet committed
+        station = DraftApplication(
+            application_id=twin, case_id=twin_case,
+            call=await usecases.calls.snapshot(call_id, conn),
+            programme=Programme.PROVINCIAL_WORKSTATION,
+            unit=await usecases.units.snapshot(UNIT, conn), at=kernel.clock.now(),
+            by="clerk-of-unit-km-park", by_org=UNIT, linked_case_id=first_case["case_id"],
+        )  # fmt: skip
+        ctx = CommandContext("clerk-of-unit-km-park", new_id())
+        await kernel.executor.run(APPLICATION, station, ctx=ctx, case_id=twin_case, conn=conn)
+        answer = asyncio.create_task(
+            service.client.post(
+                "/applications", json=draft_body(call_id, also_workstation=True), headers=headers
+            )
+        )
+        if not kernel.db.is_sqlite:  # SQLite queues the whole write transaction instead
+            await eventually(lambda: blocked_on_a_lock(kernel.db))
+    refused = await answer
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("/application-already-active")
+    assert refused.json()["application_id"] == twin
+    assert twin in refused.json()["detail"]
+    listed = await service.client.get("/applications?status=draft", headers=headers)
+    assert [a["application_id"] for a in listed.json()["items"]] == [twin]
+
+
+async def blocked_on_a_lock(db: Any) -> bool:
+    """A PostgreSQL session of this database waits on a lock (the twin's index entry)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with db.read_engine.connect() as conn:
+        return bool((await conn.execute(query)).scalar())
