@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
@@ -23,11 +24,12 @@ from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_ro
 
 from ..domain.commands import Registration
 from ..domain.dossier import route_for
+from ..domain.errors import CreditCodeRegistered
 from ..domain.events import Category, Contact, Level, Office
 from ..domain.unit import office_for
 from ..projections.units import units
 from ..usecases.queries import Scope
-from ..usecases.units import Amendment
+from ..usecases.units import Amendment, credit_code_holder
 from .access import ApplicantUnit, ReaderScope
 from .dependencies import UseCases
 
@@ -192,7 +194,11 @@ async def register(
         await usecases.units.register(conn, ctx, unit, body.registration())
         return 201, unit_view(await _row(conn, unit))
 
-    return await command_response(request, usecases.executor, principal, key, action)
+    try:
+        return await command_response(request, usecases.executor, principal, key, action)
+    except IntegrityError:
+        await _code_taken(usecases, "RegisterUnit", unit, body.credit_code)
+        raise
 
 
 @router.patch("/{unit_id}", response_model=UnitView, summary="Amend the registration (the unit)")
@@ -214,7 +220,26 @@ async def amend(
         await usecases.units.amend(conn, ctx, unit_id, body.amendment(), expected_version=expected)
         return 200, unit_view(await _row(conn, unit_id))
 
-    return await command_response(request, usecases.executor, principal, key, action)
+    try:
+        return await command_response(request, usecases.executor, principal, key, action)
+    except IntegrityError:
+        if body.credit_code is not None:
+            await _code_taken(usecases, "AmendUnitRegistration", unit_id, body.credit_code)
+        raise
+
+
+async def _code_taken(usecases: Any, command: str, unit_id: str, credit_code: str) -> None:
+    """A concurrent registration under the same credit code committed first: the read model's
+    unique index refused this one (its events rolled back with it)."""
+    async with usecases.executor.db.read_engine.connect() as conn:
+        holder = await credit_code_holder(conn, credit_code, unit_id)
+    if holder is not None:
+        raise CreditCodeRegistered(
+            f"{command} refused: unit {holder} is registered under credit code "
+            f"{credit_code.strip().upper()}",
+            unit_id=holder,
+            credit_code=credit_code.strip().upper(),
+        ) from None
 
 
 async def _office_of(usecases: Any, principal: Principal, unit_id: str) -> Office:

@@ -45,16 +45,20 @@ class Registration:
 
 @dataclass(frozen=True, slots=True)
 class RegisterUnit:
+    """`credit_code_held_by`: another unit registered under the code (read by the use case)."""
+
     unit_id: str
     registration: Registration
     at: datetime
     by: str
     by_org: str
+    credit_code_held_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AmendUnitRegistration:
-    """Only the fields given (not None) change."""
+    """Only the fields given (not None) change. `credit_code_held_by`: another unit registered
+    under the new code (read by the use case)."""
 
     unit_id: str
     at: datetime
@@ -67,6 +71,7 @@ class AmendUnitRegistration:
     jurisdiction: str | None = None
     contacts: tuple[Contact, ...] | None = None
     address: str | None = None
+    credit_code_held_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

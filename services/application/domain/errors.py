@@ -54,6 +54,11 @@ class UnitAlreadyRegistered(Conflict):
     title = "The unit is already registered: amend its registration instead"
 
 
+class CreditCodeRegistered(Conflict):
+    code = "credit-code-registered"
+    title = "Another unit is registered under this unified social credit code"
+
+
 class InvalidRegistration(InvalidCommand):
     code = "invalid-registration"
     title = "The unit's registration is invalid"

@@ -5,6 +5,7 @@ verifies the registration or returns it with reasons: the prefecture CAST for a 
 prefecture owns (`Level.PREFECTURE`), the provincial CAST for provincial-level units and
 central units in the province (Notice §3). An application takes the unit's name, category,
 level, jurisdiction, credit code and route from the verified registration, never from its body.
+A unified social credit code names one legal entity: it registers once, under one unit.
 Changing what the verification vouched for (name, code, category, level, jurisdiction) sends
 a verified registration back for verification; contacts and address do not.
 """
@@ -27,6 +28,7 @@ from .commands import (
     VerifyUnit,
 )
 from .errors import (
+    CreditCodeRegistered,
     InvalidCreditCode,
     InvalidRegistration,
     NotTheUnitsCast,
@@ -60,6 +62,11 @@ def credit_code_check_char(first17: str) -> str:
         CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
     )
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
+
+
+def normal_credit_code(code: str) -> str:
+    """The code as registered: without surrounding spaces, in capitals."""
+    return code.strip().upper()
 
 
 def credit_code_problem(code: str) -> tuple[str, str | None] | None:
@@ -162,6 +169,7 @@ def decide(command: UnitCommand, state: State) -> list[UnitEvent]:
             if command.by_org != command.unit_id:
                 raise refused(InvalidRegistration, command, state, "a unit registers only itself")
             d = _checked(command, state, command.unit_id, command.registration)
+            _require_own_credit_code(command, state, d, command.credit_code_held_by)
             return [
                 UnitRegistered(
                     d.unit_id,
@@ -245,7 +253,7 @@ _CODE = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
 
 def _checked(command: object, state: State, unit_id: str, r: Registration) -> Details:
-    code = r.credit_code.strip().upper()
+    code = normal_credit_code(r.credit_code)
     problem = credit_code_problem(code)
     if problem is not None:
         why, expected = problem
@@ -290,6 +298,8 @@ def _amend(command: AmendUnitRegistration, state: State, u: Details) -> list[Uni
         address=u.address if c.address is None else c.address,
     )
     d = _checked(command, state, u.unit_id, merged)
+    if d.credit_code != u.credit_code:
+        _require_own_credit_code(command, state, d, command.credit_code_held_by)
     if d == u:
         return []
     if isinstance(state, Verified) and d.vouched() == u.vouched():
@@ -310,6 +320,17 @@ def _amend(command: AmendUnitRegistration, state: State, u: Details) -> list[Uni
             status,
         )
     ]
+
+
+def _require_own_credit_code(
+    command: RegisterUnit | AmendUnitRegistration, state: State, d: Details, holder: str | None
+) -> None:
+    """One legal entity, one registration: a credit code names one unit."""
+    if holder is not None and holder != d.unit_id:
+        why = f"unit {holder} is registered under credit code {d.credit_code}"
+        raise refused(
+            CreditCodeRegistered, command, state, why, unit_id=holder, credit_code=d.credit_code
+        )
 
 
 def _require_office(command: VerifyUnit | ReturnUnitRegistration, state: State, u: Details) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Integer, String, Table, insert, update
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -46,6 +46,9 @@ units = Table(
     Column("updated_at", String(40), nullable=False),
     Column("version", Integer, nullable=False),
 )
+#: One legal entity, one registration: two units cannot hold the same credit code, held by
+#: the database too (a concurrent registration or amendment fails on this index).
+CREDIT_CODE_INDEX = Index("units_one_per_credit_code", units.c.credit_code, unique=True)
 
 
 def _contacts(contacts: tuple[Contact, ...]) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ from services.application.domain.commands import (
     VerifyUnit,
 )
 from services.application.domain.errors import (
+    CreditCodeRegistered,
     InvalidCreditCode,
     InvalidRegistration,
     NotTheUnitsCast,
@@ -263,3 +264,29 @@ def test_an_amendment_is_checked_like_a_registration() -> None:
     spec(decider).given(REGISTERED).when(amend(credit_code="91530100MA6K5J8X2B")).raises(
         InvalidCreditCode
     )
+
+
+# --- one legal entity, one registration -------------------------------------------------------
+
+OTHER_CODE = "91530100000000000" + credit_code_check_char("91530100000000000")
+
+
+def test_a_credit_code_another_unit_holds_is_not_registered_again() -> None:
+    command = replace(REGISTER, credit_code_held_by="unit-other")
+    refusal = spec(decider).given().when(command).raises(CreditCodeRegistered)
+    assert refusal.context["unit_id"] == "unit-other"
+    assert "unit-other" in refusal.detail
+
+
+def test_a_unit_may_not_amend_its_code_to_one_another_unit_holds() -> None:
+    command = replace(amend(credit_code=OTHER_CODE), credit_code_held_by="unit-other")
+    refusal = spec(decider).given(REGISTERED, VERIFIED).when(command).raises(CreditCodeRegistered)
+    assert refusal.context["unit_id"] == "unit-other"
+
+
+def test_a_units_own_code_is_not_a_conflict() -> None:
+    own = replace(REGISTER, credit_code_held_by="unit-kmu")
+    spec(decider).given().when(own).then(REGISTERED)
+    contacts = replace(amend(address="昆明市新址"), credit_code_held_by="unit-other")
+    (amended,) = spec(decider).given(REGISTERED).when(contacts).decided()
+    assert isinstance(amended, UnitRegistrationAmended)

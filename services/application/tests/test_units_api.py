@@ -3,6 +3,8 @@ and only a verified unit drafts; who applies comes from the registration."""
 
 from __future__ import annotations
 
+import asyncio
+
 from shared.projection import rebuild_and_compare
 from shared.testkit.service import RunningService
 
@@ -220,3 +222,61 @@ async def test_the_openapi_labels_the_registration_and_the_annex_2_form(
     assert all(" / " in field["title"] for field in unit.values())
     draft = schemas["DraftBody"]["properties"]
     assert set(draft) == {"call_id", "form", "also_workstation"}
+
+
+# --- one legal entity, one registration -------------------------------------------------------
+
+
+async def test_a_credit_code_registers_once_under_one_unit(service: RunningService) -> None:
+    first = await register_unit(service, UNIT)
+    code = first["credit_code"]
+    before = await event_count(service)
+    twin = await service.client.post(
+        "/units", json=registration(KMU, credit_code=code), headers=applicant(service, KMU)
+    )
+    assert twin.status_code == 409, twin.text
+    assert twin.json()["type"].endswith("/credit-code-registered")
+    assert twin.json()["unit_id"] == UNIT
+    assert UNIT in twin.json()["detail"]
+    lower = await service.client.post(
+        "/units", json=registration(KMU, credit_code=f" {code.lower()} "),
+        headers=applicant(service, KMU),
+    )  # fmt: skip
+    assert lower.status_code == 409  # the code as registered: trimmed, in capitals
+    assert await event_count(service) == before
+
+    own = await register_unit(service, KMU)
+    taken = await service.client.patch(
+        f"/units/{KMU}", json={"credit_code": code}, headers=applicant(service, KMU)
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["type"].endswith("/credit-code-registered")
+    assert taken.json()["unit_id"] == UNIT
+    unchanged = await service.client.get(f"/units/{KMU}", headers=applicant(service, KMU))
+    assert unchanged.json()["credit_code"] == own["credit_code"]
+    assert unchanged.json()["status"] == "verified"
+    assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_of_concurrent_registrations_under_one_credit_code_exactly_one_wins(
+    service: RunningService,
+) -> None:
+    """Both may read no holder (PostgreSQL): the read model's unique index decides."""
+    code = registration(UNIT)["credit_code"]
+    units = [f"unit-twin-{n}" for n in range(4)]
+    answers = await asyncio.gather(
+        *(
+            service.client.post(
+                "/units", json=registration(u, credit_code=code), headers=applicant(service, u)
+            )
+            for u in units
+        )
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409], [a.text for a in answers]
+    winner = next(a.json()["unit_id"] for a in answers if a.status_code == 201)
+    refused = [a.json() for a in answers if a.status_code == 409]
+    assert {r["type"].rsplit("/", 1)[1] for r in refused} == {"credit-code-registered"}
+    assert {r["unit_id"] for r in refused} == {winner}
+    registered = [e for e in await service.kernel.store.read_all() if e.name == "UnitRegistered"]
+    assert len(registered) == 1

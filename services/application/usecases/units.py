@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.usecase import Aggregate, CommandContext, CommandResult, Executor
@@ -20,6 +21,7 @@ from ..domain.commands import (
     VerifyUnit,
 )
 from ..domain.events import Category, Contact, Level, Office
+from ..projections.units import units
 
 Result = CommandResult[unit.State]
 
@@ -39,6 +41,13 @@ class Amendment:
     address: str | None = None
 
 
+async def credit_code_holder(conn: AsyncConnection, credit_code: str, unit_id: str) -> str | None:
+    """Another unit registered under the credit code (as the decider will normalise it)."""
+    code = unit.normal_credit_code(credit_code)
+    query = select(units.c.unit_id).where(units.c.credit_code == code, units.c.unit_id != unit_id)
+    return (await conn.execute(query.limit(1))).scalar()
+
+
 @dataclass
 class UnitUseCases:
     executor: Executor
@@ -46,8 +55,13 @@ class UnitUseCases:
     async def register(
         self, conn: AsyncConnection, ctx: CommandContext, unit_id: str, registration: Registration
     ) -> Result:
+        """The credit code's holder is read in this transaction; the read model's unique index
+        stops a concurrent registration under the same code."""
         now = self.executor.clock.now()
-        command = RegisterUnit(unit_id, registration, now, ctx.actor, by_org=unit_id)
+        holder = await credit_code_holder(conn, registration.credit_code, unit_id)
+        command = RegisterUnit(
+            unit_id, registration, now, ctx.actor, by_org=unit_id, credit_code_held_by=holder
+        )
         return await self._run(conn, ctx, command)
 
     async def amend(
@@ -60,10 +74,14 @@ class UnitUseCases:
         expected_version: int | None = None,
     ) -> Result:
         a = amendment
+        holder = None
+        if a.credit_code is not None:
+            holder = await credit_code_holder(conn, a.credit_code, unit_id)
         command = AmendUnitRegistration(
             unit_id, self.executor.clock.now(), ctx.actor, unit_id, name=a.name,
             credit_code=a.credit_code, category=a.category, level=a.level,
             jurisdiction=a.jurisdiction, contacts=a.contacts, address=a.address,
+            credit_code_held_by=holder,
         )  # fmt: skip
         return await self._run(conn, ctx, command, expected_version=expected_version)
 
