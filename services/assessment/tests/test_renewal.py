@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.projection import rebuild_and_compare
+from shared.testkit.bus import foreign_event, publish
 
 from ..messaging.contracts import registry
 from ..projections import projections
+from .examples import cst
 from .world import World
 
 RENEWAL = {"renewal_id": "renewal-1", "case_id": "case-b1", "base_id": "b1"}
@@ -192,6 +194,31 @@ async def test_a_refusal_after_the_term_end_ends_the_base_on_the_day_of_the_deci
         "2022-10-20",
         "renewal_refused",
     )
+
+
+async def test_a_refusal_of_older_history_without_refused_on_is_dated_by_its_own_beijing_day(
+    world: World,
+) -> None:
+    await _pending_past_term(world)
+    await world.on(2022, 10, 20)
+    # Review's refusal of before `refused_on` was carried, stamped 01:00 on 19 October in
+    # Beijing (still the 18th in UTC), and read a day later.
+    older = {**RENEWAL, "reasons": ["renewal assessment unqualified"]}
+    refused = foreign_event(
+        "review",
+        "RenewalRefused",
+        older,
+        stream_id="review-renewal-1",
+        version=1,
+        case_id="case-b1",
+        time=cst(2022, 10, 19, 1),
+    )
+    await publish(world.js, refused)
+    assert await world.processed(refused) == "applied"  # not dead-lettered
+    ended = await world.on_the_bus("case-b1", "BaseExpired")
+    assert (ended["expired_on"], ended["reason"]) == ("2022-10-19", "renewal_refused")
+    base = await world.base("b1")
+    assert (base["status"], base["ended_on"]) == ("expired", "2022-10-19")
 
 
 async def test_a_refusal_within_the_term_lets_the_base_expire_at_its_term_end(

@@ -3,8 +3,10 @@ certificate check from valid to revoked — a projection of this service's own e
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+
+import pytest
 
 from shared.clock import set_clock
 from shared.envelope import Envelope, new_id
@@ -345,3 +347,73 @@ async def test_a_renewal_granted_after_the_old_term_ended_continues_it_without_a
         "/renewals", params={"case_id": app.case_id}, headers=GUIZHOU.headers(service)
     )
     assert elsewhere.json() == {"items": [], "next_cursor": None}
+
+
+async def on(svc: RunningService, day: str) -> None:
+    """10:00 in Beijing on `day`, once the service's clock shows it."""
+    instant = datetime.combine(date.fromisoformat(day), time(2, 0), tzinfo=UTC)
+    await set_clock(svc.kernel.js, instant)
+
+    async def moved() -> bool:
+        return svc.kernel.clock.now() == instant
+
+    await eventually(moved)
+
+
+@pytest.mark.parametrize(
+    ("ending", "decided_on", "since"),
+    [
+        ("refused", "2027-06-01", "2027-08-25"),  # before the term's end: expired at its end
+        ("refused", "2027-09-10", "2027-09-10"),  # after it: designated until the decision
+        ("withdrawn", "2027-06-01", "2027-08-25"),
+        ("withdrawn", "2027-09-10", "2027-09-10"),
+    ],
+)
+async def test_after_the_term_the_certificate_expired_at_its_end_or_at_a_later_ending(
+    service: RunningService, ending: str, decided_on: str, since: str
+) -> None:
+    app, approved = await designated(service)
+    base_id, first_no = approved["base_id"], approved["certificate_no"]
+    await on(service, "2027-05-01")  # the renewal window of the term ending 2027-08-24
+    renewal_id = await request_renewal(service, app, base_id)
+    for who in (YUNNAN, NATION):
+        await act(service, f"/renewals/{renewal_id}/declarations", who)
+    await act(service, f"/renewals/{renewal_id}/forward", YUNNAN)
+    await act(service, f"/renewals/{renewal_id}/assessment-request", NATION)
+
+    await on(service, decided_on)
+    if date.fromisoformat(decided_on) > date(2027, 8, 24):
+        undecided = (await service.client.get(f"/certificates/{first_no}")).json()
+        assert (undecided["status"], undecided["since"], undecided["renewal_pending"]) == (
+            "valid",
+            None,
+            True,
+        )
+    if ending == "refused":
+        await Upstream("assessment", f"base-{base_id}", app.case_id).send(
+            service,
+            "RenewalAssessed",
+            base_id=base_id,
+            renewal_id=renewal_id,
+            qualified=False,
+            reasons=["2026年度考核不合格"],
+            assessed_on=decided_on,
+            policy_version="2022.1",
+        )
+        shown = await renewal_of(service, renewal_id, status="refused")
+        assert shown["refused_on"] == decided_on
+    else:
+        request = Upstream("application", f"renewal-{renewal_id}", app.case_id)
+        request.version = 1  # after its RenewalRequested
+        await request.send(
+            service, "RenewalRequestWithdrawn", renewal_id=renewal_id, base_id=base_id
+        )
+        await renewal_of(service, renewal_id, status="withdrawn")
+
+    await on(service, "2027-09-20")  # the expiry itself (assessment's fact) has not reached us
+    check = (await service.client.get(f"/certificates/{first_no}")).json()
+    assert (check["status"], check["since"], check["renewal_pending"]) == (
+        "expired",
+        since,
+        False,
+    )

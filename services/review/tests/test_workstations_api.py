@@ -4,11 +4,20 @@ never the ranking, a national level or the national plaque."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from shared.clock import set_clock
 from shared.projection import rebuild_and_compare
-from shared.testkit.service import RunningService
+from shared.testkit.service import RunningService, TestEnvironment
 
 from ..messaging.contracts import registry
 from ..projections import projections
+from .conftest import policy_folder, review_under
 from .scenario import (
     GUIZHOU,
     KUNMING,
@@ -198,3 +207,63 @@ async def test_a_prefecture_reviewer_may_not_decide_a_station_typed_403(
     problem = refused.json()
     assert problem["code"] == "role-required"
     assert problem["type"].endswith("/role-required")
+
+
+#: Yunnan's newer version, in force from 2023, numbers its stations in another series.
+YUNNAN_2023 = """
+version = "53-2023.1"
+effective_from = 2023-01-01
+province = "53"
+
+[workstation]
+certificate_series = "滇海智站"
+"""
+
+
+@pytest.fixture
+async def under_yunnan_2023(
+    test_env: TestEnvironment, nats_client: NatsClient, tmp_path: Path
+) -> AsyncIterator[RunningService]:
+    """The service under the repository's policies plus Yunnan's 53-2023.1, on 2023-03-01."""
+    await set_clock(nats_client.jetstream(), datetime(2023, 3, 1, 2, 0, tzinfo=UTC))
+    async with review_under(test_env, policy_folder(tmp_path / "policies", YUNNAN_2023)) as svc:
+        yield svc
+
+
+async def test_a_station_is_numbered_under_the_policy_of_its_call_s_day_not_the_approval_s(
+    under_yunnan_2023: RunningService,
+) -> None:
+    service = under_yunnan_2023
+    calls = [("call-2022", "2022-04-01"), ("call-2023", "2023-02-01"), ("call-old", None)]
+    numbered: list[tuple[str, str | None, str]] = []
+    for n, (call_id, opened_on) in enumerate(calls):
+        app = station(unit_id=f"unit-{n}", route="direct", jurisdiction="53", call_id=call_id)
+        app.call_opened_on = opened_on  # None: a review opened before the day was carried
+        await app.submit(service)
+        await through_province(service, app)
+        await declare(service, app, YUNNAN_HEAD)
+        approved = await act(
+            service,
+            f"/reviews/{app.review_id}/workstation-decision",
+            YUNNAN_HEAD,
+            {"outcome": "approve"},
+        )
+        event = await published(service, app.case_id, "WorkstationDesignated")
+        assert approved["certificate_no"] == event.data["certificate_no"]
+        assert (event.data["call_opened_on"], event.data["approved_on"]) == (
+            opened_on,
+            "2023-03-01",
+        )
+        assert event.policyversion == event.data["policy_version"]
+        numbered.append((event.data["certificate_no"], opened_on, event.data["policy_version"]))
+
+    # The call of 2022 keeps the series of 53-2022.1, approved in 2023 or not; the number's
+    # year is the approval's. A review without its call's day falls back to the approval day.
+    assert numbered == [
+        ("云海智站-2023-001", "2022-04-01", "53-2022.1"),
+        ("滇海智站-2023-002", "2023-02-01", "53-2023.1"),
+        ("滇海智站-2023-003", None, "53-2023.1"),
+    ]
+    check = (await service.client.get("/certificates/云海智站-2023-001")).json()
+    assert (check["status"], check["policy_version"]) == ("valid", "53-2022.1")
+    await consumed(service, 3)
