@@ -23,7 +23,11 @@ import re
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 #: CI's PostgreSQL major version (`.ci/run` tests against the machine's PostgreSQL 15).
@@ -112,11 +116,27 @@ def decide(environ: Mapping[str, str], locate: Callable[[], str] = docker_host) 
 
 
 @contextlib.contextmanager
+def _running(container: DockerContainer, what: str) -> Iterator[None]:
+    try:
+        container.start()
+    except Exception as error:
+        raise RuntimeError(
+            f"the test kit could not start {what} on the Docker engine: {error}; "
+            f"{OPT_OUT}=0 runs the tests without containers"
+        ) from error
+    try:
+        yield
+    finally:
+        container.stop()
+
+
+@contextlib.contextmanager
 def postgres_container() -> Iterator[str]:
     """A PostgreSQL container's plain URL (`postgresql://…`), the container stopped afterwards."""
     from testcontainers.community.postgres import PostgresContainer
 
-    with PostgresContainer(POSTGRES_IMAGE, driver=None) as container:
+    container = PostgresContainer(POSTGRES_IMAGE, driver=None)
+    with _running(container, POSTGRES_IMAGE):
         yield container.get_connection_url()
 
 
@@ -132,5 +152,5 @@ def nats_container() -> Iterator[str]:
         .with_exposed_ports(4222)
         .waiting_for(LogMessageWaitStrategy("Server is ready"))
     )
-    with container:
+    with _running(container, container.image):
         yield f"nats://{container.get_container_host_ip()}:{container.get_exposed_port(4222)}"

