@@ -21,10 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
-from faststream.nats.annotations import NatsMessage
+from faststream.nats.message import NatsBatchMessage
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from nats.js import JetStreamContext
 from pydantic import TypeAdapter, WithJsonSchema
@@ -72,6 +72,8 @@ class Consumers(dict[str, Consumer]):
     def __init__(self, ack_wait: float = 30.0) -> None:
         super().__init__()
         self.ack_wait = ack_wait
+        #: The durable names of the subscribers declared to feed these consumers.
+        self.declared: set[str] = set()
 
 
 def new_broker(url: str, service: str) -> NatsBroker:
@@ -141,7 +143,7 @@ def declare_publishers(
 
 
 def declare_subscriber(
-    router: NatsRouter,
+    router: NatsRouter | NatsBroker,
     consumers: Consumers,
     durable: str,
     upstream: str,
@@ -160,7 +162,7 @@ def declare_subscriber(
         ),
     ]
 
-    async def deliver(body: Any, msg: NatsMessage) -> None:
+    async def deliver(body: Any, msg: NatsBatchMessage) -> None:
         consumer = consumers.get(durable)
         if consumer is None:  # the lifespan binds every consumer before the broker starts
             raise LookupError(f"no consumer bound for {durable}")
@@ -170,7 +172,9 @@ def declare_subscriber(
             log.exception("consumer batch failed", consumer=durable)
             raise
 
-    deliver.__annotations__ = {"body": batch, "msg": NatsMessage, "return": None}
+    # Set here, not in the signature: the body's schema is built per subscriber.
+    deliver.__annotations__ = {"body": batch, "msg": _Batch, "return": None}
+    consumers.declared.add(durable)
     router.subscriber(
         filter_subject,
         stream=HAIZHI,
@@ -202,6 +206,9 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
     inlined: dict[str, Any] = inline(schema)
     return inlined
+
+
+_Batch = Annotated[NatsBatchMessage, Context("message")]
 
 
 async def _raw_bodies(message: StreamMessage[Any]) -> Any:

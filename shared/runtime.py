@@ -153,9 +153,10 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             consumers[consumer.durable] = consumer
             kernel.consumers.append(consumer)
             metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
-        declared = {subscriber.config.durable_name for subscriber in _pulls(broker)}
-        if declared != set(consumers):
-            raise RuntimeError(f"subscribers {sorted(declared)} vs consumers {sorted(consumers)}")
+        if consumers.declared != set(consumers):
+            raise RuntimeError(
+                f"subscribers {sorted(consumers.declared)} vs consumers {sorted(consumers)}"
+            )
         tick = spec.tick
         if tick is not None:
             tasks.append(
@@ -225,11 +226,6 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     )
     app.state.broker = broker
     return app
-
-
-def _pulls(broker: NatsBroker) -> list[Any]:
-    """The broker's durable pull subscribers (every subscriber a service declares is one)."""
-    return [s for s in broker.subscribers if getattr(s.config, "durable_name", None)]
 
 
 def kernel_of(request: Request) -> Kernel:
