@@ -16,7 +16,9 @@ publishes through the broker's JetStream context (`shared/outbox.py` says why).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from time import monotonic
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -25,8 +27,12 @@ from faststream import AckPolicy, Context
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
 from faststream.nats.message import NatsBatchMessage
+from faststream.nats.subscriber.usecases.stream_pull_subscriber import BatchPullStreamSubscriber
 from faststream.specification import AsyncAPI, get_asyncapi_html
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 from pydantic import TypeAdapter, WithJsonSchema
 
 from shared.codec import EventRegistry
@@ -175,7 +181,7 @@ def declare_subscriber(
     # Set here, not in the signature: the body's schema is built per subscriber.
     deliver.__annotations__ = {"body": batch, "msg": _Batch, "return": None}
     consumers.declared.add(durable)
-    router.subscriber(
+    subscriber = router.subscriber(
         filter_subject,
         stream=HAIZHI,
         durable=durable,
@@ -185,7 +191,49 @@ def declare_subscriber(
         decoder=_raw_bodies,
         title=durable,
         description=f"{upstream}'s events, in order per stream, exactly once in effect",
-    )(deliver)
+    )
+    subscriber(deliver)
+    assert isinstance(subscriber, BatchPullStreamSubscriber)
+    subscriber.__class__ = _BatchPulls  # same slots: only the fetch loop differs
+
+
+class _BatchPulls(BatchPullStreamSubscriber):
+    """FastStream 0.7.8's batch pull loop with two changes, both about messages in hand.
+
+    1. nats-py 2.16 raises asyncio's `TimeoutError` (not its own subclass, which FastStream
+       catches) when a fetch's deadline passes between its two pull requests; FastStream's
+       loop then dies, is restarted, and the messages it had fetched for the batch wait out
+       `ack_wait`. Any `TimeoutError` ends the batch here.
+    2. A batch fetched while the subscriber stops is given back (`nak`) for another instance
+       or the next start, instead of being dropped to wait out `ack_wait`.
+    """
+
+    __slots__ = ()
+
+    async def _consume_pull(self) -> None:
+        assert self.subscription, "the subscription is created before the loop starts"
+        batch_size, wait = self.pull_sub.batch_size, self.pull_sub.timeout or BATCH_WAIT
+        while self.running:
+            deadline = monotonic() + wait
+            messages: list[Msg] = []
+            remaining = wait
+            while len(messages) < batch_size and remaining > 0 and self.running:
+                try:
+                    messages += await self.subscription.fetch(
+                        batch=batch_size - len(messages), timeout=remaining
+                    )
+                except TimeoutError:
+                    break
+                except (ConnectionClosedError, ServiceUnavailableError):
+                    messages.clear()  # unacknowledged: the server redelivers them
+                    break
+                remaining = deadline - monotonic()
+            if messages and self.running:
+                await self.consume(messages)
+            else:
+                for message in messages:
+                    with contextlib.suppress(Exception):
+                        await message.nak()
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
