@@ -16,9 +16,9 @@ publishes through the broker's JetStream context (`shared/outbox.py` says why).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from time import monotonic
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -29,7 +29,6 @@ from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
 from faststream.nats.message import NatsBatchMessage
 from faststream.nats.subscriber.usecases.stream_pull_subscriber import BatchPullStreamSubscriber
 from faststream.specification import AsyncAPI, get_asyncapi_html
-from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
@@ -41,10 +40,10 @@ from shared.logging import get_logger
 from shared.streams import STREAM, SUBJECT_PREFIX
 
 HAIZHI = JStream(STREAM, declare=False)
-#: A batch is handled once `BATCH_SIZE` messages are in or `BATCH_WAIT` seconds have passed
-#: (FastStream keeps fetching until one of them): the wait is a trickle's added latency.
+#: A fetch returns up to `BATCH_SIZE` messages as soon as any are there, waiting at most
+#: `FETCH_WAIT` seconds for the first (a long poll: no latency added to a trickle).
 BATCH_SIZE = 64
-BATCH_WAIT = 0.02
+FETCH_WAIT = 1.0
 
 ENVELOPE_ATTRIBUTES: dict[str, Any] = {
     "specversion": {"const": "1.0"},
@@ -186,7 +185,7 @@ def declare_subscriber(
         stream=HAIZHI,
         durable=durable,
         config=consumer_config(durable, filter_subject, ack_wait=consumers.ack_wait),
-        pull_sub=PullSub(batch_size=BATCH_SIZE, timeout=BATCH_WAIT, batch=True),
+        pull_sub=PullSub(batch_size=BATCH_SIZE, timeout=FETCH_WAIT, batch=True),
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw_bodies,
         title=durable,
@@ -198,42 +197,36 @@ def declare_subscriber(
 
 
 class _BatchPulls(BatchPullStreamSubscriber):
-    """FastStream 0.7.8's batch pull loop with two changes, both about messages in hand.
+    """FastStream 0.7.8's batch subscriber with the kernel's fetch loop.
 
-    1. nats-py 2.16 raises asyncio's `TimeoutError` (not its own subclass, which FastStream
-       catches) when a fetch's deadline passes between its two pull requests; FastStream's
-       loop then dies, is restarted, and the messages it had fetched for the batch wait out
-       `ack_wait`. Any `TimeoutError` ends the batch here.
-    2. A batch fetched while the subscriber stops is given back (`nak`) for another instance
-       or the next start, instead of being dropped to wait out `ack_wait`.
+    FastStream's loop keeps fetching until a batch is full or its timeout has passed, so every
+    batch short of full waits out the timeout (latency for a trickle, and a slower tail for a
+    backlog). It also catches only nats-py's own `TimeoutError`, while nats-py 2.16 sometimes
+    raises asyncio's: the loop then died, was restarted, and the messages it had fetched for
+    the batch waited out `ack_wait`. Here each fetch is one long poll, handled as it returns
+    (what `Consumer.fetch_and_process` does), any `TimeoutError` is an empty poll, and a batch
+    fetched while the subscriber stops is given back (`nak`) rather than dropped.
     """
 
     __slots__ = ()
 
     async def _consume_pull(self) -> None:
         assert self.subscription, "the subscription is created before the loop starts"
-        batch_size, wait = self.pull_sub.batch_size, self.pull_sub.timeout or BATCH_WAIT
+        batch_size, wait = self.pull_sub.batch_size, self.pull_sub.timeout or FETCH_WAIT
         while self.running:
-            deadline = monotonic() + wait
-            messages: list[Msg] = []
-            remaining = wait
-            while len(messages) < batch_size and remaining > 0 and self.running:
-                try:
-                    messages += await self.subscription.fetch(
-                        batch=batch_size - len(messages), timeout=remaining
-                    )
-                except TimeoutError:
-                    break
-                except (ConnectionClosedError, ServiceUnavailableError):
-                    messages.clear()  # unacknowledged: the server redelivers them
-                    break
-                remaining = deadline - monotonic()
-            if messages and self.running:
+            try:
+                messages = await self.subscription.fetch(batch=batch_size, timeout=wait)
+            except TimeoutError:
+                continue
+            except (ConnectionClosedError, ServiceUnavailableError):
+                await asyncio.sleep(wait)  # back off while NATS is away; nothing was fetched
+                continue
+            if self.running:
                 await self.consume(messages)
-            else:
-                for message in messages:
-                    with contextlib.suppress(Exception):
-                        await message.nak()
+                continue
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await message.nak()
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
