@@ -21,6 +21,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
@@ -73,15 +74,29 @@ def postgresql_url() -> Iterator[str]:
         yield url
 
 
+_ANCHOR = StreamConfig(name="TESTKIT_ANCHOR", subjects=["testkit.anchor"], storage=StorageType.FILE)
+
+
 @pytest.fixture
 async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
-    """A connection to the session's NATS, with every JetStream stream (and KV bucket) removed."""
+    """A connection to the session's NATS, with every JetStream stream (and KV bucket) removed.
+
+    Except the kit's anchor, a file stream no test sees: deleting an account's last stream
+    makes nats-server remove the account's store folder while the next stream may be creating
+    its own in it ("error creating store for stream", 10049 — seen when a memory stream was the
+    last one). With the anchor the account always keeps a stream.
+    """
     client = await nats.connect(nats_url)
     js = client.jetstream()
+    anchored = False
     for info in await js.streams_info():
-        if info.config.name:
+        if info.config.name == _ANCHOR.name:
+            anchored = True
+        elif info.config.name:
             with contextlib.suppress(NotFoundError):
                 await js.delete_stream(info.config.name)
+    if not anchored:
+        await js.add_stream(_ANCHOR)
     yield client
     await client.close()
 
