@@ -1,12 +1,15 @@
 """The bus: outbox relay, consumer and end-to-end lag against raw nats-py on the same server.
 
-relay_ratio    OutboxRelay.drain_once of N committed events into HAIZHI ÷ raw nats-py
+relay_ratio    OutboxRelay.drain_once of N committed events into HAIZHI, on a FastStream broker's
+               connection as a service runs it ÷ raw nats-py
                `publish_async` of the same payloads (Nats-Msg-Id set) to a stream created from
                HAIZHI's own config (name and subjects aside), all in flight, then awaited.
                Headline: one event per stream (many cases); `raw` adds streams of ten events,
                where the relay's order-keeping waves cost round trips.
-consume_ratio  shared.consumer.Consumer (inbox row + ack per message, no-op handler, SQLite)
-               ÷ a raw pull consumer doing fetch(64) and ack, on the same messages' shape.
+consume_ratio  shared.consumer.Consumer as a service runs it: fed by the FastStream durable pull
+               subscriber of shared.edge (batches of 64; inbox rows, one transaction and acks
+               per batch, no-op handler, SQLite) ÷ a raw pull consumer doing fetch(64) and
+               ack, on the same messages' shape.
 lag_p99_ratio  p99 of: commit in "service A" (Executor on SQLite A, its relay running, woken
                by the commit) → read model row committed in "service B" (Consumer into SQLite B,
                the toy projection) ÷ p99 of a raw publish (awaiting the ack) → pull-consumed
@@ -32,6 +35,7 @@ from nats.js import JetStreamContext, api
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Consumer, Subscription
+from shared.edge import Consumers, declare_subscriber, jetstream, new_broker
 from shared.envelope import Envelope
 from shared.outbox import OutboxRelay
 from shared.streams import STREAM, ensure_streams
@@ -93,9 +97,11 @@ def raw_payloads(prefix: str, n: int) -> list[tuple[str, bytes, str]]:
 async def relay_ratio(env: Env) -> Figure:
     n = env.sizes.relay
     batch = itertools.count()
+    broker = new_broker(env.nats_url, "bench-relay")
+    await broker.connect()
     async with connected(env) as (_, js), env.sqlite("relay") as db:
         await ensure_raw_stream(js)
-        relay = OutboxRelay(db, js)
+        relay = OutboxRelay(db, jetstream(broker))
 
         async def relay_round(per_stream: int) -> tuple[int, float]:
             await open_streams(db, f"s{next(batch)}", n // per_stream, per_stream)
@@ -130,6 +136,7 @@ async def relay_ratio(env: Env) -> Figure:
             {"relay": relay_tens, "raw": raw_tens}, max(1, env.sizes.rounds - 1)
         )
         await relay.close()
+    await broker.stop()
     return paired(single, "relay", "raw"), {
         "one_event_per_stream": {
             "events_per_s": single,
@@ -170,11 +177,51 @@ async def _noop(conn: AsyncConnection, envelope: Envelope) -> None:
     return None
 
 
-async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | None]) -> dict[str, Any]:
-    """Rates of each consumer class (None: the raw fetch-and-ack loop) on fresh messages."""
+class CountingConsumer(Consumer):
+    """Says when `target` messages of its batches were applied."""
+
+    target: int
+    done: int
+    finished: asyncio.Event
+
+    async def handle(self, messages: list[Msg]) -> list[str]:
+        outcomes = await super().handle(messages)
+        self.done += outcomes.count("applied")
+        if self.done >= self.target:
+            self.finished.set()
+        return outcomes
+
+
+EDGE = "edge"
+
+
+async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]) -> dict[str, Any]:
+    """Rates of each consumer class stepped by hand, of the consumer fed by FastStream (EDGE),
+    and of the raw fetch-and-ack loop (None), on fresh messages."""
     n = env.sizes.consume
     batch = itertools.count()
     async with connected(env) as (_, js), env.sqlite("consume") as db:
+
+        async def through_edge() -> tuple[int, float]:
+            upstream = f"up{next(batch)}"
+            await publish_upstream(js, upstream, n, per_stream=5)
+            durable = f"bench-{upstream}"
+            consumers = Consumers()
+            broker = new_broker(env.nats_url, "bench-consume")
+            declare_subscriber(broker, consumers, durable, upstream, ["Happened"])
+            await broker.connect()
+            subscription = Subscription(durable, upstream, {"Happened": _noop})
+            consumer = CountingConsumer(db, jetstream(broker), subscription)
+            consumer.target, consumer.done, consumer.finished = n, 0, asyncio.Event()
+            consumers[durable] = consumer
+            started = time.perf_counter()
+            await broker.start()
+            try:
+                await asyncio.wait_for(consumer.finished.wait(), timeout=120)
+                elapsed = time.perf_counter() - started
+            finally:
+                await broker.stop()
+            return consumer.done, elapsed
 
         def ours(kind: type[Consumer]) -> Round:
             async def one_round() -> tuple[int, float]:
@@ -218,17 +265,25 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | None]) -> d
             await sub.unsubscribe()
             return done, elapsed
 
-        trials = {name: raw if kind is None else ours(kind) for name, kind in kinds.items()}
+        trials: dict[str, Round] = {}
+        for name, kind in kinds.items():
+            if kind is None:
+                trials[name] = raw
+            elif isinstance(kind, str):
+                trials[name] = through_edge
+            else:
+                trials[name] = ours(kind)
         return await interleave(trials, env.sizes.rounds)
 
 
 async def consume_ratio(env: Env) -> Figure:
-    rates = await _consume_rates(env, {"consumer": Consumer, "raw": None})
+    rates = await _consume_rates(env, {"consumer": EDGE, "raw": None})
     return paired(rates, "consumer", "raw"), {
         "events_per_s": rates,
         "messages_per_round": env.sizes.consume,
         "database": "sqlite",
         "consumer_batch": 64,
+        "driver": "FastStream durable pull subscriber (shared.edge), batches of 64",
         "handler": "no-op: the figure is the consumer's own cost (inbox row, transaction, ack)",
     }
 
@@ -249,12 +304,13 @@ class TimedConsumer(Consumer):
     seen: dict[str, float]
     arrived: asyncio.Event
 
-    async def process(self, message: Msg) -> str:
-        outcome = await super().process(message)
-        headers = message.headers or {}
-        self.seen[headers.get(MSG_ID, "")] = time.perf_counter()
+    async def handle(self, messages: list[Msg]) -> list[str]:
+        outcomes = await super().handle(messages)
+        now = time.perf_counter()
+        for message in messages:
+            self.seen[(message.headers or {}).get(MSG_ID, "")] = now
         self.arrived.set()
-        return outcome
+        return outcomes
 
 
 async def lag_p99_ratio(env: Env) -> Figure:
@@ -281,11 +337,17 @@ async def lag_p99_ratio(env: Env) -> Figure:
         async def read_model(conn: AsyncConnection, envelope: Envelope) -> None:
             await projection.apply(conn, envelope, registry.decode(envelope.type, envelope.data))
 
+        # Service B as it runs: the kernel consumer fed by a FastStream subscriber.
+        consumers = Consumers()
+        broker = new_broker(env.nats_url, "bench-lag")
+        declare_subscriber(broker, consumers, "bench-lag", "toy", ["Opened"])
+        await broker.connect()
         consumer = TimedConsumer(
-            db_b, js_b, Subscription("bench-lag", "toy", {"Opened": read_model})
+            db_b, jetstream(broker), Subscription("bench-lag", "toy", {"Opened": read_model})
         )
         consumer.seen, consumer.arrived = {}, asyncio.Event()
-        await consumer.start()
+        consumers["bench-lag"] = consumer
+        await broker.start()
         # The raw round trip: a pull consumer of its own, fetching and acking.
         await ensure_raw_stream(js_a)
         raw_subject = f"{RAW_PREFIX}.lag.>"
@@ -314,7 +376,6 @@ async def lag_p99_ratio(env: Env) -> Figure:
 
         tasks = [
             asyncio.create_task(relay.run(stop)),
-            asyncio.create_task(consumer.run(stop)),
             asyncio.create_task(raw_loop()),
         ]
         counter = itertools.count()
@@ -359,6 +420,7 @@ async def lag_p99_ratio(env: Env) -> Figure:
             stop.set()
             relay.wake()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
     ours_p99, raw_p99 = percentile(ours_lags, 0.99), percentile(raw_lags, 0.99)
 
     def ms(value: float) -> float:

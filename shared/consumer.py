@@ -24,14 +24,15 @@ redelivered message (one that failed, waited or was deferred before) goes straig
 per-message path. Handlers must therefore keep their effects in the transaction they are given
 (the exactly-once-in-effect contract already asks for that): a rolled-back batch runs them again.
 
-Built on nats-py pull subscriptions rather than faststream: every step above needs the raw
-acknowledgement protocol (ack after our commit, nak with a delay, term, delivery count),
-which faststream only reaches through its raw message while adding an ack policy to disable.
+In a running service FastStream fetches (`shared/edge.py`: a durable pull subscriber per
+upstream, `AckPolicy.MANUAL`) and hands each batch's raw nats-py messages to `handle`: every
+step above needs the raw acknowledgement protocol (ack after our commit, nak with a delay,
+term, the delivery count), so it stays here. `fetch_and_process` pulls one batch directly,
+for tests and tools that step a consumer by hand.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -119,15 +120,9 @@ class Consumer:
         return self.subscription.name
 
     async def start(self) -> None:
-        config = api.ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            deliver_policy=api.DeliverPolicy.ALL,
-            filter_subject=self.subscription.filter_subject,
-            ack_wait=self.ack_wait,
-            max_deliver=-1,  # we decide when a message is dead, counting real failures
-            max_ack_pending=10_000,
-        )
+        """Bind a pull subscription of our own, for `fetch_and_process`."""
+        filter_subject = self.subscription.filter_subject
+        config = consumer_config(self.durable, filter_subject, ack_wait=self.ack_wait)
         self._sub = await self.js.pull_subscribe(
             self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
         )
@@ -153,6 +148,13 @@ class Consumer:
             messages = await self._sub.fetch(self.batch, timeout=wait)
         except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing arrives
             return []
+        return await self.handle(messages)
+
+    async def handle(self, messages: list[Msg]) -> list[str]:
+        """Process one fetched batch, in order; return each message's outcome.
+
+        First as one transaction, else message by message (see the module's docstring).
+        """
         if len(messages) > 1 and all(_first_delivery(message) for message in messages):
             try:
                 outcomes = await self._apply_batch(messages)
@@ -165,15 +167,6 @@ class Consumer:
                     await message.ack()
                 return outcomes
         return [await self.process(message) for message in messages]
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.fetch_and_process()
-            except Exception:  # the loop must outlive a broken connection; log and go on
-                log.exception("consumer loop error", consumer=self.durable)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
 
     async def process(self, message: Msg) -> str:
         try:
@@ -362,6 +355,19 @@ class Consumer:
         if self.on_dead_letter is not None:
             self.on_dead_letter(self.durable)
         log.error("dead-lettered", consumer=self.durable, subject=message.subject)
+
+
+def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> api.ConsumerConfig:
+    """A durable consumer's config: explicit acks, every message from the start, our counting."""
+    return api.ConsumerConfig(
+        durable_name=durable,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        deliver_policy=api.DeliverPolicy.ALL,
+        filter_subject=filter_subject,
+        ack_wait=ack_wait,
+        max_deliver=-1,  # we decide when a message is dead, counting real failures
+        max_ack_pending=10_000,
+    )
 
 
 def _first_delivery(message: Msg) -> bool:

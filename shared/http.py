@@ -2,7 +2,8 @@
 
 It installs RFC 9457 problem handlers, request and correlation ids (taken from the caller or
 made here, echoed back and bound into every log line), request metrics, the token verifier,
-and the operational routes: `/healthz`, `/readyz`, `/metrics` and `/asyncapi.json`.
+and the operational routes: `/healthz`, `/readyz` and `/metrics` (`/asyncapi.json` is the
+messaging edge's, `shared/edge.py`).
 """
 
 from __future__ import annotations
@@ -105,7 +106,6 @@ def _operations(
     version: str,
     metrics: Metrics,
     readiness: Readiness,
-    asyncapi: Callable[[], dict[str, Any]] | None,
     refresh_metrics: Callable[[], Awaitable[None]] | None,
 ) -> APIRouter:
     router = APIRouter(tags=["operations"])
@@ -141,12 +141,6 @@ def _operations(
                 log.exception("metrics.refresh_failed")
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    @router.get("/asyncapi.json", summary="AsyncAPI: the events published and consumed")
-    async def asyncapi_document() -> dict[str, Any]:
-        if asyncapi is not None:
-            return asyncapi()
-        return {"asyncapi": "3.0.0", "info": {"title": title, "version": version}}
-
     return router
 
 
@@ -158,7 +152,6 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     lifespan: Lifespan | None = None,
     readiness: Readiness,
-    asyncapi: Callable[[], dict[str, Any]] | None = None,
     version: str = "0.1.0",
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
@@ -170,7 +163,7 @@ def create_app(
     install_problem_handlers(app)
     # Added last, so outermost: even a 500 problem carries the ids and is counted.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(_operations(title, version, metrics, readiness, asyncapi, refresh_metrics))
+    app.include_router(_operations(title, version, metrics, readiness, refresh_metrics))
     for router in routers:
         app.include_router(router)
     return app

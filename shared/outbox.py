@@ -14,6 +14,12 @@ dropped by JetStream within `streams.DUPLICATE_WINDOW`.
 
 Order: events of one stream must be stored in version order. See `publish_in_stream_order`.
 
+The relay is given the JetStream context of the service's FastStream broker connection
+(`shared/edge.py`) and publishes with nats-py's `publish_async`, not FastStream's publisher:
+that one awaits each acknowledgement and adds headers of its own (a random `correlation_id`,
+`content-type`), while the stored bytes and our `Nats-Msg-Id` must go out exactly as they are,
+pipelined (docs/architecture.md, "The messaging edge").
+
 One active relay per database: on PostgreSQL the relay holds a session advisory lock on a
 connection of its own, so of several relay processes pointed at one store only one
 publishes; the others stand by and take over when its session ends. Correctness does not

@@ -1,8 +1,9 @@
-"""Composition of one service: store, outbox relay, consumers, scheduler, HTTP app.
+"""Composition of one service: store, outbox relay, broker and consumers, scheduler, HTTP app.
 
 A service's `main.py` builds its settings and a `ServiceSpec` (its registry, read models,
-routes, subscriptions, scheduler tick and migrations) and calls `build_app`. Nothing
-connects before the app's lifespan starts.
+routes, messaging edge, subscriptions, scheduler tick and migrations) and calls `build_app`.
+The FastStream broker and its declarations are built with the app (the AsyncAPI document is
+generated from them then); nothing connects before the app's lifespan starts it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import nats
 from fastapi import APIRouter, FastAPI, Request
+from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import text
 
-from shared.asyncapi import asyncapi_document
 from shared.audit import audit_router
 from shared.clock import SharedDevClock, SystemClock, WatchableClock
 from shared.codec import EventRegistry
 from shared.consumer import Consumer, Subscription
 from shared.db import Database, open_database
 from shared.decider import Decider
+from shared.edge import Consumers, asyncapi_routes, jetstream, new_broker
 from shared.envelope import Envelope
 from shared.http import create_app
 from shared.logging import configure_logging, get_logger
@@ -60,6 +61,7 @@ class Kernel:
     nc: NatsClient
     js: JetStreamContext
     relay: OutboxRelay
+    broker: NatsBroker | None = None
     consumers: list[Consumer] = field(default_factory=list)
 
 
@@ -72,6 +74,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     #: Builds the service's use cases (stored on `app.state.usecases`).
     usecases: Callable[[Kernel], Any]
+    #: The service's FastStream declarations (`messaging/`), given the consumers to feed.
+    messaging: Callable[[Consumers], NatsRouter] = lambda _: NatsRouter()
     subscriptions: Callable[[Any], Sequence[Subscription]] = lambda _: ()
     tick: Callable[[Any, datetime], Awaitable[Any]] | None = None
     examples: Sequence[object] = ()
@@ -82,28 +86,20 @@ class ServiceSpec:
     snapshots: Mapping[Decider[Any, Any, Any], Snapshotting[Any]] = field(default_factory=dict)
 
 
-async def connect_nats(url: str, name: str) -> NatsClient:
-    """Connect, and keep reconnecting for ever: a NatsClient outage must not stop the service."""
-    return await nats.connect(
-        url,
-        name=name,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        connect_timeout=5,
-        drain_timeout=5,
-    )
-
-
 def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     metrics = Metrics(spec.name)
     configure_logging(settings.log_json)
+    consumers = Consumers(ack_wait=settings.consumer_ack_wait)
+    broker = new_broker(settings.nats_url, spec.name)
+    broker.include_router(spec.messaging(consumers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = open_database(settings.database_url, schema=settings.database_schema)
         await upgrade(db, [spec.migrations])
-        nc = await connect_nats(settings.nats_url, f"haizhi-{spec.name}")
-        js = nc.jetstream()
+        nc = await broker.connect()
+        js = jetstream(broker)
+        # Before any subscriber binds: FastStream leaves HAIZHI to us (declare=False).
         await ensure_streams(js, replicas=settings.nats_replicas)
         clock: WatchableClock
         if settings.clock == "controlled":
@@ -139,6 +135,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             nc,
             js,
             relay,
+            broker,
         )
         usecases = spec.usecases(kernel)
         app.state.kernel = kernel
@@ -150,12 +147,16 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 db,
                 js,
                 subscription,
+                ack_wait=settings.consumer_ack_wait,
                 on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
             )
-            await consumer.start()
+            consumers[consumer.durable] = consumer
             kernel.consumers.append(consumer)
             metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
-            tasks.append(asyncio.create_task(consumer.run(stop), name=subscription.name))
+        if consumers.declared != set(consumers):
+            raise RuntimeError(
+                f"subscribers {sorted(consumers.declared)} vs consumers {sorted(consumers)}"
+            )
         tick = spec.tick
         if tick is not None:
             tasks.append(
@@ -163,22 +164,23 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                     run_scheduler(clock, lambda now: tick(usecases, now), stop), name="scheduler"
                 )
             )
+        await broker.start()
         log.info("service started", service=spec.name, database=db.engine.dialect.name)
         try:
             yield
         finally:
             stop.set()
             relay.wake()
-            # Consumers and the scheduler stop at once: an interrupted transaction rolls back
-            # and its message is redelivered; the relay finishes the batch it is sending.
+            # The scheduler stops at once (an interrupted transaction rolls back); subscribers
+            # finish the batch they are handling; the relay finishes the batch it is sending.
             for task in tasks[1:]:
                 task.cancel()
+            for subscriber in broker.subscribers:
+                await subscriber.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for consumer in kernel.consumers:
-                await consumer.stop()
             if isinstance(clock, SharedDevClock):
                 await clock.close()
-            await nc.drain()
+            await broker.stop()  # drains the connection
             await db.dispose()
 
     async def readiness() -> dict[str, bool]:
@@ -213,17 +215,16 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         audit_parts,
         lambda request: kernel_of(request).consumers,
     )
-    document = asyncapi_document(spec.registry, spec.examples, spec.consumes)
     app = create_app(
         title=f"HaiZhi {spec.name} service",
         settings=settings,
         metrics=metrics,
-        routers=[*spec.routers, audit],
+        routers=[*spec.routers, audit, asyncapi_routes(broker, spec.name)],
         lifespan=lifespan,
         readiness=readiness,
-        asyncapi=lambda: document,
         refresh_metrics=lag_metrics,
     )
+    app.state.broker = broker
     return app
 
 

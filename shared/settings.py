@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     #: Replicas of the HAIZHI streams: 1 on the embedded server, 3 on a production cluster.
     nats_replicas: int = Field(default=1, ge=1, le=5)
+    #: Seconds before JetStream redelivers what a consumer fetched and did not acknowledge (a
+    #: batch in hand when its process stopped). Set when a durable consumer is first created.
+    consumer_ack_wait: float = Field(default=30.0, gt=0)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)

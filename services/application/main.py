@@ -16,7 +16,7 @@ from shared.settings import ServiceSettings
 from .api import applications, attachments, calls, renewals, units
 from .domain import application, base_renewal, call, unit
 from .messaging.contracts import EXAMPLES, SERVICE, registry
-from .messaging.subscribers import CONSUMES, subscriptions
+from .messaging.subscribers import CONSUMES, edge, subscriptions
 from .projections import projections
 from .usecases import ApplicationUseCases
 
@@ -39,6 +39,7 @@ def spec() -> ServiceSpec:
             renewals.router,
         ],
         usecases=ApplicationUseCases.build,
+        messaging=edge,
         subscriptions=subscriptions,
         tick=_tick,
         examples=EXAMPLES,

@@ -16,7 +16,7 @@ from shared.settings import ServiceSettings
 from .api import bases, grade_lists, renewals, workstations
 from .domain import base, grade_list, station
 from .messaging.contracts import EXAMPLES, SERVICE, registry
-from .messaging.subscriptions import CONSUMES, subscriptions
+from .messaging.subscriptions import CONSUMES, edge, subscriptions
 from .projections import projections
 from .usecases import AssessmentUseCases
 
@@ -33,6 +33,7 @@ def spec() -> ServiceSpec:
         migrations=Path(__file__).parent / "migrations" / "versions",
         routers=[bases.router, grade_lists.router, renewals.router, workstations.router],
         usecases=AssessmentUseCases.build,
+        messaging=edge,
         subscriptions=subscriptions,
         tick=_tick,
         examples=EXAMPLES,

@@ -16,7 +16,7 @@ from shared.settings import ServiceSettings
 from .api import bases, finance, instalments, plans
 from .domain import subsidy_plan
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
-from .messaging.subscriptions import subscriptions
+from .messaging.subscriptions import edge, subscriptions
 from .projections import projections
 from .usecases import FundingUseCases
 
@@ -33,6 +33,7 @@ def spec() -> ServiceSpec:
         migrations=Path(__file__).parent / "migrations" / "versions",
         routers=[plans.router, bases.router, instalments.router, finance.router],
         usecases=FundingUseCases.build,
+        messaging=edge,
         subscriptions=subscriptions,
         tick=_tick,
         examples=EXAMPLES,

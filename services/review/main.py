@@ -15,7 +15,7 @@ from shared.settings import ServiceSettings
 from .api import certificates, queries, rankings, renewals, reviews
 from .domain import certificate, ranking, renewal_review, review
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
-from .messaging.subscriptions import subscriptions
+from .messaging.subscriptions import edge, subscriptions
 from .projections import projections
 from .usecases import ReviewServiceUseCases
 
@@ -34,6 +34,7 @@ def spec() -> ServiceSpec:
             certificates.router,
         ],
         usecases=ReviewServiceUseCases.build,
+        messaging=edge,
         subscriptions=subscriptions,
         examples=EXAMPLES,
         consumes=CONSUMES,

@@ -1,9 +1,14 @@
-"""Pytest fixtures: a real NatsClient server with JetStream, and real databases, clean per test.
+"""Pytest fixtures: a real NATS server with JetStream, and real databases, clean per test.
 
-`nats_server` starts one embedded nats-server per test session; `nats_url` gives its URL
-and `nats_client` a connection whose JetStream has none of the previous test's streams.
-`database_url` is parametrised: SQLite always, PostgreSQL too when `TEST_DATABASE_URL` is
-set (each test gets a schema of its own, dropped afterwards).
+Where NATS and PostgreSQL come from is decided once, when this plugin loads (`KIT`, see
+`shared.testkit.containers`), and the pytest header says it: testcontainers when a Docker
+engine answers and no `TEST_DATABASE_URL` is given, else the embedded nats-server and
+`TEST_DATABASE_URL`. Either way one server of each per session, started on first use.
+
+`nats_url` gives the session's NATS and `nats_client` a connection whose JetStream has none
+of the previous test's streams. `database_url` is parametrised over `BACKENDS`: SQLite
+always, PostgreSQL too when there is one (`postgresql_url`; each test gets a schema of its
+own, dropped afterwards).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
@@ -23,9 +29,16 @@ from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
 from shared.nats_server import EmbeddedNats, free_port
+from shared.testkit import containers
 from shared.testkit.service import TestEnvironment
 
-BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+#: Decided at collection, since `BACKENDS` parametrises the tests.
+KIT = containers.decide(os.environ)
+BACKENDS = KIT.backends
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [KIT.header()]
 
 
 @pytest.fixture(scope="session")
@@ -35,20 +48,55 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNa
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def nats_container_url() -> Iterator[str]:
+    with containers.nats_container() as url:
+        yield url
+
+
 @pytest.fixture
-def nats_url(nats_server: EmbeddedNats) -> str:
-    return nats_server.url
+def nats_url(request: pytest.FixtureRequest) -> str:
+    if KIT.containers:
+        return str(request.getfixturevalue("nats_container_url"))
+    server: EmbeddedNats = request.getfixturevalue("nats_server")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """The session's PostgreSQL: `TEST_DATABASE_URL`, or a container's (started here)."""
+    if KIT.database_url:
+        yield KIT.database_url
+        return
+    if not KIT.containers:
+        pytest.fail("no PostgreSQL this session: set TEST_DATABASE_URL or run a Docker engine")
+    with containers.postgres_container() as url:
+        yield url
+
+
+_ANCHOR = StreamConfig(name="TESTKIT_ANCHOR", subjects=["testkit.anchor"], storage=StorageType.FILE)
 
 
 @pytest.fixture
 async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
-    """A connection to the session's NATS, with every JetStream stream (and KV bucket) removed."""
+    """A connection to the session's NATS, with every JetStream stream (and KV bucket) removed.
+
+    Except the kit's anchor, a file stream no test sees: deleting an account's last stream
+    makes nats-server remove the account's store folder while the next stream may be creating
+    its own in it ("error creating store for stream", 10049 — seen when a memory stream was the
+    last one). With the anchor the account always keeps a stream.
+    """
     client = await nats.connect(nats_url)
     js = client.jetstream()
+    anchored = False
     for info in await js.streams_info():
-        if info.config.name:
+        if info.config.name == _ANCHOR.name:
+            anchored = True
+        elif info.config.name:
             with contextlib.suppress(NotFoundError):
                 await js.delete_stream(info.config.name)
+    if not anchored:
+        await js.add_stream(_ANCHOR)
     yield client
     await client.close()
 
@@ -59,12 +107,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+async def database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> AsyncIterator[tuple[str, str | None]]:
     """(plain URL, PostgreSQL schema or None) of a fresh, empty database."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}", None
         return
-    base = os.environ["TEST_DATABASE_URL"]
+    base = str(request.getfixturevalue("postgresql_url"))
     schema = f"t_{new_id().lower()}"
     admin = open_database(base)
     async with admin.engine.begin() as conn:
@@ -87,7 +137,7 @@ async def database(database_url: tuple[str, str | None]) -> AsyncIterator[Databa
     await db.dispose()
 
 
-__all__ = ["BACKENDS"]
+__all__ = ["BACKENDS", "KIT"]
 
 
 @pytest.fixture

@@ -76,7 +76,6 @@ def app(checks: Checks, metrics: Metrics) -> FastAPI:
         metrics=metrics,
         routers=[router],
         readiness=checks,
-        asyncapi=lambda: {"asyncapi": "3.0.0", "channels": {"probe": {}}},
     )
 
 
@@ -219,12 +218,10 @@ async def test_an_unexpected_failure_carries_the_request_id_and_is_counted(
     assert 'route="/crash",status="500"} 1.0' in metrics.render().decode()
 
 
-async def test_openapi_and_asyncapi_are_served(client: httpx.AsyncClient) -> None:
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     openapi = (await client.get("/openapi.json")).json()
-    asyncapi = (await client.get("/asyncapi.json")).json()
 
     assert "/things/{thing_id}" in openapi["paths"]
-    assert asyncapi["channels"] == {"probe": {}}
 
 
 def test_tokens_are_verified_with_the_secret_unless_an_oidc_provider_is_set() -> None:

@@ -1,5 +1,8 @@
 """Every consumer reads every example its producers publish, with its real handler.
 
+The last test routes each example through the service's FastStream subscriber on FastStream's
+in-memory test broker (wiring and decoding; delivery itself is tested on a real nats-server).
+
 For each event a service lists in its `consumes`, the producer's example is encoded with the
 producer's registry into envelope data, exactly as published, and handed to the consumer's
 own handler (its use cases, on a migrated database). The handler must issue at least one
@@ -10,10 +13,17 @@ every field the handler read must be one that docs/contracts.md promises.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from faststream.nats import TestNatsBroker
+from sqlalchemy import select
 
+from shared.consumer import Consumer as KernelConsumer
 from shared.db import open_database
+from shared.edge import Consumers, new_broker
+from shared.schema import inbox
+from shared.streams import STREAM
 
 from .contracts_doc import read_contracts
 from .world import (
@@ -107,3 +117,41 @@ async def test_the_handlers_are_exactly_what_the_service_says_it_consumes(
         await db.dispose()
     declared = {(upstream, name) for upstream, names in reader.spec.consumes for name in names}
     assert set(reader.handlers) == declared
+
+
+@pytest.mark.parametrize(
+    ("consumer_name", "producer", "event"),
+    consumed(),
+    ids=[f"{c}<-{p}.{e}" for c, p, e in consumed()],
+)
+async def test_the_subscriber_routes_the_producers_example_to_the_consumers_handler(
+    consumer_name: str,
+    producer: str,
+    event: str,
+    database_url: tuple[str, str | None],
+    tmp_path: Path,
+) -> None:
+    """The service's FastStream declarations, on FastStream's in-memory broker: the example,
+    published on its subject, reaches the service's subscriber of that upstream, is decoded,
+    handed to the kernel consumer and its handler, and recorded in that consumer's inbox."""
+    url, schema = database_url
+    db = open_database(url, schema=schema)
+    try:
+        reader = await consumer(consumer_name, db, tmp_path)
+        await _arrange(reader, producer, event)
+        consumers = Consumers()
+        broker = new_broker("nats://in-memory", consumer_name)
+        broker.include_router(reader.spec.messaging(consumers))
+        for subscription in reader.subscriptions:
+            # No JetStream here: the consumer acks on a test message and never dead-letters.
+            consumers[subscription.name] = KernelConsumer(db, cast(Any, None), subscription)
+        envelope = published(producer, event)
+        reader.executor.dry_run = True
+        async with TestNatsBroker(broker) as bus:
+            await bus.publish(envelope.to_json(), envelope.nats_subject, stream=STREAM)
+        async with db.read_engine.connect() as conn:
+            rows = (await conn.execute(select(inbox.c.consumer, inbox.c.outcome))).all()
+    finally:
+        await db.dispose()
+    assert reader.executor.issued, f"{consumer_name}'s handler for {event} issued no command"
+    assert [tuple(row) for row in rows] == [(f"{consumer_name}-from-{producer}", "applied")]

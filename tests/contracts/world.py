@@ -26,7 +26,7 @@ from services.assessment import main as assessment
 from services.funding import main as funding
 from services.review import main as review
 from shared.clock import FixedClock
-from shared.consumer import Handler
+from shared.consumer import Handler, Subscription
 from shared.db import Database
 from shared.decider import C, Decider, E, S
 from shared.envelope import GENESIS, Envelope, new_id
@@ -154,6 +154,7 @@ class Consumer:
     db: Database
     executor: DryRunExecutor
     handlers: dict[tuple[str, str], Handler]
+    subscriptions: list[Subscription]
 
     async def handle(self, envelope: Envelope) -> None:
         """Run the handler for `envelope` in one transaction, committed, as the consumer does."""
@@ -199,12 +200,13 @@ async def consumer(name: str, db: Database, tmp: Path) -> Consumer:
         relay=cast(Any, None),
     )
     usecases = spec.usecases(kernel)
+    subscriptions = list(spec.subscriptions(usecases))
     handlers = {
         (subscription.upstream, event): handler
-        for subscription in spec.subscriptions(usecases)
+        for subscription in subscriptions
         for event, handler in subscription.handlers.items()
     }
-    return Consumer(spec, db, executor, handlers)
+    return Consumer(spec, db, executor, handlers, subscriptions)
 
 
 def jsonable(value: object) -> Any:

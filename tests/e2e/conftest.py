@@ -1,12 +1,12 @@
 """The whole system as processes: embedded NATS and the four services, one System per module
-and backend (SQLite always, PostgreSQL too when `TEST_DATABASE_URL` is set: a schema per
-service, created before the System starts and dropped after it stops)."""
+and backend (SQLite always, PostgreSQL too when the test kit has one — `TEST_DATABASE_URL` or
+its container: a schema per service, created before the System starts and dropped after it
+stops). The System runs its own embedded nats-server, as `haizhi up` does."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,8 +42,9 @@ def system(
 ) -> Iterator[System]:
     backend = str(request.param)
     databases: dict[str, ServiceDatabase] = {}
-    base_url = os.environ.get("TEST_DATABASE_URL", "")
+    base_url = ""
     if backend == "postgresql":
+        base_url = str(request.getfixturevalue("postgresql_url"))
         suffix = new_id().lower()
         databases = {s: ServiceDatabase(base_url, f"e2e_{s}_{suffix}") for s in SERVICES}
         asyncio.run(_schemas(base_url, [f'CREATE SCHEMA "{d.schema}"' for d in databases.values()]))

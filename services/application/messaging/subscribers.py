@@ -13,16 +13,18 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from faststream.nats import NatsRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Handler, Subscription
+from shared.edge import Consumers, declare_publishers, declare_subscriber
 from shared.envelope import Envelope
 from shared.usecase import CommandContext
 
 from ..domain.errors import BaseNotFound
 from ..usecases import ApplicationUseCases
 from ..usecases.renewals import Term
-from .contracts import SERVICE
+from .contracts import EXAMPLES, SERVICE, registry
 
 
 def _ctx(envelope: Envelope) -> CommandContext:
@@ -164,3 +166,13 @@ CONSUMES: Sequence[tuple[str, Sequence[str]]] = (
     ("assessment", ("RenewalWindowOpened", "RenewalPendingPastTerm", "TermRenewed",
                     "BaseExpired", "BaseRevoked")),
 )  # fmt: skip
+
+
+def edge(consumers: Consumers) -> NatsRouter:
+    """This service on the bus, declared with FastStream: every event type it publishes, and a
+    durable pull subscriber per upstream service feeding the consumer of `subscriptions`."""
+    router = NatsRouter()
+    declare_publishers(router, registry, EXAMPLES)
+    for upstream, names in CONSUMES:
+        declare_subscriber(router, consumers, f"{SERVICE}-from-{upstream}", upstream, names)
+    return router

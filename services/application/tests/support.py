@@ -10,6 +10,8 @@ import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
+from faststream.nats import NatsRouter
+
 from shared.runtime import ServiceSpec
 from shared.testkit.service import RunningService
 
@@ -211,4 +213,4 @@ async def event_count(svc: RunningService) -> int:
 
 def http_only(spec: ServiceSpec) -> ServiceSpec:
     """The service without its bus consumers, for tests of the HTTP API alone."""
-    return dataclasses.replace(spec, subscriptions=lambda _: ())
+    return dataclasses.replace(spec, messaging=lambda _: NatsRouter(), subscriptions=lambda _: ())

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from shared.asyncapi import asyncapi_document
-
 from ..messaging.contracts import EXAMPLES, registry
-from ..messaging.subscribers import CONSUMES
 
 PUBLISHED = {
     "ApplicationSubmitted": {
@@ -41,19 +38,3 @@ def test_integration_events_carry_the_fields_other_services_read() -> None:
         assert fields <= set(by_name[name]), name
     files = by_name["ApplicationSubmitted"]["files"]
     assert {"slot", "name", "media_type", "size", "sha256"} <= set(files[0])
-
-
-def test_the_asyncapi_document_has_an_example_per_message_and_lists_what_is_consumed() -> None:
-    document = asyncapi_document(registry, EXAMPLES, CONSUMES)
-    messages = document["components"]["messages"]
-    assert all(message.get("examples") for message in messages.values())
-    received = {
-        channel["address"]
-        for key, channel in document["channels"].items()
-        if key.startswith("consume.")
-    }
-    assert "haizhi.review.{case_id}.BaseDesignated" in received
-    assert "haizhi.assessment.{case_id}.RenewalWindowOpened" in received
-    assert "haizhi.review.{case_id}.WorkstationDesignated" in received
-    assert "haizhi.review.{case_id}.RenewalReturned" in received
-    assert "haizhi.assessment.{case_id}.RenewalPendingPastTerm" in received

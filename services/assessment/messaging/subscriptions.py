@@ -3,9 +3,13 @@ each event."""
 
 from __future__ import annotations
 
+from faststream.nats import NatsRouter
+
 from shared.consumer import Subscription
+from shared.edge import Consumers, declare_publishers, declare_subscriber
 
 from ..usecases import AssessmentUseCases
+from .contracts import EXAMPLES, SERVICE, registry
 
 REVIEW = "review"
 APPLICATION = "application"
@@ -52,3 +56,13 @@ def subscriptions(usecases: AssessmentUseCases) -> list[Subscription]:
             },
         ),
     ]
+
+
+def edge(consumers: Consumers) -> NatsRouter:
+    """This service on the bus, declared with FastStream: every event type it publishes, and a
+    durable pull subscriber per upstream service feeding the consumer of `subscriptions`."""
+    router = NatsRouter()
+    declare_publishers(router, registry, EXAMPLES)
+    for upstream, names in CONSUMES:
+        declare_subscriber(router, consumers, f"{SERVICE}-from-{upstream}", upstream, names)
+    return router

@@ -277,23 +277,3 @@ async def test_a_granted_renewal_starts_a_new_term_which_opens_its_own_window(
     assert (renewed["term_start"], renewed["term_end"]) == ("2027-06-15", "2032-06-14")
     await world.on(2032, 3, 17)
     assert (await world.base("b1"))["renewal_window_opens_on"] == "2032-03-17"
-
-
-async def test_the_asyncapi_document_has_an_example_of_every_event_and_lists_what_it_reads(
-    world: World,
-) -> None:
-    document = (await world.client.get("/asyncapi.json")).json()
-    messages = document["components"]["messages"]
-    assert len(messages) == 31
-    assert all(message.get("examples") for message in messages.values())
-    receives = {op["channel"]["$ref"] for op in document["operations"].values()}
-    for upstream, name in (
-        ("review", "BaseDesignated"),
-        ("review", "WorkstationDesignated"),
-        ("review", "RenewalAssessmentRequested"),
-        ("review", "RenewalGranted"),
-        ("review", "RenewalRefused"),
-        ("application", "RenewalRequested"),
-        ("application", "RenewalRequestWithdrawn"),
-    ):
-        assert f"#/channels/consume.{upstream}.{name}" in receives

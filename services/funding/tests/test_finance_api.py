@@ -382,15 +382,14 @@ async def test_asyncapi_has_an_example_of_every_event_and_lists_what_it_consumes
 ) -> None:
     document = (await service.client.get("/asyncapi.json")).json()
 
-    messages = document["components"]["messages"]
-    assert sorted(messages) == registry.names
+    schemas = document["components"]["schemas"]
+    published = {n for n in document["operations"] if n.startswith("publish")}
+    assert published == {f"publish{name}" for name in registry.names}
     assert sorted(type(e).__name__ for e in EXAMPLES) == registry.names
-    for name, message in messages.items():
-        (example,) = message["examples"]
-        assert registry.decode(example["payload"]["type"], example["payload"]["data"]), name
-    receives = {
-        op["channel"]["$ref"] for op in document["operations"].values() if op["action"] == "receive"
-    }
-    assert receives == {
-        f"#/channels/consume.{upstream}.{name}" for upstream, names in CONSUMES for name in names
-    }
+    for name in registry.names:
+        (example,) = schemas[f"publish{name}:Message:Payload"]["examples"]
+        assert registry.decode(example["type"], example["data"]), name
+    for upstream, names in CONSUMES:
+        payload = schemas[f"funding-from-{upstream}:Message:Payload"]
+        assert {item["title"] for item in payload["items"]["oneOf"]} == set(names)
+        assert document["operations"][f"funding-from-{upstream}"]["action"] == "receive"

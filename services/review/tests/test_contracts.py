@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shared.asyncapi import asyncapi_document
 from shared.testkit.service import RunningService
 
 from ..messaging.contracts import CONSUMES, EXAMPLES, registry
@@ -13,16 +12,6 @@ def test_every_published_event_has_an_example_that_round_trips() -> None:
     for example in EXAMPLES:
         encoded = registry.encode(example)
         assert registry.decode(registry.type_of(example), encoded) == example
-
-
-def test_the_asyncapi_document_lists_examples_and_what_is_consumed() -> None:
-    document = asyncapi_document(registry, EXAMPLES, CONSUMES)
-    messages = document["components"]["messages"]
-    assert all(message.get("examples") for message in messages.values())
-    designated = messages["BaseDesignated"]["examples"][0]["payload"]["data"]
-    assert designated["term_end"] == "2027-08-31"
-    assert "receiveApplicationApplicationSubmitted" in document["operations"]
-    assert "receiveAssessmentBaseRevoked" in document["operations"]
 
 
 async def test_the_consumers_handle_what_the_asyncapi_document_says_is_consumed(
@@ -41,4 +30,4 @@ async def test_the_consumers_handle_what_the_asyncapi_document_says_is_consumed(
         "review-from-assessment",
     }
     served = (await service.client.get("/asyncapi.json")).json()
-    assert "receiveAssessmentBaseExpired" in served["operations"]
+    assert {"review-from-application", "review-from-assessment"} <= set(served["operations"])
