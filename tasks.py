@@ -2,7 +2,7 @@
 """Development tasks with nothing but Python 3.11+: each makes the virtualenv it needs first.
 
 python3 tasks.py run      # embedded NATS + the four services on SQLite (./var)
-python3 tasks.py test     # the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
+python3 tasks.py test     # the whole test suite (PostgreSQL too with Docker or TEST_DATABASE_URL)
 python3 tasks.py lint     # ruff, mypy --strict, import-linter
 python3 tasks.py bench    # benchmarks, figures in bench/results.json
 """
