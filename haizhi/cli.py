@@ -229,7 +229,7 @@ def timeline(args: argparse.Namespace, running: Running) -> int:
     case_id = str(args.case_id)
     secret = os.environ.get("HAIZHI_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
     token = args.token or issue_development_token(
-        secret, "cli-auditor", ["auditor"], ttl=timedelta(minutes=10)
+        secret, "cli-auditor", ["auditor"], jurisdictions=["CN"], ttl=timedelta(minutes=10)
     )
     url = f"{next(iter(running.services.values()))}/audit/cases/{case_id}/timeline"
     try:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth import Principal
@@ -20,7 +20,26 @@ from shared.problems import HTTPProblem, jsonable
 from shared.usecase import CommandContext, Executor
 
 MAX_PAGE_SIZE = 100
+#: Every integer the edge accepts fits a signed 64-bit column: larger ones are a 422, not a 500.
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
 T = TypeVar("T")
+
+
+def _out_of_range(value: object) -> bool:
+    match value:
+        case bool():
+            return False
+        case int():
+            return not MIN_INT <= value <= MAX_INT
+        case BaseModel():
+            return any(_out_of_range(getattr(value, name)) for name in type(value).model_fields)
+        case list() | tuple() | set() | frozenset():
+            return any(_out_of_range(item) for item in value)
+        case dict():
+            return any(_out_of_range(item) for item in value.values())
+        case _:
+            return False
 
 
 class Body(BaseModel):
@@ -28,12 +47,18 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @model_validator(mode="after")
+    def _integers_fit_64_bits(self) -> Body:
+        if any(_out_of_range(getattr(self, name)) for name in type(self).model_fields):
+            raise ValueError(f"integers must lie between {MIN_INT} and {MAX_INT}")
+        return self
+
 
 def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     token = if_match.strip().removeprefix("W/").strip('"')
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit() and int(token) <= MAX_INT):
         raise HTTPProblem(
             400,
             "Bad If-Match",

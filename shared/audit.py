@@ -8,14 +8,15 @@ answers; the case timeline is read from the `HAIZHI` stream itself, so it spans 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from nats.js import JetStreamContext
 
-from shared.auth import Principal, Role, require_roles
+from shared.auth import NATIONWIDE, Principal, Role, forbidden, require_roles
 from shared.codec import EventRegistry
 from shared.consumer import Consumer
 from shared.db import Database
@@ -28,6 +29,66 @@ from shared.store import EventStore
 
 Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 Operator = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+#: A case id is one NATS subject token (`haizhi.*.<case_id>.>`): never `.`, `*`, `>`, a space
+#: or a control character, which would widen the subject to other cases.
+CASE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+_CASE_ID = re.compile(CASE_ID_PATTERN)
+CaseId = Annotated[
+    str,
+    Path(pattern=CASE_ID_PATTERN, description="a case id: letters, digits, `_` and `-`"),
+]
+#: Where an event says which division it belongs to; the most specific field first.
+_JURISDICTION_FIELDS = ("jurisdiction", "province")
+
+
+def nationwide(principal: Principal) -> bool:
+    return any(own in NATIONWIDE for own in principal.jurisdictions)
+
+
+def require_nationwide(principal: Principal) -> None:
+    """Service-wide reports span every jurisdiction: only a nationwide auditor reads them."""
+    if not nationwide(principal):
+        raise forbidden(
+            "This report spans every jurisdiction; it needs a nationwide (CN) auditor.",
+            "outside-jurisdiction",
+        )
+
+
+def _codes(data: object, field: str) -> set[str]:
+    match data:
+        case Mapping():
+            found = {str(v) for k, v in data.items() if k == field and isinstance(v, str) and v}
+            for value in data.values():
+                found |= _codes(value, field)
+            return found
+        case list() | tuple():
+            return set().union(*(_codes(item, field) for item in data))
+        case _:
+            return set()
+
+
+def case_jurisdictions(datas: Iterable[object]) -> set[str]:
+    """The division codes a case's events name: their `jurisdiction`, else their `province`."""
+    datas = list(datas)
+    for field in _JURISDICTION_FIELDS:
+        codes = set().union(*(_codes(data, field) for data in datas))
+        if codes:
+            return codes
+    return set()
+
+
+def require_case_in_scope(principal: Principal, datas: Iterable[object]) -> None:
+    """403 unless the case is in the caller's jurisdiction; a case naming none: nationwide only.
+
+    A case with no events at all reveals nothing and passes (its timeline is empty).
+    """
+    datas = list(datas)
+    if not datas or nationwide(principal):
+        return
+    codes = case_jurisdictions(datas)
+    if not any(principal.covers(code) for code in codes):
+        raise forbidden("This case is outside your jurisdiction.", "outside-jurisdiction")
 
 
 def stream_kind(stream_id: str) -> str:
@@ -58,6 +119,8 @@ async def case_timeline(js: JetStreamContext, case_id: str) -> list[dict[str, An
     independently; the events' times (one clock) put a cause before its effect. Events of one
     instant keep their order in the stream.
     """
+    if not _CASE_ID.fullmatch(case_id):
+        raise ValueError(f"not a case id: {case_id!r}")
     found = []
     async for message in stored_messages(js, f"haizhi.*.{case_id}.>"):
         with contextlib.suppress(ValueError, KeyError):
@@ -108,7 +171,8 @@ def audit_router(
     router = APIRouter(prefix="/audit", tags=["audit"])
 
     @router.get("/verify", summary="Hash chains intact, and the stream holds exactly our events")
-    async def verify(request: Request, _auditor: Auditor) -> dict[str, Any]:
+    async def verify(request: Request, auditor: Auditor) -> dict[str, Any]:
+        require_nationwide(auditor)
         db, store, js = parts(request)
         breaks = await store.verify()
         report = await reconcile(db, js, service, repair=False)
@@ -132,7 +196,8 @@ def audit_router(
         return {"service": service, **report.counts(), "republished_ids": report.republished}
 
     @router.get("/rebuild", summary="Rebuild the read models into scratch tables and compare")
-    async def rebuild(request: Request, _auditor: Auditor) -> dict[str, Any]:
+    async def rebuild(request: Request, auditor: Auditor) -> dict[str, Any]:
+        require_nationwide(auditor)
         db, _store, _js = parts(request)
         differences = await rebuild_and_compare(db, registry, projections)
         return {
@@ -142,25 +207,32 @@ def audit_router(
         }
 
     @router.get("/cases/{case_id}/timeline", summary="One case's whole life, from HAIZHI")
-    async def timeline(request: Request, case_id: str, _auditor: Auditor) -> dict[str, Any]:
+    async def timeline(request: Request, case_id: CaseId, auditor: Auditor) -> dict[str, Any]:
         _db, _store, js = parts(request)
-        return {"case_id": case_id, "events": await case_timeline(js, case_id)}
+        events = await case_timeline(js, case_id)
+        require_case_in_scope(auditor, (event["data"] for event in events))
+        return {"case_id": case_id, "events": events}
 
     @router.get("/cases/{case_id}/as-of", summary="This service's view of a case at a time")
     async def as_of(
         request: Request,
-        case_id: str,
-        _auditor: Auditor,
+        case_id: CaseId,
+        auditor: Auditor,
         time: Annotated[datetime, Query(description="an ISO 8601 instant with its offset")],
     ) -> dict[str, Any]:
         if time.tzinfo is None:
             raise InvalidCommand("give the time with its offset, e.g. 2027-01-01T00:00:00+08:00")
-        _db, store, _js = parts(request)
+        _db, store, js = parts(request)
+        if not nationwide(auditor):  # the case's jurisdiction, from every service's events
+            ours = [envelope.data for envelope in await store.read_case(case_id)]
+            events = await case_timeline(js, case_id)
+            require_case_in_scope(auditor, [*ours, *(event["data"] for event in events)])
         streams = await case_as_of(store, registry, deciders, case_id, time)
         return {"service": service, "case_id": case_id, "as_of": time, "streams": streams}
 
     @router.get("/dead-letters", summary="Events our consumers dead-lettered, not yet replayed")
-    async def dead_letters(request: Request, _auditor: Auditor) -> dict[str, Any]:
+    async def dead_letters(request: Request, auditor: Auditor) -> dict[str, Any]:
+        require_nationwide(auditor)
         found = {c.durable: await c.dead_letters() for c in consumers(request)}
         return {
             "service": service,

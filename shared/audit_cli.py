@@ -48,7 +48,9 @@ def _token(args: argparse.Namespace, role: str) -> str:
     if args.token:
         return str(args.token)
     secret = os.environ.get("HAIZHI_JWT_SECRET", DEVELOPMENT_JWT_SECRET)
-    return issue_development_token(secret, f"cli-{role}", [role], ttl=timedelta(minutes=10))
+    return issue_development_token(
+        secret, f"cli-{role}", [role], jurisdictions=["CN"], ttl=timedelta(minutes=10)
+    )
 
 
 def _call(method: str, url: str, token: str, **params: str) -> Any:

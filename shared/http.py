@@ -17,12 +17,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import HS256Verifier, JwksVerifier, TokenVerifier
+from shared.edges import checked_path_parameters, install_body_limit, install_openapi
 from shared.logging import get_logger
 from shared.metrics import CONTENT_TYPE, Metrics
 from shared.problems import HTTPProblem, install_problem_handlers
@@ -156,14 +157,21 @@ def create_app(
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app; `main.py` supplies the routers, lifespan and readiness checks."""
-    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(checked_path_parameters)],  # before any route reads one
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.token_verifier = token_verifier(settings)
     install_problem_handlers(app)
+    install_body_limit(app, settings.max_json_bytes)
     # Added last, so outermost: even a 500 problem carries the ids and is counted.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(_operations(title, version, metrics, readiness, refresh_metrics))
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     return app

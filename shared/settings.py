@@ -35,7 +35,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HAIZHI_", frozen=True, extra="ignore")
 
-    environment: Environment = "development"
+    #: Production unless set: a deployment that forgets it still refuses the development secret,
+    #: HS256 tokens, SQLite and the controlled clock. `haizhi up` and the test kit set it.
+    environment: Environment = "production"
     service: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # a subject token: haizhi.<service>.…
     data_dir: Path = Path("var")
     database_url: str = Field(default_factory=_default_database_url)
@@ -57,6 +59,8 @@ class ServiceSettings(BaseSettings):
     policy_dir: Path = Path("policies")
     log_json: bool | None = None  # None: JSON when stderr is not a terminal
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    #: Any request body but an attachment's (multipart): larger is a 413, read no further.
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -21,6 +21,10 @@ from shared.nats_server import EmbeddedNats, free_port, port_is_free
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
 DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
+#: Against slow and greedy clients: idle keep-alive connections close after 5 s, a request's
+#: head may hold at most 16 KiB. uvicorn has no deadline for a head sent slowly; production
+#: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
+UVICORN_LIMITS = ("--timeout-keep-alive", "5", "--h11-max-incomplete-event-size", "16384")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class System:
         env = {
             **os.environ,
             **self.extra_env,
+            # Settings default to production; this runner is development's (or a test's).
+            "HAIZHI_ENVIRONMENT": os.environ.get("HAIZHI_ENVIRONMENT", "development"),
             "HAIZHI_SERVICE": service,
             "HAIZHI_DATA_DIR": str(self.data_dir),
             "HAIZHI_DATABASE_URL": database.url,
@@ -83,6 +89,7 @@ class System:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", f"services.{service}.main:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            *UVICORN_LIMITS,
         ]  # fmt: skip
         self.processes[service] = subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO

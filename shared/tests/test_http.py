@@ -55,7 +55,9 @@ async def crash() -> None:
 
 
 def settings(**overrides: Any) -> ServiceSettings:
-    return ServiceSettings(service="probe", data_dir=Path("/nonexistent"), **overrides)
+    return ServiceSettings(
+        service="probe", environment="test", data_dir=Path("/nonexistent"), **overrides
+    )
 
 
 @pytest.fixture

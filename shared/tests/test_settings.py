@@ -27,7 +27,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_development_defaults_use_the_controlled_clock_and_sqlite_under_the_data_dir() -> None:
-    settings = ServiceSettings(service="probe", data_dir=Path("/data"))
+    settings = ServiceSettings(service="probe", environment="development", data_dir=Path("/data"))
 
     assert settings.environment == "development"
     assert settings.clock == "controlled"
@@ -42,6 +42,7 @@ def test_development_defaults_use_the_controlled_clock_and_sqlite_under_the_data
 def test_values_come_from_haizhi_prefixed_environment_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("HAIZHI_ENVIRONMENT", "development")
     monkeypatch.setenv("HAIZHI_SERVICE", "probe")
     monkeypatch.setenv("HAIZHI_NATS_URL", "nats://10.0.0.1:4222")
     monkeypatch.setenv("HAIZHI_HTTP_PORT", "8123")
@@ -75,6 +76,26 @@ def test_a_complete_production_configuration_is_accepted_and_runs_on_the_system_
 def test_production_refuses_development_tools(override: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ServiceSettings(**{**PRODUCTION, **override})  # type: ignore[arg-type]
+
+
+def test_settings_default_to_production_so_a_forgotten_environment_refuses_the_dev_secret() -> None:
+    with pytest.raises(ValidationError, match="HAIZHI_JWT_SECRET is the development secret"):
+        ServiceSettings(service="probe")
+
+
+def test_development_is_only_ever_chosen_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAIZHI_ENVIRONMENT", "development")
+
+    assert ServiceSettings(service="probe").environment == "development"
+
+
+def test_the_json_body_limit_is_one_mebibyte_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert ServiceSettings(service="probe", environment="test").max_json_bytes == 1024 * 1024
+    monkeypatch.setenv("HAIZHI_MAX_JSON_BYTES", "4096")
+
+    assert ServiceSettings(service="probe", environment="test").max_json_bytes == 4096
 
 
 def test_production_names_every_refusal_at_once() -> None:

@@ -129,7 +129,7 @@ async def test_an_auditor_verifies_the_service_and_reads_a_case_as_of_a_time(
 ) -> None:
     opened = await service.client.post("/calls", json=CALL, headers=officer(service))
     call_id = opened.json()["call_id"]
-    auditor = service.auth("auditor", user="audit-1")
+    auditor = service.auth("auditor", user="audit-1", jurisdictions=["CN"])
     await service.kernel.relay.drain_once()
     verified = await service.client.get("/audit/verify", headers=auditor)
     assert verified.json()["ok"] is True, verified.json()

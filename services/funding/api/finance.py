@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from shared.api import MAX_INT
 from shared.auth import Principal
 from shared.decider import NotFound
 from shared.problems import jsonable
@@ -36,8 +37,12 @@ class FeedPage(BaseModel):
 async def feed(
     _principal: FinanceOrAuditor,
     usecases: UseCases,
-    after: Annotated[int, Query(ge=0, description="a `next_cursor`; 0 = from the start")] = 0,
-    limit: Annotated[int, Query(ge=1, description=f"at most {FEED_MAX_PAGE} a page")] = 100,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT, description="a `next_cursor`; 0 = from the start")
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_INT, description=f"at most {FEED_MAX_PAGE} a page")
+    ] = 100,
 ) -> FeedPage:
     page = await usecases.queries.feed(after, limit)
     return FeedPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
