@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth import Principal
-from shared.idempotency import once, request_fingerprint
+from shared.idempotency import key_scope, once, request_fingerprint
 from shared.problems import HTTPProblem, jsonable
 from shared.usecase import CommandContext, Executor
 
@@ -88,6 +88,19 @@ def command_context(request: Request, principal: Principal) -> CommandContext:
     return CommandContext(actor=principal.user_id, correlation_id=str(correlation))
 
 
+def idempotency_scope(request: Request, principal: Principal) -> str:
+    """Whose `Idempotency-Key`s these are: the caller's whole identity, the route and its ids."""
+    return key_scope(
+        principal.user_id,
+        principal.org_id,
+        principal.roles,
+        principal.jurisdictions,
+        request.method,
+        getattr(request.scope.get("route"), "path", request.url.path),
+        request.path_params,
+    )
+
+
 async def command_response(
     request: Request,
     executor: Executor,
@@ -101,9 +114,8 @@ async def command_response(
     """
     body = await request.body()
     fingerprint = request_fingerprint(request.method, request.url.path, body)
-    stored = await once(
-        executor.db, executor.transaction, principal.user_id, key, fingerprint, action
-    )
+    scope = idempotency_scope(request, principal)
+    stored = await once(executor.db, executor.transaction, scope, key, fingerprint, action)
     headers = {"Idempotency-Replayed": "true"} if stored.replayed else {}
     if isinstance(stored.body, dict) and "version" in stored.body:
         headers["ETag"] = f'"{stored.body["version"]}"'

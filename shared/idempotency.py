@@ -2,13 +2,15 @@
 
 The first result is recorded in the same transaction as the events it reports, so either both
 exist or neither. A key reused with a different request is refused (422): it is a client bug.
+Keys are scoped (`key_scope`, stored in the `principal` column) by the caller's whole identity
+and the route, so one `sub` in two organisations, or one key on two routes, never replays.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +40,33 @@ class IdempotencyKeyReused(InvalidCommand):
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def key_scope(
+    user_id: str,
+    org_id: str | None,
+    roles: Iterable[str],
+    jurisdictions: Iterable[str],
+    method: str,
+    route: str,
+    path_params: Mapping[str, str],
+) -> str:
+    """Whose keys these are: the whole verified identity and the route, hashed (64 hex digits).
+
+    Two callers with one `sub` but another organisation, role or jurisdiction, and one caller
+    on two routes (or two objects of one route), never share a key's first answer.
+    """
+    identity = {
+        "sub": user_id,
+        "org": org_id,
+        "roles": sorted(roles),
+        "jurisdictions": sorted(jurisdictions),
+        "method": method.upper(),
+        "route": route,
+        "path_params": dict(sorted(path_params.items())),
+    }
+    canonical = json.dumps(identity, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def _lookup(

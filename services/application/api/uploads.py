@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
+from shared.api import idempotency_scope
 from shared.auth import Principal
 from shared.idempotency import once, request_fingerprint
 from shared.problems import HTTPProblem, jsonable, problem_type
@@ -143,9 +144,8 @@ async def upload_response(
     """`command_response` for uploads: a retry re-encodes the multipart body with another
     boundary, so the request is recognised by what it means (`identity`), not its bytes."""
     fingerprint = request_fingerprint(request.method, request.url.path, identity.encode())
-    stored = await once(
-        executor.db, executor.transaction, principal.user_id, key, fingerprint, action
-    )
+    scope = idempotency_scope(request, principal)
+    stored = await once(executor.db, executor.transaction, scope, key, fingerprint, action)
     headers = {"Idempotency-Replayed": "true"} if stored.replayed else {}
     if isinstance(stored.body, dict) and "version" in stored.body:
         headers["ETag"] = f'"{stored.body["version"]}"'
