@@ -30,13 +30,13 @@ from shared import audit_cli
 from shared.auth import Role, issue_development_token
 from shared.clock import advance_clock, read_clock, set_clock
 from shared.settings import DEVELOPMENT_JWT_SECRET
-from shared.system import System
+from shared.system import RestartPolicy, System
 
 RUNTIME_FILE = "haizhi.json"
 
 
 def up(data_dir: Path, timeout: float = 60.0) -> int:
-    system = System(data_dir)
+    system = System(data_dir, restart_policy=RestartPolicy.from_env())
     stopping = False
 
     def stop(*_: object) -> None:
@@ -50,7 +50,14 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
         system.start(timeout)
         runtime = system.data_dir / RUNTIME_FILE
         runtime.write_text(
-            json.dumps({"nats": system.nats_url, "services": system.urls}, indent=2),
+            json.dumps(
+                {
+                    "nats": system.nats_url,
+                    "services": system.urls,
+                    "pids": {s: p.pid for s, p in system.processes.items()},  # as started
+                },
+                indent=2,
+            ),
             encoding="utf-8",
         )
         print("HaiZhi Cases is running; Ctrl-C stops it, the data stays in", system.data_dir)
@@ -61,8 +68,9 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
         print("  the clock:  haizhi clock advance 90d")
         sys.stdout.flush()
         while not stopping:
-            for service, code in system.exited().items():
-                print(f"{service} stopped (exit {code}); see {system.data_dir}/{service}.log")
+            # A crashed service is started again after a backoff; one that keeps crashing
+            # ends the whole system, non-zero (`System.supervise`).
+            if system.supervise(lambda line: print(line, flush=True)):
                 return 1
             time.sleep(0.5)  # supervising child processes
     except KeyboardInterrupt:

@@ -3,6 +3,10 @@
 Used by `haizhi up`, the end-to-end tests, the demo and the benchmarks. Each service is its
 own `uvicorn` process with its own database (a SQLite file under the data folder, or a
 PostgreSQL URL and schema per service).
+
+`supervise` is what an orchestrator does for `haizhi up`: a service that exits is started
+again after an exponential backoff, and given up on only when it crashes more than
+`RestartPolicy.max_crashes` times within `window` seconds.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +38,31 @@ class ServiceDatabase:
     schema: str | None = None
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How `System.supervise` restarts a crashed service: after `base_delay` seconds, doubled
+    at each crash within `window` (at most `max_delay`); more than `max_crashes` crashes
+    within `window` and it gives up on the service."""
+
+    max_crashes: int = 5
+    window: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> RestartPolicy:
+        """`HAIZHI_RESTART_MAX_CRASHES`, `HAIZHI_RESTART_WINDOW` (seconds), else the defaults."""
+        env = dict(os.environ) if env is None else env
+        default = cls()
+        return cls(
+            max_crashes=int(env.get("HAIZHI_RESTART_MAX_CRASHES", default.max_crashes)),
+            window=float(env.get("HAIZHI_RESTART_WINDOW", default.window)),
+        )
+
+    def delay(self, crashes: int) -> float:
+        return float(min(self.base_delay * 2 ** max(crashes - 1, 0), self.max_delay))
+
+
 @dataclass
 class System:
     data_dir: Path
@@ -43,6 +73,11 @@ class System:
     nats: EmbeddedNats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    #: When each service crashed within the policy's window (monotonic seconds).
+    crashes: dict[str, list[float]] = field(default_factory=dict)
+    #: Crashed services waiting out their backoff: when each starts again.
+    restarting: dict[str, float] = field(default_factory=dict)
 
     @property
     def nats_url(self) -> str:
@@ -138,6 +173,40 @@ class System:
 
     def exited(self) -> dict[str, int]:
         return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}
+
+    def supervise(self, report: Callable[[str], None]) -> list[str]:
+        """One round of supervision: note the services that exited, start again those whose
+        backoff has passed; return the services given up on (too many crashes), if any."""
+        now = time.monotonic()
+        policy = self.restart_policy
+        given_up = []
+        for service, code in self.exited().items():
+            if service in self.restarting:
+                continue
+            recent = [t for t in self.crashes.get(service, []) if now - t < policy.window]
+            recent.append(now)
+            self.crashes[service] = recent
+            log = self.data_dir / f"{service}.log"
+            if len(recent) > policy.max_crashes:
+                report(
+                    f"{service} exited with {code}, its crash {len(recent)} within "
+                    f"{policy.window:.0f}s: giving up; see {log}"
+                )
+                given_up.append(service)
+                continue
+            delay = policy.delay(len(recent))
+            report(
+                f"{service} exited with {code} (crash {len(recent)} of at most "
+                f"{policy.max_crashes} within {policy.window:.0f}s): restarting in "
+                f"{delay:.1f}s; see {log}"
+            )
+            self.restarting[service] = now + delay
+        for service, at in list(self.restarting.items()):
+            if now >= at:
+                del self.restarting[service]
+                self.start_service(service)
+                report(f"{service} restarted (process {self.processes[service].pid})")
+        return given_up
 
     def __enter__(self) -> System:
         return self.start()

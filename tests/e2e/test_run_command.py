@@ -3,11 +3,15 @@ is there at the next start."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,3 +96,77 @@ def test_up_runs_the_system_stops_on_ctrl_c_and_keeps_the_data(tmp_path: Path) -
         assert "application ok: 1 stored, 1 in stream" in verify.stdout
     finally:
         stop(again)
+
+
+class Lines:
+    """`haizhi up`'s output, line by line, waited for with a deadline (never for ever)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        assert process.stdout is not None
+        stdout = process.stdout
+
+        def read() -> None:
+            for line in stdout:
+                self._lines.put(line)
+            self._lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def until(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no {pattern!r} in {timeout}s:\n{''.join(self.seen)}"
+                ) from None
+            if line is None:
+                raise AssertionError(f"output ended before {pattern!r}:\n{''.join(self.seen)}")
+            self.seen.append(line)
+            if found := re.search(pattern, line):
+                return found
+
+
+def test_up_restarts_a_killed_service_and_gives_up_on_one_that_keeps_crashing(
+    tmp_path: Path,
+) -> None:
+    script = Path(sys.executable).with_name("haizhi")
+    process = subprocess.Popen(
+        [str(script), "--data-dir", str(tmp_path), "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",
+        # One restart allowed within the window: the second crash ends the system.
+        env={**os.environ, "PYTHONUTF8": "1", "HAIZHI_RESTART_MAX_CRASHES": "1"},
+    )
+    try:
+        lines = Lines(process)
+        lines.until("is running")
+        info = json.loads((tmp_path / RUNTIME_FILE).read_text(encoding="utf-8"))
+        review = info["services"]["review"]
+        os.kill(info["pids"]["review"], signal.SIGKILL)
+        lines.until(r"review exited with -9 \(crash 1 of at most 1 .*restarting in")
+        restarted = int(lines.until(r"review restarted \(process (\d+)\)")[1])
+        deadline = time.monotonic() + 60
+        while True:  # the same address answers again, the rest never stopped
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{review}/readyz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "review never became ready again"
+            time.sleep(0.2)  # polling a child process's readiness
+        assert process.poll() is None
+        opened = httpx.post(
+            f"{info['services']['application']}/calls", json=CALL, headers=officer()
+        )
+        assert opened.status_code == 201, opened.text
+        os.kill(restarted, signal.SIGKILL)
+        lines.until(r"review exited with -9, its crash 2 within .*giving up")
+        lines.until("stopped")
+        assert process.wait(timeout=60) == 1
+    finally:
+        if process.poll() is None:  # the reader thread owns stdout: no communicate() here
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
