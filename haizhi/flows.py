@@ -395,7 +395,7 @@ class Funding(ServiceClient):
 
     def plan(self, person: Person, base_id: str) -> Row | None:
         plans = self.find("/plans", person, base_id=base_id)
-        return dict(plans[0]) if plans else None
+        return dict(plans["items"][0]) if plans and plans["items"] else None
 
     def wait_plan(self, person: Person, base_id: str, check: Check, what: str) -> Row:
         return eventually(

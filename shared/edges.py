@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.problems import HTTPProblem, problem_response, problem_type
+from shared.problems import PROBLEM_MEDIA_TYPE, HTTPProblem, problem_response, problem_type
 
 PATH_TOKEN_PATTERN = r"^[\w-]{1,128}$"
 _PATH_TOKEN = re.compile(PATH_TOKEN_PATTERN)
@@ -185,6 +185,20 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     return statuses
 
 
+def _document(responses: dict[str, Any], status: int) -> None:
+    """The route's own words win (a list of its problem types); FastAPI's defaults do not."""
+    existing = responses.get(str(status), {})
+    if PROBLEM_MEDIA_TYPE in existing.get("content", {}):
+        return
+    description = existing.get("description")
+    if not description or description == "Validation Error":
+        description = _DESCRIPTIONS.get(status, "A problem")
+    responses[str(status)] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+    }
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the problem responses and header formats to an OpenAPI document, in place."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -205,11 +219,9 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                         scheme["pattern"] = PATH_TOKEN_PATTERN
                         scheme.setdefault("maxLength", 128)
             responses = operation.setdefault("responses", {})
-            for status in sorted(_statuses(path, method, operation)):
-                responses[str(status)] = {
-                    "description": _DESCRIPTIONS[status],
-                    "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
-                }
+            declared = {int(code) for code in responses if code.isdigit() and code >= "400"}
+            for status in sorted(_statuses(path, method, operation) | declared):
+                _document(responses, status)
     schemas = schema["components"]["schemas"]
     still_used = str(schema.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -17,16 +17,15 @@ from ..projections.workstations import workstations
 
 
 def _officials_codes(principal: Principal) -> tuple[str, ...]:
-    """Jurisdictions count for every role but the applicant's, who acts for a unit."""
-    official = principal.roles - {Role.APPLICANT, Role.AUDITOR}
+    """Jurisdictions count for every role but the applicant's, who acts for a unit: an auditor
+    reads what lies in theirs (a nationwide auditor, CN, reads everything)."""
+    official = principal.roles - {Role.APPLICANT}
     return principal.jurisdictions if official else ()
 
 
 def visible_bases(principal: Principal, table: Table = bases) -> ColumnElement[bool]:
     """A filter on `bases` (or another table with `unit_id` and `jurisdiction`): the rows this
     caller may read."""
-    if principal.has(Role.AUDITOR):
-        return true()
     clauses: list[ColumnElement[bool]] = []
     if principal.has(Role.APPLICANT) and principal.org_id:
         clauses.append(table.c.unit_id == principal.org_id)
@@ -39,8 +38,6 @@ def visible_bases(principal: Principal, table: Table = bases) -> ColumnElement[b
 
 
 def can_see(principal: Principal, base: RowMapping) -> bool:
-    if principal.has(Role.AUDITOR):
-        return True
     if principal.has(Role.APPLICANT) and principal.belongs_to(base["unit_id"]):
         return True
     return bool(_officials_codes(principal)) and principal.covers(base["jurisdiction"])

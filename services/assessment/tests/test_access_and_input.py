@@ -35,6 +35,10 @@ async def test_each_caller_sees_only_the_bases_in_their_reach(world: World) -> N
     assert await listed(world.auditor(), "?jurisdiction=52") == ["b3"]
     assert await listed(world.auditor(), "?status=expired") == []
     assert await listed(world.auditor(), "?limit=2") == ["b1", "b2"]
+    assert await listed(world.auditor("53")) == ["b1", "b2"]  # a province's auditor
+    assert await listed(world.auditor("5201")) == ["b3"]
+    assert await listed(world.svc.auth("auditor", user="no-reach")) == []
+    await _refused(world, await world.client.get("/bases/b3", headers=world.auditor("53")), 404)
     assert await listed(world.svc.auth("applicant", org="unit-unknown")) == []
     for path in ("/bases/b2", "/bases/b2/years"):
         await _refused(world, await world.client.get(path, headers=world.unit()), 404)

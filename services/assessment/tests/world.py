@@ -91,8 +91,9 @@ class World:
     def leading_group(self) -> dict[str, str]:
         return self.svc.auth("leading_group", user="leading-group", jurisdictions=["CN"])
 
-    def auditor(self) -> dict[str, str]:
-        return self.svc.auth("auditor", user="auditor")
+    def auditor(self, *jurisdictions: str) -> dict[str, str]:
+        """A nationwide auditor, unless given the jurisdictions they audit."""
+        return self.svc.auth("auditor", user="auditor", jurisdictions=jurisdictions or ("CN",))
 
     # --- time --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from shared.decider import NotFound
 
-from .dependencies import PlanReader, UseCases, own_unit
+from .dependencies import PlanReader, UseCases, audited_provinces, own_unit
 from .plans import PlanView
 
 router = APIRouter(prefix="/bases", tags=["plans 资助计划"])
@@ -69,6 +69,9 @@ async def base_funding(
     base_id: BaseId, principal: PlanReader, usecases: UseCases
 ) -> BaseFundingView:
     found = await usecases.queries.base_funding(base_id, own_unit(principal))
+    provinces = audited_provinces(principal)
+    if found is not None and provinces is not None:
+        found = found if any(found["province"].startswith(p) for p in provinces if p) else None
     if found is None:
         raise NotFound(f"funding has no designation of base {base_id}")
     return BaseFundingView.model_validate(found)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.auth import Principal, Role, forbidden, require_roles
+from shared.auth import NATIONWIDE, Principal, Role, forbidden, require_roles
 
 from ..usecases import FundingUseCases
 
@@ -23,6 +23,26 @@ FinanceOrAuditor = Annotated[Principal, Depends(require_roles(Role.FINANCE, Role
 PlanReader = Annotated[
     Principal, Depends(require_roles(Role.FINANCE, Role.AUDITOR, Role.APPLICANT))
 ]
+
+
+def audited_provinces(principal: Principal) -> tuple[str, ...] | None:
+    """The provinces an auditor reads: their jurisdictions (a province's code, or CN for
+    every one; a prefecture's auditor reads no plan, funding being provincial). None: no
+    such limit (finance, a nationwide auditor, or an applicant, limited to its unit)."""
+    if principal.has(Role.FINANCE) or not principal.has(Role.AUDITOR):
+        return None
+    if any(code in NATIONWIDE for code in principal.jurisdictions):
+        return None
+    return tuple(principal.jurisdictions)
+
+
+def require_nationwide_reader(principal: Principal) -> None:
+    """The feed spans every province: finance or a nationwide auditor only."""
+    if audited_provinces(principal) is not None:
+        raise forbidden(
+            "The feed spans every province; it needs finance or a nationwide (CN) auditor.",
+            "outside-jurisdiction",
+        )
 
 
 def own_unit(principal: Principal) -> str | None:

@@ -18,7 +18,14 @@ from shared.problems import jsonable
 
 from ..domain.reconciliation import Figures, Reconciliation
 from ..usecases.queries import FEED_MAX_PAGE
-from .dependencies import FinanceOrAuditor, PlanReader, UseCases, own_unit
+from .dependencies import (
+    FinanceOrAuditor,
+    PlanReader,
+    UseCases,
+    audited_provinces,
+    own_unit,
+    require_nationwide_reader,
+)
 
 router = APIRouter(tags=["finance 财务"])
 
@@ -35,7 +42,7 @@ class FeedPage(BaseModel):
 
 @router.get("/feed", summary="Every funding event in order, from a cursor (finance, auditor)")
 async def feed(
-    _principal: FinanceOrAuditor,
+    principal: FinanceOrAuditor,
     usecases: UseCases,
     after: Annotated[
         int, Query(ge=0, le=MAX_INT, description="a `next_cursor`; 0 = from the start")
@@ -44,6 +51,7 @@ async def feed(
         int, Query(ge=1, le=MAX_INT, description=f"at most {FEED_MAX_PAGE} a page")
     ] = 100,
 ) -> FeedPage:
+    require_nationwide_reader(principal)
     page = await usecases.queries.feed(after, limit)
     return FeedPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
@@ -54,9 +62,12 @@ BaseFilter = Annotated[str | None, Query(min_length=1, max_length=120)]
 async def _reconcile(
     principal: Principal, usecases: UseCases, base_id: str | None
 ) -> Reconciliation:
-    """Finance and auditors: every base (or the one asked); a unit: its own bases only."""
-    unit = own_unit(principal)
+    """Finance: every base (or the one asked); an auditor: those of their provinces; a unit:
+    its own bases only."""
+    unit, provinces = own_unit(principal), audited_provinces(principal)
     allowed = None if unit is None else await usecases.queries.bases_of_unit(unit)
+    if provinces is not None:
+        allowed = await usecases.queries.bases_in(provinces)
     if base_id is not None:
         if allowed is not None and base_id not in allowed:
             raise NotFound(f"no subsidy plan for base {base_id}")

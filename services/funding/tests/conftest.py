@@ -182,11 +182,16 @@ async def funding_when(
     """The base's funding view (`GET /bases/{base_id}/funding`) once `condition` holds."""
 
     async def probe() -> dict[str, Any] | None:
-        read = await svc.client.get(f"/bases/{base_id}/funding", headers=svc.auth("auditor"))
+        read = await svc.client.get(f"/bases/{base_id}/funding", headers=auditor(svc))
         view: dict[str, Any] = read.json()
         return view if read.status_code == 200 and condition(view) else None
 
     return await eventually(probe)
+
+
+def auditor(svc: RunningService, *jurisdictions: str) -> dict[str, str]:
+    """An auditor of `jurisdictions`; nationwide (CN) unless given."""
+    return svc.auth("auditor", user="auditor", jurisdictions=jurisdictions or ("CN",))
 
 
 async def plan_when(
@@ -195,7 +200,7 @@ async def plan_when(
     """The base's plan once `condition` holds (effects of the bus arrive when they arrive)."""
 
     async def probe() -> dict[str, Any] | None:
-        read = await svc.client.get(f"/plans/{base_id}", headers=svc.auth("auditor"))
+        read = await svc.client.get(f"/plans/{base_id}", headers=auditor(svc))
         plan: dict[str, Any] = read.json()
         return plan if read.status_code == 200 and condition(plan) else None
 

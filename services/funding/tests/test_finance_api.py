@@ -15,7 +15,7 @@ from shared.testkit.service import RunningService, eventually
 from shared.usecase import CommandContext
 
 from ..messaging.contracts import CONSUMES, EXAMPLES, registry
-from .conftest import FEN, Upstream, cashier, finance, plan_when, stages
+from .conftest import FEN, Upstream, auditor, cashier, finance, plan_when, stages
 
 PAYMENT = {"payment_ref": "YN-PAY-1", "paid_on": "2022-06-15", "amount_fen": FEN}
 
@@ -139,7 +139,7 @@ async def test_the_feed_resumed_from_a_cursor_returns_exactly_the_later_events(
     ]
     assert resumed.json()["next_cursor"] == stored[-1].position
     at_the_end = await service.client.get(
-        f"/feed?after={stored[-1].position}", headers=service.auth("auditor")
+        f"/feed?after={stored[-1].position}", headers=auditor(service)
     )
     assert at_the_end.json() == {"items": [], "next_cursor": stored[-1].position}
 
@@ -262,7 +262,7 @@ async def test_reconciliation_totals_equal_the_sum_of_the_events_in_json_and_csv
     assert [y["year"] for y in km["years"]] == [2022, 2023, 2024]
     assert km["years"][0]["figures"]["paid"] == {"count": 1, "amount_fen": FEN}
 
-    exported = await service.client.get("/reconciliation.csv", headers=service.auth("auditor"))
+    exported = await service.client.get("/reconciliation.csv", headers=auditor(service))
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == 3 * 3 + 3 + 1  # a row per base and year, per base, and the total
@@ -276,12 +276,19 @@ async def test_reconciliation_totals_equal_the_sum_of_the_events_in_json_and_csv
 
 @pytest.mark.parametrize(
     ("roles", "status"),
-    [((), 401), (("applicant",), 403), (("province_reviewer",), 403), (("auditor",), 200)],
+    [
+        ((), 401),
+        (("applicant",), 403),
+        (("province_reviewer",), 403),
+        (("auditor",), 403),  # of Yunnan: the feed spans every province
+        (("auditor", "CN"), 200),
+    ],
 )
-async def test_only_finance_and_auditors_read_the_feed(
+async def test_only_finance_and_nationwide_auditors_read_the_feed(
     service: RunningService, roles: tuple[str, ...], status: int
 ) -> None:
-    headers = service.auth(*roles, org="unit-kunming", jurisdictions=["53"]) if roles else {}
+    role, codes = roles[:1], roles[1:] or ("53",)
+    headers = service.auth(*role, org="unit-kunming", jurisdictions=codes) if roles else {}
     read = await service.client.get("/feed", headers=headers)
     assert read.status_code == status
     if status != 200:
@@ -296,17 +303,17 @@ async def test_a_unit_sees_its_own_bases_plan_and_figures_only(
     kunming = service.auth("applicant", user="zhang", org="unit-kunming")
 
     own = await service.client.get("/plans?base_id=base-km", headers=kunming)
-    assert [p["plan_id"] for p in own.json()] == ["base-km"]
+    assert [p["plan_id"] for p in own.json()["items"]] == ["base-km"]
     assert (await service.client.get("/plans/base-km", headers=kunming)).status_code == 200
     listed = await service.client.get("/plans", headers=kunming)
-    assert [p["base_id"] for p in listed.json()] == ["base-km"]
+    assert [p["base_id"] for p in listed.json()["items"]] == ["base-km"]
     for path in ("/plans?base_id=base-dl", "/plans/base-dl", "/reconciliation?base_id=base-dl"):
         hidden = await service.client.get(path, headers=kunming)
         assert (hidden.status_code, hidden.json()["status"]) == (404, 404), path
     figures = await service.client.get("/reconciliation", headers=kunming)
     assert [b["base_id"] for b in figures.json()["bases"]] == ["base-km"]
     every = await service.client.get("/plans", headers=finance(service))
-    assert [p["base_id"] for p in every.json()] == ["base-dl", "base-km"]
+    assert [p["base_id"] for p in every.json()["items"]] == ["base-dl", "base-km"]
     reviewer = service.auth("province_reviewer", jurisdictions=["53"])
     assert (await service.client.get("/plans", headers=reviewer)).status_code == 403
 

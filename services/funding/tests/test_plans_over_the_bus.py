@@ -15,7 +15,16 @@ from shared.testkit.service import RunningService, eventually
 from ..messaging.contracts import registry
 from ..projections import projections
 from ..usecases.parking import parked_facts
-from .conftest import FEN, Upstream, cashier, finance, funding_when, plan_when, stages
+from .conftest import (
+    FEN,
+    Upstream,
+    auditor,
+    cashier,
+    finance,
+    funding_when,
+    plan_when,
+    stages,
+)
 
 
 async def test_a_designation_on_the_bus_makes_a_plan_of_three_instalments_the_first_due_at_once(
@@ -69,8 +78,8 @@ async def test_a_yunnan_work_station_gets_no_subsidy_plan_and_its_view_says_why(
 
     await plan_when(service, "base-km", lambda p: bool(p["instalments"]))
 
-    listed = await service.client.get("/plans", headers=service.auth("auditor"))
-    assert [p["base_id"] for p in listed.json()] == ["base-km"]
+    listed = await service.client.get("/plans", headers=auditor(service))
+    assert [p["base_id"] for p in listed.json()["items"]] == ["base-km"]
     view = await funding_when(service, "station-km")
     assert (view["status"], view["programme"], view["plans"]) == (
         "not_planned",

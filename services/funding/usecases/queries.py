@@ -11,11 +11,11 @@ positions is the order of commits already.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.codec import EventRegistry
@@ -63,10 +63,25 @@ class FundingQueries:
         base_id: str | None = None,
         unit_id: str | None = None,
         plan_id: str | None = None,
+        provinces: Sequence[str] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Plans with their instalments, oldest first; each filter given narrows the list."""
+        """Plans with their instalments, oldest first; each filter given narrows the list.
+
+        `provinces`: only plans of provinces these codes cover (None: every province);
+        `after` (approved_on, plan_id) and `limit` page through them.
+        """
         async with self.db.snapshot() as conn:  # plans and instalments as of one moment
-            return await _plans(conn, base_id=base_id, unit_id=unit_id, plan_id=plan_id)
+            return await _plans(
+                conn,
+                base_id=base_id,
+                unit_id=unit_id,
+                plan_id=plan_id,
+                provinces=provinces,
+                after=after,
+                limit=limit,
+            )
 
     async def not_planned(self, base_id: str, unit_id: str | None = None) -> list[dict[str, Any]]:
         """The base's designations its province does not fund, with the reason, oldest first."""
@@ -112,6 +127,20 @@ class FundingQueries:
             rows = await conn.execute(select(plans.c.base_id).where(plans.c.unit_id == unit_id))
             return set(rows.scalars())
 
+    async def bases_in(self, provinces: Sequence[str]) -> set[str]:
+        """The bases with a plan in a province these codes cover."""
+        async with self.db.read_engine.connect() as conn:
+            query = select(plans.c.base_id).where(in_provinces(provinces))
+            return set((await conn.execute(query)).scalars())
+
+
+def in_provinces(provinces: Sequence[str]) -> ColumnElement[bool]:
+    """SQL: the plan's province lies in one of `provinces` (codes, prefixes of it)."""
+    codes = [code for code in provinces if code]
+    if not codes:
+        return false()
+    return or_(*(plans.c.province.startswith(code, autoescape=True) for code in codes))
+
 
 async def _plans(
     conn: AsyncConnection,
@@ -119,8 +148,17 @@ async def _plans(
     base_id: str | None = None,
     unit_id: str | None = None,
     plan_id: str | None = None,
+    provinces: Sequence[str] | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     query = select(plans).order_by(plans.c.approved_on, plans.c.plan_id)
+    if provinces is not None:
+        query = query.where(in_provinces(provinces))
+    if after is not None:
+        query = query.where(tuple_(plans.c.approved_on, plans.c.plan_id) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
     if base_id is not None:
         query = query.where(plans.c.base_id == base_id)
     if unit_id is not None:
