@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from sqlalchemy import select
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import ColumnElement, Select, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.api import MAX_PAGE_SIZE
 from shared.auth import Role
 from shared.decider import NotFound
 
@@ -28,15 +31,47 @@ RENEWAL_LEVELS: dict[Role, Level] = {
 }
 
 
+#: A queue cursor: the last item's sort key and id, as `next_cursors` gave it.
+QUEUE_CURSOR = r"^[0-9A-Za-z:.+_-]{1,64}~[\w-]{1,128}$"
+_QUEUE_CURSOR = re.compile(QUEUE_CURSOR)
+QueueCursor = Annotated[str | None, Query(max_length=200, pattern=QUEUE_CURSOR)]
+
+
+def _after(cursor: str | None, key: ColumnElement[Any], ident: ColumnElement[Any]) -> Any:
+    if cursor is None or not _QUEUE_CURSOR.fullmatch(cursor):
+        return true()
+    sort_key, _, last_id = cursor.partition("~")
+    return tuple_(key, ident) > tuple_(sort_key, last_id)
+
+
+async def _page(
+    conn: AsyncConnection, query: Select[Any], limit: int, key: str, ident: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    rows = [dict(r) for r in (await conn.execute(query.limit(limit + 1))).mappings()]
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], f"{last[key]}~{last[ident]}"
+
+
 @router.get(
     "/queue",
     summary="My work queue: cases waiting at my levels, in my jurisdiction",
     description="`reviews` waiting at a level the caller's roles decide (a province reviewer"
     " also sees work stations awaiting the provincial decision), `renewals` likewise, and the"
-    " calls' `rankings` still collecting (province reviewers).",
+    " calls' `rankings` still collecting (province reviewers). Each list holds at most"
+    f" `limit` (1–{MAX_PAGE_SIZE}) items; `next_cursors` names, per list, the cursor of its"
+    " next page (`reviews_cursor`, `renewals_cursor`, `rankings_cursor`; null: no more).",
     responses=problems(s403=[ROLE_REQUIRED]),
 )
-async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[dict[str, Any]]]:
+async def work_queue(
+    principal: Reader,
+    usecases: UseCases,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE,
+    reviews_cursor: QueueCursor = None,
+    renewals_cursor: QueueCursor = None,
+    rankings_cursor: QueueCursor = None,
+) -> dict[str, Any]:
     # Cases awaiting the recommendation wait in their call's ranking, listed below.
     levels = [
         level.value
@@ -50,6 +85,7 @@ async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[di
             reviews.c.status == IN_REVIEW,
             reviews.c.level.in_(levels),
             covered(reviews.c.jurisdiction, principal),
+            _after(reviews_cursor, reviews.c.updated_at, reviews.c.review_id),
         )
         .order_by(reviews.c.updated_at, reviews.c.review_id)
     )
@@ -58,6 +94,7 @@ async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[di
         .where(
             renewals.c.level.in_(renewal_levels),
             covered(renewals.c.jurisdiction, principal),
+            _after(renewals_cursor, renewals.c.updated_at, renewals.c.renewal_id),
         )
         .order_by(renewals.c.updated_at, renewals.c.renewal_id)
     )
@@ -66,23 +103,30 @@ async def work_queue(principal: Reader, usecases: UseCases) -> dict[str, list[di
         .where(
             rankings.c.status == "collecting",
             covered(rankings.c.province, principal),
+            _after(rankings_cursor, rankings.c.call_id, rankings.c.ranking_id),
             rankings.c.ranking_id.in_(
                 select(ranking_candidates.c.ranking_id).where(
                     ranking_candidates.c.status == "candidate"
                 )
             ),
         )
-        .order_by(rankings.c.call_id)
+        .order_by(rankings.c.call_id, rankings.c.ranking_id)
     )
+    queue: dict[str, Any] = {}
+    cursors: dict[str, str | None] = {}
     async with usecases.executor.db.read_engine.connect() as conn:
-        queue = {"reviews": [dict(r) for r in (await conn.execute(waiting_reviews)).mappings()]}
-        queue["renewals"] = [dict(r) for r in (await conn.execute(waiting_renewals)).mappings()]
-        queue["rankings"] = (
-            [dict(r) for r in (await conn.execute(open_rankings)).mappings()]
-            if principal.has(Role.PROVINCE_REVIEWER)
-            else []
+        queue["reviews"], cursors["reviews"] = await _page(
+            conn, waiting_reviews, limit, "updated_at", "review_id"
         )
-    return queue
+        queue["renewals"], cursors["renewals"] = await _page(
+            conn, waiting_renewals, limit, "updated_at", "renewal_id"
+        )
+        queue["rankings"], cursors["rankings"] = (
+            await _page(conn, open_rankings, limit, "call_id", "ranking_id")
+            if principal.has(Role.PROVINCE_REVIEWER)
+            else ([], None)
+        )
+    return {**queue, "next_cursors": cursors}
 
 
 @router.get(

@@ -171,7 +171,12 @@ async def test_a_reviewer_of_another_prefecture_or_province_sees_nothing(
         assert hidden.status_code == 404, path
         assert hidden.headers["content-type"] == PROBLEM
     queue = (await service.client.get("/queue", headers=QUJING.headers(service))).json()
-    assert queue == {"reviews": [], "renewals": [], "rankings": []}
+    assert queue == {
+        "reviews": [],
+        "renewals": [],
+        "rankings": [],
+        "next_cursors": {"reviews": None, "renewals": None, "rankings": None},
+    }
     before = await appended(service)
     for path, body in (
         (f"/reviews/{app.review_id}/declarations", {}),
