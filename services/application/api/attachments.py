@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -126,7 +126,10 @@ async def remove_attachment(
     summary="Download a file the application holds or held (its unit, or reviewers)",
 )
 async def download(
-    application_id: str, sha256: str, scope: ReaderScope, usecases: UseCases
+    application_id: str,
+    sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="the file's SHA-256")],
+    scope: ReaderScope,
+    usecases: UseCases,
 ) -> FileResponse:
     row = await usecases.queries.file(scope, application_id, sha256)
     path = usecases.files.open(sha256)
