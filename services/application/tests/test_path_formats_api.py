@@ -43,3 +43,18 @@ async def test_a_malformed_id_is_a_422_and_a_well_formed_unknown_one_a_404(
     assert malformed.status_code == 422, malformed.text
     assert malformed.headers["content-type"] == "application/problem+json"
     assert unknown.status_code == 404, unknown.text
+
+
+async def test_a_json_body_over_the_limit_is_a_413_and_appends_nothing(
+    service: RunningService,
+) -> None:
+    officer = service.auth("province_reviewer", user="mao", jurisdictions=["53"])
+    huge = b'{"province": "53", "title": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    refused = await service.client.post(
+        "/calls", content=huge, headers={**officer, "Content-Type": "application/json"}
+    )
+
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["type"].endswith("/body-too-large")
+    assert await service.kernel.store.read_all() == []
