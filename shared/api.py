@@ -6,7 +6,7 @@ use case once (idempotently), and answers with the new stream version as a stron
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -26,20 +26,28 @@ MIN_INT = -(2**63)
 T = TypeVar("T")
 
 
-def _out_of_range(value: object) -> bool:
+def _refused(value: object) -> str | None:
+    """Why a body's value cannot be stored, or None: an integer beyond 64 bits, or a NUL
+    character (PostgreSQL text refuses it) anywhere in a string or a key."""
     match value:
         case bool():
-            return False
+            return None
         case int():
-            return not MIN_INT <= value <= MAX_INT
+            return None if MIN_INT <= value <= MAX_INT else f"integers lie in {MIN_INT}..{MAX_INT}"
+        case str():
+            return "text may not contain NUL (\\u0000)" if "\x00" in value else None
         case BaseModel():
-            return any(_out_of_range(getattr(value, name)) for name in type(value).model_fields)
+            return _first(getattr(value, name) for name in type(value).model_fields)
         case list() | tuple() | set() | frozenset():
-            return any(_out_of_range(item) for item in value)
+            return _first(value)
         case dict():
-            return any(_out_of_range(item) for item in value.values())
+            return _first([*value.keys(), *value.values()])
         case _:
-            return False
+            return None
+
+
+def _first(values: Iterable[object]) -> str | None:
+    return next((why for why in map(_refused, values) if why is not None), None)
 
 
 class Body(BaseModel):
@@ -48,9 +56,10 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @model_validator(mode="after")
-    def _integers_fit_64_bits(self) -> Body:
-        if any(_out_of_range(getattr(self, name)) for name in type(self).model_fields):
-            raise ValueError(f"integers must lie between {MIN_INT} and {MAX_INT}")
+    def _storable(self) -> Body:
+        why = _first(getattr(self, name) for name in type(self).model_fields)
+        if why is not None:
+            raise ValueError(why)
         return self
 
 

@@ -32,7 +32,20 @@ _UNLIMITED_MEDIA = ("multipart/form-data",)  # attachments: the upload route's o
 
 
 async def checked_path_parameters(request: Request) -> None:
-    """An app-wide dependency: every path parameter is one safe token, or the request is a 422."""
+    """An app-wide dependency: every path parameter is one safe token, and no query value
+    holds a NUL (PostgreSQL text refuses it), or the request is a 422."""
+    nul = sorted({name for name, value in request.query_params.multi_items() if "\x00" in value})
+    if nul:
+        raise HTTPProblem(
+            422,
+            "Invalid request",
+            f"NUL in query parameter(s): {', '.join(nul)}.",
+            type_=problem_type("invalid-request"),
+            errors=[
+                {"location": ["query", name], "message": "contains NUL", "type": "value_error"}
+                for name in nul
+            ],
+        )
     invalid = [
         name
         for name, value in request.path_params.items()

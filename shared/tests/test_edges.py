@@ -24,6 +24,7 @@ router = APIRouter()
 class Order(Body):
     amount: int
     lines: tuple[int, ...] = ()
+    note: str = ""
 
 
 @router.get("/things/{thing_id}")
@@ -238,3 +239,14 @@ def test_the_openapi_gives_the_header_and_path_parameter_formats() -> None:
     assert parameters["If-Match"]["pattern"] == r'^(\*|(W/)?"?[0-9]{1,19}"?)$'
     assert parameters["Idempotency-Key"]["maxLength"] == 200
     assert parameters["thing_id"]["pattern"] == r"^[\w-]{1,128}$"
+
+
+# NUL ---------------------------------------------------------------------------------------
+
+
+async def test_a_nul_in_a_query_or_a_body_string_is_a_422(client: httpx.AsyncClient) -> None:
+    in_query = await client.get("/things/t?filter=a%00b")
+    in_body = await client.post("/things/t/orders", json={"amount": 1, "note": "a\x00b"})
+
+    assert is_problem(in_query, 422)["errors"][0]["location"] == ["query", "filter"]
+    is_problem(in_body, 422)

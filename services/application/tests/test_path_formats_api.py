@@ -58,3 +58,17 @@ async def test_a_json_body_over_the_limit_is_a_413_and_appends_nothing(
     assert refused.status_code == 413, refused.text
     assert refused.json()["type"].endswith("/body-too-large")
     assert await service.kernel.store.read_all() == []
+
+
+async def test_a_nul_in_a_query_or_a_body_is_a_422_on_every_database(
+    service: RunningService,
+) -> None:
+    officer = service.auth("province_reviewer", user="mao", jurisdictions=["53"])
+    call = {"province": "53", "year": 2022, "title": "a\x00b", "deadline_on": "2022-04-30"}
+
+    listed = await service.client.get("/calls?cursor=a%00b", headers=applicant(service))
+    opened = await service.client.post("/calls", json=call, headers=officer)
+
+    assert listed.status_code == 422, listed.text
+    assert opened.status_code == 422, opened.text
+    assert await service.kernel.store.read_all() == []
