@@ -95,7 +95,7 @@ class Env:
         """The embedded NATS of the current figure (a fresh server and store per figure)."""
         if self._nats is None:
             self._nats = EmbeddedNats(self.path("nats"), port=free_port()).start()
-        return self._nats.url
+        return self._nats.url_as()  # the operator: benchmarks set up and tear down freely
 
     def close(self) -> None:
         if self._nats is not None:

@@ -96,7 +96,7 @@ async def cases_per_minute(env: Env) -> Figure:
         started = time.perf_counter()
         with System(folder, preferred_nats_port=free_port(), preferred_ports={}) as system:
             boot = time.perf_counter() - started
-            hz = HaiZhi.connect(system.urls, system.nats_url)
+            hz = HaiZhi.connect(system.urls, system.operator_url)
             try:
                 hz.clock.freeze(beijing(START.year, 1, 1))
                 seconds, stages = _play(hz, count)

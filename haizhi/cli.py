@@ -34,6 +34,7 @@ from shared import cli as kernel
 from shared.auth import issue_development_token
 from shared.clock import BUCKET, KEY, ClockSetting, advance_clock, set_clock
 from shared.cst import CST
+from shared.nats_auth import OPERATOR
 from shared.settings import DEVELOPMENT_JWT_SECRET
 
 from . import demo
@@ -215,7 +216,7 @@ def clock(args: argparse.Namespace, running: Running) -> int:
                 "Retry in a moment; `haizhi audit dead-letters` and the logs in "
                 f"{running.data_dir} say why a consumer is stuck; --no-wait moves it anyway."
             ) from None
-    nats_url = args.nats_url or running.nats
+    nats_url = args.nats_url or running.nats_as(OPERATOR)  # only the operator moves the clock
     now, setting = asyncio.run(move_clock(nats_url, args.action, args.value))
     print(describe(now, setting))
     return 0

@@ -14,6 +14,8 @@ import argparse
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.nats_auth import OPERATOR
+
 from .client import CallFailed, NotReached
 from .flows import HaiZhi, instalment, stages
 from .journeys import (
@@ -54,7 +56,7 @@ def add_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, running: Running) -> int:
-    hz = HaiZhi.connect(running.services, running.nats)
+    hz = HaiZhi.connect(running.services, running.nats_as(OPERATOR))
     began = hz.clock.now()
     try:
         cases = play(hz)

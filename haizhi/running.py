@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli import RUNTIME_FILE
+from shared.nats_auth import user_url
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -36,9 +37,13 @@ class Running:
     services: dict[str, str]
     found_by: str
 
+    def nats_as(self, user: str) -> str:
+        """The NATS address as `user` of the embedded server (its passwords are in the folder)."""
+        return user_url(self.nats, self.data_dir, user)
+
     def info(self) -> dict[str, Any]:
         """What `haizhi up` wrote to `haizhi.json`."""
-        return {"nats": self.nats, "services": dict(self.services)}
+        return {"nats": self.nats, "services": dict(self.services), "data_dir": self.data_dir}
 
 
 class NotRunning(SystemExit):

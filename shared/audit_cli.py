@@ -12,12 +12,14 @@ import json
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
 
 from shared.auth import issue_development_token
+from shared.nats_auth import AUDITOR, inbox_prefix, user_url
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from shared.streams import STREAM
 
@@ -70,7 +72,8 @@ def _get(url: str, token: str, **params: str) -> Any:
 
 
 async def _stream_total(nats_url: str) -> int:
-    client = await nats.connect(nats_url)
+    """Messages in `HAIZHI`, read as the auditor (who reads on an inbox of its own)."""
+    client = await nats.connect(nats_url, inbox_prefix=inbox_prefix(AUDITOR))
     try:
         info = await client.jetstream().stream_info(STREAM)
         return int(info.state.messages)
@@ -100,7 +103,9 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
         else:
             out = {name: _get(f"{url}/audit/verify", token) for name, url in services.items()}
             in_streams = sum(report["stream"]["in_stream"] for report in out.values())
-            total = asyncio.run(_stream_total(str(info["nats"])))
+            data_dir = info.get("data_dir")
+            auditor = user_url(str(info["nats"]), Path(data_dir) if data_dir else None, AUDITOR)
+            total = asyncio.run(_stream_total(auditor))
             out["HAIZHI"] = {
                 "ok": total == in_streams,
                 "messages": total,

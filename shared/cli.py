@@ -29,6 +29,7 @@ import nats
 from shared import audit_cli
 from shared.auth import Role, issue_development_token
 from shared.clock import advance_clock, read_clock, set_clock
+from shared.nats_auth import OPERATOR, user_url
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from shared.system import RestartPolicy, System
 
@@ -160,8 +161,11 @@ def dispatch(args: argparse.Namespace) -> int:
         ))  # fmt: skip
         return 0
     if args.command == "audit":
-        return audit_cli.run(args, runtime_info(args.data_dir))
-    nats_url = args.nats_url or str(runtime_info(args.data_dir)["nats"])
+        return audit_cli.run(args, {**runtime_info(args.data_dir), "data_dir": args.data_dir})
+    # Moving the clock is the operator's: as the embedded server's operator, unless told.
+    nats_url = args.nats_url or user_url(
+        str(runtime_info(args.data_dir)["nats"]), args.data_dir, OPERATOR
+    )
     now = asyncio.run(clock(nats_url, args.action, args.value))
     print(now.isoformat())
     return 0

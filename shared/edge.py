@@ -25,7 +25,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from faststream import AckPolicy, Context
 from faststream.message import StreamMessage
-from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
+from faststream.nats import JStream, NatsBroker, NatsRouter, NatsUserPassword, PullSub
 from faststream.nats.message import NatsBatchMessage
 from faststream.nats.subscriber.usecases.stream_pull_subscriber import BatchPullStreamSubscriber
 from faststream.specification import AsyncAPI, get_asyncapi_html
@@ -37,6 +37,7 @@ from pydantic import TypeAdapter, WithJsonSchema
 from shared.codec import EventRegistry
 from shared.consumer import Consumer, consumer_config
 from shared.logging import get_logger
+from shared.nats_auth import inbox_prefix
 from shared.streams import STREAM, SUBJECT_PREFIX
 
 HAIZHI = JStream(STREAM, declare=False)
@@ -74,17 +75,29 @@ class Consumers(dict[str, Consumer]):
     the lifespan has built it. `ack_wait` goes into each durable consumer's config.
     """
 
-    def __init__(self, ack_wait: float = 30.0) -> None:
+    def __init__(self, ack_wait: float = 30.0, user: str | None = None) -> None:
         super().__init__()
         self.ack_wait = ack_wait
+        #: Where the pull subscribers' messages arrive: the NATS user's own inbox, which no
+        #: other user may read (FastStream's default, `_INBOX.`, would be refused to it).
+        self.inbox_prefix = f"{inbox_prefix(user) if user else '_INBOX'}.".encode()
         #: The durable names of the subscribers declared to feed these consumers.
         self.declared: set[str] = set()
 
 
-def new_broker(url: str, service: str) -> NatsBroker:
-    """The service's broker; nothing connects until the lifespan starts it."""
+def new_broker(
+    url: str, service: str, user: str | None = None, password: str | None = None
+) -> NatsBroker:
+    """The service's broker; nothing connects until the lifespan starts it.
+
+    With `user`, it connects as that NATS user and takes its replies on the user's own inbox
+    (`shared/nats_auth.py`); without, as the URL says.
+    """
+    security = NatsUserPassword(user, password or "") if user else None
     return NatsBroker(
         url,
+        security=security,
+        inbox_prefix=inbox_prefix(user) if user else "_INBOX",
         name=f"haizhi-{service}",
         max_reconnect_attempts=-1,  # a NATS outage must not stop the service
         reconnect_time_wait=1,
@@ -186,6 +199,7 @@ def declare_subscriber(
         durable=durable,
         config=consumer_config(durable, filter_subject, ack_wait=consumers.ack_wait),
         pull_sub=PullSub(batch_size=BATCH_SIZE, timeout=FETCH_WAIT, batch=True),
+        inbox_prefix=consumers.inbox_prefix,
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw_bodies,
         title=durable,

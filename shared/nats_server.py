@@ -2,7 +2,9 @@
 
 Used by `haizhi up` and by the tests, so nothing but Python is needed. JetStream is on,
 data lives in a folder of ours, and `sync_interval: always` makes every acknowledged write
-reach the disk first (JetStream's default acknowledges before fsync).
+reach the disk first (JetStream's default acknowledges before fsync). It runs production's
+permission model (`shared/nats_auth.py`): a user per service, an operator and an auditor,
+their passwords drawn at the first start into the folder (owner-only), no anonymous client.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared.nats_auth import OPERATOR, NatsUsers, private_folder, write_private
 
 
 def nats_server_binary() -> str:
@@ -48,38 +52,47 @@ class EmbeddedNats:
     port: int = 0
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    users: NatsUsers | None = None
 
     @property
     def url(self) -> str:
+        """The address, without credentials (what a service is given with its own user)."""
         return f"nats://{self.host}:{self.port}"
 
+    def url_as(self, user: str = OPERATOR) -> str:
+        """The address carrying `user`'s credentials, for clients that take only a URL."""
+        assert self.users is not None, "the server is not started"
+        return self.users.url(self.url, user)
+
+    def password(self, user: str) -> str:
+        assert self.users is not None, "the server is not started"
+        return self.users.passwords[user]
+
     def _config(self) -> Path:
+        private_folder(self.data_dir)
+        self.users = NatsUsers.load_or_create(self.data_dir)
         store = self.data_dir / "jetstream"
         store.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats-server.conf"
-        config.write_text(
-            "\n".join(
-                [
-                    f"host: {self.host}",
-                    f"port: {self.port}",
-                    "jetstream {",
-                    f'  store_dir: "{store}"',
-                    "  sync_interval: always",
-                    "}",
-                    "",
-                ]
-            ),
-            encoding="utf-8",
-        )
+        lines = [
+            f"host: {self.host}",
+            f"port: {self.port}",
+            "jetstream {",
+            f'  store_dir: "{store}"',
+            "  sync_interval: always",
+            "}",
+            "",
+        ]
+        write_private(config, "\n".join(lines) + self.users.authorization())
         return config
 
     def start(self, preferred_port: int = 4222, timeout: float = 10.0) -> EmbeddedNats:
         if not self.port:
             self.port = preferred_port if port_is_free(preferred_port) else free_port()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self._config()
         log = (self.data_dir / "nats-server.log").open("ab")
         self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(self._config())],
+            [nats_server_binary(), "-c", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -89,8 +89,14 @@ class ServiceSpec:
 def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     metrics = Metrics(spec.name)
     configure_logging(settings.log_json)
-    consumers = Consumers(ack_wait=settings.consumer_ack_wait)
-    broker = new_broker(settings.nats_url, spec.name)
+    consumers = Consumers(ack_wait=settings.consumer_ack_wait, user=settings.nats_user)
+    password = settings.nats_password
+    broker = new_broker(
+        settings.nats_url,
+        spec.name,
+        settings.nats_user,
+        password.get_secret_value() if password is not None else None,
+    )
     broker.include_router(spec.messaging(consumers))
 
     @contextlib.asynccontextmanager

@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     #: PostgreSQL schema (search_path) holding this service's tables; None = the default.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
     nats_url: str = "nats://127.0.0.1:4222"
+    #: This service's own NATS user and password (`shared/nats_auth.py`). None: the URL says
+    #: (a development server without users); production refuses to connect anonymously.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
     #: Replicas of the HAIZHI streams: 1 on the embedded server, 3 on a production cluster.
     nats_replicas: int = Field(default=1, ge=1, le=5)
     #: Seconds before JetStream redelivers what a consumer fetched and did not acknowledge (a
@@ -89,6 +93,8 @@ class ServiceSettings(BaseSettings):
             refusals.append("HAIZHI_CLOCK is 'controlled': production runs on the system clock")
         if self.database_url.startswith("sqlite"):
             refusals.append("HAIZHI_DATABASE_URL is SQLite: production uses PostgreSQL")
+        if not self.nats_user or self.nats_password is None:
+            refusals.append("HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing: NATS needs its user")
         if refusals:
             raise ValueError("refused in production: " + "; ".join(refusals))
         return self

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.nats_auth import OPERATOR
 from shared.nats_server import EmbeddedNats, free_port, port_is_free
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,6 +85,12 @@ class System:
         assert self.nats is not None, "the system is not started"
         return self.nats.url
 
+    @property
+    def operator_url(self) -> str:
+        """NATS as its operator (who alone may move the clock, purge or delete)."""
+        assert self.nats is not None, "the system is not started"
+        return self.nats.url_as(OPERATOR)
+
     def database(self, service: str) -> ServiceDatabase:
         return self.databases.get(
             service, ServiceDatabase(f"sqlite:///{self.data_dir / service}.db")
@@ -115,6 +122,9 @@ class System:
             "HAIZHI_DATA_DIR": str(self.data_dir),
             "HAIZHI_DATABASE_URL": database.url,
             "HAIZHI_NATS_URL": self.nats_url,
+            # Each service speaks on the bus as itself (shared/nats_auth.py).
+            "HAIZHI_NATS_USER": service,
+            "HAIZHI_NATS_PASSWORD": self.nats.password(service) if self.nats else "",
             "HAIZHI_POLICY_DIR": os.environ.get("HAIZHI_POLICY_DIR", str(REPO / "policies")),
             "HAIZHI_HTTP_PORT": str(port),
         }

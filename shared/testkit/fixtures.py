@@ -28,6 +28,7 @@ from sqlalchemy import text
 from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
+from shared.nats_auth import OPERATOR, NatsUsers
 from shared.nats_server import EmbeddedNats, free_port
 from shared.testkit import containers
 from shared.testkit.service import TestEnvironment
@@ -56,10 +57,20 @@ def nats_container_url() -> Iterator[str]:
 
 @pytest.fixture
 def nats_url(request: pytest.FixtureRequest) -> str:
+    """The session's NATS as its operator: the tests' harness may do anything there."""
     if KIT.containers:
         return str(request.getfixturevalue("nats_container_url"))
     server: EmbeddedNats = request.getfixturevalue("nats_server")
-    return server.url
+    return server.url_as(OPERATOR)
+
+
+@pytest.fixture
+def nats_users(request: pytest.FixtureRequest) -> NatsUsers | None:
+    """Every NATS user's password on the embedded server (None on a container's)."""
+    if KIT.containers:
+        return None
+    server: EmbeddedNats = request.getfixturevalue("nats_server")
+    return server.users
 
 
 @pytest.fixture(scope="session")
@@ -142,11 +153,15 @@ __all__ = ["BACKENDS", "KIT"]
 
 @pytest.fixture
 def test_env(
-    database_url: tuple[str, str | None], nats_url: str, nats_client: NatsClient, tmp_path: Path
+    database_url: tuple[str, str | None],
+    nats_url: str,
+    nats_client: NatsClient,
+    nats_users: NatsUsers | None,
+    tmp_path: Path,
 ) -> TestEnvironment:
     """Everything `running_service` needs; NATS wiped and the database empty."""
     url, schema = database_url
-    return TestEnvironment(url, schema, nats_url, tmp_path)
+    return TestEnvironment(url, schema, nats_url, tmp_path, nats_users)
 
 
 def pytest_configure(config: pytest.Config) -> None:

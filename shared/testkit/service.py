@@ -13,12 +13,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+import nats
 from fastapi import FastAPI
+from nats.js import JetStreamContext
 
 from shared.auth import issue_development_token
+from shared.nats_auth import NatsUsers, without_credentials
 from shared.runtime import Kernel, ServiceSpec, build_app
 from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 
@@ -36,12 +39,18 @@ class TestEnvironment:
     database_schema: str | None
     nats_url: str
     data_dir: Path
+    #: The embedded server's users: a service under test connects as itself, never as the
+    #: operator whose URL `nats_url` carries.
+    nats_users: NatsUsers | None = None
 
 
 @dataclass
 class RunningService:
     app: FastAPI
     client: httpx.AsyncClient
+    #: The test's own hand on the bus, as the operator: it puts other services' events there
+    #: and moves the clock, which the service's own NATS user may not.
+    bus: JetStreamContext
 
     @property
     def kernel(self) -> Kernel:
@@ -61,6 +70,17 @@ class RunningService:
         return {"Authorization": f"Bearer {token}"}
 
 
+def nats_login(env: TestEnvironment, service: str) -> dict[str, Any]:
+    """The settings that connect `service` as its own NATS user, when the server has one."""
+    if env.nats_users is None or service not in env.nats_users.passwords:
+        return {"nats_url": env.nats_url}
+    return {
+        "nats_url": without_credentials(env.nats_url),
+        "nats_user": service,
+        "nats_password": env.nats_users.passwords[service],
+    }
+
+
 @contextlib.asynccontextmanager
 async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncIterator[RunningService]:
     settings = ServiceSettings(
@@ -68,17 +88,27 @@ async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncItera
         environment="test",
         database_url=env.database_url,
         database_schema=env.database_schema,
-        nats_url=env.nats_url,
+        **nats_login(env, spec.name),
         data_dir=env.data_dir,
         policy_dir=REPO / "policies",
         clock="controlled",
         log_json=False,
     )
-    app = build_app(settings, spec)
+    async with serving(build_app(settings, spec), env) as svc:
+        yield svc
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, env: TestEnvironment) -> AsyncIterator[RunningService]:
+    """`app` started by its lifespan, an HTTP client on it, and the test's operator connection."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield RunningService(app, client)
+        harness = await nats.connect(env.nats_url)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield RunningService(app, client, harness.jetstream())
+        finally:
+            await harness.close()
 
 
 async def eventually(

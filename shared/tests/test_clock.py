@@ -28,7 +28,7 @@ NOON = datetime(2024, 3, 1, 4, 0, tzinfo=UTC)
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
     with EmbeddedNats(data_dir=tmp_path, port=free_port()) as server:
-        yield server.url
+        yield server.url_as()
 
 
 @pytest.fixture

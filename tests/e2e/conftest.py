@@ -67,7 +67,7 @@ def system(
 @pytest.fixture(scope="module")
 def hz(system: System) -> Iterator[HaiZhi]:
     """A driver of the running system, its clock frozen at the calendar's start."""
-    driver = HaiZhi.connect(system.urls, system.nats_url)
+    driver = HaiZhi.connect(system.urls, system.operator_url)
     driver.clock.freeze(START)
     yield driver
     driver.close()

@@ -110,7 +110,7 @@ async def test_events_reach_the_haizhi_stream_and_the_read_model_rebuilds_equal(
 ) -> None:
     opened = await service.client.post("/calls", json=CALL, headers=officer(service))
     call_id = opened.json()["call_id"]
-    js = service.kernel.js
+    js = service.bus
 
     async def published() -> Envelope | None:
         try:

@@ -27,7 +27,7 @@ async def review_says(
     event = foreign_event(
         "review", name, data, stream_id=stream, version=version, case_id=data["case_id"]
     )
-    await publish(svc.kernel.js, event)
+    await publish(svc.bus, event)
     return event
 
 

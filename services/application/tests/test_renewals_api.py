@@ -44,7 +44,7 @@ async def designated_base(svc: RunningService) -> str:
         "term_start": "2022-06-01", "term_end": "2027-05-31", "policy_version": "2022.1",
     }  # fmt: skip
     await publish(
-        svc.kernel.js,
+        svc.bus,
         foreign_event(
             "review", "BaseDesignated", data, stream_id="review-1", version=1, case_id=case_id
         ),
@@ -69,7 +69,7 @@ async def assessment_says(
         "assessment", name, {"base_id": BASE, "case_id": case_id, **data},
         stream_id=f"base-{BASE}", version=version, case_id=case_id,
     )  # fmt: skip
-    await publish(svc.kernel.js, event)
+    await publish(svc.bus, event)
 
 
 async def test_a_renewal_request_is_filed_only_inside_the_window_one_at_a_time(
@@ -108,7 +108,7 @@ async def test_a_renewal_request_is_filed_only_inside_the_window_one_at_a_time(
     assert requested.data["term_end"] == "2027-05-31"
     assert requested.policyversion == "2022.1"
 
-    await publish(svc.kernel.js, foreign_event(
+    await publish(svc.bus, foreign_event(
         "review", "RenewalGranted",
         {"renewal_id": again.json()["renewal_id"], "case_id": case_id, "base_id": BASE,
          "certificate_no": "HZ-2", "term_start": "2027-06-01", "term_end": "2032-05-31",
@@ -191,7 +191,7 @@ async def review_says(
         "review", name, {"base_id": BASE, "case_id": case_id, **data},
         stream_id="review-1", version=version, case_id=case_id,
     )  # fmt: skip
-    await publish(svc.kernel.js, event)
+    await publish(svc.bus, event)
     return event
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
@@ -24,7 +23,9 @@ from shared.testkit.service import (
     RunningService,
     TestEnvironment,
     eventually,
+    nats_login,
     running_service,
+    serving,
 )
 
 from ..main import spec
@@ -51,17 +52,14 @@ async def funding_under(env: TestEnvironment, policy_dir: Path) -> AsyncIterator
         environment="test",
         database_url=env.database_url,
         database_schema=env.database_schema,
-        nats_url=env.nats_url,
+        **nats_login(env, "funding"),
         data_dir=env.data_dir,
         policy_dir=policy_dir,
         clock="controlled",
         log_json=False,
     )
-    app = build_app(settings, spec())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield RunningService(app, client)
+    async with serving(build_app(settings, spec()), env) as svc:
+        yield svc
 
 
 def policy_folder(folder: Path, *provincial: str) -> Path:
@@ -78,7 +76,7 @@ class Upstream:
     """Review's and assessment's events on the bus, each stream's versions in order."""
 
     def __init__(self, svc: RunningService) -> None:
-        self.js = svc.kernel.js
+        self.js = svc.bus
         self.versions: defaultdict[str, int] = defaultdict(int)
 
     async def send(self, service: str, name: str, data: dict[str, Any], stream_id: str) -> Envelope:

@@ -7,14 +7,20 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
 from shared.runtime import build_app
 from shared.settings import ServiceSettings
-from shared.testkit.service import REPO, RunningService, TestEnvironment, running_service
+from shared.testkit.service import (
+    REPO,
+    RunningService,
+    TestEnvironment,
+    nats_login,
+    running_service,
+    serving,
+)
 
 from ..main import spec
 from .scenario import NOW
@@ -37,17 +43,14 @@ async def review_under(env: TestEnvironment, policy_dir: Path) -> AsyncIterator[
         environment="test",
         database_url=env.database_url,
         database_schema=env.database_schema,
-        nats_url=env.nats_url,
+        **nats_login(env, "review"),
         data_dir=env.data_dir,
         policy_dir=policy_dir,
         clock="controlled",
         log_json=False,
     )
-    app = build_app(settings, spec())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield RunningService(app, client)
+    async with serving(build_app(settings, spec()), env) as svc:
+        yield svc
 
 
 def policy_folder(folder: Path, *provincial: str) -> Path:

@@ -121,7 +121,7 @@ class Application:
         self.revision += 1
         name = "ApplicationSubmitted" if self.revision == 1 else "ApplicationResubmitted"
         event = self.next_event(name, self.submission())
-        await publish(svc.kernel.js, event)
+        await publish(svc.bus, event)
         return event
 
     async def withdraw(self, svc: RunningService) -> Envelope:
@@ -132,7 +132,7 @@ class Application:
             "revision": self.revision,
         }
         event = self.next_event("ApplicationWithdrawn", data)
-        await publish(svc.kernel.js, event)
+        await publish(svc.bus, event)
         return event
 
 
@@ -187,7 +187,7 @@ async def declare(svc: RunningService, app: Application, *reviewers: Reviewer) -
 async def published(svc: RunningService, case_id: str, name: str, **expected: Any) -> Envelope:
     """The last `name` event of the case in the HAIZHI stream, once the outbox relay sent it
     (and it carries the `expected` data)."""
-    js = svc.kernel.js
+    js = svc.bus
 
     async def found() -> Envelope | None:
         try:

@@ -58,7 +58,7 @@ class Upstream:
             version=self.version,
             case_id=self.case_id,
         )
-        await publish(svc.kernel.js, event)
+        await publish(svc.bus, event)
         return event
 
 
@@ -317,7 +317,7 @@ async def test_a_renewal_granted_after_the_old_term_ended_continues_it_without_a
 
     # The decision comes after the old term ended (the base stayed renewal pending).
     after_the_term = datetime(2027, 9, 10, 2, 0, tzinfo=UTC)
-    await set_clock(service.kernel.js, after_the_term)
+    await set_clock(service.bus, after_the_term)
 
     async def moved() -> bool:
         return service.kernel.clock.now() == after_the_term
@@ -352,7 +352,7 @@ async def test_a_renewal_granted_after_the_old_term_ended_continues_it_without_a
 async def on(svc: RunningService, day: str) -> None:
     """10:00 in Beijing on `day`, once the service's clock shows it."""
     instant = datetime.combine(date.fromisoformat(day), time(2, 0), tzinfo=UTC)
-    await set_clock(svc.kernel.js, instant)
+    await set_clock(svc.bus, instant)
 
     async def moved() -> bool:
         return svc.kernel.clock.now() == instant

@@ -119,9 +119,9 @@ async def test_withdrawals_close_reviews_and_harmless_races_are_no_ops(
 async def test_a_submission_delivered_twice_opens_one_review(service: RunningService) -> None:
     app = Application(route="direct", jurisdiction="53")
     first = await app.submit(service)
-    await publish(service.kernel.js, first, msg_id="redelivered-by-a-reconcile")
+    await publish(service.bus, first, msg_id="redelivered-by-a-reconcile")
     # Even a new envelope of the same submission (a replayed upstream) lands on the same review.
-    await publish(service.kernel.js, app.next_event("ApplicationSubmitted", app.submission()))
+    await publish(service.bus, app.next_event("ApplicationSubmitted", app.submission()))
     await consumed(service, 2)
     events = await service.kernel.store.read_all()
     assert [e.name for e in events] == ["ReviewOpened"]
