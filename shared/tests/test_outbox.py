@@ -229,7 +229,7 @@ async def own_nats(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
 async def own_client(own_nats: EmbeddedNats) -> AsyncIterator[Client]:
     """A connection to `own_nats` that keeps reconnecting while it is down."""
     client = await nats.connect(
-        own_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.05, connect_timeout=1
+        own_nats.url_as(), max_reconnect_attempts=-1, reconnect_time_wait=0.05, connect_timeout=1
     )
     yield client
     await client.close()
