@@ -62,8 +62,19 @@ ENVELOPE_ATTRIBUTES: dict[str, Any] = {
     "policyversion": {"type": ["string", "null"]},
     "prevhash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    "sigkeyid": {
+        "type": "string",
+        "description": "the producer's signing key, <service>:<fingerprint> (shared/signing.py)",
+    },
+    "signature": {
+        "type": "string",
+        "description": "Ed25519 over the envelope with hash and sigkeyid, base64url; required: "
+        "consumers refuse an event its own service did not sign",
+    },
 }
-_REQUIRED = ["specversion", "id", "source", "type", "subject", "time", "data"]
+_REQUIRED = [
+    "specversion", "id", "source", "type", "subject", "time", "data", "sigkeyid", "signature",
+]  # fmt: skip
 
 log = get_logger(__name__)
 

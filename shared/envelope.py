@@ -1,12 +1,17 @@
 """The event envelope: CloudEvents 1.0 in JSON structured mode, with our extensions.
 
 Extension attributes (lower-case, as CloudEvents requires): `streamversion`, `caseid`,
-`correlationid`, `causationid`, `actor`, `policyversion`, `prevhash`, `hash`. The `subject`
-is the producing aggregate's stream id; `type` is `haizhi.<service>.<EventName>.v<N>`.
+`correlationid`, `causationid`, `actor`, `policyversion`, `prevhash`, `hash`, `sigkeyid`,
+`signature`. The `subject` is the producing aggregate's stream id; `type` is
+`haizhi.<service>.<EventName>.v<N>`.
 
 The hash chain: `hash = sha256(canonical(envelope without hash))`, and `prevhash` is the hash
 of the previous event of the same stream (`GENESIS` for the first), so an altered, removed
 or reordered event breaks every hash after it.
+
+The signature (`shared/signing.py`): `signature = Ed25519(canonical(envelope without
+signature))`, so it covers the hash and the key id `sigkeyid`. Neither is part of the hash:
+an event stored before signing existed keeps its hash and its bytes.
 """
 
 from __future__ import annotations
@@ -72,6 +77,9 @@ class Envelope:
     hash: str
     #: Position in the producing store's log; not part of the published event.
     position: int | None = None
+    #: The producer's key id (`<service>:<fingerprint>`) and Ed25519 signature (base64url).
+    sigkeyid: str | None = None
+    signature: str | None = None
 
     @property
     def service(self) -> str:
@@ -109,7 +117,17 @@ class Envelope:
         }
         if with_hash:
             attrs["hash"] = self.hash
+            if self.sigkeyid is not None:
+                attrs["sigkeyid"] = self.sigkeyid
+            if self.signature is not None:
+                attrs["signature"] = self.signature
         return attrs
+
+    def signed_bytes(self) -> bytes:
+        """What the signature covers: the sealed envelope with its key id, without itself."""
+        attrs = self.attributes()
+        attrs.pop("signature", None)
+        return canonical_json(attrs)
 
     def to_json(self) -> bytes:
         return canonical_json(self.attributes())
@@ -145,4 +163,6 @@ class Envelope:
             prevhash=attrs["prevhash"],
             hash=attrs.get("hash", ""),
             position=position,
+            sigkeyid=attrs.get("sigkeyid"),
+            signature=attrs.get("signature"),
         )

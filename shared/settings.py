@@ -65,6 +65,16 @@ class ServiceSettings(BaseSettings):
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     #: Any request body but an attachment's (multipart): larger is a 413, read no further.
     max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    #: PEM file of this service's Ed25519 key, which signs every event it appends. None: the
+    #: development default `<data_dir>/keys/<service>.key`, generated (0600) at first start;
+    #: production refuses to start without one.
+    signing_key: Path | None = None
+    #: Directory of the public keys every consumer trusts (`<service>[.<any>].pem`, several per
+    #: service during a rotation). None: `<data_dir>/keys/trusted`.
+    trusted_keys_dir: Path | None = None
+    #: Deliveries a gap (an event whose predecessor never came) waits before it is parked in
+    #: the dead letters with `gap-unfilled` (at `gap_delay` 0.5 s each: ten minutes).
+    consumer_max_gap_deliveries: int = Field(default=1200, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -95,9 +105,21 @@ class ServiceSettings(BaseSettings):
             refusals.append("HAIZHI_DATABASE_URL is SQLite: production uses PostgreSQL")
         if not self.nats_user or self.nats_password is None:
             refusals.append("HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing: NATS needs its user")
+        if self.signing_key is None:
+            refusals.append("HAIZHI_SIGNING_KEY is missing: production signs with a key of its own")
+        if self.trusted_keys_dir is None:
+            refusals.append("HAIZHI_TRUSTED_KEYS_DIR is missing: production names whom it trusts")
         if refusals:
             raise ValueError("refused in production: " + "; ".join(refusals))
         return self
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_dir / "keys" / f"{self.service}.key"
+
+    @property
+    def trusted_keys_path(self) -> Path:
+        return self.trusted_keys_dir or self.data_dir / "keys" / "trusted"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -19,6 +19,7 @@ from shared.db import Database
 from shared.decider import ConcurrencyConflict
 from shared.envelope import GENESIS, Envelope, format_time, new_id
 from shared.schema import events, outbox
+from shared.signing import Signer, TrustedKeys, Untrusted
 
 #: Expected version for "whatever the stream is at": only for facts that cannot conflict.
 ANY_VERSION = -1
@@ -52,9 +53,29 @@ class ChainBreak:
 
 
 @dataclass
+class SignatureReport:
+    """What `EventStore.verify_signatures` found: counts, and each event that fails."""
+
+    signed: int = 0
+    #: Unsigned events stored before the signing cut-over (kernel_0003_signing).
+    unsigned_legacy: int = 0
+    #: event id -> reason (`shared.signing.Untrusted`), for every event that is not trusted.
+    bad: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.bad
+
+
+@dataclass
 class EventStore:
+    """`signer`: the service's key; every event appended is signed with it (shared/signing.py).
+    Without one (tools and tests of the store alone) events are stored unsigned, and no
+    consumer will accept them from the bus."""
+
     db: Database
     service: str
+    signer: Signer | None = None
     source: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -135,6 +156,8 @@ class EventStore:
                 prevhash=prevhash,
                 hash="",
             ).sealed()
+            if self.signer is not None:
+                envelope = self.signer.sign(envelope)
             prevhash = envelope.hash
             sealed.append(envelope)
         rows = [
@@ -251,6 +274,34 @@ class EventStore:
                 prevhash = str(row.hash)
                 expected_version = int(row.version)
         return breaks
+
+    async def verify_signatures(self, trust: TrustedKeys) -> SignatureReport:
+        """Check every stored event's signature under `trust`, and that the signer is us."""
+        report = SignatureReport()
+        async with self.db.read_engine.connect() as reader:
+            legacy_below = await reader.execute(text("SELECT legacy_below FROM signing_cutover"))
+            cutover = int(legacy_below.scalar() or 1)
+            result = await reader.stream(
+                select(events.c.position, events.c.event_id, events.c.envelope).order_by(
+                    events.c.position
+                )
+            )
+            async for row in result:
+                try:
+                    envelope = Envelope.from_json(row.envelope)
+                except (ValueError, KeyError, TypeError):
+                    report.bad[str(row.event_id)] = "unreadable"
+                    continue
+                reason = trust.check(envelope)
+                if reason == Untrusted.UNSIGNED and int(row.position) < cutover:
+                    report.unsigned_legacy += 1
+                elif reason is None and envelope.service != self.service:
+                    report.bad[str(row.event_id)] = Untrusted.WRONG_SERVICE
+                elif reason is not None:
+                    report.bad[str(row.event_id)] = reason
+                else:
+                    report.signed += 1
+        return report
 
 
 async def settle(conn: AsyncConnection) -> None:

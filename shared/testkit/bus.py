@@ -8,6 +8,7 @@ from typing import Any
 from nats.js import JetStreamContext
 
 from shared.envelope import GENESIS, Envelope, event_type, new_id
+from shared.testkit.keys import signer
 
 
 def foreign_event(
@@ -22,8 +23,9 @@ def foreign_event(
     time: datetime | None = None,
     policy_version: str | None = None,
 ) -> Envelope:
-    """A sealed envelope as `service` would publish it (its hash chain is not checked here)."""
-    return Envelope(
+    """A sealed envelope as `service` would publish it, signed with its test key
+    (`shared/testkit/keys.py`; its hash chain is not checked here)."""
+    envelope = Envelope(
         id=new_id(),
         source=f"/haizhi/{service}",
         type=event_type(service, name, 1),
@@ -39,6 +41,7 @@ def foreign_event(
         prevhash=GENESIS,
         hash="",
     ).sealed()
+    return signer(service).sign(envelope)
 
 
 async def publish(js: JetStreamContext, event: Envelope, msg_id: str | None = None) -> None:

@@ -24,6 +24,7 @@ from shared.auth import issue_development_token
 from shared.nats_auth import NatsUsers, without_credentials
 from shared.runtime import Kernel, ServiceSpec, build_app
 from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+from shared.testkit.keys import install
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -83,6 +84,7 @@ def nats_login(env: TestEnvironment, service: str) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncIterator[RunningService]:
+    install(env.data_dir)  # every service's test key: they sign and trust each other
     settings = ServiceSettings(
         service=spec.name,
         environment="test",

@@ -17,6 +17,8 @@ PRODUCTION = {
     "jwt_secret": "a-real-secret-from-the-vault-0123456789",
     "oidc_jwks_url": "https://login.example/.well-known/jwks.json",
     "database_url": "postgresql://probe@db.example:5432/probe",
+    "signing_key": "/run/secrets/probe.key",
+    "trusted_keys_dir": "/etc/haizhi/trusted",
     "nats_user": "probe",
     "nats_password": "a-nats-password-from-the-vault",
 }
@@ -73,6 +75,8 @@ def test_a_complete_production_configuration_is_accepted_and_runs_on_the_system_
         ({"oidc_jwks_url": None}, "HAIZHI_OIDC_JWKS_URL is missing"),
         ({"clock": "controlled"}, "HAIZHI_CLOCK is 'controlled'"),
         ({"database_url": "sqlite:///var/probe.db"}, "SQLite"),
+        ({"signing_key": None}, "HAIZHI_SIGNING_KEY is missing"),
+        ({"trusted_keys_dir": None}, "HAIZHI_TRUSTED_KEYS_DIR is missing"),
         ({"nats_user": None}, "HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing"),
         ({"nats_password": None}, "HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing"),
     ],

@@ -1,0 +1,215 @@
+"""Signed events: every service signs what it produces; consumers and auditors verify.
+
+The hash chain shows that a stream was not altered after the fact; it says nothing about WHO
+wrote it (anyone who can publish can seal a chain of their own). So each service holds an
+Ed25519 private key and signs every event it appends, over the canonical bytes of the sealed
+envelope (hash included) plus the key id: `Envelope.signed_bytes()`. The signature travels
+in two CloudEvents extension attributes, `sigkeyid` (`<service>:<fingerprint>`) and
+`signature` (base64url, unpadded).
+
+Trust is a directory of public keys (`trusted_keys_dir`), one PEM file per key, named
+`<service>.pem` or `<service>.<anything>.pem`: the file name says which service the key speaks
+for. Several keys per service are allowed, so a key rotates without downtime: publish the new
+public key to every consumer's directory, switch the producer's private key, and remove the old
+public key once nothing signed with it is still to be consumed (reconcile republishes from the
+stores, which keep the signature they were written with: keep the old public key as long as
+events signed with it may be republished; `haizhi audit verify` keeps it for the record).
+
+A signature is valid for an event when: the key id is in the directory, the signature verifies
+under that key, and the key's service owns the event: its `type` is `haizhi.<service>.…`, its
+`source` is `/haizhi/<service>` (the NATS subject is derived from the type, so it is checked by
+the consumer against the message's subject).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from shared.envelope import TYPE_PREFIX, Envelope
+
+
+class Untrusted:
+    """Why an event is refused: the `Haizhi-Reason` of its dead letter and the metric label."""
+
+    UNSIGNED = "unsigned"
+    UNKNOWN_KEY = "unknown-key"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_SERVICE = "wrong-service"
+    BAD_HASH = "bad-hash"
+    WRONG_SUBJECT = "wrong-subject"
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def key_id(service: str, public: Ed25519PublicKey) -> str:
+    return f"{service}:{fingerprint(public)}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One service's private key: signs the envelopes its store seals."""
+
+    service: str
+    private: Ed25519PrivateKey = field(repr=False)
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.service, self.public)
+
+    def sign(self, envelope: Envelope) -> Envelope:
+        """`envelope` (sealed) with `sigkeyid` and `signature` set."""
+        keyed = replace(envelope, sigkeyid=self.key_id, signature=None)
+        return replace(keyed, signature=_b64(self.private.sign(keyed.signed_bytes())))
+
+    @classmethod
+    def generate(cls, service: str) -> Signer:
+        return cls(service, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, service: str, path: Path) -> Signer:
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path}: not an Ed25519 private key")
+        return cls(service, private)
+
+    def private_pem(self) -> bytes:
+        return self.private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def public_pem(self) -> bytes:
+        return public_pem(self.public)
+
+
+def public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def write_private(path: Path, signer: Signer) -> None:
+    """Write a private key readable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(signer.private_pem())
+    os.replace(temporary, path)
+
+
+def trust_key(directory: Path, service: str, public: Ed25519PublicKey) -> Path:
+    """Put `public` in a trusted-keys directory as a key of `service` (idempotent)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{service}.{fingerprint(public)}.pem"
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(public_pem(public))
+        os.replace(temporary, path)
+    return path
+
+
+def development_signer(service: str, key_path: Path, trusted_dir: Path) -> Signer:
+    """The embedded default: the service's key, generated at first start (0600), and its
+    public key in the shared trusted-keys directory, so every local service trusts it."""
+    if key_path.exists():
+        signer = Signer.load(service, key_path)
+    else:
+        signer = Signer.generate(service)
+        write_private(key_path, signer)
+        signer = Signer.load(service, key_path)  # another process may have won the race
+    trust_key(trusted_dir, service, signer.public)
+    return signer
+
+
+@dataclass
+class TrustedKeys:
+    """Key id -> (service, public key); re-read when its directory changes (rotation)."""
+
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)
+    directory: Path | None = None
+    _seen: int | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, *pairs: tuple[str, Ed25519PublicKey]) -> TrustedKeys:
+        return cls({key_id(service, public): (service, public) for service, public in pairs})
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> TrustedKeys:
+        trusted = cls(directory=directory)
+        trusted.refresh()
+        return trusted
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Re-read the directory if it changed since the last read (a key added or removed);
+        `force`: even if its time stamp says not (it is coarse: two changes in one tick)."""
+        if self.directory is None:
+            return
+        try:
+            seen = self.directory.stat().st_mtime_ns
+        except FileNotFoundError:
+            self.keys, self._seen = {}, None
+            return
+        if seen == self._seen and not force:
+            return
+        keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+        for path in sorted(self.directory.glob("*.pem")):
+            service = path.name.split(".", 1)[0]
+            public = serialization.load_pem_public_key(path.read_bytes())
+            if isinstance(public, Ed25519PublicKey):
+                keys[key_id(service, public)] = (service, public)
+        self.keys, self._seen = keys, seen
+
+    def check(self, envelope: Envelope) -> str | None:
+        """None when `envelope` is signed by a trusted key of the service that owns it;
+        otherwise the reason (`Untrusted`)."""
+        if not envelope.signature or not envelope.sigkeyid:
+            return Untrusted.UNSIGNED
+        if envelope.computed_hash() != envelope.hash:
+            return Untrusted.BAD_HASH
+        self.refresh()
+        found = self.keys.get(envelope.sigkeyid)
+        if found is None and self.directory is not None:
+            self.refresh(force=True)  # a key added since, in the same tick
+            found = self.keys.get(envelope.sigkeyid)
+        if found is None:
+            return Untrusted.UNKNOWN_KEY
+        service, public = found
+        try:
+            public.verify(_unb64(envelope.signature), envelope.signed_bytes())
+        except (InvalidSignature, ValueError):
+            return Untrusted.BAD_SIGNATURE
+        if not owned_by(envelope, service):
+            return Untrusted.WRONG_SERVICE
+        return None
+
+
+def owned_by(envelope: Envelope, service: str) -> bool:
+    """Whether `service` may speak for `envelope`: its type and source are the service's."""
+    return envelope.type.startswith(f"{TYPE_PREFIX}.{service}.") and (
+        envelope.source == f"/{TYPE_PREFIX}/{service}"
+    )
