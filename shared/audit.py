@@ -233,13 +233,26 @@ def audit_router(
     @router.get("/dead-letters", summary="Events our consumers dead-lettered, not yet replayed")
     async def dead_letters(request: Request, auditor: Auditor) -> dict[str, Any]:
         require_nationwide(auditor)
-        found = {c.durable: await c.dead_letters() for c in consumers(request)}
-        return {
-            "service": service,
-            "dead_letters": [
-                {"consumer": name, **timeline_entry(e)} for name, es in found.items() for e in es
-            ],
-        }
+        letters: list[dict[str, Any]] = []
+        for consumer in consumers(request):
+            letters += [
+                {"consumer": consumer.durable, **timeline_entry(e)}
+                for e in await consumer.dead_letters()
+            ]
+            # Dead-lettered unread (undecodable) or unverified: listed by their HAIZHI sequence,
+            # so this list is what HAIZHI_DLQ holds.
+            letters += [
+                {
+                    "consumer": consumer.durable,
+                    "event_id": letter["id"],
+                    "event": "(unread)",
+                    "stream": letter["subject"],
+                    "sequence": letter["sequence"],
+                    "error": letter["error"],
+                }
+                for letter in await consumer.unreadable_letters()
+            ]
+        return {"service": service, "dead_letters": letters}
 
     @router.post(
         "/dead-letters/{consumer}/{event_id}/replay",

@@ -9,9 +9,19 @@ For each message:
    back after the missing event (republished by reconcile, or still in flight);
 4. otherwise the handler runs and the inbox row is written in ONE transaction; the message is
    acknowledged only after that commit;
-5. a handler that keeps failing (`max_failures` deliveries) sends the message to the dead-letter
-   stream with its error, records it in the inbox as dead-lettered (so later events of the same
-   stream keep flowing) and terminates it.
+5. a handler that keeps failing deterministically (`max_failures` times) is dead-lettered:
+   recorded in the inbox as dead-lettered first (so later events of the same stream keep
+   flowing), then published to the dead-letter stream with its error, then terminated;
+6. a *transient* failure (`shared.faults.is_transient`: the store is full or unreachable, a
+   connection was lost, a lock or serialization timeout) is not the message's fault: it is
+   retried without limit after a bounded exponential backoff, never counted as a failure and
+   never dead-lettered, and `store_available` is false until a message goes through again.
+
+The dead-letter record and the dead letter are one fact: the inbox row is committed first
+(an unreadable envelope gets one too, keyed by its stream sequence), and the publication to
+`HAIZHI_DLQ` carries a deterministic `Nats-Msg-Id`, so a retry after a failed publication
+(the message comes back; its inbox row says dead-lettered) publishes again without a
+duplicate. What the inbox lists as dead letters is what `HAIZHI_DLQ` holds.
 
 A fetch is first tried as ONE transaction (`_apply_batch`): when every message in it is readable,
 new and next in its stream's order (duplicates among them are acknowledged without effect,
@@ -33,7 +43,9 @@ for tests and tools that step a consumer by hand.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +54,7 @@ from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from sqlalchemy import func, insert, select, update
@@ -51,6 +64,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.db import Database
 from shared.decider import ConcurrencyConflict
 from shared.envelope import Envelope, format_time
+from shared.faults import is_transient
 from shared.logging import get_logger
 from shared.schema import inbox
 from shared.streams import DLQ_SUBJECT_PREFIX, STREAM
@@ -97,6 +111,12 @@ class Outcome:
     FAILED = "failed"
     DEAD_LETTERED = "dead_lettered"
     REPLAYED = "replayed"
+    TRANSIENT = "transient"
+
+
+#: The inbox's `upstream_stream` of an unreadable message's dead-letter record (plus its
+#: sequence in HAIZHI): no real stream id starts so, and `version` is 0.
+UNREADABLE_PREFIX = "unreadable."
 
 
 @dataclass
@@ -113,7 +133,18 @@ class Consumer:
     #: A deferred message is dead-lettered only after this many deliveries (minutes of waiting).
     max_deferrals: int = 300
     on_dead_letter: Callable[[str], None] | None = None
+    #: The longest wait between two tries of a transiently failing message.
+    max_backoff: float = 10.0
+    #: Called with the durable name at each transient failure (a metric counts them).
+    on_transient: Callable[[str], None] | None = None
+    #: Called when `store_available` changes (a gauge shows it).
+    on_store: Callable[[bool], None] | None = None
+    #: False from a transient failure until a message goes through again (readiness).
+    store_available: bool = True
     _sub: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
+    _streak: int = field(default=0, repr=False)  # consecutive transient failures
+    #: Deterministic failures by HAIZHI sequence, in this process (a restart starts over).
+    _failures: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def durable(self) -> str:
@@ -162,18 +193,39 @@ class Consumer:
                 pass
             except Exception as failure:  # a handler's error: the per-message path counts it
                 log.info("batch rolled back", consumer=self.durable, error=repr(failure))
+                if is_transient(failure):
+                    return await self._transient_rest(messages, failure)
             else:
+                self._went_through()
                 for message in messages:
                     await message.ack()
                 return outcomes
-        return [await self.process(message) for message in messages]
+        outcomes = []
+        for index, message in enumerate(messages):
+            outcome = await self.process(message)
+            outcomes.append(outcome)
+            if outcome == Outcome.TRANSIENT:  # the rest would fail alike: all wait together
+                return outcomes + await self._transient_rest(messages[index + 1 :], None)
+        return outcomes
 
     async def process(self, message: Msg) -> str:
         try:
+            outcome = await self._read_and_process(message)
+        except Exception as failure:  # recording or publishing a dead letter, acknowledging
+            if not is_transient(failure):
+                raise
+            return await self._transient(message, failure)
+        if outcome != Outcome.FAILED:
+            self._failures.pop(_sequence(message), None)
+        if outcome != Outcome.TRANSIENT:
+            self._went_through()
+        return outcome
+
+    async def _read_and_process(self, message: Msg) -> str:
+        try:
             envelope = Envelope.from_json(message.data)
         except (ValueError, KeyError, TypeError) as unreadable:
-            await self._dead_letter(message, None, f"unreadable envelope: {unreadable!r}")
-            return Outcome.DEAD_LETTERED
+            return await self._dead_letter(message, None, f"unreadable envelope: {unreadable!r}")
         with structlog.contextvars.bound_contextvars(
             case_id=envelope.caseid, event_id=envelope.id, consumer=self.durable
         ):
@@ -187,6 +239,8 @@ class Consumer:
             except ConcurrencyConflict:
                 continue
             except Exception as failure:
+                if is_transient(failure):
+                    return await self._transient(message, failure)
                 if isinstance(failure, (Deferred, *self.subscription.defer_on)):
                     return await self._deferred(message, envelope, failure)
                 return await self._failed(message, envelope, failure)
@@ -194,6 +248,14 @@ class Consumer:
             return await self._failed(message, envelope, RuntimeError("conflict after 5 tries"))
         if outcome == Outcome.GAP:
             await message.nak(delay=self.gap_delay)
+        elif outcome == Outcome.SKIPPED and not _first_delivery(message):
+            # Dead-lettered on an earlier delivery whose publication may have failed: publish
+            # again (idempotent), so the record never stands without its dead letter.
+            if await self._recorded_dead(envelope.id):
+                return await self._dead_letter(
+                    message, envelope, "dead-lettered on an earlier delivery"
+                )
+            await message.ack()
         else:
             await message.ack()
         return outcome
@@ -250,10 +312,41 @@ class Consumer:
         async with self.db.read_engine.connect() as conn:
             rows = await conn.execute(
                 select(inbox.c.envelope)
-                .where(inbox.c.consumer == self.durable, inbox.c.outcome == Outcome.DEAD_LETTERED)
+                .where(
+                    inbox.c.consumer == self.durable,
+                    inbox.c.outcome == Outcome.DEAD_LETTERED,
+                    inbox.c.version > 0,  # unreadable ones: `unreadable_letters`
+                )
                 .order_by(inbox.c.seq)
             )
             return [Envelope.from_json(row.envelope) for row in rows]
+
+    async def unreadable_letters(self) -> list[dict[str, Any]]:
+        """The messages this consumer dead-lettered because their envelope could not be read:
+        `{"id": "#<sequence>", "sequence", "subject", "data", "error"}` each."""
+        async with self.db.read_engine.connect() as conn:
+            rows = await conn.execute(
+                select(inbox.c.event_id, inbox.c.envelope)
+                .where(
+                    inbox.c.consumer == self.durable,
+                    inbox.c.outcome == Outcome.DEAD_LETTERED,
+                    inbox.c.version == 0,
+                    inbox.c.upstream_stream.startswith(UNREADABLE_PREFIX),
+                )
+                .order_by(inbox.c.seq)
+            )
+            return [{"id": row.event_id, **json.loads(row.envelope)} for row in rows]
+
+    async def _recorded_dead(self, event_id: str) -> bool:
+        async with self.db.read_engine.connect() as conn:
+            outcome = (
+                await conn.execute(
+                    select(inbox.c.outcome).where(
+                        inbox.c.consumer == self.durable, inbox.c.event_id == event_id
+                    )
+                )
+            ).scalar()
+        return outcome in (Outcome.DEAD_LETTERED, Outcome.REPLAYED)
 
     async def replay(self, event_id: str) -> str:
         """Run the handler again for a dead-lettered event, now, by an operator's decision.
@@ -272,8 +365,8 @@ class Consumer:
                     )
                 )
             ).first()
-            if row is None:
-                raise LookupError(f"{self.durable} holds no dead letter {event_id}")
+            if row is None or event_id.startswith("#"):
+                raise LookupError(f"{self.durable} holds no replayable dead letter {event_id}")
             envelope = Envelope.from_json(row.envelope)
             handler = self.subscription.handlers.get(envelope.name)
             if handler is not None:
@@ -320,41 +413,120 @@ class Consumer:
     async def _failed(
         self, message: Msg, envelope: Envelope, failure: Exception, *, final: bool = False
     ) -> str:
-        delivered = message.metadata.num_delivered
+        sequence = _sequence(message)
+        failures = self._failures[sequence] = self._failures.get(sequence, 0) + 1
         log.warning(
             "handler failed",
             consumer=self.durable,
             event_id=envelope.id,
             type=envelope.type,
-            delivered=delivered,
+            failures=failures,
             error=repr(failure),
         )
-        if final or delivered >= self.max_failures:
-            await self._dead_letter(message, envelope, "".join(traceback.format_exception(failure)))
-            return Outcome.DEAD_LETTERED
-        await message.nak(delay=self.retry_delay * delivered)
+        if final or failures >= self.max_failures:
+            error = "".join(traceback.format_exception(failure))
+            return await self._dead_letter(message, envelope, error)
+        await message.nak(delay=self.retry_delay * failures)
         return Outcome.FAILED
 
-    async def _dead_letter(self, message: Msg, envelope: Envelope | None, error: str) -> None:
+    async def _transient(self, message: Msg, failure: BaseException) -> str:
+        """Not the message's fault: it comes back after the backoff, uncounted."""
+        delay = self._backoff()
+        self._streak += 1
+        if self.store_available and not isinstance(failure, NatsError):  # NATS: its own check
+            self.store_available = False
+            if self.on_store is not None:
+                self.on_store(False)
+        if self.on_transient is not None:
+            self.on_transient(self.durable)
+        log.warning(
+            "transient failure, retrying",
+            consumer=self.durable,
+            subject=message.subject,
+            retry_in=delay,
+            error=repr(failure),
+        )
+        with contextlib.suppress(Exception):  # else it comes back after ack_wait
+            await message.nak(delay=delay)
+        return Outcome.TRANSIENT
+
+    async def _transient_rest(
+        self, messages: list[Msg], failure: BaseException | None
+    ) -> list[str]:
+        """Give `messages` back (the first with `failure` counted), then wait out the backoff."""
+        delay = self._backoff()
+        outcomes = []
+        for message in messages:
+            if failure is not None:
+                outcomes.append(await self._transient(message, failure))
+                failure = None
+                continue
+            with contextlib.suppress(Exception):
+                await message.nak(delay=delay)
+            outcomes.append(Outcome.TRANSIENT)
+        await asyncio.sleep(delay)  # the backoff itself: no fetch until it has passed
+        return outcomes
+
+    def _backoff(self) -> float:
+        return float(min(self.retry_delay * 2 ** min(self._streak, 16), self.max_backoff))
+
+    def _went_through(self) -> None:
+        self._streak = 0
+        if not self.store_available:
+            self.store_available = True
+            log.info("store available again", consumer=self.durable)
+            if self.on_store is not None:
+                self.on_store(True)
+
+    async def _dead_letter(self, message: Msg, envelope: Envelope | None, error: str) -> str:
+        """Record, then publish, then terminate: every step may be retried without a ghost."""
+        sequence = _sequence(message)
+        processed_at = format_time(datetime.now(UTC))
+        if envelope is not None:
+            letter_id = envelope.id
+            row = self._inbox_row(envelope, Outcome.DEAD_LETTERED, processed_at)
+        else:
+            letter_id = f"#{sequence}"
+            text = (message.data or b"").decode("utf-8", errors="replace")
+            row = {
+                "consumer": self.durable,
+                "event_id": letter_id,
+                "upstream_stream": f"{UNREADABLE_PREFIX}{sequence}",
+                "version": 0,
+                "outcome": Outcome.DEAD_LETTERED,
+                "envelope": json.dumps(
+                    {
+                        "sequence": sequence,
+                        "subject": message.subject,
+                        "data": text,
+                        "error": error[-2000:],
+                    }
+                ),
+                "processed_at": processed_at,
+            }
+        with contextlib.suppress(IntegrityError):  # recorded by an earlier try or instance
+            async with self.db.engine.begin() as conn:
+                await conn.execute(insert(inbox).values(row))
+        if envelope is not None and not await self._recorded_dead(envelope.id):
+            # Another instance applied this very event meanwhile: a duplicate, not a letter.
+            await message.ack()
+            return Outcome.SKIPPED
         subject = f"{DLQ_SUBJECT_PREFIX}.{self.durable}.{message.subject}"
         headers = {
+            "Nats-Msg-Id": f"{self.durable}:{letter_id}",
             "Haizhi-Consumer": self.durable,
+            "Haizhi-Dead-Letter": letter_id,
             "Haizhi-Original-Subject": message.subject,
-            "Haizhi-Original-Sequence": str(message.metadata.sequence.stream),
+            "Haizhi-Original-Sequence": str(sequence),
             "Haizhi-Error": error[-2000:].replace("\r", " ").replace("\n", " | "),
         }
-        if envelope is not None:
-            headers["Nats-Msg-Id"] = f"{self.durable}:{envelope.id}"
-        await self.js.publish(subject, message.data, headers=headers)
-        if envelope is not None:
-            with contextlib.suppress(IntegrityError):
-                async with self.db.engine.begin() as conn:
-                    if envelope.streamversion > await self.last_version(conn, envelope.subject):
-                        await self._record(conn, envelope, Outcome.DEAD_LETTERED)
+        ack = await self.js.publish(subject, message.data, headers=headers)
         await message.term()
-        if self.on_dead_letter is not None:
-            self.on_dead_letter(self.durable)
-        log.error("dead-lettered", consumer=self.durable, subject=message.subject)
+        if not ack.duplicate:
+            if self.on_dead_letter is not None:
+                self.on_dead_letter(self.durable)
+            log.error("dead-lettered", consumer=self.durable, subject=message.subject)
+        return Outcome.DEAD_LETTERED
 
 
 def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> api.ConsumerConfig:
@@ -368,6 +540,14 @@ def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> ap
         max_deliver=-1,  # we decide when a message is dead, counting real failures
         max_ack_pending=10_000,
     )
+
+
+def _sequence(message: Msg) -> int:
+    """`message`'s sequence in HAIZHI (0 without JetStream metadata)."""
+    try:
+        return int(message.metadata.sequence.stream)
+    except Exception:
+        return 0
 
 
 def _first_delivery(message: Msg) -> bool:

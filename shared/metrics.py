@@ -1,7 +1,8 @@
 """Prometheus metrics of one service, in a registry of its own (no process-global state).
 
 The counters the architecture asks for: commands by outcome, events appended, outbox lag,
-consumer lag and dead letters, and HTTP requests by route template.
+consumer lag, dead letters and transient failures, whether the store takes writes, and HTTP
+requests by route template.
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ class Metrics:
             ["consumer"],
             registry=registry,
         )
+        self.transient_failures_total = Counter(
+            "transient_failures_total",
+            "Messages a consumer gave back to retry after a transient failure (store, network).",
+            ["consumer"],
+            registry=registry,
+        )
+        self.store_available = Gauge(
+            "store_available",
+            "1 while the service's store takes writes, 0 from a transient failure until it does.",
+            registry=registry,
+        )
+        self.store_available.set(1)
         self.http_requests_total = Counter(
             "http_requests_total",
             "HTTP requests, by route template and status.",

@@ -155,10 +155,13 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 subscription,
                 ack_wait=settings.consumer_ack_wait,
                 on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
+                on_transient=lambda name: metrics.transient_failures_total.labels(name).inc(),
+                on_store=lambda available: metrics.store_available.set(int(available)),
             )
             consumers[consumer.durable] = consumer
             kernel.consumers.append(consumer)
             metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
+            metrics.transient_failures_total.labels(subscription.name)
         if consumers.declared != set(consumers):
             raise RuntimeError(
                 f"subscribers {sorted(consumers.declared)} vs consumers {sorted(consumers)}"
@@ -199,7 +202,9 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             store_ok = True
         except Exception:  # readiness reports, it does not raise
             store_ok = False
-        return {"store": store_ok, "nats": kernel.nc.is_connected}
+        # A full disk still answers SELECT 1: the consumers say whether writes go through.
+        writes_ok = all(consumer.store_available for consumer in kernel.consumers)
+        return {"store": store_ok and writes_ok, "nats": kernel.nc.is_connected}
 
     async def lag_metrics() -> None:
         kernel: Kernel = app.state.kernel
