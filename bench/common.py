@@ -21,6 +21,7 @@ from shared.envelope import GENESIS, Envelope, format_time, new_id
 from shared.migrate import upgrade
 from shared.nats_server import EmbeddedNats, free_port
 from shared.store import EventStore, Metadata, PendingEvent
+from shared.testkit.keys import signer
 from shared.tests.toy import Counted, Opened, registry
 from shared.usecase import CommandContext, Executor
 
@@ -141,7 +142,7 @@ class Env:
 
 
 def executor(db: Database, store: EventStore | None = None, **kw: Any) -> Executor:
-    store = EventStore(db, "toy") if store is None else store
+    store = EventStore(db, "toy", signer("toy")) if store is None else store
     return Executor(db, store, registry, FixedClock(NOW), **kw)
 
 
@@ -165,7 +166,7 @@ async def open_streams(
 
     Written in a few large transactions: setting the scene is not what is measured.
     """
-    store = EventStore(db, "toy") if store is None else store
+    store = EventStore(db, "toy", signer("toy")) if store is None else store
     ids = [f"{prefix}-{i}" for i in range(n)]
     for start in range(0, n, 500):
         async with db.engine.begin() as conn:

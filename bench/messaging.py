@@ -40,6 +40,7 @@ from shared.envelope import Envelope
 from shared.outbox import OutboxRelay
 from shared.streams import STREAM, ensure_streams
 from shared.testkit.bus import foreign_event
+from shared.testkit.keys import trust
 from shared.tests.toy import Open, TotalsProjection, metadata, registry, tally
 
 from . import whatif
@@ -211,7 +212,7 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
             declare_subscriber(broker, consumers, durable, upstream, ["Happened"])
             await broker.connect()
             subscription = Subscription(durable, upstream, {"Happened": _noop})
-            consumer = CountingConsumer(db, jetstream(broker), subscription)
+            consumer = CountingConsumer(db, jetstream(broker), subscription, trust=trust())
             consumer.target, consumer.done, consumer.finished = n, 0, asyncio.Event()
             consumers[durable] = consumer
             started = time.perf_counter()
@@ -343,7 +344,10 @@ async def lag_p99_ratio(env: Env) -> Figure:
         declare_subscriber(broker, consumers, "bench-lag", "toy", ["Opened"])
         await broker.connect()
         consumer = TimedConsumer(
-            db_b, jetstream(broker), Subscription("bench-lag", "toy", {"Opened": read_model})
+            db_b,
+            jetstream(broker),
+            Subscription("bench-lag", "toy", {"Opened": read_model}),
+            trust=trust(),
         )
         consumer.seen, consumer.arrived = {}, asyncio.Event()
         consumers["bench-lag"] = consumer

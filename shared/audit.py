@@ -25,6 +25,7 @@ from shared.envelope import Envelope
 from shared.problems import jsonable
 from shared.projection import TableProjection, rebuild_and_compare
 from shared.reconcile import reconcile, stored_messages
+from shared.signing import TrustedKeys
 from shared.store import EventStore
 
 Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
@@ -167,6 +168,7 @@ def audit_router(
     deciders: Mapping[str, Decider[Any, Any, Any]],
     parts: Callable[[Request], tuple[Database, EventStore, JetStreamContext]],
     consumers: Callable[[Request], Sequence[Consumer]],
+    trusted: Callable[[Request], TrustedKeys] | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -176,10 +178,18 @@ def audit_router(
         db, store, js = parts(request)
         breaks = await store.verify()
         report = await reconcile(db, js, service, repair=False)
+        keys = trusted(request) if trusted is not None else TrustedKeys()
+        signatures = await store.verify_signatures(keys)
         return {
             "service": service,
-            "ok": not breaks and report.clean,
+            "ok": not breaks and report.clean and signatures.clean,
             "chain_breaks": [jsonable(b) for b in breaks],
+            # Every stored event signed by a trusted key of this service (shared/signing.py).
+            "signatures": {
+                "signed": signatures.signed,
+                "unsigned_legacy": signatures.unsigned_legacy,
+                "bad": signatures.bad,
+            },
             "stream": {
                 **report.counts(),
                 "missing_ids": report.missing,

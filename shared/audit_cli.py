@@ -21,6 +21,8 @@ import nats
 from shared.auth import issue_development_token
 from shared.nats_auth import AUDITOR, inbox_prefix, user_url
 from shared.settings import DEVELOPMENT_JWT_SECRET
+from shared.signing import TrustedKeys
+from shared.stream_audit import StreamAudit, audit_stream
 from shared.streams import STREAM
 
 
@@ -31,7 +33,15 @@ def add_commands(commands: Any) -> None:
     tools = audit.add_subparsers(dest="tool", required=True)
     timeline = tools.add_parser("timeline", help="one case's whole life, from the stream")
     timeline.add_argument("case_id")
-    tools.add_parser("verify", help="hash chains intact; the stream holds exactly our events")
+    verify = tools.add_parser(
+        "verify", help="hash chains intact, every event signed; the stream holds exactly ours"
+    )
+    verify.add_argument(
+        "--trusted-keys",
+        type=Path,
+        default=os.environ.get("HAIZHI_TRUSTED_KEYS_DIR"),
+        help="the services' public keys (default: the data folder's keys/trusted)",
+    )
     rebuild = tools.add_parser("rebuild", help="rebuild a service's read models and compare")
     rebuild.add_argument("service")
     as_of = tools.add_parser("as-of", help="a case's state in every service at a time")
@@ -106,10 +116,18 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
             data_dir = info.get("data_dir")
             auditor = user_url(str(info["nats"]), Path(data_dir) if data_dir else None, AUDITOR)
             total = asyncio.run(_stream_total(auditor))
+            keys = args.trusted_keys or Path(data_dir or "var") / "keys" / "trusted"
+            signatures = asyncio.run(_stream_signatures(auditor, TrustedKeys.from_directory(keys)))
+            legacy = {name: report["signatures"]["unsigned_legacy"] for name, report in out.items()}
+            signed_ok = not signatures.version_conflicts and all(
+                not tally.bad and tally.unsigned <= legacy.get(name, 0)
+                for name, tally in signatures.services.items()
+            )
             out["HAIZHI"] = {
-                "ok": total == in_streams,
+                "ok": total == in_streams and signed_ok,
                 "messages": total,
                 "of_services": in_streams,
+                "signatures": signatures.jsonable(),
             }
             status = 0 if all(report["ok"] for report in out.values()) else 1
         if not args.json:
@@ -161,12 +179,28 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
     return status
 
 
+async def _stream_signatures(nats_url: str, trust: TrustedKeys) -> StreamAudit:
+    """Every message of `HAIZHI` checked under the public keys, read as the auditor."""
+    client = await nats.connect(nats_url, inbox_prefix=inbox_prefix(AUDITOR))
+    try:
+        return await audit_stream(client.jetstream(), trust)
+    finally:
+        await client.close()
+
+
 def _print_verify(reports: dict[str, Any]) -> None:
     for name, report in reports.items():
         if name == "HAIZHI":
             verdict = "ok" if report["ok"] else "DISCREPANCY"
             print(f"HAIZHI      {verdict}: {report['messages']} messages, "
                   f"{report['of_services']} accounted for by the services")  # fmt: skip
+            for service, tally in report["signatures"]["services"].items():
+                print(f"  {service:<11} {tally['signed']} signed, {tally['unsigned']} unsigned")
+                for seq, reason in tally["bad"].items():
+                    print(f"    untrusted: message {seq} ({reason})")
+            for conflict in report["signatures"]["version_conflicts"]:
+                print(f"  version conflict: {conflict['stream']} v{conflict['version']}: "
+                      f"{', '.join(conflict['ids'])}")  # fmt: skip
             continue
         if "stream" not in report:  # a repair report
             print(f"{name:<11} republished {report.get('republished', 0)}")
@@ -174,6 +208,11 @@ def _print_verify(reports: dict[str, Any]) -> None:
         stream = report["stream"]
         print(f"{name:<11} {'ok' if report['ok'] else 'DISCREPANCY'}: {stream['in_store']} stored, "
               f"{stream['in_stream']} in stream, {stream['pending']} pending")  # fmt: skip
+        signatures = report["signatures"]
+        print(f"{'':<11} {signatures['signed']} signed, "
+              f"{signatures['unsigned_legacy']} unsigned before the cut-over")  # fmt: skip
+        for event_id, reason in signatures["bad"].items():
+            print(f"  untrusted: {event_id} ({reason})")
         for item in report["chain_breaks"]:
             print(f"  chain break: {item['stream_id']} v{item['version']}: {item['problem']}")
         for kind in ("missing", "extra", "altered", "duplicated"):

@@ -62,11 +62,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
-from shared.decider import ConcurrencyConflict
+from shared.decider import ConcurrencyConflict, InvalidCommand
 from shared.envelope import Envelope, format_time
 from shared.faults import is_transient
 from shared.logging import get_logger
 from shared.schema import inbox
+from shared.signing import TrustedKeys
 from shared.streams import DLQ_SUBJECT_PREFIX, STREAM
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
@@ -112,6 +113,20 @@ class Outcome:
     DEAD_LETTERED = "dead_lettered"
     REPLAYED = "replayed"
     TRANSIENT = "transient"
+    #: Refused before anything was applied (shared/signing.py): dead-lettered by sequence.
+    UNTRUSTED = "untrusted"
+    #: Another event id at a version already processed: dead-lettered, never skipped.
+    QUARANTINED = "quarantined"
+    #: A gap that outlived `max_gap_deliveries`: dead-lettered and held in the inbox, out of
+    #: the stream's order, until `replay` (or a redelivery in order) applies it.
+    PARKED = "parked"
+
+
+class Reason:
+    """The `Haizhi-Reason` header of a dead letter that no handler ever saw."""
+
+    VERSION_CONFLICT = "version-conflict"
+    GAP_UNFILLED = "gap-unfilled"
 
 
 #: The inbox's `upstream_stream` of an unreadable message's dead-letter record (plus its
@@ -141,6 +156,14 @@ class Consumer:
     on_store: Callable[[bool], None] | None = None
     #: False from a transient failure until a message goes through again (readiness).
     store_available: bool = True
+    #: Public keys of the services whose events we accept (shared/signing.py). None: the
+    #: consumer refuses every message (nothing is applied unverified).
+    trust: TrustedKeys | None = None
+    #: Called with (durable name, reason) for every message refused unverified, quarantined
+    #: or parked: an alert (`untrusted_events_total`, `quarantined_events_total`).
+    on_alert: Callable[[str, str], None] | None = None
+    #: Deliveries a gap waits for its missing predecessor before it is parked.
+    max_gap_deliveries: int = 1200
     _sub: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
     _streak: int = field(default=0, repr=False)  # consecutive transient failures
     #: Deterministic failures by HAIZHI sequence, in this process (a restart starts over).
@@ -229,7 +252,20 @@ class Consumer:
         with structlog.contextvars.bound_contextvars(
             case_id=envelope.caseid, event_id=envelope.id, consumer=self.durable
         ):
+            refused = self.untrusted(message, envelope)
+            if refused is not None:
+                return await self._refuse(message, refused, Outcome.UNTRUSTED)
             return await self._process(message, envelope)
+
+    def untrusted(self, message: Msg, envelope: Envelope) -> str | None:
+        """Why `message` may not be applied (shared/signing.py), or None: signed under a
+        trusted key of the service that owns its type and source, on its own subject."""
+        if self.trust is None:
+            return "no-trusted-keys"
+        reason = self.trust.check(envelope)
+        if reason is None and message.subject != envelope.nats_subject:
+            return "wrong-subject"
+        return reason
 
     async def _process(self, message: Msg, envelope: Envelope) -> str:
         for _ in range(5):  # policies retry on a concurrency conflict
@@ -246,6 +282,12 @@ class Consumer:
                 return await self._failed(message, envelope, failure)
         else:
             return await self._failed(message, envelope, RuntimeError("conflict after 5 tries"))
+        if outcome == Outcome.GAP and _delivered(message) >= self.max_gap_deliveries:
+            outcome = Outcome.PARKED
+        if outcome == Outcome.QUARANTINED:
+            return await self._refuse(message, Reason.VERSION_CONFLICT, outcome, envelope)
+        if outcome == Outcome.PARKED:
+            return await self._park(message, envelope)
         if outcome == Outcome.GAP:
             await message.nak(delay=self.gap_delay)
         elif outcome == Outcome.SKIPPED and not _first_delivery(message):
@@ -265,13 +307,25 @@ class Consumer:
         try:
             async with self.db.engine.begin() as conn:
                 last = await self.last_version(conn, envelope.subject)
+                held = await self._held(conn, envelope.subject, envelope.streamversion)
+                if held is not None and held[0] != envelope.id:
+                    return Outcome.QUARANTINED  # same version, another event
                 if envelope.streamversion <= last:
                     return Outcome.SKIPPED
+                if held is not None and held[1] != Outcome.PARKED:
+                    return Outcome.SKIPPED
                 if envelope.streamversion > last + 1:
+                    if held is not None:  # parked already: it waits for `replay`
+                        return Outcome.SKIPPED
+                    if await self._parked_before(conn, envelope):
+                        return Outcome.PARKED  # behind a parked event: it cannot fill first
                     return Outcome.GAP
                 if handler is not None:
                     await handler(conn, envelope)
-                await self._record(conn, envelope, Outcome.APPLIED)
+                if held is not None:  # parked, and in order now: applied at last
+                    await self._unpark(conn, envelope.id, Outcome.APPLIED)
+                else:
+                    await self._record(conn, envelope, Outcome.APPLIED)
         except IntegrityError:
             # Another instance recorded this very event first: it is a duplicate now.
             return Outcome.SKIPPED
@@ -281,6 +335,7 @@ class Consumer:
         """Apply every message of a fetch in one transaction, or raise (nothing committed)."""
         outcomes: list[str] = []
         last: dict[str, int] = {}
+        in_batch: dict[tuple[str, int], str] = {}  # (stream, version) -> id applied here
         rows: list[dict[str, Any]] = []
         processed_at = format_time(datetime.now(UTC))
         async with self.db.engine.begin() as conn:
@@ -292,7 +347,15 @@ class Consumer:
                 stream = envelope.subject
                 if stream not in last:
                     last[stream] = await self.last_version(conn, stream)
+                if self.untrusted(message, envelope) is not None:
+                    raise _NotBatchable("untrusted")
                 if envelope.streamversion <= last[stream]:
+                    held_id = in_batch.get((stream, envelope.streamversion))
+                    if held_id is None:
+                        held = await self._held(conn, stream, envelope.streamversion)
+                        held_id = held[0] if held is not None else None
+                    if held_id != envelope.id:
+                        raise _NotBatchable("same version, another event")
                     outcomes.append(Outcome.SKIPPED)
                     continue
                 if envelope.streamversion > last[stream] + 1:
@@ -302,6 +365,7 @@ class Consumer:
                     await handler(conn, envelope)
                 last[stream] = envelope.streamversion
                 rows.append(self._inbox_row(envelope, Outcome.APPLIED, processed_at))
+                in_batch[stream, envelope.streamversion] = envelope.id
                 outcomes.append(Outcome.APPLIED)
             if rows:
                 await conn.execute(insert(inbox), rows)
@@ -314,7 +378,7 @@ class Consumer:
                 select(inbox.c.envelope)
                 .where(
                     inbox.c.consumer == self.durable,
-                    inbox.c.outcome == Outcome.DEAD_LETTERED,
+                    inbox.c.outcome.in_((Outcome.DEAD_LETTERED, Outcome.PARKED)),
                     inbox.c.version > 0,  # unreadable ones: `unreadable_letters`
                 )
                 .order_by(inbox.c.seq)
@@ -346,7 +410,7 @@ class Consumer:
                     )
                 )
             ).scalar()
-        return outcome in (Outcome.DEAD_LETTERED, Outcome.REPLAYED)
+        return outcome in (Outcome.DEAD_LETTERED, Outcome.REPLAYED, Outcome.PARKED)
 
     async def replay(self, event_id: str) -> str:
         """Run the handler again for a dead-lettered event, now, by an operator's decision.
@@ -358,16 +422,18 @@ class Consumer:
         async with self.db.engine.begin() as conn:
             row = (
                 await conn.execute(
-                    select(inbox.c.envelope).where(
+                    select(inbox.c.envelope, inbox.c.outcome).where(
                         inbox.c.consumer == self.durable,
                         inbox.c.event_id == event_id,
-                        inbox.c.outcome == Outcome.DEAD_LETTERED,
+                        inbox.c.outcome.in_((Outcome.DEAD_LETTERED, Outcome.PARKED)),
                     )
                 )
             ).first()
             if row is None or event_id.startswith("#"):
                 raise LookupError(f"{self.durable} holds no replayable dead letter {event_id}")
             envelope = Envelope.from_json(row.envelope)
+            if row.outcome == Outcome.PARKED:
+                return await self._replay_parked(conn, envelope)
             handler = self.subscription.handlers.get(envelope.name)
             if handler is not None:
                 await handler(conn, envelope)
@@ -378,15 +444,124 @@ class Consumer:
             )
         return Outcome.REPLAYED
 
+    async def _replay_parked(self, conn: AsyncConnection, envelope: Envelope) -> str:
+        """Apply a parked event, in its stream's order, and the parked ones right after it.
+
+        Its predecessors must be in (republished by `reconcile --repair` upstream, applied
+        as they came); otherwise it is refused, still parked."""
+        last = await self.last_version(conn, envelope.subject)
+        if envelope.streamversion != last + 1:
+            raise InvalidCommand(
+                f"{envelope.subject} is at version {last} here: versions {last + 1}.."
+                f"{envelope.streamversion - 1} must arrive first (reconcile --repair upstream)"
+            )
+        while True:
+            handler = self.subscription.handlers.get(envelope.name)
+            if handler is not None:
+                await handler(conn, envelope)
+            await self._unpark(conn, envelope.id, Outcome.REPLAYED)
+            following = (
+                await conn.execute(
+                    select(inbox.c.envelope).where(
+                        inbox.c.consumer == self.durable,
+                        inbox.c.upstream_stream == envelope.subject,
+                        inbox.c.version == envelope.streamversion + 1,
+                        inbox.c.outcome == Outcome.PARKED,
+                    )
+                )
+            ).first()
+            if following is None:
+                return Outcome.REPLAYED
+            envelope = Envelope.from_json(following.envelope)
+
     async def last_version(self, conn: AsyncConnection, upstream_stream: str) -> int:
+        """The last version processed in order (a parked event is not: it waits)."""
         value = (
             await conn.execute(
                 select(func.max(inbox.c.version)).where(
-                    inbox.c.consumer == self.durable, inbox.c.upstream_stream == upstream_stream
+                    inbox.c.consumer == self.durable,
+                    inbox.c.upstream_stream == upstream_stream,
+                    inbox.c.outcome != Outcome.PARKED,
                 )
             )
         ).scalar()
         return int(value or 0)
+
+    async def _held(
+        self, conn: AsyncConnection, upstream_stream: str, version: int
+    ) -> tuple[str, str] | None:
+        """(event id, outcome) the inbox holds at this version of the stream, if any."""
+        row = (
+            await conn.execute(
+                select(inbox.c.event_id, inbox.c.outcome).where(
+                    inbox.c.consumer == self.durable,
+                    inbox.c.upstream_stream == upstream_stream,
+                    inbox.c.version == version,
+                )
+            )
+        ).first()
+        return None if row is None else (str(row.event_id), str(row.outcome))
+
+    async def _parked_before(self, conn: AsyncConnection, envelope: Envelope) -> bool:
+        row = (
+            await conn.execute(
+                select(inbox.c.seq)
+                .where(
+                    inbox.c.consumer == self.durable,
+                    inbox.c.upstream_stream == envelope.subject,
+                    inbox.c.outcome == Outcome.PARKED,
+                    inbox.c.version < envelope.streamversion,
+                )
+                .limit(1)
+            )
+        ).first()
+        return row is not None
+
+    async def _unpark(self, conn: AsyncConnection, event_id: str, outcome: str) -> None:
+        await conn.execute(
+            update(inbox)
+            .where(inbox.c.consumer == self.durable, inbox.c.event_id == event_id)
+            .values(outcome=outcome, processed_at=format_time(datetime.now(UTC)))
+        )
+
+    async def _park(self, message: Msg, envelope: Envelope) -> str:
+        """A gap that never filled: held in the inbox as parked (not processed: the missing
+        versions still apply when they come), dead-lettered with `gap-unfilled`, alerted.
+        `replay` applies it once its predecessors are in (reconcile republishes them)."""
+        processed_at = format_time(datetime.now(UTC))
+        with contextlib.suppress(IntegrityError):  # parked by an earlier try or instance
+            async with self.db.engine.begin() as conn:
+                await conn.execute(
+                    insert(inbox).values(self._inbox_row(envelope, Outcome.PARKED, processed_at))
+                )
+        return await self._refuse(message, Reason.GAP_UNFILLED, Outcome.PARKED, envelope, held=True)
+
+    async def _refuse(
+        self,
+        message: Msg,
+        reason: str,
+        outcome: str,
+        envelope: Envelope | None = None,
+        *,
+        held: bool = False,
+    ) -> str:
+        """Dead-letter `message` unapplied, with its reason, and raise the alert.
+
+        Untrusted and quarantined messages are recorded by their HAIZHI sequence, never at
+        the version they claim (it belongs to the real event); a parked one also holds its
+        version (`_park`)."""
+        log.error(
+            "refused",
+            consumer=self.durable,
+            reason=reason,
+            subject=message.subject,
+            event_id=envelope.id if envelope is not None else None,
+        )
+        if self.on_alert is not None:
+            self.on_alert(self.durable, reason)
+        letter = envelope if held else None
+        await self._dead_letter(message, letter, f"{outcome}: {reason}", reason=reason)
+        return outcome
 
     async def _record(self, conn: AsyncConnection, envelope: Envelope, outcome: str) -> None:
         processed_at = format_time(datetime.now(UTC))
@@ -478,7 +653,9 @@ class Consumer:
             if self.on_store is not None:
                 self.on_store(True)
 
-    async def _dead_letter(self, message: Msg, envelope: Envelope | None, error: str) -> str:
+    async def _dead_letter(
+        self, message: Msg, envelope: Envelope | None, error: str, *, reason: str | None = None
+    ) -> str:
         """Record, then publish, then terminate: every step may be retried without a ghost."""
         sequence = _sequence(message)
         processed_at = format_time(datetime.now(UTC))
@@ -520,6 +697,8 @@ class Consumer:
             "Haizhi-Original-Sequence": str(sequence),
             "Haizhi-Error": error[-2000:].replace("\r", " ").replace("\n", " | "),
         }
+        if reason is not None:
+            headers["Haizhi-Reason"] = reason
         ack = await self.js.publish(subject, message.data, headers=headers)
         await message.term()
         if not ack.duplicate:
@@ -548,6 +727,13 @@ def _sequence(message: Msg) -> int:
         return int(message.metadata.sequence.stream)
     except Exception:
         return 0
+
+
+def _delivered(message: Msg) -> int:
+    try:
+        return int(message.metadata.num_delivered or 1)
+    except Exception:
+        return 1
 
 
 def _first_delivery(message: Msg) -> bool:

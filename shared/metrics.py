@@ -56,6 +56,20 @@ class Metrics:
             ["consumer"],
             registry=registry,
         )
+        self.untrusted_events_total = Counter(
+            "untrusted_events_total",
+            "Events refused unapplied: unsigned, unknown key, bad signature, wrong service "
+            "(an alert: someone other than the producer speaks on the bus).",
+            ["consumer", "reason"],
+            registry=registry,
+        )
+        self.quarantined_events_total = Counter(
+            "quarantined_events_total",
+            "Events dead-lettered unapplied: another event at a version already processed "
+            "(version-conflict) or a gap that never filled (gap-unfilled).",
+            ["consumer", "reason"],
+            registry=registry,
+        )
         self.transient_failures_total = Counter(
             "transient_failures_total",
             "Messages a consumer gave back to retry after a transient failure (store, network).",
@@ -80,6 +94,13 @@ class Metrics:
             ["method", "route"],
             registry=registry,
         )
+
+    def alert(self, consumer: str, reason: str) -> None:
+        """Count a message a consumer refused (`Consumer.on_alert`)."""
+        if reason in ("version-conflict", "gap-unfilled"):
+            self.quarantined_events_total.labels(consumer, reason).inc()
+        else:
+            self.untrusted_events_total.labels(consumer, reason).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition format (`CONTENT_TYPE`)."""

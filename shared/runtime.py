@@ -39,6 +39,7 @@ from shared.policy import PolicyBook
 from shared.projection import TableProjection
 from shared.scheduler import run_scheduler
 from shared.settings import ServiceSettings
+from shared.signing import Signer, TrustedKeys, development_signer
 from shared.snapshot import Snapshotting
 from shared.store import EventStore
 from shared.streams import ensure_streams
@@ -63,6 +64,8 @@ class Kernel:
     relay: OutboxRelay
     broker: NatsBroker | None = None
     consumers: list[Consumer] = field(default_factory=list)
+    #: The public keys this service trusts (shared/signing.py); its audit checks with them.
+    trust: TrustedKeys = field(default_factory=TrustedKeys)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,8 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             clock = await SharedDevClock.connect(js, environment=settings.environment)
         else:
             clock = SystemClock()
-        store = EventStore(db, spec.name)
+        signer, trust = signing_keys(settings)
+        store = EventStore(db, spec.name, signer)
         relay = OutboxRelay(db, js, on_lag=metrics.outbox_lag_events.set)
 
         def observe(command: str, outcome: str, events: Sequence[Envelope]) -> None:
@@ -143,6 +147,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             relay,
             broker,
         )
+        kernel.trust = trust
         usecases = spec.usecases(kernel)
         app.state.kernel = kernel
         app.state.usecases = usecases
@@ -157,6 +162,9 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
                 on_transient=lambda name: metrics.transient_failures_total.labels(name).inc(),
                 on_store=lambda available: metrics.store_available.set(int(available)),
+                trust=trust,
+                on_alert=metrics.alert,
+                max_gap_deliveries=settings.consumer_max_gap_deliveries,
             )
             consumers[consumer.durable] = consumer
             kernel.consumers.append(consumer)
@@ -225,6 +233,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         spec.deciders,
         audit_parts,
         lambda request: kernel_of(request).consumers,
+        lambda request: kernel_of(request).trust,
     )
     app = create_app(
         title=f"HaiZhi {spec.name} service",
@@ -237,6 +246,28 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     )
     app.state.broker = broker
     return app
+
+
+def signing_keys(settings: ServiceSettings) -> tuple[Signer, TrustedKeys]:
+    """The service's signing key and the keys it trusts (shared/signing.py).
+
+    Production reads the key from `signing_key` and refuses to start without it; elsewhere a
+    missing key is generated into the data folder (0600) and trusted next to the others'.
+    """
+    trusted_dir = settings.trusted_keys_path
+    if settings.environment == "production":
+        key = settings.signing_key_path
+        if not key.is_file():
+            raise RuntimeError(f"HAIZHI_SIGNING_KEY {key} is not a file: refusing to start")
+        signer = Signer.load(settings.service, key)
+    else:
+        signer = development_signer(settings.service, settings.signing_key_path, trusted_dir)
+    trust = TrustedKeys.from_directory(trusted_dir)
+    if signer.key_id not in trust.keys:
+        log.warning(
+            "our own key is not trusted: consumers will refuse our events", key=signer.key_id
+        )
+    return signer, trust
 
 
 def kernel_of(request: Request) -> Kernel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
@@ -18,6 +19,7 @@ from shared.envelope import Envelope
 from shared.schema import inbox
 from shared.streams import DLQ_STREAM, ensure_streams
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.keys import signer, trust
 
 effects_metadata = MetaData()
 effects = Table(
@@ -32,6 +34,11 @@ effects = Table(
 def envelope(stream: str, version: int, name: str = "Happened") -> Envelope:
     data = {"stream": stream, "version": version}
     return foreign_event("upstream", name, data, stream_id=stream, version=version)
+
+
+def resigned(attributes: dict[str, Any]) -> Envelope:
+    """An upstream event changed, sealed and signed again as upstream would."""
+    return signer("upstream").sign(Envelope.from_attributes(attributes).sealed())
 
 
 async def record(conn: AsyncConnection, event: Envelope) -> None:
@@ -52,7 +59,9 @@ async def consumer(database: Database, js: JetStreamContext) -> Consumer:
     async with database.engine.begin() as conn:
         await conn.run_sync(effects_metadata.create_all)
     subscription = Subscription("test-consumer", "upstream", {"Happened": record})
-    consumer = Consumer(database, js, subscription, max_failures=3, gap_delay=0.1, retry_delay=0.05)
+    consumer = Consumer(
+        database, js, subscription, max_failures=3, gap_delay=0.1, retry_delay=0.05, trust=trust()
+    )
     await consumer.start()
     return consumer
 
@@ -104,7 +113,7 @@ async def test_a_poison_message_goes_to_the_dead_letter_stream_and_the_rest_flow
     consumer: Consumer, js: JetStreamContext, database: Database
 ) -> None:
     bad = envelope("bad", 1)
-    bad = Envelope.from_attributes({**bad.attributes(), "data": {"poison": True}}).sealed()
+    bad = resigned({**bad.attributes(), "data": {"poison": True}})
     for event in (bad, envelope("bad", 2), envelope("good", 1), envelope("good", 2)):
         await publish(js, event)
     outcomes = await run_until_idle(consumer)
@@ -124,7 +133,7 @@ async def test_processing_survives_a_restart_without_reapplying(
     for version in (1, 2):
         await publish(js, envelope("s-1", version))
     await run_until_idle(consumer)
-    again = Consumer(database, js, consumer.subscription)
+    again = Consumer(database, js, consumer.subscription, trust=trust())
     await again.start()
     await publish(js, envelope("s-1", 3))
     await asyncio.wait_for(run_until_idle(again), timeout=20)
@@ -155,7 +164,7 @@ async def test_an_event_that_must_wait_for_another_upstream_is_deferred_not_dead
     subscription = Subscription(
         "deferring", "upstream", {"Happened": needs_announcement}, defer_on=(LookupError,)
     )
-    consumer = Consumer(database, js, subscription, max_failures=2, defer_delay=0.05)
+    consumer = Consumer(database, js, subscription, max_failures=2, defer_delay=0.05, trust=trust())
     await publish(js, envelope("s-1", 1))
     outcomes = []
     for _ in range(4):  # more deliveries than max_failures: a failure would be dead by now
@@ -179,7 +188,7 @@ async def test_an_operator_replays_a_dead_letter_once_its_cause_is_fixed(
         await record(conn, event)
 
     subscription = Subscription("replaying", "upstream", {"Happened": sometimes_broken})
-    consumer = Consumer(database, js, subscription, max_failures=2, retry_delay=0.01)
+    consumer = Consumer(database, js, subscription, max_failures=2, retry_delay=0.01, trust=trust())
     dead = envelope("s-1", 1)
     await publish(js, dead)
     await run_until_idle(consumer)
@@ -205,10 +214,12 @@ async def test_a_fetch_in_order_is_applied_in_one_transaction(
         begun += 1
 
     try:
-        for version in (1, 2, 3):
-            await publish(js, envelope("s-1", version))
+        sent = [envelope("s-1", version) for version in (1, 2, 3)]
+        for event in sent:
+            await publish(js, event)
         await publish(js, envelope("s-2", 1, name="SomethingElse"))
-        await publish(js, envelope("s-1", 2))  # a late duplicate inside the same fetch
+        # A late duplicate inside the same fetch (republished after the duplicate window).
+        await publish(js, sent[1], msg_id=f"{sent[1].id}-again")
         outcomes = await run_until_idle(consumer)
     finally:
         sa_event.remove(engine.sync_engine, "begin", count_begin)
@@ -224,7 +235,7 @@ async def test_a_poison_message_inside_a_fetch_leaves_the_others_applied_once(
     consumer: Consumer, js: JetStreamContext, database: Database
 ) -> None:
     bad = envelope("bad", 1)
-    bad = Envelope.from_attributes({**bad.attributes(), "data": {"poison": True}}).sealed()
+    bad = resigned({**bad.attributes(), "data": {"poison": True}})
     for event_ in (envelope("good", 1), envelope("good", 2), bad, envelope("good", 3)):
         await publish(js, event_)
     outcomes = await run_until_idle(consumer)

@@ -21,6 +21,7 @@ from shared.edge import Consumers, declare_subscriber, jetstream, new_broker
 from shared.envelope import Envelope
 from shared.streams import DLQ_STREAM, ensure_streams
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.keys import trust
 from shared.testkit.service import eventually
 
 effects_metadata = MetaData()
@@ -70,7 +71,7 @@ class Service:
         subscription = Subscription(DURABLE, "upstream", {"Happened": record})
         consumer = Consumer(
             self.database, jetstream(self.broker), subscription, max_failures=3, gap_delay=0.1,
-            retry_delay=0.05, ack_wait=2.0,
+            retry_delay=0.05, ack_wait=2.0, trust=trust(),
         )  # fmt: skip
         self.consumers[DURABLE] = consumer
         await self.broker.start()

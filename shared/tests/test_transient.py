@@ -22,7 +22,7 @@ from shared.migrate import upgrade
 from shared.schema import inbox
 from shared.streams import DLQ_STREAM, ensure_streams
 from shared.testkit.bus import foreign_event, publish
-from shared.testkit.keys import signer
+from shared.testkit.keys import signer, trust
 
 effects_metadata = MetaData()
 effects = Table(
@@ -89,7 +89,9 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 def new_consumer(db: Database, js: JetStreamContext, name: str = "transient") -> Consumer:
     subscription = Subscription(name, "upstream", {"Happened": record})
-    return Consumer(db, js, subscription, max_failures=3, retry_delay=0.02, max_backoff=0.2)
+    return Consumer(
+        db, js, subscription, max_failures=3, retry_delay=0.02, max_backoff=0.2, trust=trust()
+    )
 
 
 async def run_until_idle(consumer: Consumer, deadline: float = 30.0) -> list[str]:
@@ -178,7 +180,7 @@ async def test_a_lost_postgresql_connection_while_consuming_is_retried_not_dead_
 
     subscription = Subscription("pg-lost", "upstream", {"Happened": loses_its_connection})
     consumer = Consumer(
-        database, js, subscription, max_failures=3, retry_delay=0.02, max_backoff=0.2
+        database, js, subscription, max_failures=3, retry_delay=0.02, max_backoff=0.2, trust=trust()
     )
     for version in (1, 2):
         await publish(js, envelope("s-1", version))

@@ -24,6 +24,7 @@ from shared.db import open_database
 from shared.edge import Consumers, new_broker
 from shared.schema import inbox
 from shared.streams import STREAM
+from shared.testkit.keys import trust
 
 from .contracts_doc import read_contracts
 from .world import (
@@ -144,7 +145,9 @@ async def test_the_subscriber_routes_the_producers_example_to_the_consumers_hand
         broker.include_router(reader.spec.messaging(consumers))
         for subscription in reader.subscriptions:
             # No JetStream here: the consumer acks on a test message and never dead-letters.
-            consumers[subscription.name] = KernelConsumer(db, cast(Any, None), subscription)
+            consumers[subscription.name] = KernelConsumer(
+                db, cast(Any, None), subscription, trust=trust()
+            )
         envelope = published(producer, event)
         reader.executor.dry_run = True
         async with TestNatsBroker(broker) as bus:

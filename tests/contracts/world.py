@@ -36,6 +36,7 @@ from shared.policy import PolicyBook
 from shared.runtime import Kernel, ServiceSpec
 from shared.settings import ServiceSettings
 from shared.store import EventStore
+from shared.testkit.keys import signer
 from shared.usecase import CommandContext, CommandResult, Executor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def published(producer: str, name: str, data: Mapping[str, Any] | None = None) -
     plain = dict(registry.encode(example) if data is None else data)
     case_id = str(plain.get("case_id") or new_id())
     payload = ReadTracking(plain)
-    return Envelope(
+    envelope = Envelope(
         id=new_id(),
         source=f"/haizhi/{producer}",
         type=registry.type_for(name),
@@ -112,6 +113,7 @@ def published(producer: str, name: str, data: Mapping[str, Any] | None = None) -
         prevhash=GENESIS,
         hash="",
     ).sealed()
+    return signer(producer).sign(envelope)
 
 
 @dataclass
