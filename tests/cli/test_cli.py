@@ -284,8 +284,10 @@ def test_a_case_id_that_is_no_subject_token_is_refused_before_asking() -> None:
     assert "not a case id: 'a.>'" in err
 
 
-def test_running_info_is_what_haizhi_up_wrote(tmp_path: Path) -> None:
+def test_running_info_is_what_haizhi_up_wrote_and_where(tmp_path: Path) -> None:
     data_dir = write_runtime(tmp_path / "sys", "http://127.0.0.1:9", nats="nats://h:4222")
     running = find(data_dir)
     assert isinstance(running, Running)
-    assert running.info() == json.loads((data_dir / RUNTIME_FILE).read_text())
+    written = json.loads((data_dir / RUNTIME_FILE).read_text())
+    # The data folder too: the audit finds the auditor's NATS credentials and the keys there.
+    assert running.info() == {**written, "data_dir": data_dir}
