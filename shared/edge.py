@@ -171,6 +171,23 @@ def declare_publishers(
         )
 
 
+def service_edge(
+    consumers: Consumers,
+    registry: EventRegistry,
+    examples: Sequence[object],
+    consumes: Sequence[tuple[str, Sequence[str]]],
+) -> NatsRouter:
+    """A service on the bus, declared with FastStream: every event type it publishes, and a
+    durable pull subscriber `<service>-from-<upstream>` per upstream service it `consumes`
+    (with the event names its handlers read), feeding the kernel consumer of that name."""
+    router = NatsRouter()
+    declare_publishers(router, registry, examples)
+    for upstream, names in consumes:
+        durable = f"{registry.service}-from-{upstream}"
+        declare_subscriber(router, consumers, durable, upstream, names)
+    return router
+
+
 def declare_subscriber(
     router: NatsRouter | NatsBroker,
     consumers: Consumers,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -83,7 +84,11 @@ def nats_login(env: TestEnvironment, service: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncIterator[RunningService]:
+async def running_service(
+    spec: ServiceSpec, env: TestEnvironment, policy_dir: Path | None = None
+) -> AsyncIterator[RunningService]:
+    """The service on the test's database and NATS, reading the repository's policies or
+    those in `policy_dir` (see `policy_folder`)."""
     install(env.data_dir)  # every service's test key: they sign and trust each other
     settings = ServiceSettings(
         service=spec.name,
@@ -92,12 +97,20 @@ async def running_service(spec: ServiceSpec, env: TestEnvironment) -> AsyncItera
         database_schema=env.database_schema,
         **nats_login(env, spec.name),
         data_dir=env.data_dir,
-        policy_dir=REPO / "policies",
+        policy_dir=policy_dir or REPO / "policies",
         clock="controlled",
         log_json=False,
     )
     async with serving(build_app(settings, spec), env) as svc:
         yield svc
+
+
+def policy_folder(folder: Path, *extra: str) -> Path:
+    """A copy of the repository's policies, plus `extra` provincial files (TOML texts)."""
+    shutil.copytree(REPO / "policies", folder)
+    for number, text in enumerate(extra):
+        (folder / "provinces" / f"test-{number}.toml").write_text(text, encoding="utf-8")
+    return folder
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from faststream.nats import NatsRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Handler, Subscription
-from shared.edge import Consumers, declare_publishers, declare_subscriber
+from shared.edge import Consumers, service_edge
 from shared.envelope import Envelope
 from shared.usecase import CommandContext
 
@@ -171,8 +171,4 @@ CONSUMES: Sequence[tuple[str, Sequence[str]]] = (
 def edge(consumers: Consumers) -> NatsRouter:
     """This service on the bus, declared with FastStream: every event type it publishes, and a
     durable pull subscriber per upstream service feeding the consumer of `subscriptions`."""
-    router = NatsRouter()
-    declare_publishers(router, registry, EXAMPLES)
-    for upstream, names in CONSUMES:
-        declare_subscriber(router, consumers, f"{SERVICE}-from-{upstream}", upstream, names)
-    return router
+    return service_edge(consumers, registry, EXAMPLES, CONSUMES)

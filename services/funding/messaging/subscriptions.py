@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from shared.consumer import Subscription
-from shared.edge import Consumers, declare_publishers, declare_subscriber
+from shared.edge import Consumers, service_edge
 
 from ..usecases import FundingUseCases
 from .contracts import CONSUMES, EXAMPLES, SERVICE, registry
@@ -21,8 +21,4 @@ def subscriptions(usecases: FundingUseCases) -> list[Subscription]:
 def edge(consumers: Consumers) -> NatsRouter:
     """This service on the bus, declared with FastStream: every event type it publishes, and a
     durable pull subscriber per upstream service feeding the consumer of `subscriptions`."""
-    router = NatsRouter()
-    declare_publishers(router, registry, EXAMPLES)
-    for upstream, names in CONSUMES:
-        declare_subscriber(router, consumers, f"{SERVICE}-from-{upstream}", upstream, names)
-    return router
+    return service_edge(consumers, registry, EXAMPLES, CONSUMES)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,17 +12,12 @@ from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
 from shared.envelope import Envelope
-from shared.runtime import build_app
-from shared.settings import ServiceSettings
 from shared.testkit.bus import foreign_event, publish
 from shared.testkit.service import (
-    REPO,
     RunningService,
     TestEnvironment,
     eventually,
-    nats_login,
     running_service,
-    serving,
 )
 
 from ..main import spec
@@ -42,34 +34,6 @@ async def service(
     await set_clock(nats_client.jetstream(), APPROVAL_MORNING)
     async with running_service(spec(), test_env) as svc:
         yield svc
-
-
-@contextlib.asynccontextmanager
-async def funding_under(env: TestEnvironment, policy_dir: Path) -> AsyncIterator[RunningService]:
-    """The service as `running_service` runs it, but reading the policies in `policy_dir`."""
-    settings = ServiceSettings(
-        service="funding",
-        environment="test",
-        database_url=env.database_url,
-        database_schema=env.database_schema,
-        **nats_login(env, "funding"),
-        data_dir=env.data_dir,
-        policy_dir=policy_dir,
-        clock="controlled",
-        log_json=False,
-    )
-    async with serving(build_app(settings, spec()), env) as svc:
-        yield svc
-
-
-def policy_folder(folder: Path, *provincial: str) -> Path:
-    """The repository's national policy and Yunnan's 53-2022.1, plus `provincial` files (TOML)."""
-    (folder / "provinces").mkdir(parents=True)
-    shutil.copy(REPO / "policies" / "2022.1.toml", folder)
-    shutil.copy(REPO / "policies" / "provinces" / "53-2022.1.toml", folder / "provinces")
-    for number, text in enumerate(provincial):
-        (folder / "provinces" / f"test-{number}.toml").write_text(text, encoding="utf-8")
-    return folder
 
 
 class Upstream:

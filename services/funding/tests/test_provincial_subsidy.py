@@ -17,8 +17,15 @@ from sqlalchemy import select
 from shared.clock import set_clock
 from shared.projection import rebuild_and_compare
 from shared.schema import inbox
-from shared.testkit.service import RunningService, TestEnvironment, eventually
+from shared.testkit.service import (
+    RunningService,
+    TestEnvironment,
+    eventually,
+    policy_folder,
+    running_service,
+)
 
+from ..main import spec
 from ..messaging.contracts import registry
 from ..projections import projections
 from .conftest import (
@@ -27,10 +34,8 @@ from .conftest import (
     Upstream,
     case_of,
     finance,
-    funding_under,
     funding_when,
     plan_when,
-    policy_folder,
     stages,
 )
 from .test_plans_over_the_bus import parked
@@ -72,7 +77,8 @@ async def yunnan_2023(
 ) -> AsyncIterator[RunningService]:
     """The service under the repository's policies plus Yunnan's version 53-2023.1."""
     await set_clock(nats_client.jetstream(), APPROVAL_MORNING)
-    async with funding_under(test_env, policy_folder(tmp_path / "policies", YUNNAN_2023)) as svc:
+    policies = policy_folder(tmp_path / "policies", YUNNAN_2023)
+    async with running_service(spec(), test_env, policies) as svc:
         yield svc
 
 

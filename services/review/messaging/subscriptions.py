@@ -5,10 +5,10 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from shared.consumer import Subscription
-from shared.edge import Consumers, declare_publishers, declare_subscriber
+from shared.edge import Consumers, service_edge
 
 from ..usecases import ReviewServiceUseCases
-from .contracts import CONSUMES, EXAMPLES, SERVICE, registry
+from .contracts import CONSUMES, EXAMPLES, registry
 
 
 def subscriptions(usecases: ReviewServiceUseCases) -> list[Subscription]:
@@ -45,8 +45,4 @@ def subscriptions(usecases: ReviewServiceUseCases) -> list[Subscription]:
 def edge(consumers: Consumers) -> NatsRouter:
     """This service on the bus, declared with FastStream: every event type it publishes, and a
     durable pull subscriber per upstream service feeding the consumer of `subscriptions`."""
-    router = NatsRouter()
-    declare_publishers(router, registry, EXAMPLES)
-    for upstream, names in CONSUMES:
-        declare_subscriber(router, consumers, f"{SERVICE}-from-{upstream}", upstream, names)
-    return router
+    return service_edge(consumers, registry, EXAMPLES, CONSUMES)

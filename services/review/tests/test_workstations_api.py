@@ -13,11 +13,11 @@ from nats.aio.client import Client as NatsClient
 
 from shared.clock import set_clock
 from shared.projection import rebuild_and_compare
-from shared.testkit.service import RunningService, TestEnvironment
+from shared.testkit.service import RunningService, TestEnvironment, policy_folder, running_service
 
+from ..main import spec
 from ..messaging.contracts import registry
 from ..projections import projections
-from .conftest import policy_folder, review_under
 from .scenario import (
     GUIZHOU,
     KUNMING,
@@ -226,7 +226,8 @@ async def under_yunnan_2023(
 ) -> AsyncIterator[RunningService]:
     """The service under the repository's policies plus Yunnan's 53-2023.1, on 2023-03-01."""
     await set_clock(nats_client.jetstream(), datetime(2023, 3, 1, 2, 0, tzinfo=UTC))
-    async with review_under(test_env, policy_folder(tmp_path / "policies", YUNNAN_2023)) as svc:
+    policies = policy_folder(tmp_path / "policies", YUNNAN_2023)
+    async with running_service(spec(), test_env, policies) as svc:
         yield svc
 
 
