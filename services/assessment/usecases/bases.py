@@ -319,8 +319,6 @@ class BaseUseCases:
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        if await self._is_workstation(conn, data["base_id"]):
-            return
         command = RecordRenewalRequest(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -329,14 +327,12 @@ class BaseUseCases:
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
-        await self._run(command, _context(envelope), conn)
+        await self._on_base(conn, envelope, command)
 
     async def when_renewal_request_withdrawn_then_withdraw_request(
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        if await self._is_workstation(conn, data["base_id"]):
-            return
         command = WithdrawRenewalRequest(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -344,14 +340,12 @@ class BaseUseCases:
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
-        await self._run(command, _context(envelope), conn)
+        await self._on_base(conn, envelope, command)
 
     async def when_renewal_assessment_requested_then_open_renewal_assessment(
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        if await self._is_workstation(conn, data["base_id"]):
-            return
         command = OpenRenewalAssessment(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -359,14 +353,12 @@ class BaseUseCases:
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
-        await self._run(command, _context(envelope), conn)
+        await self._on_base(conn, envelope, command)
 
     async def when_renewal_refused_then_refuse_renewal(
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        if await self._is_workstation(conn, data["base_id"]):
-            return
         command = RefuseRenewal(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -379,14 +371,12 @@ class BaseUseCases:
             at=self.executor.clock.now(),
             by=f"system:{SERVICE}",
         )
-        await self._run(command, _context(envelope), conn)
+        await self._on_base(conn, envelope, command)
 
     async def when_renewal_granted_then_renew_term(
         self, conn: AsyncConnection, envelope: Envelope
     ) -> None:
         data: dict[str, Any] = envelope.data
-        if await self._is_workstation(conn, data["base_id"]):
-            return
         command = RenewTerm(
             base_id=data["base_id"],
             renewal_id=data["renewal_id"],
@@ -399,7 +389,14 @@ class BaseUseCases:
         )
         # A grant for a base revoked or expired meanwhile changes nothing (the decider's
         # harmless race: review has had BaseRevoked / BaseExpired).
-        await self._run(command, _context(envelope), conn)
+        await self._on_base(conn, envelope, command)
+
+    async def _on_base(
+        self, conn: AsyncConnection, envelope: Envelope, command: BaseCommand
+    ) -> None:
+        """Run a renewal reaction's command on its base, unless the id names a work station."""
+        if not await self._is_workstation(conn, envelope.data["base_id"]):
+            await self._run(command, _context(envelope), conn)
 
     async def _is_workstation(self, conn: AsyncConnection, some_id: str) -> bool:
         """A renewal fact about a provincial work station: not a national base, no renewal
