@@ -3,7 +3,7 @@ base's plaque (HZJD-…) or a province's work station (e.g. 云海智站-2022-00
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.cst import cst_date
 from shared.decider import NotFound
 
+from ..domain.certificate import ended_past_term
 from ..domain.events import Programme
 from ..projections.certificates import EXPIRED, VALID, certificates, station_certificates
 from ..projections.renewals import renewals
@@ -78,19 +79,20 @@ async def check_certificate(
     term_end = date.fromisoformat(row["term_end"])
     status, since, pending = row["status"], row["status_since"], False
     if status == VALID and cst_date(usecases.executor.clock.now()) > term_end:
-        # The term is over, even before the expiry (or the renewed term) reaches us — unless
-        # a renewal filed in its window is still undecided, or was refused or withdrawn after
-        # the term's end: the base then ended on that day (before it: at the term's end).
+        # The term is over, even before the expiry (or the renewed term) reaches us.
         async with usecases.executor.db.read_engine.connect() as conn:
             renewal = await _renewal_of_term(conn, row["base_id"], row["term_end"])
-        ended = term_end + timedelta(days=1)
-        if renewal is not None and renewal["status"] in RENEWAL_UNDECIDED:
+        state, decided_on = None, None
+        if renewal is not None:
+            state = renewal["status"]
+            if state == "refused" and renewal["refused_on"]:
+                decided_on = date.fromisoformat(renewal["refused_on"])
+            elif state == "withdrawn":
+                decided_on = cst_date(datetime.fromisoformat(renewal["updated_at"]))
+        ended = ended_past_term(term_end, state, decided_on)
+        if ended is None:
             pending = True
-        elif renewal is not None and renewal["status"] == "refused" and renewal["refused_on"]:
-            ended = max(ended, date.fromisoformat(renewal["refused_on"]))
-        elif renewal is not None and renewal["status"] == "withdrawn":
-            ended = max(ended, cst_date(datetime.fromisoformat(renewal["updated_at"])))
-        if not pending:
+        else:
             status, since = EXPIRED, ended.isoformat()
     return CertificateView(
         certificate_no=row["certificate_no"],
@@ -104,10 +106,6 @@ async def check_certificate(
         renewal_pending=pending,
         designation_hash=row["designation_hash"],
     )
-
-
-#: A renewal in these states is still to be decided (review's renewals read model).
-RENEWAL_UNDECIDED = frozenset({"in_review", "returned", "awaiting_assessment"})
 
 
 async def _renewal_of_term(conn: AsyncConnection, base_id: str, term_end: str) -> RowMapping | None:

@@ -141,3 +141,20 @@ def standing_decide(command: StandingCommand, state: StandingState) -> list[Stan
 standing: Decider[StandingCommand, StandingState, StandingEvent] = Decider(
     decide=standing_decide, evolve=standing_evolve, initial_state=standing_initial_state
 )
+
+
+def ended_past_term(term_end: date, renewal: str | None, decided_on: date | None) -> date | None:
+    """Art. 14 read for the certificate check once the term is over: the day the base ended,
+    or None while a renewal filed in its window is undecided (the base stays designated).
+
+    `renewal` is the state of the last request filed for this term (`in_review`, `returned`,
+    `awaiting_assessment`, `granted`, `refused`, `withdrawn`; None: none filed) and
+    `decided_on` the day it was refused or withdrawn. An ending decided after the term's end
+    falls on its own day, one decided before it at the term's end.
+    """
+    if renewal in {"in_review", "returned", "awaiting_assessment"}:
+        return None
+    ended = date.fromordinal(term_end.toordinal() + 1)
+    if renewal in {"refused", "withdrawn"} and decided_on is not None:
+        return max(ended, decided_on)
+    return ended

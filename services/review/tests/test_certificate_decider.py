@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from services.review.domain.certificate import register, standing
+import pytest
+
+from services.review.domain.certificate import ended_past_term, register, standing
 from services.review.domain.commands import (
     IssueCertificateNumber,
     RecordBaseExpiry,
@@ -68,3 +70,24 @@ def test_a_revoked_base_does_not_expire_afterwards() -> None:
 
 def test_an_expired_base_is_not_revoked_afterwards() -> None:
     spec(standing).given(EXPIRED).when(REVOKE).then()
+
+
+TERM_END = date(2027, 8, 24)
+
+
+@pytest.mark.parametrize(
+    ("renewal", "decided_on", "ended"),
+    [
+        (None, None, date(2027, 8, 25)),  # no request: expired the day after the term
+        ("in_review", None, None),  # undecided: still designated
+        ("returned", None, None),
+        ("awaiting_assessment", None, None),
+        ("refused", date(2027, 6, 1), date(2027, 8, 25)),  # refused within the term
+        ("refused", date(2027, 9, 10), date(2027, 9, 10)),  # refused after it: that day
+        ("withdrawn", date(2027, 9, 10), date(2027, 9, 10)),
+    ],
+)
+def test_a_base_past_its_term_ends_at_its_end_or_at_a_later_decision(
+    renewal: str | None, decided_on: date | None, ended: date | None
+) -> None:
+    assert ended_past_term(TERM_END, renewal, decided_on) == ended
