@@ -25,11 +25,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.decider import DomainError
+from shared.faults import is_transient
 from shared.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://haizhi.example/problems/"
 _MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+#: How long a client should wait before sending again a request refused for a transient failure.
+RETRY_AFTER_SECONDS = 1
 
 log = get_logger(__name__)
 
@@ -208,7 +211,10 @@ async def _precondition_required(request: Request, exc: Exception) -> JSONRespon
 
 
 class UnexpectedErrorMiddleware:
-    """Answers an exception no handler took with a bare 500 problem, after logging it.
+    """Answers an exception no handler took with a bare 500 problem, after logging it; a
+    transient failure (`shared.faults.is_transient`: the store full or away, a lost
+    connection, NATS away) with a 503 and `Retry-After`, since the same request may well
+    succeed in a moment — nothing of it was committed.
 
     Starlette's own 500 handler re-raises after answering, so the server would log the
     failure a second time and tests would see the exception instead of the response.
@@ -230,19 +236,41 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("request.failed", method=scope.get("method"), path=scope.get("path"))
+        except Exception as failure:
+            transient = is_transient(failure)
+            if transient:
+                log.warning(
+                    "request.unavailable",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    error=f"{type(failure).__name__}: {failure}"[:500],
+                )
+            else:
+                log.exception("request.failed", method=scope.get("method"), path=scope.get("path"))
             if started:
                 raise
             request_id = structlog.contextvars.get_contextvars().get("request_id")
-            response = _respond(
-                500,
-                "Internal Server Error",
-                "The server failed to handle the request; the failure has been logged.",
-                None,
-                scope.get("path"),
-                extensions={} if request_id is None else {"request_id": request_id},
-            )
+            extensions = {} if request_id is None else {"request_id": request_id}
+            if transient:
+                response = _respond(
+                    503,
+                    "Service Unavailable",
+                    "The store or the bus is unavailable for the moment; nothing was recorded. "
+                    "Send the same request again (with the same Idempotency-Key) shortly.",
+                    problem_type("store-unavailable"),
+                    scope.get("path"),
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    extensions={"code": "store-unavailable", **extensions},
+                )
+            else:
+                response = _respond(
+                    500,
+                    "Internal Server Error",
+                    "The server failed to handle the request; the failure has been logged.",
+                    None,
+                    scope.get("path"),
+                    extensions=extensions,
+                )
             await response(scope, receive, send)
 
 

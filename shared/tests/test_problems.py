@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from shared.problems import (
     install_problem_handlers,
     jsonable,
 )
+from shared.tests.test_faults import fill
 
 
 class Thing(BaseModel):
@@ -64,12 +67,18 @@ def _app() -> FastAPI:
     async def crash() -> None:
         raise RuntimeError("secret internals: password=hunter2")
 
+    @app.post("/full")
+    async def full() -> None:
+        raise fill(sqlite3.connect(app.state.path, isolation_level=None))
+
     return app
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=_app())
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = _app()
+    app.state.path = tmp_path / "small.db"
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
 
@@ -178,6 +187,20 @@ async def test_an_unexpected_failure_is_logged_and_a_500_problem_without_interna
     assert failure["log_level"] == "error"
     assert failure["exc_info"] is True
     assert body["instance"] == "/crash"
+
+
+async def test_a_full_disk_is_a_503_to_send_again_not_a_500(client: httpx.AsyncClient) -> None:
+    with capture_logs() as logs:
+        response = await client.post("/full")
+
+    body = problem(response, 503)
+    assert body["code"] == "store-unavailable"
+    assert response.headers["retry-after"] == "1"
+    assert "disk is full" not in response.text
+    assert [line["log_level"] for line in logs if line["event"] == "request.unavailable"] == [
+        "warning"
+    ]
+    assert not [line for line in logs if line["event"] == "request.failed"]
 
 
 def test_jsonable_keeps_precision_and_dates_as_strings() -> None:
