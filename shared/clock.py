@@ -190,7 +190,10 @@ class SharedDevClock:
     """The development clock shared by every service, cached locally and kept current by a watch.
 
     `now()` is synchronous and reads the cached setting; `wait_changed()` lets a scheduler
-    react at once when someone advances the clock.
+    react at once when someone advances the clock. A NATS restart loses the watch's consumer
+    and may hide a move made meanwhile: `lost()` (the connection dropped) marks the clock as
+    not `following` — the service is not ready — until `rewatch()` (the connection is back)
+    has read the current setting and watches afresh.
     """
 
     def __init__(
@@ -201,6 +204,9 @@ class SharedDevClock:
         self._setting = setting
         self._changes = _Changes()
         self._task: asyncio.Task[None] | None = None
+        self._rewatching: asyncio.Task[None] | None = None
+        #: False from a lost connection until the watch is current again.
+        self.following = True
 
     @classmethod
     async def connect(
@@ -208,18 +214,23 @@ class SharedDevClock:
     ) -> SharedDevClock:
         if environment == "production":
             raise RuntimeError("the shared development clock is refused in production")
+        watcher, setting = await cls._watch(js)
+        clock = cls(js, watcher, setting)
+        clock._task = asyncio.create_task(clock._follow(watcher), name="shared-dev-clock")
+        return clock
+
+    @staticmethod
+    async def _watch(js: JetStreamContext) -> tuple[KeyValue.KeyWatcher, ClockSetting]:
         kv = await _bucket(js)
         watcher = await kv.watch(KEY)
         setting = ClockSetting()
         # The watch first delivers the current value (if any), then None: the initial state.
         while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
             setting = ClockSetting.decode(None if entry.operation else entry.value)
-        clock = cls(js, watcher, setting)
-        clock._task = asyncio.create_task(clock._follow(), name="shared-dev-clock")
-        return clock
+        return watcher, setting
 
-    async def _follow(self) -> None:
-        async for entry in self._watcher:
+    async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
+        async for entry in watcher:
             if entry is None:
                 continue
             try:
@@ -229,6 +240,38 @@ class SharedDevClock:
                 log.error("clock.unreadable", value=entry.value, revision=entry.revision)
                 continue
             self._changes.notify()
+
+    async def lost(self) -> None:
+        """The NATS connection dropped: what the watch says may be behind until `rewatch`."""
+        self.following = False
+
+    async def rewatch(self) -> None:
+        """The NATS connection is back: watch again from the current setting, retrying (with
+        a bounded backoff) while JetStream is not yet available after the server's restart."""
+        self.following = False
+        if self._rewatching is None or self._rewatching.done():
+            self._rewatching = asyncio.create_task(self._rewatch(), name="shared-dev-clock-rewatch")
+
+    async def _rewatch(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                watcher, setting = await self._watch(self._js)
+                break
+            except Exception as failure:  # JetStream still recovering, or the link again lost
+                log.warning("clock.rewatch_failed", error=f"{type(failure).__name__}: {failure}")
+                await asyncio.sleep(pause)  # backing off before watching again
+                pause = min(pause * 2, 2.0)
+        old_watcher, old_task = self._watcher, self._task
+        self._watcher, self._setting = watcher, setting
+        self._task = asyncio.create_task(self._follow(watcher), name="shared-dev-clock")
+        self.following = True
+        self._changes.notify()
+        log.info("clock.rewatched", now=self._setting.now().isoformat())
+        if old_task is not None:
+            old_task.cancel()
+        with contextlib.suppress(Exception):
+            await old_watcher.stop()  # type: ignore[no-untyped-call]
 
     def now(self) -> datetime:
         return self._setting.now()
@@ -243,6 +286,10 @@ class SharedDevClock:
         return await set_clock(self._js, frozen_at)
 
     async def close(self) -> None:
+        if self._rewatching is not None:
+            self._rewatching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rewatching
         # The connection may already be closed: its subscription is gone with it.
         with contextlib.suppress(ConnectionClosedError, BadSubscriptionError):
             await self._watcher.stop()  # type: ignore[no-untyped-call]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -96,15 +96,38 @@ class Consumers(dict[str, Consumer]):
         self.declared: set[str] = set()
 
 
+class LinkEvents:
+    """Who is told when the broker's NATS connection drops (`on_lost`) and when it is back
+    (`on_back`): what a NATS restart may have taken with it is set up again there."""
+
+    def __init__(self) -> None:
+        self.on_lost: list[Callable[[], Awaitable[None]]] = []
+        self.on_back: list[Callable[[], Awaitable[None]]] = []
+
+    async def lost(self) -> None:
+        for listener in self.on_lost:
+            await listener()
+
+    async def back(self) -> None:
+        for listener in self.on_back:
+            await listener()
+
+
 def new_broker(
-    url: str, service: str, user: str | None = None, password: str | None = None
+    url: str,
+    service: str,
+    user: str | None = None,
+    password: str | None = None,
+    link: LinkEvents | None = None,
 ) -> NatsBroker:
     """The service's broker; nothing connects until the lifespan starts it.
 
     With `user`, it connects as that NATS user and takes its replies on the user's own inbox
-    (`shared/nats_auth.py`); without, as the URL says.
+    (`shared/nats_auth.py`); without, as the URL says. `link` hears of the connection's
+    drops and returns.
     """
     security = NatsUserPassword(user, password or "") if user else None
+    link = link or LinkEvents()
     return NatsBroker(
         url,
         security=security,
@@ -117,6 +140,8 @@ def new_broker(
         ack_policy=AckPolicy.MANUAL,
         graceful_timeout=15.0,
         logger=None,  # the kernel logs what it does with each message
+        disconnected_cb=link.lost,
+        reconnected_cb=link.back,
     )
 
 

@@ -28,7 +28,7 @@ from shared.codec import EventRegistry
 from shared.consumer import Consumer, Subscription
 from shared.db import Database, open_database
 from shared.decider import Decider
-from shared.edge import Consumers, asyncapi_routes, jetstream, new_broker
+from shared.edge import Consumers, LinkEvents, asyncapi_routes, jetstream, new_broker
 from shared.envelope import Envelope
 from shared.http import create_app
 from shared.logging import configure_logging, get_logger
@@ -94,17 +94,21 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     configure_logging(settings.log_json)
     consumers = Consumers(ack_wait=settings.consumer_ack_wait, user=settings.nats_user)
     password = settings.nats_password
+    link = LinkEvents()
     broker = new_broker(
         settings.nats_url,
         spec.name,
         settings.nats_user,
         password.get_secret_value() if password is not None else None,
+        link,
     )
     broker.include_router(spec.messaging(consumers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = open_database(settings.database_url, schema=settings.database_schema)
+        db = open_database(
+            settings.database_url, schema=settings.database_schema, name=f"haizhi-{spec.name}"
+        )
         await upgrade(db, [spec.migrations])
         nc = await broker.connect()
         js = jetstream(broker)
@@ -113,6 +117,8 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         clock: WatchableClock
         if settings.clock == "controlled":
             clock = await SharedDevClock.connect(js, environment=settings.environment)
+            link.on_lost.append(clock.lost)
+            link.on_back.append(clock.rewatch)
         else:
             clock = SystemClock()
         signer, trust = signing_keys(settings)
@@ -212,7 +218,10 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
             store_ok = False
         # A full disk still answers SELECT 1: the consumers say whether writes go through.
         writes_ok = all(consumer.store_available for consumer in kernel.consumers)
-        return {"store": store_ok and writes_ok, "nats": kernel.nc.is_connected}
+        checks = {"store": store_ok and writes_ok, "nats": kernel.nc.is_connected}
+        if isinstance(kernel.clock, SharedDevClock):
+            checks["clock"] = kernel.clock.following  # watching the shared clock again
+        return checks
 
     async def lag_metrics() -> None:
         kernel: Kernel = app.state.kernel

@@ -19,6 +19,7 @@ from shared.clock import (
     read_clock,
     set_clock,
 )
+from shared.edge import LinkEvents
 from shared.nats_server import EmbeddedNats, free_port
 
 FIVE_YEARS = timedelta(days=5 * 365)
@@ -133,3 +134,37 @@ async def test_the_clock_never_runs_backwards(js: JetStreamContext) -> None:
 async def test_production_refuses_the_shared_clock(js: JetStreamContext) -> None:
     with pytest.raises(RuntimeError, match="production"):
         await SharedDevClock.connect(js, environment="production")
+
+
+async def test_after_a_nats_restart_the_clock_watches_again_and_sees_a_move_made_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The restart loses the watch's consumer; without watching again the follower would
+    keep the old time until the client's heartbeat check (two missed beats, 10 s and more)."""
+    with EmbeddedNats(data_dir=tmp_path, port=free_port()) as server:
+        link = LinkEvents()
+        connection = await nats.connect(
+            server.url_as(),
+            reconnect_time_wait=0.1,
+            max_reconnect_attempts=-1,
+            disconnected_cb=link.lost,
+            reconnected_cb=link.back,
+        )
+        follower = await SharedDevClock.connect(connection.jetstream())
+        link.on_lost.append(follower.lost)
+        link.on_back.append(follower.rewatch)
+        try:
+            server.kill()
+            server.start()
+            mover = await nats.connect(server.url_as())
+            await set_clock(mover.jetstream(), NOON)
+            await mover.close()
+
+            async def followed() -> None:
+                while not (follower.following and follower.now() == NOON):
+                    await follower.wait_changed()
+
+            await asyncio.wait_for(followed(), 5)
+        finally:
+            await follower.close()
+            await connection.close()
