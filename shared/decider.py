@@ -58,13 +58,20 @@ class InvalidCommand(DomainError):
 
 
 class ConcurrencyConflict(DomainError):
-    """The stream moved on since the caller read it (a stale expected version)."""
+    """The stream moved on since the caller read it (a stale expected version).
+
+    `raced`: not the caller's stale version but two transactions appending to one stream at
+    once (PostgreSQL's `UNIQUE(stream_id, version)` decided between them); deciding again on
+    fresh state is then always right (`shared.idempotency.once` does, a few times).
+    """
 
     code = "concurrency-conflict"
     title = "The record was changed by someone else"
     status = 409
 
-    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+    def __init__(
+        self, stream_id: str, expected_version: int, actual_version: int, *, raced: bool = False
+    ) -> None:
         super().__init__(
             f"stream {stream_id} is at version {actual_version}, not {expected_version}",
             stream_id=stream_id,
@@ -74,3 +81,4 @@ class ConcurrencyConflict(DomainError):
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version
+        self.raced = raced

@@ -91,6 +91,11 @@ async def _lookup(
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
+#: How often a command that lost a race for a stream (`ConcurrencyConflict.raced`) is decided
+#: again on fresh state before the caller hears 409.
+RACE_ATTEMPTS = 5
+
+
 async def once(
     db: Database,
     transaction: Transaction,
@@ -99,7 +104,29 @@ async def once(
     fingerprint: str,
     action: Callable[[AsyncConnection], Awaitable[tuple[int, Any]]],
 ) -> StoredResponse:
-    """Run `action` in a transaction, unless this key already has a result: then return it."""
+    """Run `action` in a transaction, unless this key already has a result: then return it.
+
+    Two commands that append to one stream at once (the year's certificate register, say)
+    are not the caller's conflict: the loser is decided again on fresh state, in a new
+    transaction, up to `RACE_ATTEMPTS` times; a stale `If-Match` is a 409 at once.
+    """
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return await _once(db, transaction, principal, key, fingerprint, action)
+        except ConcurrencyConflict as conflict:
+            if not conflict.raced or attempt == RACE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _once(
+    db: Database,
+    transaction: Transaction,
+    principal: str,
+    key: str | None,
+    fingerprint: str,
+    action: Callable[[AsyncConnection], Awaitable[tuple[int, Any]]],
+) -> StoredResponse:
     if key is None:
         async with transaction() as conn:
             status, body = await action(conn)

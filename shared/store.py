@@ -180,7 +180,9 @@ class EventStore:
             )
         except IntegrityError as clash:
             if "uq_events_stream_version" in str(clash) or "UNIQUE" in str(clash).upper():
-                raise ConcurrencyConflict(stream_id, expected_version, version + 1) from clash
+                raise ConcurrencyConflict(
+                    stream_id, expected_version, version + 1, raced=True
+                ) from clash
             raise
         positions = [int(row.position) for row in result]
         return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]

@@ -127,6 +127,24 @@ async def test_concurrent_twins_with_one_key_append_once(executor: Executor) -> 
     assert await total(executor) == (3, 2)
 
 
+async def test_commands_racing_for_one_stream_are_decided_again_not_refused(
+    executor: Executor,
+) -> None:
+    """Eight callers count on one tally at once, none pinning a version: on PostgreSQL all
+    but one lose the append race at first; each is decided again and none hears 409."""
+    await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+
+    async def count(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+        result = await executor.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX, conn=conn)
+        return 200, {"version": result.version}
+
+    racers = await asyncio.gather(
+        *(once(executor.db, executor.transaction, "u1", f"k{n}", "fp", count) for n in range(4))
+    )
+    assert sorted(r.body["version"] for r in racers) == [2, 3, 4, 5]
+    assert await total(executor) == (4, 5)
+
+
 async def test_a_rebuilt_read_model_equals_the_live_one(executor: Executor) -> None:
     for n in range(1, 4):
         tally_id = f"t{n}"
