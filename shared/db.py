@@ -72,8 +72,11 @@ class Database:
             await self.read_engine.dispose()
 
 
-def open_database(url: str, *, schema: str | None = None, pool_size: int = 10) -> Database:
-    """Engines for `url`; `schema` sets PostgreSQL's search_path (a schema per test)."""
+def open_database(
+    url: str, *, schema: str | None = None, pool_size: int = 10, name: str | None = None
+) -> Database:
+    """Engines for `url`; `schema` sets PostgreSQL's search_path (a schema per test), `name`
+    its `application_name` (who holds a connection, in `pg_stat_activity`)."""
     driver_url = async_database_url(url)
     if driver_url.startswith("sqlite"):
         path = make_url(driver_url).database
@@ -93,9 +96,12 @@ def open_database(url: str, *, schema: str | None = None, pool_size: int = 10) -
             conn.exec_driver_sql("BEGIN")
 
         return Database(url, writer, reader)
-    connect_args: dict[str, Any] = {}
+    server_settings: dict[str, str] = {}
     if schema:
-        connect_args["server_settings"] = {"search_path": schema}
+        server_settings["search_path"] = schema
+    if name:
+        server_settings["application_name"] = name
+    connect_args: dict[str, Any] = {"server_settings": server_settings} if server_settings else {}
     engine = create_async_engine(
         driver_url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
     )
