@@ -17,10 +17,13 @@ import httpx
 
 from shared.auth import Role, issue_development_token
 from shared.envelope import new_id
+from shared.http import CORRELATION_ID_HEADER
 
 T = TypeVar("T")
 
 DEFAULT_WAIT = 30.0  # seconds: far above a healthy bus's latency, short enough to fail fast
+#: Answers that say "not now" rather than "no": the call is sent again, with the same keys.
+UNAVAILABLE = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,21 @@ class NotReached(RuntimeError):
     """An awaited effect did not show in time."""
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One command as its caller saw it end: where it went, the `Idempotency-Key` and
+    correlation id every attempt carried, the final status (None: never answered) and how
+    many attempts it took."""
+
+    service: str
+    method: str
+    path: str
+    idempotency_key: str
+    correlation_id: str
+    status: int | None
+    attempts: int
+
+
 def eventually(
     probe: Callable[[], T | None],
     what: str,
@@ -85,11 +103,22 @@ def eventually(
 
 @dataclass
 class ServiceClient:
-    """One service's HTTP API, called as whichever person is named on each call."""
+    """One service's HTTP API, called as whichever person is named on each call.
+
+    A web client's manners: every command carries a fresh `Idempotency-Key` and correlation
+    id; with `retry_for` > 0 a call whose connection failed, or that was answered 502, 503 or
+    504, is sent again — the very same request, keys and bytes — until it is answered or
+    `retry_for` seconds have passed, so a command the service committed before it went away
+    is answered from its first result, never applied twice. `journal`, if set, is told how
+    each command ended.
+    """
 
     base_url: str
     secret: str
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60.0))
+    retry_for: float = 0.0
+    journal: Callable[[Sent], None] | None = None
+    name: str = ""
     _tokens: dict[Person, str] = field(default_factory=dict, repr=False)
 
     def headers(self, person: Person | None, command: bool = False) -> dict[str, str]:
@@ -100,7 +129,44 @@ class ServiceClient:
             headers["Authorization"] = f"Bearer {self._tokens[person]}"
         if command:
             headers["Idempotency-Key"] = new_id()
+            headers[CORRELATION_ID_HEADER] = new_id()
         return headers
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """`request`, sent again while unanswered or unavailable, within `retry_for`."""
+        request.read()  # the body's bytes fixed once (a multipart boundary too), for every try
+        deadline = time.monotonic() + self.retry_for
+        attempts, pause = 0, 0.05
+        response: httpx.Response | None = None
+        try:
+            while True:
+                attempts += 1
+                try:
+                    response = self.http.send(request)
+                    if response.status_code not in UNAVAILABLE:
+                        return response
+                except httpx.TransportError:
+                    response = None
+                    if time.monotonic() >= deadline:
+                        raise
+                if time.monotonic() >= deadline:
+                    assert response is not None
+                    return response
+                time.sleep(pause)  # backing off before the next try, as a client should
+                pause = min(pause * 2, 1.0)
+        finally:
+            if self.journal is not None and request.method != "GET":
+                self.journal(
+                    Sent(
+                        self.name or self.base_url,
+                        request.method,
+                        request.url.path,
+                        request.headers.get("Idempotency-Key", ""),
+                        request.headers.get(CORRELATION_ID_HEADER, ""),
+                        None if response is None else response.status_code,
+                        attempts,
+                    )
+                )
 
     def call(
         self,
@@ -114,7 +180,7 @@ class ServiceClient:
         data: Mapping[str, str] | None = None,
     ) -> Any:
         url = f"{self.base_url}{path}"
-        response = self.http.request(
+        request = self.http.build_request(
             method,
             url,
             json=json,
@@ -123,6 +189,7 @@ class ServiceClient:
             data=data,
             headers=self.headers(person, command=method != "GET"),
         )
+        response = self.send(request)
         if response.status_code >= 400:
             try:
                 problem: Mapping[str, Any] | str = response.json()

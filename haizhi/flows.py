@@ -23,7 +23,7 @@ import nats
 from shared.clock import advance_clock, read_clock, set_clock
 from shared.settings import DEVELOPMENT_JWT_SECRET
 
-from .client import DEFAULT_WAIT, CallFailed, Person, ServiceClient, eventually
+from .client import DEFAULT_WAIT, CallFailed, Person, Sent, ServiceClient, eventually
 from .settle import DEFAULT_TIMEOUT, wait_settled
 
 Row = dict[str, Any]
@@ -502,13 +502,22 @@ class HaiZhi:
 
     @classmethod
     def connect(
-        cls, urls: Mapping[str, str], nats_url: str, secret: str = DEVELOPMENT_JWT_SECRET
+        cls,
+        urls: Mapping[str, str],
+        nats_url: str,
+        secret: str = DEVELOPMENT_JWT_SECRET,
+        *,
+        retry_for: float = 0.0,
+        journal: Callable[[Sent], None] | None = None,
     ) -> HaiZhi:
+        """A driver of the services at `urls`; `retry_for` and `journal` as `ServiceClient`
+        takes them (a client that rides out a restart, and a record of every command)."""
         http = httpx.Client(timeout=60.0)
-        application = Applications(urls["application"], secret, http)
-        review = Reviews(urls["review"], secret, http)
-        assessment = Assessment(urls["assessment"], secret, http)
-        funding = Funding(urls["funding"], secret, http)
+        manners: dict[str, Any] = {"retry_for": retry_for, "journal": journal}
+        application = Applications(urls["application"], secret, http, name="application", **manners)
+        review = Reviews(urls["review"], secret, http, name="review", **manners)
+        assessment = Assessment(urls["assessment"], secret, http, name="assessment", **manners)
+        funding = Funding(urls["funding"], secret, http, name="funding", **manners)
         services: dict[str, ServiceClient] = {
             "application": application,
             "review": review,
