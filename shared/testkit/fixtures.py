@@ -177,7 +177,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
+        params = callspec.params if callspec is not None else {}
+        # A test's own backend, or that of the whole system its module runs (tests/faults).
+        backend = params.get("backend", params.get("system_backend"))
         if item.get_closest_marker("postgresql_only") and backend != "postgresql":
             drop.append(item)
         else:

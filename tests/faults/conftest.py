@@ -1,0 +1,76 @@
+"""One whole system per module and backend (SQLite always, PostgreSQL too when the test kit
+has one), a driver of it that rides out restarts, and the journal of its commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from haizhi.flows import HaiZhi
+from haizhi.journeys import beijing
+from shared.system import System
+from shared.testkit.fixtures import BACKENDS
+from shared.testkit.system import whole_system
+
+from .load import FAULT_ENV, Journal, driver
+
+# The oracle's asserts explain themselves as a test's do.
+pytest.register_assert_rewrite("tests.faults.oracle")
+
+#: Each module's calendar starts here; every scenario's load moves the clock only forward.
+START = beijing(2022, 1, 1, 9)
+
+
+def pytest_report_header() -> list[str]:
+    if os.geteuid() != 0:
+        return ["faults: the full-disk test is deselected: mounting its tmpfs needs root"]
+    return []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (never skip) what needs root where the run is not root."""
+    if os.geteuid() == 0:
+        return
+    dropped = [item for item in items if item.get_closest_marker("needs_root")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_root: mounts a file system (deselected otherwise)")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def system_backend(request: pytest.FixtureRequest) -> str:
+    """The backend of the module's whole system (`postgresql_only` reads it too)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def system(
+    system_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    backend = system_backend
+    url = str(request.getfixturevalue("postgresql_url")) if backend == "postgresql" else None
+    extra_env = {**FAULT_ENV, **getattr(request.module, "SYSTEM_ENV", {})}
+    with whole_system(
+        tmp_path_factory.mktemp(f"faults-{backend}"), url, extra_env=extra_env
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def journal(system: System) -> Journal:
+    """The commands sent to this module's system (one per backend)."""
+    return Journal()
+
+
+@pytest.fixture(scope="module")
+def hz(system: System, journal: Journal) -> Iterator[HaiZhi]:
+    running = driver(system.urls, system.operator_url, journal)
+    running.clock.freeze(START)
+    yield running
+    running.close()

@@ -1,0 +1,151 @@
+"""The store fails under load and comes back: transient, never poison.
+
+- SQLite: the review service's database lives on a small tmpfs of its own; mid-load the
+  tmpfs is filled to the last byte ("database or disk is full") until the service has
+  refused writes — its commands answer 503 and its consumer backs off —, then the space is
+  freed. Mounting needs root (CI here runs as root); elsewhere the test is deselected with
+  that reason, as `pytest -rA` shows.
+- PostgreSQL: mid-load every connection the review service holds is terminated
+  (`pg_terminate_backend`, what a failover does to a client), twice.
+
+After either: the common oracle, and not one dead letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+
+from haizhi.client import eventually
+from haizhi.flows import HaiZhi
+from shared.db import open_database
+from shared.system import ServiceDatabase, System
+from shared.testkit.system import whole_system
+
+from .load import FAULT_ENV, Journal, Load, driver
+from .oracle import check
+
+pytestmark = pytest.mark.slow
+
+VICTIM = "review"
+KILL_AFTER = 30
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    where = tmp_path_factory.mktemp("small-disk")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.fixture(scope="module")
+def disk_system(small_disk: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    on_small_disk = {VICTIM: ServiceDatabase(f"sqlite:///{small_disk / VICTIM}.db")}
+    with whole_system(
+        tmp_path_factory.mktemp("faults-disk"), databases=on_small_disk, extra_env=FAULT_ENV
+    ) as running:
+        yield running
+
+
+def fill(disk: Path) -> Path:
+    """Write a pad file until the file system has not one byte left."""
+    pad = disk / "pad"
+    with pad.open("wb", buffering=0) as out:
+        for chunk in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    out.write(b"\0" * chunk)
+            except OSError as full:
+                if full.errno != errno.ENOSPC:
+                    raise
+    return pad
+
+
+def refusals(url: str) -> float:
+    """Writes the service has refused so far: transient consumer failures and 503 answers."""
+    found = 0.0
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            refused_answer = sample.labels.get("status") == "503"
+            if sample.name == "transient_failures_total" or (
+                sample.name == "http_requests_total" and refused_answer
+            ):
+                found += sample.value
+    return found
+
+
+@pytest.mark.needs_root
+def test_a_full_disk_mid_load_is_waited_out_not_dead_lettered(
+    small_disk: Path, disk_system: System
+) -> None:
+    system = disk_system
+    journal = Journal()
+    hz = driver(system.urls, system.operator_url, journal)
+    url = system.urls[VICTIM]
+    try:
+        before = refusals(url)
+
+        def fill_then_free() -> None:
+            journal.wait_answered(KILL_AFTER)
+            pad = fill(small_disk)
+            try:  # full until the service has refused a few writes (it backs off between)
+                eventually(lambda: refusals(url) >= before + 3 or None, "refused writes", 60)
+            finally:
+                pad.unlink()
+
+        cases = Load(hz, "full-disk").run(midway=fill_then_free)
+
+        assert len(cases) == 6
+        figures = check(system, hz, journal)
+        assert figures["dead_letters"] == 0
+        assert refusals(url) > before
+    finally:
+        hz.close()
+
+
+@pytest.mark.postgresql_only
+def test_lost_database_connections_mid_load_are_waited_out_not_dead_lettered(
+    system: System, hz: HaiZhi, journal: Journal
+) -> None:
+    where = system.database(VICTIM)
+    assert where.schema is not None
+
+    async def terminate() -> int:
+        admin = open_database(where.url, pool_size=1)
+        try:
+            async with admin.engine.begin() as conn:
+                killed = await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE pid <> pg_backend_pid() AND application_name = :name"
+                    ),
+                    {"name": f"haizhi-{VICTIM}"},
+                )
+                return len(killed.all())
+        finally:
+            await admin.dispose()
+
+    before = len(journal.answered())
+
+    def cut_twice() -> None:
+        journal.wait_answered(before + KILL_AFTER)
+        asyncio.run(terminate())
+        journal.wait_answered(before + 2 * KILL_AFTER)
+        asyncio.run(terminate())
+
+    cases = Load(hz, "lost-connections").run(midway=cut_twice)
+
+    assert len(cases) == 6
+    assert check(system, hz, journal)["dead_letters"] == 0
