@@ -110,48 +110,41 @@ async def once(
     are not the caller's conflict: the loser is decided again on fresh state, in a new
     transaction, up to `RACE_ATTEMPTS` times; a stale `If-Match` is a 409 at once.
     """
+
+    async def run_once() -> StoredResponse:
+        if key is None:
+            async with transaction() as conn:
+                status, body = await action(conn)
+            return StoredResponse(status, body, replayed=False)
+        try:
+            async with transaction() as conn:
+                earlier = await _lookup(conn, principal, key, fingerprint)
+                if earlier is not None:
+                    return earlier
+                status, body = await action(conn)
+                await conn.execute(
+                    insert(idempotency).values(
+                        principal=principal,
+                        key=key,
+                        request_hash=fingerprint,
+                        status_code=status,
+                        response=json.dumps(body, ensure_ascii=False),
+                        created_at=format_time(datetime.now(UTC)),
+                    )
+                )
+            return StoredResponse(status, body, replayed=False)
+        except (IntegrityError, ConcurrencyConflict):
+            # A concurrent twin committed first; our transaction (and its events) rolled back.
+            async with db.read_engine.connect() as conn:
+                earlier = await _lookup(conn, principal, key, fingerprint)
+            if earlier is None:
+                raise
+            return earlier
+
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
-            return await _once(db, transaction, principal, key, fingerprint, action)
+            return await run_once()
         except ConcurrencyConflict as conflict:
             if not conflict.raced or attempt == RACE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
-
-
-async def _once(
-    db: Database,
-    transaction: Transaction,
-    principal: str,
-    key: str | None,
-    fingerprint: str,
-    action: Callable[[AsyncConnection], Awaitable[tuple[int, Any]]],
-) -> StoredResponse:
-    if key is None:
-        async with transaction() as conn:
-            status, body = await action(conn)
-        return StoredResponse(status, body, replayed=False)
-    try:
-        async with transaction() as conn:
-            earlier = await _lookup(conn, principal, key, fingerprint)
-            if earlier is not None:
-                return earlier
-            status, body = await action(conn)
-            await conn.execute(
-                insert(idempotency).values(
-                    principal=principal,
-                    key=key,
-                    request_hash=fingerprint,
-                    status_code=status,
-                    response=json.dumps(body, ensure_ascii=False),
-                    created_at=format_time(datetime.now(UTC)),
-                )
-            )
-        return StoredResponse(status, body, replayed=False)
-    except (IntegrityError, ConcurrencyConflict):
-        # A concurrent twin committed first; our transaction (and its events) rolled back.
-        async with db.read_engine.connect() as conn:
-            earlier = await _lookup(conn, principal, key, fingerprint)
-        if earlier is None:
-            raise
-        return earlier
