@@ -3,8 +3,11 @@ has one), a driver of it that rides out restarts, and the journal of its command
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -74,3 +77,22 @@ def hz(system: System, journal: Journal) -> Iterator[HaiZhi]:
     running.clock.freeze(START)
     yield running
     running.close()
+
+
+@pytest.fixture(autouse=True)
+def figures(request: pytest.FixtureRequest, record_property: Any) -> Iterator[dict[str, Any]]:
+    """What the scenario did, as a property of its test report (`--junitxml` keeps it):
+    commands answered and retried, and seconds. A test adds its own with `figures[...]`."""
+    journal: Journal | None = None
+    if "journal" in request.fixturenames:
+        journal = request.getfixturevalue("journal")
+    mark = len(journal.sent) if journal is not None else 0
+    began = time.monotonic()
+    found: dict[str, Any] = {}
+    yield found
+    if journal is not None:
+        sent = journal.sent[mark:]
+        found.setdefault("commands_answered", sum(1 for s in sent if s.status and s.status < 300))
+        found.setdefault("commands_retried", sum(1 for s in sent if s.attempts > 1))
+    found["seconds"] = round(time.monotonic() - began, 1)
+    record_property("figures", json.dumps(found, sort_keys=True))

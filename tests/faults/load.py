@@ -79,31 +79,19 @@ def units(tag: str, lane: int, count: int) -> list[Unit]:
     made = []
     for n in range(count):
         key = f"{tag}-{lane}-{n}"
-        if n % 2:
-            made.append(
-                Unit.of(
-                    f"unit-f-{key}",
-                    f"昆明故障演练园区{key}",
-                    "park",
-                    "5301",
-                    address=f"云南省昆明市五华区演练路{n}号",
-                    postcode="650106",
-                    contact=(f"fp-{key}", f"园区联系人{n}"),
-                    level="prefecture",
-                )
+        park = n % 2 == 1
+        made.append(
+            Unit.of(
+                f"unit-f-{key}",
+                f"昆明故障演练园区{key}" if park else f"云南省故障演练单位{key}",
+                "park" if park else "provincial_unit",
+                "5301" if park else "53",
+                address=f"云南省昆明市五华区演练路{n}号",
+                postcode="650106" if park else "650000",
+                contact=(f"f-{key}", f"联系人{n}"),
+                level="prefecture" if park else None,
             )
-        else:
-            made.append(
-                Unit.of(
-                    f"unit-f-{key}",
-                    f"云南省故障演练单位{key}",
-                    "provincial_unit",
-                    "53",
-                    address=f"云南省昆明市盘龙区演练路{n}号",
-                    postcode="650000",
-                    contact=(f"fu-{key}", f"单位联系人{n}"),
-                )
-            )
+        )
     return made
 
 

@@ -53,8 +53,9 @@ SERVICE = "review"
 
 
 @pytest.fixture(scope="module")
-def injected() -> Injected:
-    """Everything this module's tests have injected so far (the oracle is cumulative)."""
+def injected(system: System) -> Injected:
+    """Everything this module's tests have injected into this system so far (the oracle is
+    cumulative)."""
     return Injected()
 
 

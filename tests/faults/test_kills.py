@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from typing import Any
 
 import pytest
 
@@ -27,7 +29,7 @@ KILL_AFTER = 30
 
 @pytest.mark.parametrize("victim", SERVICES)
 def test_a_service_killed_mid_load_and_restarted_loses_nothing(
-    system: System, hz: HaiZhi, journal: Journal, victim: str
+    system: System, hz: HaiZhi, journal: Journal, victim: str, figures: dict[str, Any]
 ) -> None:
     before = len(journal.answered())
 
@@ -35,9 +37,11 @@ def test_a_service_killed_mid_load_and_restarted_loses_nothing(
         journal.wait_answered(before + KILL_AFTER)
         pid = system.processes[victim].pid
         os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
         system.stop_service(victim)  # reaps it: gone already
         system.start_service(victim)
         system.wait_ready(timeout=60)
+        figures["seconds_to_ready_again"] = round(time.monotonic() - killed, 1)
 
     cases = Load(hz, f"kill-{victim}").run(midway=kill_and_restart)
 
@@ -47,7 +51,7 @@ def test_a_service_killed_mid_load_and_restarted_loses_nothing(
 
 
 def test_nats_killed_mid_load_and_restarted_loses_nothing(
-    system: System, hz: HaiZhi, journal: Journal
+    system: System, hz: HaiZhi, journal: Journal, figures: dict[str, Any]
 ) -> None:
     before = len(journal.answered())
     assert system.nats is not None
@@ -56,8 +60,10 @@ def test_nats_killed_mid_load_and_restarted_loses_nothing(
     def kill_and_restart() -> None:
         journal.wait_answered(before + KILL_AFTER)
         nats_server.kill()
+        killed = time.monotonic()
         nats_server.start()
         system.wait_ready(timeout=60)
+        figures["seconds_to_ready_again"] = round(time.monotonic() - killed, 1)
 
     cases = Load(hz, "kill-nats").run(midway=kill_and_restart)
 

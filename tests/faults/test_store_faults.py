@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,7 +90,7 @@ def refusals(url: str) -> float:
 
 @pytest.mark.needs_root
 def test_a_full_disk_mid_load_is_waited_out_not_dead_lettered(
-    small_disk: Path, disk_system: System
+    small_disk: Path, disk_system: System, figures: dict[str, Any]
 ) -> None:
     system = disk_system
     journal = Journal()
@@ -100,17 +102,21 @@ def test_a_full_disk_mid_load_is_waited_out_not_dead_lettered(
         def fill_then_free() -> None:
             journal.wait_answered(KILL_AFTER)
             pad = fill(small_disk)
+            full = time.monotonic()
             try:  # full until the service has refused a few writes (it backs off between)
                 eventually(lambda: refusals(url) >= before + 3 or None, "refused writes", 60)
             finally:
                 pad.unlink()
+                figures["seconds_full"] = round(time.monotonic() - full, 1)
 
         cases = Load(hz, "full-disk").run(midway=fill_then_free)
 
         assert len(cases) == 6
-        figures = check(system, hz, journal)
-        assert figures["dead_letters"] == 0
-        assert refusals(url) > before
+        assert check(system, hz, journal)["dead_letters"] == 0
+        figures["writes_refused"] = refusals(url) - before
+        figures["commands_answered"] = len(journal.answered())
+        figures["commands_retried"] = sum(1 for s in journal.sent if s.attempts > 1)
+        assert figures["writes_refused"] >= 3
     finally:
         hz.close()
 
