@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import ColumnElement, Select, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import MAX_PAGE_SIZE
+from shared.api import DEFAULT_PAGE_SIZE, KEYSET_CURSOR, MAX_PAGE_SIZE, Limit, keyset
 from shared.auth import Role
 from shared.decider import NotFound
 
@@ -31,17 +30,20 @@ RENEWAL_LEVELS: dict[Role, Level] = {
 }
 
 
-#: A queue cursor: the last item's sort key and id, as `next_cursors` gave it.
-QUEUE_CURSOR = r"^[0-9A-Za-z:.+_-]{1,64}~[\w-]{1,128}$"
-_QUEUE_CURSOR = re.compile(QUEUE_CURSOR)
-QueueCursor = Annotated[str | None, Query(max_length=200, pattern=QUEUE_CURSOR)]
+#: A queue cursor: the last item's sort key and id (a keyset), as `next_cursors` gave it.
+QueueCursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=KEYSET_CURSOR,
+        description="this list's cursor from `next_cursors`; absent: its first page",
+    ),
+]
 
 
 def _after(cursor: str | None, key: ColumnElement[Any], ident: ColumnElement[Any]) -> Any:
-    if cursor is None or not _QUEUE_CURSOR.fullmatch(cursor):
-        return true()
-    sort_key, _, last_id = cursor.partition("~")
-    return tuple_(key, ident) > tuple_(sort_key, last_id)
+    after = keyset(cursor)
+    return true() if after is None else tuple_(key, ident) > tuple_(*after)
 
 
 async def _page(
@@ -60,14 +62,15 @@ async def _page(
     description="`reviews` waiting at a level the caller's roles decide (a province reviewer"
     " also sees work stations awaiting the provincial decision), `renewals` likewise, and the"
     " calls' `rankings` still collecting (province reviewers). Each list holds at most"
-    f" `limit` (1–{MAX_PAGE_SIZE}) items; `next_cursors` names, per list, the cursor of its"
-    " next page (`reviews_cursor`, `renewals_cursor`, `rankings_cursor`; null: no more).",
+    f" `limit` items (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); `next_cursors` names,"
+    " per list, the cursor of its next page (`reviews_cursor`, `renewals_cursor`,"
+    " `rankings_cursor`; null: no more).",
     responses=problems(s403=[ROLE_REQUIRED]),
 )
 async def work_queue(
     principal: Reader,
     usecases: UseCases,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     reviews_cursor: QueueCursor = None,
     renewals_cursor: QueueCursor = None,
     rankings_cursor: QueueCursor = None,
