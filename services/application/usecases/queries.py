@@ -100,10 +100,15 @@ class Queries:
             raise ApplicationNotFound(f"no application {application_id} within your reach")
         return rows[0]
 
-    async def history(self, scope: Scope, application_id: str) -> list[Envelope]:
+    async def history(
+        self, scope: Scope, application_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        """The application's events after `after_version`, in order (at most `limit`)."""
         await self.application(scope, application_id)
         async with self.executor.db.read_engine.connect() as conn:
-            return await self.executor.store.read_stream(conn, application_stream(application_id))
+            return await self.executor.store.read_stream(
+                conn, application_stream(application_id), after_version, limit
+            )
 
     async def file(self, scope: Scope, application_id: str, sha256: str) -> dict[str, Any]:
         """A file the application held at some point of its history (any revision)."""
