@@ -1,0 +1,44 @@
+"""A base's years and a year's grade list come in pages: whole, in order, without repeats."""
+
+from __future__ import annotations
+
+from shared.testkit.pages import assert_limits_refused, every_page
+
+from .world import World
+
+
+async def test_a_base_s_years_come_whole_in_pages_oldest_first(world: World) -> None:
+    await world.designate("b1")
+    for year in range(2022, 2027):
+        await world.on(year, 12, 1)  # each year's report opens: a row per year
+
+    pages = await every_page(world.client, "/bases/b1/years", world.auditor(), limit=2)
+
+    assert [[row["year"] for row in page] for page in pages] == [
+        [2022, 2023],
+        [2024, 2025],
+        [2026],
+    ]
+    await assert_limits_refused(world.client, "/bases/b1/years", world.auditor())
+
+
+async def test_a_grade_list_s_entries_come_whole_in_pages_by_base_id(world: World) -> None:
+    names = ["b1", "b2", "b3", "b4", "b5"]
+    for base_id in names:
+        await world.designate(base_id)
+    await world.on(2023, 1, 5)
+    for base_id in names:
+        await world.score(base_id, 2022, 75)
+    proposed = await world.client.post(
+        "/grade-lists/2022/proposal", json={}, headers=world.department()
+    )
+    assert proposed.status_code == 200, proposed.text
+
+    pages = await every_page(
+        world.client, "/grade-lists/2022", world.auditor(), items="entries", limit=2
+    )
+
+    assert [[e["base_id"] for e in page] for page in pages] == [["b1", "b2"], ["b3", "b4"], ["b5"]]
+    whole = await world.client.get("/grade-lists/2022", headers=world.auditor())
+    assert (whole.json()["status"], whole.json()["next_cursor"]) == ("proposed", None)
+    await assert_limits_refused(world.client, "/grade-lists/2022", world.auditor())
