@@ -8,7 +8,16 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import ColumnElement, Select, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import DEFAULT_PAGE_SIZE, KEYSET_CURSOR, MAX_PAGE_SIZE, Limit, keyset
+from shared.api import (
+    DEFAULT_PAGE_SIZE,
+    KEYSET_CURSOR,
+    MAX_PAGE_SIZE,
+    Limit,
+    PageParams,
+    keyset,
+    page_of,
+    position,
+)
 from shared.auth import Role
 from shared.decider import NotFound
 
@@ -135,10 +144,12 @@ async def work_queue(
 @router.get(
     "/cases/{case_id}/history",
     summary="Every review event of a case, in order",
-    description="The review's and renewals' events with their hashes (the audit chain)."
-    " Precondition for a reviewer: a declaration of no conflict of interest on the case's"
-    " review (`POST /reviews/{review_id}/declarations` with `{}`), else 403"
-    " `conflict-declaration-missing`; an auditor reads without declaring.",
+    description="The review's and renewals' events with their hashes (the audit chain), in"
+    " the order they were stored. Precondition for a reviewer: a declaration of no conflict of"
+    " interest on the case's review (`POST /reviews/{review_id}/declarations` with `{}`), else"
+    " 403 `conflict-declaration-missing`; an auditor reads without declaring. `events` come in"
+    f" pages of `limit` (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass `next_cursor`"
+    " (the last event's store position) as `cursor` for the next (null: no more).",
     responses=problems(
         s403=[ROLE_REQUIRED, ConflictDeclarationMissing],
         s404=[("not-found", "No case of this id in your jurisdiction")],
@@ -148,7 +159,10 @@ async def case_history(
     case_id: Annotated[str, Path(min_length=1, max_length=64)],
     principal: Reader,
     usecases: UseCases,
+    page: PageParams,
 ) -> dict[str, Any]:
+    limit, cursor = page
+    after = position(cursor)
     async with usecases.executor.db.read_engine.connect() as conn:
         review = (
             (await conn.execute(select(reviews).where(reviews.c.case_id == case_id)))
@@ -165,9 +179,12 @@ async def case_history(
         raise NotFound(f"no case {case_id} in your jurisdiction")
     if review is not None:
         await require_declared(usecases, principal, review["review_id"])
-    events = await usecases.executor.store.read_case(case_id)
+    # Positions are drawn at insert: a settled read passes over no event still in flight.
+    found = await usecases.executor.store.read_case(case_id, after, limit + 1, settled=True)
+    events = page_of(found, limit, lambda e: str(e.position))
     return {
         "case_id": case_id,
+        "next_cursor": events.next_cursor,
         "events": [
             {
                 "id": e.id,
@@ -181,6 +198,6 @@ async def case_history(
                 "prevhash": e.prevhash,
                 "hash": e.hash,
             }
-            for e in events
+            for e in events.items
         ],
     }
