@@ -130,15 +130,17 @@ class Queries:
             query = query.where(bases.c.base_id > cursor)
         return [self._with_window(row) for row in await self._all(query)]
 
-    async def base(self, scope: Scope, base_id: str) -> dict[str, Any]:
+    async def base(
+        self, scope: Scope, base_id: str, after: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        """The base, with its renewal requests by id after `after` (at most `limit`)."""
         rows = await self._all(_visible_bases(scope).where(bases.c.base_id == base_id))
         if not rows:
             raise BaseNotFound(f"no designated base {base_id} within your reach")
-        requests = await self._all(
-            select(renewal_requests)
-            .where(renewal_requests.c.base_id == base_id)
-            .order_by(renewal_requests.c.renewal_id)
-        )
+        query = select(renewal_requests).where(renewal_requests.c.base_id == base_id)
+        if after is not None:
+            query = query.where(renewal_requests.c.renewal_id > after)
+        requests = await self._all(query.order_by(renewal_requests.c.renewal_id).limit(limit))
         return {**self._with_window(rows[0]), "renewal_requests": requests}
 
     def _with_window(self, row: dict[str, Any]) -> dict[str, Any]:
