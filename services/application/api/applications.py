@@ -143,7 +143,11 @@ async def draft(
         ) from None
 
 
-@router.get("", summary="Applications within your reach (own unit, or your jurisdiction)")
+@router.get(
+    "",
+    summary="Applications within your reach (own unit, or your jurisdiction)",
+    description="By application id; the cursor is the last id read." + PAGING,
+)
 async def list_applications(
     scope: ReaderScope,
     usecases: UseCases,

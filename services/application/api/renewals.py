@@ -44,7 +44,11 @@ class ResubmitRenewalBody(Body):
     )
 
 
-@router.get("", summary="Designated bases within your reach, with their renewal windows")
+@router.get(
+    "",
+    summary="Designated bases within your reach, with their renewal windows",
+    description="By base id; the cursor is the last id read." + PAGING,
+)
 async def list_bases(scope: ReaderScope, usecases: UseCases, page: PageParams) -> Page[BaseView]:
     limit, cursor = page
     items = [base_view(row) for row in await usecases.queries.bases(scope, limit, cursor)]

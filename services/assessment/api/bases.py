@@ -205,7 +205,11 @@ def _done(result: Any, **ids: object) -> tuple[int, dict[str, Any]]:
 # --- queries -------------------------------------------------------------------------------
 
 
-@router.get("", summary="Bases by status and jurisdiction, or whose term ends within N days")
+@router.get(
+    "",
+    summary="Bases by status and jurisdiction, or whose term ends within N days",
+    description="By base id; the cursor is the last id read." + PAGING,
+)
 async def list_bases(
     principal: CurrentPrincipal,
     usecases: UseCases,
