@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.testkit.pages import assert_limits_refused, every_page
 
+from .test_workstations import designated
 from .world import World
 
 
@@ -42,3 +43,20 @@ async def test_a_grade_list_s_entries_come_whole_in_pages_by_base_id(world: Worl
     whole = await world.client.get("/grade-lists/2022", headers=world.auditor())
     assert (whole.json()["status"], whole.json()["next_cursor"]) == ("proposed", None)
     await assert_limits_refused(world.client, "/grade-lists/2022", world.auditor())
+
+
+async def test_the_bases_and_the_work_stations_come_whole_in_pages_by_id(world: World) -> None:
+    for n in range(3):
+        await world.designate(f"b{n}")
+        station = await world.from_review(
+            "WorkstationDesignated", designated(f"ws{n}"), case_id=f"case-ws{n}"
+        )
+        assert await world.processed(station) == "applied"
+
+    bases = await every_page(world.client, "/bases", world.auditor(), limit=2)
+    stations = await every_page(world.client, "/workstations", world.auditor(), limit=2)
+
+    assert [[b["base_id"] for b in page] for page in bases] == [["b0", "b1"], ["b2"]]
+    assert [[s["station_id"] for s in page] for page in stations] == [["ws0", "ws1"], ["ws2"]]
+    for path in ("/bases", "/workstations", "/renewal-assessments"):
+        await assert_limits_refused(world.client, path, world.department(), cursor=None)

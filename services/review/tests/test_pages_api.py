@@ -125,3 +125,17 @@ async def test_a_case_s_timeline_comes_whole_in_pages_in_time_order(
     assert len({e["event_id"] for e in read}) == len(read)
     assert len(pages) == -(-len(everything) // 3)
     await assert_limits_refused(service.client, path, headers)
+
+
+async def test_the_reviews_come_whole_in_pages_by_id(service: RunningService) -> None:
+    apps = [Application(unit_id=f"unit-{n}", unit_name=f"单位{n}") for n in range(3)]
+    for app in apps:
+        await app.submit(service)
+        await review_of(service, app)
+
+    pages = await every_page(service.client, "/reviews", AUDITOR.headers(service), limit=2)
+
+    ids = sorted(app.review_id for app in apps)
+    assert [[r["review_id"] for r in page] for page in pages] == [ids[:2], ids[2:]]
+    for path in ("/reviews", "/renewals"):
+        await assert_limits_refused(service.client, path, AUDITOR.headers(service), cursor=None)
