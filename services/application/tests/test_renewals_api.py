@@ -353,3 +353,34 @@ async def test_a_base_s_renewal_requests_come_whole_in_pages_by_id(
     in_order = sorted(filed)  # ids are time-sortable (ULIDs): the oldest first
     assert [[r["renewal_id"] for r in page] for page in pages] == [in_order[:2], in_order[2:]]
     await assert_limits_refused(svc.client, f"/bases/{BASE}", applicant(svc), cursor=None)
+
+
+async def test_the_bases_come_whole_in_pages_by_id(bus_service: RunningService) -> None:
+    svc = bus_service
+    call_id = await open_call(svc)
+    base_ids = [f"01HZBASE000000000000000{n}KM" for n in range(3)]
+    for n, base_id in enumerate(base_ids):
+        unit = f"unit-km-{n}"
+        application_id = await submitted(svc, call_id, unit)
+        read = await svc.client.get(f"/applications/{application_id}", headers=applicant(svc, unit))
+        case_id = str(read.json()["case_id"])
+        data = {
+            "application_id": application_id, "case_id": case_id, "review_id": f"R{n}",
+            "base_id": base_id, "programme": "national_base", "unit_id": unit,
+            "unit_name": f"单位{n}", "province": "53", "jurisdiction": "5301",
+            "approval_no": "1", "certificate_no": f"HZ-{n}",
+            "plaque_name": "中国科协海智计划工作基地", "approved_on": "2022-06-01",
+            "term_start": "2022-06-01", "term_end": "2027-05-31", "policy_version": "2022.1",
+        }  # fmt: skip
+        await publish(svc.bus, foreign_event(
+            "review", "BaseDesignated", data, stream_id=f"review-{n}", version=1, case_id=case_id
+        ))  # fmt: skip
+    province = reviewer(svc, "province_reviewer", "53")
+
+    async def all_three() -> list[list[dict[str, Any]]] | None:
+        pages = await every_page(svc.client, "/bases", province, limit=2)
+        return pages if sum(map(len, pages)) == 3 else None
+
+    pages = await eventually(all_three)
+
+    assert [[b["base_id"] for b in page] for page in pages] == [base_ids[:2], base_ids[2:]]

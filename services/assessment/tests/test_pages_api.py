@@ -60,3 +60,23 @@ async def test_the_bases_and_the_work_stations_come_whole_in_pages_by_id(world: 
     assert [[s["station_id"] for s in page] for page in stations] == [["ws0", "ws1"], ["ws2"]]
     for path in ("/bases", "/workstations", "/renewal-assessments"):
         await assert_limits_refused(world.client, path, world.department(), cursor=None)
+
+
+async def test_the_renewal_assessments_come_whole_in_pages_by_id(world: World) -> None:
+    for n in range(3):
+        await world.designate(f"b{n}", term_end="2023-06-14")
+    await world.on(2023, 4, 1)
+    for n in range(3):
+        asked = await world.from_review(
+            "RenewalAssessmentRequested",
+            {"renewal_id": f"renewal-{n}", "case_id": f"case-b{n}", "base_id": f"b{n}"},
+            case_id=f"case-b{n}",
+        )
+        assert await world.processed(asked) == "applied"
+
+    pages = await every_page(world.client, "/renewal-assessments", world.department(), limit=2)
+
+    assert [[r["renewal_id"] for r in page] for page in pages] == [
+        ["renewal-0", "renewal-1"],
+        ["renewal-2"],
+    ]
