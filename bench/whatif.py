@@ -56,9 +56,15 @@ class HeadFromLoad(EventStore):
     _heads: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict, init=False)
 
     async def read_stream(
-        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        after_version: int = 0,
+        limit: int | None = None,
     ) -> list[Envelope]:
-        read = await super().read_stream(conn, stream_id, after_version)
+        read = await super().read_stream(conn, stream_id, after_version, limit)
+        if limit is not None:  # a page of the stream: not (necessarily) its head
+            return read
         if read:
             self._heads[(id(conn), stream_id)] = (read[-1].streamversion, read[-1].hash)
         elif after_version == 0:

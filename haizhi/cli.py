@@ -233,14 +233,25 @@ def timeline(args: argparse.Namespace, running: Running) -> int:
         secret, "cli-auditor", ["auditor"], jurisdictions=["CN"], ttl=timedelta(minutes=10)
     )
     url = f"{next(iter(running.services.values()))}/audit/cases/{case_id}/timeline"
-    try:
-        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
-    except httpx.HTTPError as unreachable:
-        raise SystemExit(f"{url}: unreachable ({unreachable}); is `haizhi up` running?") from None
-    if response.status_code >= 400:
-        raise SystemExit(f"{url}: {response.status_code} {response.text}")
-    out = response.json()
-    events = out["events"]
+    params: dict[str, str] = {"limit": "100"}
+    events: list[dict[str, Any]] = []
+    while True:  # every page, following the cursors
+        try:
+            response = httpx.get(
+                url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=300
+            )
+        except httpx.HTTPError as unreachable:
+            raise SystemExit(
+                f"{url}: unreachable ({unreachable}); is `haizhi up` running?"
+            ) from None
+        if response.status_code >= 400:
+            raise SystemExit(f"{url}: {response.status_code} {response.text}")
+        page = response.json()
+        events += page["events"]
+        if not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
+    out = {"case_id": case_id, "events": events}
     if args.json:
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -8,7 +8,7 @@ that crosses the bus shows, and says what never came if it does not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -205,6 +205,23 @@ class ServiceClient:
 
     def post(self, path: str, person: Person, body: Any = None) -> Any:
         return self.call("POST", path, person, json=body if body is not None else {})
+
+    def pages(self, path: str, person: Person | None, **params: str | int) -> Iterator[Any]:
+        """Each page of a paged route in turn, whole (an object route's list sits beside its
+        other fields), following `next_cursor` until it is null."""
+        query: dict[str, str | int] = {"limit": 100, **params}
+        while True:
+            page = self.get(path, person, **query)
+            yield page
+            if not page.get("next_cursor"):
+                return
+            query["cursor"] = page["next_cursor"]
+
+    def every(
+        self, path: str, person: Person | None, items: str = "items", **params: str | int
+    ) -> list[Any]:
+        """Every item of a paged route, page after page, in its order."""
+        return [item for page in self.pages(path, person, **params) for item in page[items]]
 
     def find(self, path: str, person: Person | None, **params: str | int) -> Any:
         """GET, or None while the object is not (yet) there: 404."""

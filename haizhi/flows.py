@@ -190,8 +190,15 @@ class Reviews(ServiceClient):
         """The case's review once it waits in `reviewer`'s queue at `level`."""
 
         def probe() -> Row | None:
-            queue = self.get("/queue", reviewer)["reviews"]
-            return next((r for r in queue if r["case_id"] == case_id and r["level"] == level), None)
+            params: dict[str, str | int] = {"limit": 100}
+            while True:  # the reviews list of the queue, page by page
+                queue = self.get("/queue", reviewer, **params)
+                match = (r for r in queue["reviews"] if r["case_id"] == case_id)
+                found = next((r for r in match if r["level"] == level), None)
+                following = queue["next_cursors"]["reviews"]
+                if found is not None or following is None:
+                    return found
+                params["reviews_cursor"] = following
 
         return eventually(probe, f"case {case_id} waiting at {level} for {reviewer.name}")
 
@@ -232,9 +239,12 @@ class Reviews(ServiceClient):
         named = {*ranked, *others}
 
         def probe() -> Row | None:
-            ranking = self.find(f"/calls/{call_id}/ranking", reviewer)
-            ids = {c["application_id"] for c in ranking["candidates"]} if ranking else set()
-            return ranking if named <= ids else None
+            path = f"/calls/{call_id}/ranking"
+            if self.find(path, reviewer, limit=1) is None:
+                return None
+            pages = list(self.pages(path, reviewer))
+            ids = {c["application_id"] for page in pages for c in page["candidates"]}
+            return dict(pages[0]) if named <= ids else None
 
         eventually(probe, f"candidates {sorted(named)} in the ranking of call {call_id}")
         self.post(f"/calls/{call_id}/ranking/declarations", reviewer, {"conflict": False})
@@ -314,17 +324,10 @@ class Assessment(ServiceClient):
         return eventually(probe, f"base {base_id}: {what}")
 
     def bases(self, person: Person, status: str | None = None) -> list[Row]:
-        found: list[Row] = []
-        params: dict[str, str | int] = {"limit": 100, **({"status": status} if status else {})}
-        while True:
-            page = self.get("/bases", person, **params)
-            found += page["items"]
-            if not page["next_cursor"]:
-                return found
-            params["cursor"] = page["next_cursor"]
+        return self.every("/bases", person, **({"status": status} if status else {}))
 
     def year(self, person: Person, base_id: str, year: int) -> Row | None:
-        rows = self.get(f"/bases/{base_id}/years", person)
+        rows = self.every(f"/bases/{base_id}/years", person)
         return next((dict(r) for r in rows if r["year"] == year), None)
 
     def wait_year(self, person: Person, base_id: str, year: int, check: Check, what: str) -> Row:
@@ -441,7 +444,8 @@ class Audit:
 
     def timeline(self, auditor: Person, case_id: str) -> list[Row]:
         any_service = next(iter(self.services.values()))
-        return list(any_service.get(f"/audit/cases/{case_id}/timeline", auditor)["events"])
+        path = f"/audit/cases/{case_id}/timeline"
+        return [e for page in any_service.pages(path, auditor) for e in page["events"]]
 
     def verify(self, auditor: Person) -> dict[str, Row]:
         return {name: s.get("/audit/verify", auditor) for name, s in self.services.items()}

@@ -6,17 +6,18 @@ use case once (idempotently), and answers with the new stream version as a stron
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth import Principal
 from shared.idempotency import key_scope, once, request_fingerprint
-from shared.problems import HTTPProblem, jsonable
+from shared.problems import HTTPProblem, jsonable, problem_type
 from shared.usecase import CommandContext, Executor
 
 MAX_PAGE_SIZE = 100
@@ -131,16 +132,85 @@ async def command_response(
     return JSONResponse(jsonable(stored.body), status_code=stored.status_code, headers=headers)
 
 
+#: How many items a page holds unless `limit` says otherwise.
+DEFAULT_PAGE_SIZE = 50
+#: What every paged route says of its pages (its OpenAPI description ends with it).
+PAGING = (
+    f" Pages of `limit` items (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass a"
+    " page's `next_cursor` as `cursor` for the next (null: no more)."
+)
+#: A keyset cursor: the last item's sort key and id, `<key>~<id>`.
+KEYSET_CURSOR = r"^[0-9A-Za-z:.+_-]{1,64}~[\w-]{1,128}$"
+_KEYSET_CURSOR = re.compile(KEYSET_CURSOR)
+
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"items per page: 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE});"
+        " outside that a 422",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="the `next_cursor` of the page before; absent: the first page",
+    ),
+]
+
+
 class Page(BaseModel, Generic[T]):
+    """One page of a list: at most `limit` items, and the cursor of the next page."""
+
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` for the next page; null: this is the last"
+    )
 
 
-def _page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> tuple[int, str | None]:
+def _page_params(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> tuple[int, str | None]:
     return limit, cursor
 
 
+#: `limit` and `cursor`, the query parameters of every paged route.
 PageParams = Annotated[tuple[int, str | None], Depends(_page_params)]
+
+
+def page_of(rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]) -> Page[T]:
+    """The page of `rows` (read with `limit + 1`: one more says there is a next page)."""
+    items = list(rows[:limit])
+    more = len(rows) > limit and bool(items)
+    return Page(items=items, next_cursor=cursor_of(items[-1]) if more else None)
+
+
+def bad_cursor(name: str = "cursor") -> HTTPProblem:
+    """A cursor no page of this route gave: 422, like any invalid query parameter."""
+    return HTTPProblem(
+        422,
+        "Invalid request",
+        f"{name} must be a next_cursor this route returned.",
+        type_=problem_type("invalid-request"),
+        errors=[{"location": ["query", name], "message": "not a cursor", "type": "value"}],
+    )
+
+
+def keyset(cursor: str | None, name: str = "cursor") -> tuple[str, str] | None:
+    """`<key>~<id>` as (key, id); None for the first page; a 422 for anything else."""
+    if cursor is None:
+        return None
+    if not _KEYSET_CURSOR.fullmatch(cursor):
+        raise bad_cursor(name)
+    key, _, ident = cursor.partition("~")
+    return key, ident
+
+
+def position(cursor: str | None, name: str = "cursor") -> int:
+    """A cursor that is a version or position (digits, within MAX_INT); 0 for the first page."""
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_INT):
+        raise bad_cursor(name)
+    return int(cursor)

@@ -16,6 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from nats.js import JetStreamContext
 
+from shared.api import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PageParams,
+    bad_cursor,
+    keyset,
+    page_of,
+)
 from shared.auth import NATIONWIDE, Principal, Role, forbidden, require_roles
 from shared.codec import EventRegistry
 from shared.consumer import Consumer
@@ -161,6 +169,41 @@ async def case_as_of(
     return result
 
 
+def _timeline_key(event: Mapping[str, Any]) -> tuple[datetime, int]:
+    return datetime.fromisoformat(event["time"]), int(event["stream_sequence"])
+
+
+def _timeline_after(cursor: str | None) -> tuple[datetime, int] | None:
+    """A timeline cursor, `<time>~<HAIZHI sequence>`, as the key it names; a 422 if not one."""
+    after = keyset(cursor)
+    if after is None:
+        return None
+    with contextlib.suppress(ValueError):
+        time = datetime.fromisoformat(after[0])
+        if time.tzinfo is not None and after[1].isdigit():
+            return time, int(after[1])
+    raise bad_cursor()
+
+
+def _letter(letter: Envelope | dict[str, Any]) -> dict[str, Any]:
+    """A dead letter as listed: its event's timeline entry, or what an unread one shows."""
+    if isinstance(letter, Envelope):
+        return timeline_entry(letter)
+    # Dead-lettered unread (undecodable) or unverified: listed by their HAIZHI sequence,
+    # so this list is what HAIZHI_DLQ holds.
+    return {
+        "event_id": letter["id"],
+        "event": "(unread)",
+        "stream": letter["subject"],
+        "sequence": letter["sequence"],
+        "error": letter["error"],
+    }
+
+
+def _without_seq(letter: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in letter.items() if key != "seq"}
+
+
 def audit_router(
     service: str,
     registry: EventRegistry,
@@ -216,12 +259,26 @@ def audit_router(
             "differences": [jsonable(d) for d in differences],
         }
 
-    @router.get("/cases/{case_id}/timeline", summary="One case's whole life, from HAIZHI")
-    async def timeline(request: Request, case_id: CaseId, auditor: Auditor) -> dict[str, Any]:
+    @router.get(
+        "/cases/{case_id}/timeline",
+        summary="One case's whole life, from HAIZHI",
+        description="Every service's events of the case, by the time each was recorded (then"
+        " by HAIZHI sequence). `events` come in pages of `limit` (default"
+        f" {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass `next_cursor` (the last event's time"
+        " and stream sequence) as `cursor` for the next (null: no more).",
+    )
+    async def timeline(
+        request: Request, case_id: CaseId, auditor: Auditor, page: PageParams
+    ) -> dict[str, Any]:
+        limit, cursor = page
+        after = _timeline_after(cursor)
         _db, _store, js = parts(request)
         events = await case_timeline(js, case_id)
         require_case_in_scope(auditor, (event["data"] for event in events))
-        return {"case_id": case_id, "events": events}
+        if after is not None:
+            events = [e for e in events if _timeline_key(e) > after]
+        found = page_of(events, limit, lambda e: f"{e['time']}~{e['stream_sequence']}")
+        return {"case_id": case_id, "events": found.items, "next_cursor": found.next_cursor}
 
     @router.get("/cases/{case_id}/as-of", summary="This service's view of a case at a time")
     async def as_of(
@@ -240,29 +297,35 @@ def audit_router(
         streams = await case_as_of(store, registry, deciders, case_id, time)
         return {"service": service, "case_id": case_id, "as_of": time, "streams": streams}
 
-    @router.get("/dead-letters", summary="Events our consumers dead-lettered, not yet replayed")
-    async def dead_letters(request: Request, auditor: Auditor) -> dict[str, Any]:
+    @router.get(
+        "/dead-letters",
+        summary="Events our consumers dead-lettered, not yet replayed",
+        description="By consumer (durable name), then in the order each was recorded."
+        f" Pages of `limit` (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass"
+        " `next_cursor` (the last letter's consumer and inbox sequence) as `cursor` for the"
+        " next (null: no more).",
+    )
+    async def dead_letters(request: Request, auditor: Auditor, page: PageParams) -> dict[str, Any]:
         require_nationwide(auditor)
+        limit, cursor = page
+        after = keyset(cursor)
+        if after is not None and not after[1].isdigit():
+            raise bad_cursor()
         letters: list[dict[str, Any]] = []
-        for consumer in consumers(request):
-            letters += [
-                {"consumer": consumer.durable, **timeline_entry(e)}
-                for e in await consumer.dead_letters()
-            ]
-            # Dead-lettered unread (undecodable) or unverified: listed by their HAIZHI sequence,
-            # so this list is what HAIZHI_DLQ holds.
-            letters += [
-                {
-                    "consumer": consumer.durable,
-                    "event_id": letter["id"],
-                    "event": "(unread)",
-                    "stream": letter["subject"],
-                    "sequence": letter["sequence"],
-                    "error": letter["error"],
-                }
-                for letter in await consumer.unreadable_letters()
-            ]
-        return {"service": service, "dead_letters": letters}
+        for consumer in sorted(consumers(request), key=lambda c: c.durable):
+            if after is not None and consumer.durable < after[0]:
+                continue
+            since = int(after[1]) if after is not None and consumer.durable == after[0] else 0
+            for seq, letter in await consumer.letters(since, limit + 1 - len(letters)):
+                letters.append({"consumer": consumer.durable, **_letter(letter), "seq": seq})
+            if len(letters) > limit:
+                break
+        found = page_of(letters, limit, lambda letter: f"{letter['consumer']}~{letter['seq']}")
+        return {
+            "service": service,
+            "dead_letters": [_without_seq(letter) for letter in found.items],
+            "next_cursor": found.next_cursor,
+        }
 
     @router.post(
         "/dead-letters/{consumer}/{event_id}/replay",

@@ -81,6 +81,23 @@ def _get(url: str, token: str, **params: str) -> Any:
     return _call("GET", url, token, **params)
 
 
+def _every(url: str, token: str, items: str) -> dict[str, Any]:
+    """A paged answer whole: the first page, its `items` list holding every page's, in order
+    (each page's `next_cursor` followed until it is null)."""
+    params: dict[str, str] = {"limit": "100"}
+    whole: dict[str, Any] | None = None
+    while True:
+        page = _get(url, token, **params)
+        if whole is None:
+            whole = page
+        else:
+            whole[items] += page[items]
+        if not page.get("next_cursor"):
+            whole["next_cursor"] = None
+            return whole
+        params["cursor"] = page["next_cursor"]
+
+
 async def _stream_total(nats_url: str) -> int:
     """Messages in `HAIZHI`, read as the auditor (who reads on an inbox of its own)."""
     client = await nats.connect(nats_url, inbox_prefix=inbox_prefix(AUDITOR))
@@ -97,7 +114,9 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
     status = 0
     if args.tool == "timeline":
         url = next(iter(services.values()))
-        out = _get(f"{url}/audit/cases/{args.case_id}/timeline", _token(args, "auditor"))
+        out = _every(
+            f"{url}/audit/cases/{args.case_id}/timeline", _token(args, "auditor"), "events"
+        )
         if not args.json:
             for e in out["events"]:
                 print(f"{e['time']}  {e['service']:<11} {e['event']:<32} by {e['actor']}")
@@ -149,7 +168,7 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
         letters = [
             letter
             for url in services.values()
-            for letter in _get(f"{url}/audit/dead-letters", token)["dead_letters"]
+            for letter in _every(f"{url}/audit/dead-letters", token, "dead_letters")["dead_letters"]
         ]
         out = {"dead_letters": letters}
         if not args.json:

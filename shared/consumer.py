@@ -373,33 +373,45 @@ class Consumer:
 
     async def dead_letters(self) -> list[Envelope]:
         """The events this consumer dead-lettered and nobody has replayed yet."""
-        async with self.db.read_engine.connect() as conn:
-            rows = await conn.execute(
-                select(inbox.c.envelope)
-                .where(
-                    inbox.c.consumer == self.durable,
-                    inbox.c.outcome.in_((Outcome.DEAD_LETTERED, Outcome.PARKED)),
-                    inbox.c.version > 0,  # unreadable ones: `unreadable_letters`
-                )
-                .order_by(inbox.c.seq)
-            )
-            return [Envelope.from_json(row.envelope) for row in rows]
+        letters = await self.letters()
+        return [letter for _seq, letter in letters if isinstance(letter, Envelope)]
 
     async def unreadable_letters(self) -> list[dict[str, Any]]:
         """The messages this consumer dead-lettered because their envelope could not be read:
         `{"id": "#<sequence>", "sequence", "subject", "data", "error"}` each."""
+        letters = await self.letters()
+        return [letter for _seq, letter in letters if isinstance(letter, dict)]
+
+    async def letters(
+        self, after: int = 0, limit: int | None = None
+    ) -> list[tuple[int, Envelope | dict[str, Any]]]:
+        """Both kinds of letters not yet replayed, by their inbox sequence after `after` (at
+        most `limit`): an envelope for a read event dead-lettered or parked, a dict (as in
+        `unreadable_letters`) for an unreadable one."""
+        c = inbox.c
+        read = c.outcome.in_((Outcome.DEAD_LETTERED, Outcome.PARKED)) & (c.version > 0)
+        unread = (
+            (c.outcome == Outcome.DEAD_LETTERED)
+            & (c.version == 0)
+            & c.upstream_stream.startswith(UNREADABLE_PREFIX)
+        )
+        query = (
+            select(c.seq, c.version, c.event_id, c.envelope)
+            .where(c.consumer == self.durable, c.seq > after, read | unread)
+            .order_by(c.seq)
+            .limit(limit)
+        )
         async with self.db.read_engine.connect() as conn:
-            rows = await conn.execute(
-                select(inbox.c.event_id, inbox.c.envelope)
-                .where(
-                    inbox.c.consumer == self.durable,
-                    inbox.c.outcome == Outcome.DEAD_LETTERED,
-                    inbox.c.version == 0,
-                    inbox.c.upstream_stream.startswith(UNREADABLE_PREFIX),
-                )
-                .order_by(inbox.c.seq)
+            rows = (await conn.execute(query)).all()
+        return [
+            (
+                int(row.seq),
+                Envelope.from_json(row.envelope)
+                if row.version > 0
+                else {"id": row.event_id, **json.loads(row.envelope)},
             )
-            return [{"id": row.event_id, **json.loads(row.envelope)} for row in rows]
+            for row in rows
+        ]
 
     async def _recorded_dead(self, event_id: str) -> bool:
         async with self.db.read_engine.connect() as conn:

@@ -188,12 +188,18 @@ class EventStore:
         return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]
 
     async def read_stream(
-        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        after_version: int = 0,
+        limit: int | None = None,
     ) -> list[Envelope]:
+        """The stream's events after `after_version`, in version order (at most `limit`)."""
         result = await conn.execute(
             select(events.c.position, events.c.envelope)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
             .order_by(events.c.version)
+            .limit(limit)
         )
         return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
 
@@ -241,14 +247,25 @@ class EventStore:
                 yield envelope
             after = page[-1].position or after
 
-    async def read_case(self, case_id: str) -> list[Envelope]:
-        async with self.db.read_engine.connect() as reader:
-            result = await reader.execute(
-                select(events.c.position, events.c.envelope)
-                .where(events.c.case_id == case_id)
-                .order_by(events.c.position)
-            )
-            return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
+    async def read_case(
+        self, case_id: str, after: int = 0, limit: int | None = None, *, settled: bool = False
+    ) -> list[Envelope]:
+        """The case's events after global position `after`, in position order (at most
+        `limit`). A reader paging by position asks for `settled`, as `read_all` explains."""
+        query = (
+            select(events.c.position, events.c.envelope)
+            .where(events.c.case_id == case_id, events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        if settled and not self.db.is_sqlite:
+            async with self.db.engine.begin() as locked:
+                await settle(locked)
+                rows = (await locked.execute(query)).all()
+        else:
+            async with self.db.read_engine.connect() as reader:
+                rows = (await reader.execute(query)).all()
+        return [Envelope.from_json(row.envelope, int(row.position)) for row in rows]
 
     async def last_position(self) -> int:
         async with self.db.read_engine.connect() as reader:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -265,8 +266,9 @@ def test_the_clock_is_not_moved_while_a_consumer_is_behind(tmp_path: Path) -> No
 
 def test_the_timeline_of_an_unknown_case_exits_non_zero_and_says_why(tmp_path: Path) -> None:
     def answer(path: str) -> tuple[int, str, bytes]:
-        assert path == "/audit/cases/UNKNOWN/timeline"
-        return 200, "application/json", json.dumps({"case_id": "UNKNOWN", "events": []}).encode()
+        assert path.partition("?")[0] == "/audit/cases/UNKNOWN/timeline"
+        page: dict[str, object] = {"case_id": "UNKNOWN", "events": [], "next_cursor": None}
+        return 200, "application/json", json.dumps(page).encode()
 
     with serving(answer) as url:
         data_dir = write_runtime(tmp_path / "sys", url)
@@ -276,6 +278,43 @@ def test_the_timeline_of_an_unknown_case_exits_non_zero_and_says_why(tmp_path: P
     assert as_json == 1
     assert "no events of case UNKNOWN" in err
     assert json.loads(out)["events"] == []
+
+
+def _paged(items: str, pages: list[list[dict[str, str]]], path: str) -> tuple[int, str, bytes]:
+    """Page n of `pages` for `?cursor=n` (the first without one), each naming the next."""
+    query = parse_qs(urlsplit(path).query)
+    number = int(query.get("cursor", ["0"])[0])
+    following = str(number + 1) if number + 1 < len(pages) else None
+    body = {"case_id": "C1", "service": "x", items: pages[number], "next_cursor": following}
+    return 200, "application/json", json.dumps(body).encode()
+
+
+def test_the_timeline_follows_the_pages_to_the_last(tmp_path: Path) -> None:
+    event = {"time": "2022-01-01T00:00:00+00:00", "service": "application", "actor": "a"}
+    pages = [[{**event, "event": f"E{page}{n}"} for n in range(2)] for page in range(3)]
+
+    with serving(lambda path: _paged("events", pages, path)) as url:
+        data_dir = write_runtime(tmp_path / "sys", url)
+        status, out, _ = run("audit", "timeline", "C1", "--data-dir", str(data_dir))
+        as_json, whole, _ = run("--data-dir", str(data_dir), "audit", "--json", "timeline", "C1")
+
+    assert (status, as_json) == (0, 0)
+    names = [f"E{page}{n}" for page in range(3) for n in range(2)]
+    assert [line.split()[2] for line in out.splitlines()[:-1]] == names
+    assert out.splitlines()[-1] == "6 events in case C1"
+    assert [e["event"] for e in json.loads(whole)["events"]] == names
+
+
+def test_the_dead_letters_follow_each_service_s_pages_to_the_last(tmp_path: Path) -> None:
+    letter = {"consumer": "c", "event": "Happened", "stream": "s"}
+    pages = [[{**letter, "event_id": f"id{page}"}] for page in range(3)]
+
+    with serving(lambda path: _paged("dead_letters", pages, path)) as url:
+        data_dir = write_runtime(tmp_path / "sys", url)
+        status, out, _ = run("audit", "dead-letters", "--data-dir", str(data_dir))
+
+    assert status == 0
+    assert out.splitlines()[-1] == "12 dead letters"  # 3 pages from each of 4 services
 
 
 def test_a_case_id_that_is_no_subject_token_is_refused_before_asking() -> None:

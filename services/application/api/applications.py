@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -20,6 +21,8 @@ from shared.api import (
     PageParams,
     command_context,
     command_response,
+    page_of,
+    position,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
 from shared.envelope import new_id
@@ -140,7 +143,11 @@ async def draft(
         ) from None
 
 
-@router.get("", summary="Applications within your reach (own unit, or your jurisdiction)")
+@router.get(
+    "",
+    summary="Applications within your reach (own unit, or your jurisdiction)",
+    description="By application id; the cursor is the last id read." + PAGING,
+)
 async def list_applications(
     scope: ReaderScope,
     usecases: UseCases,
@@ -174,11 +181,18 @@ async def get_application(
     return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{row["version"]}"'})
 
 
-@router.get("/{application_id}/history", summary="Every event of the application, in order")
+@router.get(
+    "/{application_id}/history",
+    summary="Every event of the application, in order",
+    description="In stream-version order; the cursor is the last version read, so events"
+    " appended meanwhile come on a later page." + PAGING,
+)
 async def history(
-    application_id: str, scope: ReaderScope, usecases: UseCases
-) -> list[HistoryEntry]:
-    return [HistoryEntry.of(e) for e in await usecases.queries.history(scope, application_id)]
+    application_id: str, scope: ReaderScope, usecases: UseCases, page: PageParams
+) -> Page[HistoryEntry]:
+    limit, cursor = page
+    found = await usecases.queries.history(scope, application_id, position(cursor), limit + 1)
+    return page_of([HistoryEntry.of(e) for e in found], limit, lambda e: str(e.version))
 
 
 @router.patch("/{application_id}", summary="Save draft fields (partial: only those sent change)")

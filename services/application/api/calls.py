@@ -11,7 +11,15 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import Body, IdempotencyKey, Page, PageParams, command_context, command_response
+from shared.api import (
+    PAGING,
+    Body,
+    IdempotencyKey,
+    Page,
+    PageParams,
+    command_context,
+    command_response,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require_jurisdiction, require_roles
 from shared.decider import NotFound
 from shared.envelope import new_id
@@ -142,7 +150,11 @@ async def open_call(
     return await command_response(request, usecases.executor, principal, key, action)
 
 
-@router.get("", summary="List calls for applications")
+@router.get(
+    "",
+    summary="List calls for applications",
+    description="By call id; the cursor is the last id read." + PAGING,
+)
 async def list_calls(
     _principal: CurrentPrincipal,
     usecases: UseCases,

@@ -9,14 +9,23 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import Body, IdempotencyKey, Page, PageParams, command_context, command_response
+from shared.api import (
+    PAGING,
+    Body,
+    IdempotencyKey,
+    Page,
+    PageParams,
+    command_context,
+    command_response,
+    page_of,
+)
 from shared.auth import CurrentPrincipal
 from shared.envelope import new_id
 
 from ..usecases.queries import Scope
 from .access import ApplicantUnit, ReaderScope
 from .dependencies import UseCases
-from .views import BaseView, base_view
+from .views import BaseDetailView, BaseView, base_view
 
 router = APIRouter(prefix="/bases", tags=["renewal 续期"])
 
@@ -35,7 +44,11 @@ class ResubmitRenewalBody(Body):
     )
 
 
-@router.get("", summary="Designated bases within your reach, with their renewal windows")
+@router.get(
+    "",
+    summary="Designated bases within your reach, with their renewal windows",
+    description="By base id; the cursor is the last id read." + PAGING,
+)
 async def list_bases(scope: ReaderScope, usecases: UseCases, page: PageParams) -> Page[BaseView]:
     limit, cursor = page
     items = [base_view(row) for row in await usecases.queries.bases(scope, limit, cursor)]
@@ -43,9 +56,22 @@ async def list_bases(scope: ReaderScope, usecases: UseCases, page: PageParams) -
     return Page(items=items[:limit], next_cursor=items[limit - 1].base_id if more else None)
 
 
-@router.get("/{base_id}", summary="One base: its term, renewal window and renewal requests")
-async def get_base(base_id: str, scope: ReaderScope, usecases: UseCases) -> BaseView:
-    return base_view(await usecases.queries.base(scope, base_id))
+@router.get(
+    "/{base_id}",
+    summary="One base: its term, renewal window and renewal requests",
+    description="`renewal_requests` come by id (time-sortable: the oldest first), in pages; the"
+    " cursor is the last request's id." + PAGING,
+)
+async def get_base(
+    base_id: str, scope: ReaderScope, usecases: UseCases, page: PageParams
+) -> BaseDetailView:
+    limit, cursor = page
+    row = await usecases.queries.base(scope, base_id, cursor, limit + 1)
+    requests = page_of(row["renewal_requests"], limit, lambda r: str(r["renewal_id"]))
+    values = {k: row[k] for k in BaseDetailView.model_fields if k in row}
+    return BaseDetailView.model_validate(
+        values | {"renewal_requests": requests.items, "next_cursor": requests.next_cursor}
+    )
 
 
 @router.post(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -307,6 +308,7 @@ async def return_registration(
     "",
     summary="Registered units within your reach: your own unit, or those in your jurisdiction "
     "(`status=pending`: the verification queue)",
+    description="By unit id; the cursor is the last id read." + PAGING,
 )
 async def list_units(
     scope: ReaderScope,

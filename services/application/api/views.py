@@ -99,6 +99,14 @@ class BaseView(BaseModel):
     renewal_requests: list[RenewalRequestView] | None = None
 
 
+class BaseDetailView(BaseView):
+    """One base, with a page of its renewal requests (by id: the oldest first)."""
+
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` for the next page of renewal requests; null: no more"
+    )
+
+
 def summary(row: dict[str, Any]) -> ApplicationSummary:
     return ApplicationSummary.model_validate({k: row[k] for k in ApplicationSummary.model_fields})
 

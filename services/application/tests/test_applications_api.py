@@ -14,6 +14,7 @@ from shared.clock import set_clock
 from shared.decider import Decider
 from shared.envelope import new_id
 from shared.projection import rebuild_and_compare
+from shared.testkit.pages import assert_limits_refused, every_page
 from shared.testkit.service import RunningService, eventually
 from shared.usecase import CommandContext
 
@@ -425,7 +426,8 @@ async def test_history_lists_every_event_with_time_actor_and_data(service: Runni
         f"/applications/{application_id}/history",
         headers=reviewer(service, "province_reviewer", "53"),
     )
-    entries = history.json()
+    assert history.json()["next_cursor"] is None
+    entries = history.json()["items"]
     assert [e["type"] for e in entries] == [
         "ApplicationDrafted", "DraftUpdated", *["AttachmentAdded"] * 5, "ApplicationSubmitted",
     ]  # fmt: skip
@@ -433,6 +435,20 @@ async def test_history_lists_every_event_with_time_actor_and_data(service: Runni
     assert {e["actor"] for e in entries} == {"clerk-of-unit-km-park"}
     assert entries[0]["time"].startswith("2022-03-01T02:00")
     assert entries[-1]["data"]["revision"] == 1
+
+
+async def test_the_history_comes_whole_in_pages_of_limit_in_event_order(
+    service: RunningService,
+) -> None:
+    application_id = await submitted(service)  # 8 events
+    path = f"/applications/{application_id}/history"
+    headers = reviewer(service, "province_reviewer", "53")
+
+    pages = await every_page(service.client, path, headers, limit=3)
+
+    assert [len(page) for page in pages] == [3, 3, 2]
+    assert [e["version"] for page in pages for e in page] == list(range(1, 9))
+    await assert_limits_refused(service.client, path, headers)
 
 
 # --- one active application per unit, call and programme --------------------------------------

@@ -11,6 +11,7 @@ from shared.envelope import Envelope
 from shared.projection import rebuild_and_compare
 from shared.schema import inbox
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.pages import every_page
 from shared.testkit.service import RunningService, eventually
 
 from ..messaging.contracts import registry
@@ -90,19 +91,18 @@ async def test_a_returned_application_is_revised_and_resubmitted_each_cycle_kept
     assert read["base_id"] == "BASE1"
     assert read["submitted"]["form"]["overview_description"] == "第2次修改"
 
-    history = await svc.client.get(
-        f"/applications/{application_id}/history", headers=applicant(svc)
+    pages = await every_page(
+        svc.client, f"/applications/{application_id}/history", applicant(svc), limit=100
     )
-    lifecycle = [
-        e["type"] for e in history.json() if e["type"] not in ("DraftUpdated", "AttachmentAdded")
-    ]
+    history = [e for page in pages for e in page]
+    lifecycle = [e["type"] for e in history if e["type"] not in ("DraftUpdated", "AttachmentAdded")]
     assert lifecycle == [
         "ApplicationDrafted", "ApplicationSubmitted",
         "ReturnRecorded", "ApplicationResubmitted",
         "ReturnRecorded", "ApplicationResubmitted",
         "DesignationRecorded",
     ]  # fmt: skip
-    recorded = [e for e in history.json() if e["type"] == "ReturnRecorded"]
+    recorded = [e for e in history if e["type"] == "ReturnRecorded"]
     assert [e["data"]["revision"] for e in recorded] == [1, 2]
     assert recorded[0]["actor"] == "system:application"
     assert recorded[1]["causation_id"] == returned.id

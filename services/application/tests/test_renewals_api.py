@@ -11,6 +11,7 @@ from nats.aio.client import Client as NatsClient
 from shared.clock import set_clock
 from shared.projection import rebuild_and_compare
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.pages import assert_limits_refused, every_page
 from shared.testkit.service import RunningService, eventually
 
 from ..messaging.contracts import registry
@@ -326,3 +327,60 @@ async def test_a_draft_under_another_call_is_not_submitted_once_the_unit_holds_a
     assert refused.json()["base_id"] == BASE
     assert BASE in refused.json()["detail"]
     assert await event_count(svc) == before
+
+
+async def test_a_base_s_renewal_requests_come_whole_in_pages_by_id(
+    bus_service: RunningService, nats_client: NatsClient
+) -> None:
+    svc, js = bus_service, nats_client.jetstream()
+    await designated_base(svc)
+    await set_clock(js, datetime(2027, 4, 1, 2, 0, tzinfo=UTC))
+    url = f"/bases/{BASE}/renewal-requests"
+    filed = []
+    for _ in range(3):  # filed and withdrawn, filed again
+        request = await svc.client.post(url, json=STATEMENT, headers=applicant(svc))
+        assert request.status_code == 201, request.text
+        filed.append(request.json()["renewal_id"])
+        withdrawn = await svc.client.post(
+            f"{url}/{filed[-1]}/withdraw", json={"reason": "补充材料"}, headers=applicant(svc)
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+
+    pages = await every_page(
+        svc.client, f"/bases/{BASE}", applicant(svc), items="renewal_requests", limit=2
+    )
+
+    in_order = sorted(filed)  # ids are time-sortable (ULIDs): the oldest first
+    assert [[r["renewal_id"] for r in page] for page in pages] == [in_order[:2], in_order[2:]]
+    await assert_limits_refused(svc.client, f"/bases/{BASE}", applicant(svc), cursor=None)
+
+
+async def test_the_bases_come_whole_in_pages_by_id(bus_service: RunningService) -> None:
+    svc = bus_service
+    call_id = await open_call(svc)
+    base_ids = [f"01HZBASE000000000000000{n}KM" for n in range(3)]
+    for n, base_id in enumerate(base_ids):
+        unit = f"unit-km-{n}"
+        application_id = await submitted(svc, call_id, unit)
+        read = await svc.client.get(f"/applications/{application_id}", headers=applicant(svc, unit))
+        case_id = str(read.json()["case_id"])
+        data = {
+            "application_id": application_id, "case_id": case_id, "review_id": f"R{n}",
+            "base_id": base_id, "programme": "national_base", "unit_id": unit,
+            "unit_name": f"单位{n}", "province": "53", "jurisdiction": "5301",
+            "approval_no": "1", "certificate_no": f"HZ-{n}",
+            "plaque_name": "中国科协海智计划工作基地", "approved_on": "2022-06-01",
+            "term_start": "2022-06-01", "term_end": "2027-05-31", "policy_version": "2022.1",
+        }  # fmt: skip
+        await publish(svc.bus, foreign_event(
+            "review", "BaseDesignated", data, stream_id=f"review-{n}", version=1, case_id=case_id
+        ))  # fmt: skip
+    province = reviewer(svc, "province_reviewer", "53")
+
+    async def all_three() -> list[list[dict[str, Any]]] | None:
+        pages = await every_page(svc.client, "/bases", province, limit=2)
+        return pages if sum(map(len, pages)) == 3 else None
+
+    pages = await eventually(all_three)
+
+    assert [[b["base_id"] for b in page] for page in pages] == [base_ids[:2], base_ids[2:]]

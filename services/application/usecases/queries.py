@@ -100,10 +100,15 @@ class Queries:
             raise ApplicationNotFound(f"no application {application_id} within your reach")
         return rows[0]
 
-    async def history(self, scope: Scope, application_id: str) -> list[Envelope]:
+    async def history(
+        self, scope: Scope, application_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        """The application's events after `after_version`, in order (at most `limit`)."""
         await self.application(scope, application_id)
         async with self.executor.db.read_engine.connect() as conn:
-            return await self.executor.store.read_stream(conn, application_stream(application_id))
+            return await self.executor.store.read_stream(
+                conn, application_stream(application_id), after_version, limit
+            )
 
     async def file(self, scope: Scope, application_id: str, sha256: str) -> dict[str, Any]:
         """A file the application held at some point of its history (any revision)."""
@@ -125,15 +130,17 @@ class Queries:
             query = query.where(bases.c.base_id > cursor)
         return [self._with_window(row) for row in await self._all(query)]
 
-    async def base(self, scope: Scope, base_id: str) -> dict[str, Any]:
+    async def base(
+        self, scope: Scope, base_id: str, after: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        """The base, with its renewal requests by id after `after` (at most `limit`)."""
         rows = await self._all(_visible_bases(scope).where(bases.c.base_id == base_id))
         if not rows:
             raise BaseNotFound(f"no designated base {base_id} within your reach")
-        requests = await self._all(
-            select(renewal_requests)
-            .where(renewal_requests.c.base_id == base_id)
-            .order_by(renewal_requests.c.renewal_id)
-        )
+        query = select(renewal_requests).where(renewal_requests.c.base_id == base_id)
+        if after is not None:
+            query = query.where(renewal_requests.c.renewal_id > after)
+        requests = await self._all(query.order_by(renewal_requests.c.renewal_id).limit(limit))
         return {**self._with_window(rows[0]), "renewal_requests": requests}
 
     def _with_window(self, row: dict[str, Any]) -> dict[str, Any]:

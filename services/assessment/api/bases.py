@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -21,6 +22,8 @@ from shared.api import (
     PageParams,
     command_context,
     command_response,
+    page_of,
+    position,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 
@@ -202,7 +205,11 @@ def _done(result: Any, **ids: object) -> tuple[int, dict[str, Any]]:
 # --- queries -------------------------------------------------------------------------------
 
 
-@router.get("", summary="Bases by status and jurisdiction, or whose term ends within N days")
+@router.get(
+    "",
+    summary="Bases by status and jurisdiction, or whose term ends within N days",
+    description="By base id; the cursor is the last id read." + PAGING,
+)
 async def list_bases(
     principal: CurrentPrincipal,
     usecases: UseCases,
@@ -240,15 +247,22 @@ async def get_base(base_id: BaseId, principal: CurrentPrincipal, usecases: UseCa
         return _view(await base_in_reach(conn, principal, base_id))
 
 
-@router.get("/{base_id}/years", summary="The base's years: report, score, grade, rectification")
+@router.get(
+    "/{base_id}/years",
+    summary="The base's years: report, score, grade, rectification",
+    description="Oldest year first; the cursor is the last year read." + PAGING,
+)
 async def base_years_of(
-    base_id: BaseId, principal: CurrentPrincipal, usecases: UseCases
-) -> list[YearView]:
+    base_id: BaseId, principal: CurrentPrincipal, usecases: UseCases, page: PageParams
+) -> Page[YearView]:
+    limit, cursor = page
+    after = position(cursor)
     async with usecases.executor.db.read_engine.connect() as conn:
         await base_in_reach(conn, principal, base_id)
-        query = select(base_years).where(base_years.c.base_id == base_id)
-        rows = (await conn.execute(query.order_by(base_years.c.year))).mappings().all()
-    return [_year_view(row) for row in rows]
+        query = select(base_years).where(base_years.c.base_id == base_id, base_years.c.year > after)
+        query = query.order_by(base_years.c.year).limit(limit + 1)
+        rows = (await conn.execute(query)).mappings().all()
+    return page_of([_year_view(row) for row in rows], limit, lambda row: str(row.year))
 
 
 # --- annual reports (Art. 10) --------------------------------------------------------------

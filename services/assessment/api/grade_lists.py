@@ -3,6 +3,7 @@ leading group; approval makes every grade on it final in the same transaction (A
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,7 +13,17 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
+from shared.api import (
+    PAGING,
+    Body,
+    IdempotencyKey,
+    IfMatch,
+    PageParams,
+    bad_cursor,
+    command_context,
+    command_response,
+    page_of,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, forbidden, require_roles
 
 from ..domain.commands import Amendment
@@ -28,10 +39,12 @@ router = APIRouter(prefix="/grade-lists", tags=["grade lists 考核等次名单"
 Department = Annotated[Principal, Depends(require_roles(Role.NATIONAL_REVIEWER))]
 LeadingGroup = Annotated[Principal, Depends(require_roles(Role.LEADING_GROUP))]
 Year = Annotated[int, Path(ge=2000, le=2100)]
+BASE_ID = r"^[0-9A-Za-z_-]{1,64}$"
+_BASE_ID = re.compile(BASE_ID)
 
 
 class ProposalBody(Body):
-    base_ids: list[Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")]] | None = Field(
+    base_ids: list[Annotated[str, Field(pattern=BASE_ID)]] | None = Field(
         None, description="default: every base due an assessment that year", max_length=10_000
     )
 
@@ -39,7 +52,7 @@ class ProposalBody(Body):
 class AmendmentBody(Body):
     """The leading group sets another grade for a base on the list, and says why (Art. 12)."""
 
-    base_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    base_id: str = Field(pattern=BASE_ID)
     grade: Grade = Field(description=f"The amended grade: {GRADE_NAMES}")
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -79,7 +92,10 @@ class GradeListView(Body):
     approved_on: str | None
     policy_version: str
     version: int
-    entries: list[EntryView]
+    entries: list[EntryView] = Field(description="this page of the entries, by base id")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page of entries; null: this is the last"
+    )
 
 
 async def _check_reach(conn: AsyncConnection, principal: Principal, base_ids: list[str]) -> None:
@@ -95,10 +111,18 @@ async def _check_reach(conn: AsyncConnection, principal: Principal, base_ids: li
             )
 
 
-@router.get("/{year}", summary="The grade list of a year, as far as the caller may see it")
+@router.get(
+    "/{year}",
+    summary="The grade list of a year, as far as the caller may see it",
+    description="The list's head, and its `entries` by base id in pages; the cursor is the"
+    " last base id read." + PAGING,
+)
 async def get_grade_list(
-    year: Year, principal: CurrentPrincipal, usecases: UseCases
+    year: Year, principal: CurrentPrincipal, usecases: UseCases, page: PageParams
 ) -> GradeListView:
+    limit, cursor = page
+    if cursor is not None and not _BASE_ID.fullmatch(cursor):
+        raise bad_cursor()
     async with usecases.executor.db.read_engine.connect() as conn:
         head = (
             (await conn.execute(select(grade_lists).where(grade_lists.c.year == year)))
@@ -116,11 +140,17 @@ async def get_grade_list(
             .join(bases, bases.c.base_id == grade_list_entries.c.base_id)
             .where(grade_list_entries.c.year == year, visible_bases(principal))
             .order_by(grade_list_entries.c.base_id)
+            .limit(limit + 1)
         )
+        if cursor is not None:
+            query = query.where(grade_list_entries.c.base_id > cursor)
         rows = (await conn.execute(query)).mappings().all()
-    entries = [EntryView.model_validate(dict(row)) for row in rows]
+    entries = page_of(
+        [EntryView.model_validate(dict(row)) for row in rows], limit, lambda e: e.base_id
+    )
+    paged = {"entries": entries.items, "next_cursor": entries.next_cursor}
     return GradeListView.model_validate(
-        {**{k: head[k] for k in GradeListView.model_fields if k != "entries"}, "entries": entries}
+        {**{k: head[k] for k in GradeListView.model_fields if k not in paged}, **paged}
     )
 
 

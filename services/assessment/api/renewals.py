@@ -14,6 +14,7 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -141,6 +142,7 @@ async def _assessment(conn: AsyncConnection, base_id: str, renewal_id: str) -> R
 @router.get(
     "/renewal-assessments",
     summary="Renewal assessments in the caller's reach: the department's queue by default",
+    description="By renewal id; the cursor is the last id read." + PAGING,
 )
 async def list_renewal_assessments(
     principal: CurrentPrincipal,

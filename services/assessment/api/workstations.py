@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 from sqlalchemy import RowMapping, select
 
-from shared.api import Body, Page, PageParams
+from shared.api import PAGING, Body, Page, PageParams
 from shared.auth import CurrentPrincipal
 
 from ..projections.workstations import workstations
@@ -45,7 +45,11 @@ def _view(row: RowMapping) -> WorkstationView:
     return WorkstationView.model_validate({k: row[k] for k in WorkstationView.model_fields})
 
 
-@router.get("", summary="Work stations in the caller's reach")
+@router.get(
+    "",
+    summary="Work stations in the caller's reach",
+    description="By station id; the cursor is the last id read." + PAGING,
+)
 async def list_workstations(
     principal: CurrentPrincipal,
     usecases: UseCases,

@@ -73,6 +73,4 @@ async def test_five_years_of_reports_open_are_reminded_and_fall_overdue_then_the
 
 
 async def _years(world: World, base_id: str) -> list[dict[str, object]]:
-    response = await world.client.get(f"/bases/{base_id}/years", headers=world.auditor())
-    rows: list[dict[str, object]] = response.json()
-    return rows
+    return await world.years(base_id)

@@ -17,10 +17,12 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
+from shared.api import MAX_PAGE_SIZE
 from shared.clock import set_clock
 from shared.envelope import Envelope
 from shared.schema import inbox
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.pages import every_page
 from shared.testkit.service import RunningService, eventually
 
 from ..usecases import AssessmentUseCases
@@ -203,16 +205,14 @@ class World:
         return body
 
     async def year(self, base_id: str, year: int) -> dict[str, Any]:
-        response = await self.client.get(f"/bases/{base_id}/years", headers=self.auditor())
-        assert response.status_code == 200, response.text
-        years = {row["year"]: row for row in response.json()}
+        years = {row["year"]: row for row in await self.years(base_id)}
         row: dict[str, Any] = years[year]
         return row
 
     async def years(self, base_id: str) -> list[dict[str, Any]]:
-        response = await self.client.get(f"/bases/{base_id}/years", headers=self.auditor())
-        rows: list[dict[str, Any]] = response.json()
-        return rows
+        path = f"/bases/{base_id}/years"
+        pages = await every_page(self.client, path, self.auditor(), limit=MAX_PAGE_SIZE)
+        return [row for page in pages for row in page]
 
     async def event_names(self) -> list[str]:
         return [e.name for e in await self.svc.kernel.store.read_all()]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from shared.api import MAX_INT
+from shared.api import DEFAULT_PAGE_SIZE, MAX_INT, MAX_PAGE_SIZE, PageParams, page_of
 from shared.auth import Principal
 from shared.decider import NotFound
 from shared.problems import jsonable
@@ -36,11 +36,23 @@ class FeedItem(BaseModel):
 
 
 class FeedPage(BaseModel):
-    items: list[FeedItem]
-    next_cursor: int = Field(description="pass as `after` for the next page; stable")
+    items: list[FeedItem] = Field(
+        description=f"at most `limit` events, and never more than {FEED_MAX_PAGE}"
+    )
+    next_cursor: int = Field(
+        description="pass as `after` for the next page; stable. Unlike the other lists, never"
+        " null: the feed is followed, and an empty page means nothing new yet"
+    )
 
 
-@router.get("/feed", summary="Every funding event in order, from a cursor (finance, auditor)")
+@router.get(
+    "/feed",
+    summary="Every funding event in order, from a cursor (finance, auditor)",
+    description="Events by global position after `after`, settled (none still being"
+    f" committed is passed over). A page holds at most {FEED_MAX_PAGE} events"
+    f" (`FEED_MAX_PAGE`): a `limit` above {FEED_MAX_PAGE} is served as {FEED_MAX_PAGE},"
+    " not refused; a `limit` below 1 or beyond 64 bits is a 422.",
+)
 async def feed(
     principal: FinanceOrAuditor,
     usecases: UseCases,
@@ -48,7 +60,13 @@ async def feed(
         int, Query(ge=0, le=MAX_INT, description="a `next_cursor`; 0 = from the start")
     ] = 0,
     limit: Annotated[
-        int, Query(ge=1, le=MAX_INT, description=f"at most {FEED_MAX_PAGE} a page")
+        int,
+        Query(
+            ge=1,
+            le=MAX_INT,
+            description=f"events per page (default 100); above {FEED_MAX_PAGE} served as"
+            f" {FEED_MAX_PAGE} (clamped)",
+        ),
     ] = 100,
 ) -> FeedPage:
     require_nationwide_reader(principal)
@@ -78,12 +96,23 @@ async def _reconcile(
 @router.get(
     "/reconciliation",
     summary="Planned, due, approved, paid, held, cancelled, returned: per base, year, in total",
+    description="`total` spans every base in the caller's reach; `bases` (by base id) come in"
+    f" pages of `limit` (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass `next_cursor`"
+    " (the last base id) as `cursor` for the next (null: no more). The CSV"
+    " (`/reconciliation.csv`) is the whole report, one file.",
 )
 async def reconciliation(
-    principal: PlanReader, usecases: UseCases, base_id: BaseFilter = None
+    principal: PlanReader, usecases: UseCases, page: PageParams, base_id: BaseFilter = None
 ) -> dict[str, Any]:
-    result: dict[str, Any] = jsonable(await _reconcile(principal, usecases, base_id))
-    return result
+    limit, cursor = page
+    result = await _reconcile(principal, usecases, base_id)
+    bases = page_of(
+        [b for b in result.bases if cursor is None or b.base_id > cursor],
+        limit,
+        lambda b: b.base_id,
+    )
+    answer: dict[str, Any] = jsonable(replace(result, bases=tuple(bases.items)))
+    return answer | {"next_cursor": bases.next_cursor}
 
 
 FIGURES = [f.name for f in fields(Figures)]

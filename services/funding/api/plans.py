@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from shared.api import MAX_PAGE_SIZE, Page
+from shared.api import PAGING, Page, PageParams, keyset, page_of
 from shared.decider import NotFound
-from shared.problems import HTTPProblem, problem_type
 
 from ..domain.errors import SubsidyNotPlannedError
 from .dependencies import PlanReader, UseCases, audited_provinces, own_unit
@@ -58,44 +56,24 @@ class PlanView(BaseModel):
     instalments: list[InstalmentView]
 
 
-_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})~([\w-]{1,120})")
-CURSOR_PATTERN = _CURSOR.pattern
-
-
-def _after(cursor: str | None) -> tuple[str, str] | None:
-    if cursor is None:
-        return None
-    match = _CURSOR.fullmatch(cursor)
-    if match is None:
-        raise HTTPProblem(
-            422,
-            "Invalid request",
-            "cursor must be a next_cursor this route returned.",
-            type_=problem_type("invalid-request"),
-            errors=[{"location": ["query", "cursor"], "message": "not a cursor", "type": "value"}],
-        )
-    return match.group(1), match.group(2)
-
-
 @router.get(
     "",
     summary="Subsidy plans (finance: all; an auditor: their provinces'; a unit: its own)",
-    description=f"Oldest first, at most `limit` (1–{MAX_PAGE_SIZE}) a page; pass `next_cursor`"
-    " as `cursor` for the next page (null: no more).",
+    description="Oldest approval first (then by plan id)." + PAGING,
 )
 async def list_plans(
     principal: PlanReader,
     usecases: UseCases,
+    page: PageParams,
     base_id: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=140, pattern=f"^{CURSOR_PATTERN}$")] = None,
 ) -> Page[PlanView]:
+    limit, cursor = page
     unit, provinces = own_unit(principal), audited_provinces(principal)
     found = await usecases.queries.plans(
         base_id=base_id,
         unit_id=unit,
         provinces=provinces,
-        after=_after(cursor),
+        after=keyset(cursor),
         limit=limit + 1,
     )
     if base_id is not None and not found and cursor is None:
@@ -107,9 +85,11 @@ async def list_plans(
         if unplanned:  # see GET /bases/{base_id}/funding
             raise SubsidyNotPlannedError(f"{base_id}: {unplanned[0]['reason']}")
         raise NotFound(f"no subsidy plan for base {base_id}")
-    page, more = found[:limit], len(found) > limit
-    next_cursor = f"{page[-1]['approved_on']}~{page[-1]['plan_id']}" if more else None
-    return Page(items=[PlanView.model_validate(plan) for plan in page], next_cursor=next_cursor)
+    return page_of(
+        [PlanView.model_validate(plan) for plan in found],
+        limit,
+        lambda plan: f"{plan.approved_on}~{plan.plan_id}",
+    )
 
 
 @router.get("/{plan_id}", summary="One subsidy plan with its instalments")

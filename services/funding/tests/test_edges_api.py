@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.testkit.pages import assert_limits_refused, every_page
 from shared.testkit.service import RunningService
 
 from .conftest import Upstream, auditor, finance, plan_when, stages
@@ -52,6 +53,24 @@ async def test_plans_come_in_pages_with_a_cursor(
     assert [p["base_id"] for p in first.json()["items"]] == ["base-a", "base-b"]
     assert [p["base_id"] for p in rest.json()["items"]] == ["base-c"]
     assert rest.json()["next_cursor"] is None
+
+
+async def test_the_reconciliation_s_bases_come_whole_in_pages_under_one_total(
+    service: RunningService, upstream: Upstream
+) -> None:
+    await designated(service, upstream, "base-a", "base-b", "base-c")
+    whole = (await service.client.get("/reconciliation", headers=finance(service))).json()
+
+    pages = await every_page(
+        service.client, "/reconciliation", finance(service), items="bases", limit=2
+    )
+
+    assert [[b["base_id"] for b in page] for page in pages] == [["base-a", "base-b"], ["base-c"]]
+    assert [b for page in pages for b in page] == whole["bases"]
+    first = await service.client.get("/reconciliation?limit=1", headers=finance(service))
+    assert first.json()["total"] == whole["total"]
+    await assert_limits_refused(service.client, "/reconciliation", finance(service), cursor=None)
+    await assert_limits_refused(service.client, "/plans", finance(service))
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,18 @@ import asyncio
 import csv
 import io
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from shared.store import Metadata, PendingEvent
 from shared.testkit.service import RunningService, eventually
 from shared.usecase import CommandContext
 
 from ..messaging.contracts import CONSUMES, EXAMPLES, registry
+from ..usecases.queries import FEED_MAX_PAGE
 from .conftest import FEN, Upstream, auditor, cashier, finance, plan_when, stages
 
 PAYMENT = {"payment_ref": "YN-PAY-1", "paid_on": "2022-06-15", "amount_fen": FEN}
@@ -163,6 +166,30 @@ async def test_the_feed_pages_by_limit_in_order(
     # a limit above the cap is served (capped), not refused
     huge = await service.client.get("/feed?limit=100000", headers=finance(service))
     assert [i["position"] for i in huge.json()["items"]] == positions
+
+
+async def test_a_feed_page_holds_at_most_feed_max_page_events_whatever_the_limit(
+    service: RunningService,
+) -> None:
+    store = service.kernel.store
+    pending = [PendingEvent("FeedFiller", {"n": n}) for n in range(FEED_MAX_PAGE + 3)]
+    meta = Metadata(case_id="case-feed", actor="test", correlation_id="feed-cap")
+    async with service.kernel.db.engine.begin() as conn:
+        await store.append(conn, "filler-1", 0, pending, meta, datetime.now(UTC))
+    positions = [e.position for e in await store.read_all(limit=10_000)]
+
+    first = (await service.client.get("/feed?limit=100000", headers=finance(service))).json()
+    rest = (
+        await service.client.get(
+            f"/feed?after={first['next_cursor']}&limit={FEED_MAX_PAGE}", headers=finance(service)
+        )
+    ).json()
+
+    assert len(first["items"]) == FEED_MAX_PAGE
+    read = [i["position"] for i in first["items"] + rest["items"]]
+    assert read == positions
+    docs = (await service.client.get("/openapi.json")).json()["paths"]["/feed"]["get"]
+    assert f"served as {FEED_MAX_PAGE}" in docs["description"]
 
 
 @pytest.mark.postgresql_only  # SQLite runs one writer at a time: positions are in commit order

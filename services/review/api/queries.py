@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import ColumnElement, Select, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import MAX_PAGE_SIZE
+from shared.api import (
+    DEFAULT_PAGE_SIZE,
+    KEYSET_CURSOR,
+    MAX_PAGE_SIZE,
+    Limit,
+    PageParams,
+    keyset,
+    page_of,
+    position,
+)
 from shared.auth import Role
 from shared.decider import NotFound
 
@@ -31,17 +39,20 @@ RENEWAL_LEVELS: dict[Role, Level] = {
 }
 
 
-#: A queue cursor: the last item's sort key and id, as `next_cursors` gave it.
-QUEUE_CURSOR = r"^[0-9A-Za-z:.+_-]{1,64}~[\w-]{1,128}$"
-_QUEUE_CURSOR = re.compile(QUEUE_CURSOR)
-QueueCursor = Annotated[str | None, Query(max_length=200, pattern=QUEUE_CURSOR)]
+#: A queue cursor: the last item's sort key and id (a keyset), as `next_cursors` gave it.
+QueueCursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=KEYSET_CURSOR,
+        description="this list's cursor from `next_cursors`; absent: its first page",
+    ),
+]
 
 
 def _after(cursor: str | None, key: ColumnElement[Any], ident: ColumnElement[Any]) -> Any:
-    if cursor is None or not _QUEUE_CURSOR.fullmatch(cursor):
-        return true()
-    sort_key, _, last_id = cursor.partition("~")
-    return tuple_(key, ident) > tuple_(sort_key, last_id)
+    after = keyset(cursor)
+    return true() if after is None else tuple_(key, ident) > tuple_(*after)
 
 
 async def _page(
@@ -60,14 +71,15 @@ async def _page(
     description="`reviews` waiting at a level the caller's roles decide (a province reviewer"
     " also sees work stations awaiting the provincial decision), `renewals` likewise, and the"
     " calls' `rankings` still collecting (province reviewers). Each list holds at most"
-    f" `limit` (1–{MAX_PAGE_SIZE}) items; `next_cursors` names, per list, the cursor of its"
-    " next page (`reviews_cursor`, `renewals_cursor`, `rankings_cursor`; null: no more).",
+    f" `limit` items (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); `next_cursors` names,"
+    " per list, the cursor of its next page (`reviews_cursor`, `renewals_cursor`,"
+    " `rankings_cursor`; null: no more).",
     responses=problems(s403=[ROLE_REQUIRED]),
 )
 async def work_queue(
     principal: Reader,
     usecases: UseCases,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     reviews_cursor: QueueCursor = None,
     renewals_cursor: QueueCursor = None,
     rankings_cursor: QueueCursor = None,
@@ -132,10 +144,12 @@ async def work_queue(
 @router.get(
     "/cases/{case_id}/history",
     summary="Every review event of a case, in order",
-    description="The review's and renewals' events with their hashes (the audit chain)."
-    " Precondition for a reviewer: a declaration of no conflict of interest on the case's"
-    " review (`POST /reviews/{review_id}/declarations` with `{}`), else 403"
-    " `conflict-declaration-missing`; an auditor reads without declaring.",
+    description="The review's and renewals' events with their hashes (the audit chain), in"
+    " the order they were stored. Precondition for a reviewer: a declaration of no conflict of"
+    " interest on the case's review (`POST /reviews/{review_id}/declarations` with `{}`), else"
+    " 403 `conflict-declaration-missing`; an auditor reads without declaring. `events` come in"
+    f" pages of `limit` (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE}); pass `next_cursor`"
+    " (the last event's store position) as `cursor` for the next (null: no more).",
     responses=problems(
         s403=[ROLE_REQUIRED, ConflictDeclarationMissing],
         s404=[("not-found", "No case of this id in your jurisdiction")],
@@ -145,7 +159,10 @@ async def case_history(
     case_id: Annotated[str, Path(min_length=1, max_length=64)],
     principal: Reader,
     usecases: UseCases,
+    page: PageParams,
 ) -> dict[str, Any]:
+    limit, cursor = page
+    after = position(cursor)
     async with usecases.executor.db.read_engine.connect() as conn:
         review = (
             (await conn.execute(select(reviews).where(reviews.c.case_id == case_id)))
@@ -162,9 +179,12 @@ async def case_history(
         raise NotFound(f"no case {case_id} in your jurisdiction")
     if review is not None:
         await require_declared(usecases, principal, review["review_id"])
-    events = await usecases.executor.store.read_case(case_id)
+    # Positions are drawn at insert: a settled read passes over no event still in flight.
+    found = await usecases.executor.store.read_case(case_id, after, limit + 1, settled=True)
+    events = page_of(found, limit, lambda e: str(e.position))
     return {
         "case_id": case_id,
+        "next_cursor": events.next_cursor,
         "events": [
             {
                 "id": e.id,
@@ -178,6 +198,6 @@ async def case_history(
                 "prevhash": e.prevhash,
                 "hash": e.hash,
             }
-            for e in events
+            for e in events.items
         ],
     }

@@ -8,11 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.api import Body, IdempotencyKey, IfMatch, command_context, command_response
+from shared.api import (
+    DEFAULT_PAGE_SIZE,
+    MAX_INT,
+    MAX_PAGE_SIZE,
+    Body,
+    IdempotencyKey,
+    IfMatch,
+    PageParams,
+    bad_cursor,
+    command_context,
+    command_response,
+    keyset,
+    page_of,
+)
 from shared.auth import Principal, Role, forbidden
 from shared.decider import ConcurrencyConflict
 
@@ -87,19 +100,37 @@ def _province_reviewer(principal: Principal) -> None:
     "",
     summary="The call's candidates and ranking",
     description="National-base candidates the province accepted (work stations are never"
-    " ranked). The `ETag` is the ranking's version, for `If-Match`.",
+    " ranked). The `ETag` is the ranking's version, for `If-Match`. `candidates` come in"
+    " pages, the recommended ones first by rank, then the others by application id; each"
+    " page's `recommended` are its recommended candidates, by rank, so the pages in turn give"
+    f" the ranked list whole. Pages of `limit` (default {DEFAULT_PAGE_SIZE}, 1–{MAX_PAGE_SIZE});"
+    " pass `next_cursor` as `cursor` for the next (null: no more).",
     responses=problems(s403=[ROLE_REQUIRED], s404=[RankingNotFound]),
 )
-async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) -> JSONResponse:
+async def get_ranking(
+    call_id: CallId, principal: Reader, usecases: UseCases, page: PageParams
+) -> JSONResponse:
+    limit, cursor = page
+    after = keyset(cursor)
+    if after is not None and not (after[0].isdigit() and int(after[0]) <= MAX_INT):
+        raise bad_cursor()
     ranking = await _visible_ranking(usecases, principal, call_id)
+    # The ranked first (by rank), then the unranked by id: the same on SQLite and PostgreSQL.
+    order = func.coalesce(ranking_candidates.c.rank, MAX_INT)
     query = (
-        select(ranking_candidates, reviews.c.unit_name)
+        select(ranking_candidates, reviews.c.unit_name, order.label("sort_rank"))
         .join(reviews, reviews.c.review_id == ranking_candidates.c.review_id)
         .where(ranking_candidates.c.ranking_id == ranking["ranking_id"])
-        .order_by(ranking_candidates.c.rank, ranking_candidates.c.application_id)
+        .order_by(order, ranking_candidates.c.application_id)
+        .limit(limit + 1)
     )
+    if after is not None:
+        query = query.where(
+            tuple_(order, ranking_candidates.c.application_id) > tuple_(int(after[0]), after[1])
+        )
     async with usecases.executor.db.read_engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
+    found = page_of(rows, limit, lambda row: f"{row['sort_rank']}~{row['application_id']}")
     candidates = [
         {
             "application_id": row["application_id"],
@@ -111,12 +142,16 @@ async def get_ranking(call_id: CallId, principal: Reader, usecases: UseCases) ->
             "rank": row["rank"],
             "reasons": json.loads(row["reasons"]) if row["reasons"] else [],
         }
-        for row in rows
+        for row in found.items
     ]
     recommended = sorted(
         (c for c in candidates if c["status"] == "recommended"), key=lambda c: c["rank"]
     )
-    body = dict(ranking) | {"candidates": candidates, "recommended": recommended}
+    body = dict(ranking) | {
+        "candidates": candidates,
+        "recommended": recommended,
+        "next_cursor": found.next_cursor,
+    }
     return JSONResponse(body, headers={"ETag": f'"{ranking["version"]}"'})
 
 

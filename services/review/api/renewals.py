@@ -16,6 +16,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -147,7 +148,7 @@ async def _command(
     "",
     summary="Find renewal requests by case or base id, within your jurisdiction",
     description="Filters combine; without any, every renewal request in your jurisdiction."
-    " Pages of `limit` (default 50, at most 100); pass `next_cursor` as `cursor`.",
+    " By renewal id." + PAGING,
 )
 async def find_renewals(
     principal: Reader,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
+    PAGING,
     Body,
     IdempotencyKey,
     IfMatch,
@@ -238,8 +239,7 @@ async def _command(
     "",
     summary="Find reviews by application or case id, within your jurisdiction",
     description="Filters combine; without any, every review in your jurisdiction, oldest id"
-    " first. Pages of `limit` (default 50, at most 100); pass `next_cursor` as `cursor`."
-    " Reviews outside your jurisdiction are not listed (no 403).",
+    " first. Reviews outside your jurisdiction are not listed (no 403)." + PAGING,
 )
 async def find_reviews(
     principal: Reader,

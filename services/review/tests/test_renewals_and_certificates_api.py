@@ -12,6 +12,7 @@ from shared.clock import set_clock
 from shared.envelope import Envelope, new_id
 from shared.projection import rebuild_and_compare
 from shared.testkit.bus import foreign_event, publish
+from shared.testkit.pages import every_page
 from shared.testkit.service import RunningService, eventually
 
 from ..messaging.contracts import registry
@@ -417,3 +418,12 @@ async def test_after_the_term_the_certificate_expired_at_its_end_or_at_a_later_e
         since,
         False,
     )
+
+
+async def test_the_renewal_requests_come_whole_in_pages_by_id(service: RunningService) -> None:
+    app, approved = await designated(service)
+    filed = sorted([await request_renewal(service, app, approved["base_id"]) for _ in range(3)])
+
+    pages = await every_page(service.client, "/renewals", NATION.headers(service), limit=2)
+
+    assert [[r["renewal_id"] for r in page] for page in pages] == [filed[:2], filed[2:]]
