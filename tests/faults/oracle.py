@@ -190,7 +190,7 @@ def check(
     listed = {
         (letter["consumer"], letter["event_id"])
         for service in hz.audit.services.values()
-        for letter in service.get("/audit/dead-letters", auditor)["dead_letters"]
+        for letter in service.every("/audit/dead-letters", auditor, items="dead_letters")
     }
     in_dlq = {(h["Haizhi-Consumer"], h["Haizhi-Dead-Letter"]) for h in letters}
     assert listed == in_dlq
