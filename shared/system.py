@@ -11,6 +11,7 @@ again after an exponential backoff, and given up on only when it crashes more th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import nats
 
-from shared.nats_auth import OPERATOR
+from shared.nats_auth import OPERATOR, inbox_prefix
 from shared.nats_server import EmbeddedNats, free_port, port_is_free
+from shared.streams import ensure_streams
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
@@ -31,6 +34,15 @@ DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "fundi
 #: head may hold at most 16 KiB. uvicorn has no deadline for a head sent slowly; production
 #: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
 UVICORN_LIMITS = ("--timeout-keep-alive", "5", "--h11-max-incomplete-event-size", "16384")
+
+
+async def apply_streams(operator_url: str) -> None:
+    """Create or update `HAIZHI` and `HAIZHI_DLQ` as the operator (`ensure_streams`)."""
+    client = await nats.connect(operator_url, inbox_prefix=inbox_prefix(OPERATOR))
+    try:
+        await ensure_streams(client.jetstream())
+    finally:
+        await client.close()
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,9 @@ class System:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.nats is None:
             self.nats = EmbeddedNats(self.data_dir / "nats").start(self.preferred_nats_port)
+        # As the operator, as production's deployment does: the streams as this version
+        # wants them (a service may create a missing stream but never change one).
+        asyncio.run(apply_streams(self.operator_url))
         for service in SERVICES:
             self.start_service(service)
         self.wait_ready(timeout)

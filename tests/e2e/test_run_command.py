@@ -3,6 +3,7 @@ is there at the next start."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,11 +17,17 @@ import time
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
+from nats.js.api import StreamConfig
 
 from shared.auth import issue_development_token
 from shared.cli import RUNTIME_FILE
+from shared.nats_auth import OPERATOR
+from shared.nats_server import EmbeddedNats, free_port
 from shared.settings import DEVELOPMENT_JWT_SECRET
+from shared.streams import DUPLICATE_WINDOW, STREAM, ensure_streams
+from shared.system import System
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +177,36 @@ def test_up_restarts_a_killed_service_and_gives_up_on_one_that_keeps_crashing(
         if process.poll() is None:  # the reader thread owns stdout: no communicate() here
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
+
+
+def test_up_applies_the_wanted_stream_configuration_as_the_operator(tmp_path: Path) -> None:
+    """A stream left as an older version configured it (a service may not change it) is
+    brought to what this version wants before the services start, and they start."""
+    server = EmbeddedNats(tmp_path / "nats").start(free_port())
+
+    async def older() -> None:
+        client = await nats.connect(server.url_as(OPERATOR))
+        try:
+            js = client.jetstream()
+            await ensure_streams(js)
+            info = await js.stream_info(STREAM)
+            await js.update_stream(info.config.evolve(description="older", duplicate_window=60.0))
+        finally:
+            await client.close()
+
+    asyncio.run(older())
+    server.stop()
+
+    with System(tmp_path, preferred_nats_port=free_port(), preferred_ports={}) as system:
+        assert system.nats is not None
+
+        async def live() -> StreamConfig:
+            client = await nats.connect(system.operator_url)
+            try:
+                return (await client.jetstream().stream_info(STREAM)).config
+            finally:
+                await client.close()
+
+        config = asyncio.run(live())
+    assert config.duplicate_window == DUPLICATE_WINDOW
+    assert config.description != "older"
