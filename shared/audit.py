@@ -190,14 +190,22 @@ def _letter(letter: Envelope | dict[str, Any]) -> dict[str, Any]:
     if isinstance(letter, Envelope):
         return timeline_entry(letter)
     # Dead-lettered unread (undecodable) or unverified: listed by their HAIZHI sequence,
-    # so this list is what HAIZHI_DLQ holds.
+    # so this list is what HAIZHI_DLQ holds; an unverified one by what it claims to be.
     return {
         "event_id": letter["id"],
-        "event": "(unread)",
+        "event": _claimed(letter.get("data")),
         "stream": letter["subject"],
         "sequence": letter["sequence"],
         "error": letter["error"],
     }
+
+
+def _claimed(data: object) -> str:
+    """`(untrusted) <name>` for a readable envelope refused unverified, else `(unread)`."""
+    try:
+        return f"(untrusted) {Envelope.from_json(str(data)).name}"
+    except (ValueError, KeyError, TypeError):
+        return "(unread)"
 
 
 def _without_seq(letter: dict[str, Any]) -> dict[str, Any]:

@@ -143,6 +143,10 @@ def test_an_unsigned_designation_is_refused_and_reported(
     injected.unapplied.add(forged.id)
 
     refused_everywhere(system, hz, journal, injected, forged)
+    listed = hz.assessment.every("/audit/dead-letters", CAST.auditor, items="dead_letters")
+    assert {(e["event"], e["sequence"]) for e in listed if e.get("sequence") == seq} == {
+        ("(untrusted) BaseDesignated", seq)
+    }
 
 
 @pytest.mark.parametrize("how", ["resealed", "unknown key", "another service's key"])
