@@ -286,7 +286,7 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
                 upstream = f"up{next(batch)}"
                 await publish_upstream(js, upstream, n, per_stream=5)
                 subscription = Subscription(f"bench-{upstream}", upstream, {"Happened": _noop})
-                consumer = kind(db, js, subscription)
+                consumer = kind(db, js, subscription, trust=trust())
                 await consumer.start()
                 done = 0
                 with Stopwatch() as watch:
