@@ -28,7 +28,8 @@ Group = Callable[[Env], Awaitable[dict[str, Figure]]]
 
 
 async def _append(env: Env) -> dict[str, Figure]:
-    return {"append_sqlite_ratio": await append.sqlite_ratio(env)}
+    appended, cpu = await append.sqlite_ratio(env)
+    return {"append_sqlite_ratio": appended, "append_sqlite_cpu_ratio": cpu}
 
 
 async def _append_pg(env: Env) -> dict[str, Figure]:
@@ -76,7 +77,7 @@ async def _lifecycle(env: Env) -> dict[str, Figure]:
 
 
 GROUP_KEYS: dict[str, tuple[str, ...]] = {
-    "append": ("append_sqlite_ratio",),
+    "append": ("append_sqlite_ratio", "append_sqlite_cpu_ratio"),
     "append_pg": ("append_postgres_ratio", "pg_wal_syncs_per_commit_8w"),
     "peer": ("vs_eventsourcing_append_sqlite", "vs_eventsourcing_read_sqlite"),
     "peer_pg": ("vs_eventsourcing_append_postgres", "vs_eventsourcing_read_postgres"),

@@ -1,47 +1,64 @@
-"""Appends: single-event commands through the Executor against raw driver inserts.
+"""Appends: single-event commands through the Executor against raw drivers doing the same.
 
 append_sqlite_ratio         one writer, each command its own transaction, SQLite file with the
-                            kernel's pragmas; baseline: sqlite3 inserting the same rows, one
-                            per transaction (BEGIN IMMEDIATE, INSERT, COMMIT), same pragmas.
-append_postgres_ratio       eight concurrent writers; baseline: asyncpg, eight connections,
-                            one INSERT per transaction.
+                            kernel's pragmas ÷ a raw `sqlite3` command doing what ours does:
+                            BEGIN IMMEDIATE, SELECT the stream head (version, hash), seal the
+                            envelope (shared.envelope's own `sealed()` and `to_json()`), INSERT
+                            the event, INSERT its outbox row, upsert the toy tally's totals row,
+                            COMMIT. `raw` keeps the old floor: one INSERT per transaction.
+append_sqlite_cpu_ratio     our CPU µs per command ÷ the raw command's (time.process_time,
+                            every thread of the process, so aiosqlite's worker too).
+append_postgres_ratio       eight concurrent writers, ours ÷ asyncpg on eight connections doing
+                            the same round trips per command (BEGIN, head SELECT, event INSERT
+                            … RETURNING position, outbox INSERT, totals upsert, COMMIT).
 pg_wal_syncs_per_commit_8w  pg_stat_wal.wal_sync delta ÷ pg_stat_database.xact_commit delta
                             over our eight-writer rounds (cluster and database wide: other
                             sessions' work on the same server is in both deltas).
 
-A command is `Count` on a stream that already holds its `Opened` event: the Executor loads
-and folds the stream, decides, appends one event and its outbox row, and commits.
+Our command is `Count` on a stream that already holds its `Opened` event and a totals row: the
+Executor loads and folds the stream, decides, appends one event and its outbox row, applies
+the toy `TotalsProjection` (an UPDATE of the totals row) and commits. Ours also signs each
+envelope (Ed25519, `shared.signing`); the raw command seals but does not sign, and
+`raw.signing_us_per_event` gives what the signature costs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 import statistics
 import time
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import Database, async_database_url, open_database
+from shared.envelope import GENESIS, Envelope, format_time, new_id
 from shared.migrate import upgrade
 from shared.store import EventStore
-from shared.tests.toy import Count, tally
+from shared.testkit.keys import signer
+from shared.tests.toy import Count, Counted, TotalsProjection, metadata, registry, tally, totals
 
 from . import whatif
 from .common import (
     CTX,
+    META,
+    NOW,
     Env,
     Figure,
     Round,
+    Stopwatch,
+    cpu_per_op,
     event_rows,
     executor,
     interleave,
     open_streams,
     paired,
+    paired_cpu,
     ratio,
     sqlite_connect,
     sqlite_file,
@@ -55,55 +72,197 @@ INSERT_PG = (
     f"INSERT INTO events ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))})"
 )
+HEAD_SQLITE = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+HEAD_PG = "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
+OUTBOX_SQLITE = "INSERT INTO outbox (position, event_id) VALUES (?, ?)"
+OUTBOX_PG = "INSERT INTO outbox (position, event_id) VALUES ($1, $2)"
+UPSERT_TOTALS = (
+    "INSERT INTO toy_totals (tally_id, name, total, events) VALUES ({0}, NULL, {1}, 1) "
+    "ON CONFLICT (tally_id) DO UPDATE SET total = toy_totals.total + excluded.total, "
+    "events = toy_totals.events + 1"
+)
+UPSERT_SQLITE = UPSERT_TOTALS.format("?", "?")
+UPSERT_PG = UPSERT_TOTALS.format("$1", "$2")
 WRITERS = 8
+COUNTED = registry.type_of(Counted("x", 1))
 
 
 async def run_commands(
-    db: Database, streams: list[str], writers: int, store: EventStore | None = None
-) -> float:
-    """Seconds for `writers` tasks to run one Count command on each of `streams`."""
-    ex = executor(db) if store is None else executor(db, store=store)
+    db: Database,
+    streams: list[str],
+    writers: int,
+    store: EventStore | None = None,
+    *,
+    read_model: bool = False,
+) -> Stopwatch:
+    """Wall and CPU time for `writers` tasks to run one Count command on each of `streams`;
+    with `read_model`, the Executor applies the toy TotalsProjection in each command."""
+    projections = [TotalsProjection()] if read_model else []
+    ex = (
+        executor(db, projections=projections)
+        if store is None
+        else executor(db, store=store, projections=projections)
+    )
 
     async def writer(mine: list[str]) -> None:
         for stream in mine:
             await ex.execute(tally, stream, Count(stream, 1), ctx=CTX)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(writer(streams[w::writers]) for w in range(writers)))
-    return time.perf_counter() - started
+    with Stopwatch() as watch:
+        await asyncio.gather(*(writer(streams[w::writers]) for w in range(writers)))
+    return watch
 
 
-async def sqlite_ratio(env: Env) -> Figure:
+async def prepare(db: Database, prefix: str, n: int) -> list[str]:
+    """n streams holding their Opened event, each with its totals row (untimed set-up)."""
+    streams = await open_streams(db, prefix, n)
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            insert(totals), [{"tally_id": s, "name": s, "total": 0, "events": 1} for s in streams]
+        )
+    return streams
+
+
+def sealed_counted(stream: str, version: int, prevhash: str) -> tuple[Envelope, str]:
+    """The envelope our store would write for Count(stream, 1), sealed; and its JSON."""
+    envelope = Envelope(
+        id=new_id(),
+        source="/haizhi/toy",
+        type=COUNTED,
+        subject=stream,
+        time=NOW,
+        data={"tally_id": stream, "by": 1},
+        streamversion=version + 1,
+        caseid=META.case_id,
+        correlationid=CTX.correlation_id,
+        causationid=None,
+        actor=CTX.actor,
+        policyversion=None,
+        prevhash=prevhash,
+        hash="",
+    ).sealed()
+    return envelope, envelope.to_json().decode("utf-8")
+
+
+def raw_sqlite_command(conn: sqlite3.Connection, stream: str) -> None:
+    """What our command does to the database, in plain sqlite3."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        head = conn.execute(HEAD_SQLITE, (stream,)).fetchone()
+        version, prevhash = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
+        envelope, body = sealed_counted(stream, version, prevhash)
+        cursor = conn.execute(
+            INSERT_SQLITE,
+            {
+                "event_id": envelope.id,
+                "stream_id": stream,
+                "version": envelope.streamversion,
+                "type": envelope.type,
+                "case_id": envelope.caseid,
+                "recorded_at": format_time(NOW),
+                "envelope": body,
+                "hash": envelope.hash,
+            },
+        )
+        conn.execute(OUTBOX_SQLITE, (cursor.lastrowid, envelope.id))
+        conn.execute(UPSERT_SQLITE, (stream, 1))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+async def raw_pg_command(conn: Any, stream: str) -> None:
+    """What our command does to the database, in plain asyncpg (its statement cache on)."""
+    async with conn.transaction():
+        head = await conn.fetchrow(HEAD_PG, stream)
+        version, prevhash = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
+        envelope, body = sealed_counted(stream, version, prevhash)
+        position = await conn.fetchval(
+            INSERT_PG + " RETURNING position",
+            envelope.id,
+            stream,
+            envelope.streamversion,
+            envelope.type,
+            envelope.caseid,
+            format_time(NOW),
+            body,
+            envelope.hash,
+        )
+        await conn.execute(OUTBOX_PG, position, envelope.id)
+        await conn.execute(UPSERT_PG, stream, 1)
+
+
+def signing_us_per_event(n: int = 300) -> float:
+    """What ours does on top of the raw command's sealing: the Ed25519 signature."""
+    key = signer("toy")
+    envelopes = [sealed_counted(f"sig-{i}", 1, GENESIS)[0] for i in range(n)]
+    started = time.process_time()
+    for envelope in envelopes:
+        key.sign(envelope)
+    return round((time.process_time() - started) / n * 1e6, 1)
+
+
+async def sqlite_ratio(env: Env) -> tuple[Figure, Figure]:
+    """(append_sqlite_ratio, append_sqlite_cpu_ratio)."""
     n = env.sizes.append_sqlite
     batch = itertools.count()
-    async with env.sqlite("append-ours") as ours, env.sqlite("append-raw") as raw_db:
+    async with (
+        env.sqlite("append-ours") as ours,
+        env.sqlite("append-raw") as raw_db,
+        env.sqlite("append-floor") as floor_db,
+    ):
+        for db in (ours, raw_db):
+            async with db.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
         raw = sqlite_connect(sqlite_file(raw_db))
+        floor = sqlite_connect(sqlite_file(floor_db))
 
-        async def ours_round() -> tuple[int, float]:
-            streams = await open_streams(ours, f"s{next(batch)}", n)
-            return n, await run_commands(ours, streams, 1)
+        async def ours_round() -> tuple[int, float, float]:
+            streams = await prepare(ours, f"s{next(batch)}", n)
+            return (await run_commands(ours, streams, 1, read_model=True)).done(n)
 
-        async def raw_round() -> tuple[int, float]:
-            rows = event_rows(f"r{next(batch)}", n)
-            started = time.perf_counter()
-            for row in rows:
-                raw.execute("BEGIN IMMEDIATE")
-                raw.execute(INSERT_SQLITE, row)
-                raw.execute("COMMIT")
-            return n, time.perf_counter() - started
+        async def raw_round() -> tuple[int, float, float]:
+            streams = await prepare(raw_db, f"r{next(batch)}", n)
+            with Stopwatch() as watch:
+                for stream in streams:
+                    raw_sqlite_command(raw, stream)
+            return watch.done(n)
+
+        async def floor_round() -> tuple[int, float, float]:
+            rows = event_rows(f"f{next(batch)}", n)
+            with Stopwatch() as watch:
+                for row in rows:
+                    floor.execute("BEGIN IMMEDIATE")
+                    floor.execute(INSERT_SQLITE, row)
+                    floor.execute("COMMIT")
+            return watch.done(n)
 
         try:
             rates = await interleave(
-                {"executor": ours_round, "sqlite3": raw_round}, env.sizes.rounds
+                {
+                    "executor": ours_round,
+                    "sqlite3_command": raw_round,
+                    "sqlite3_insert": floor_round,
+                },
+                env.sizes.rounds,
             )
         finally:
             raw.close()
+            floor.close()
     raw_figures = {
         "commands_per_s": rates["executor"],
-        "raw_inserts_per_s": rates["sqlite3"],
+        "raw_commands_per_s": rates["sqlite3_command"],
+        "floor_single_insert_per_s": rates["sqlite3_insert"],
+        "ratio_to_floor": paired(rates, "executor", "sqlite3_insert"),
+        "cpu_us_per_op": cpu_per_op(rates, "executor", "sqlite3_command"),
+        "signing_us_per_event": signing_us_per_event(),
         "commands_per_round": n,
     }
-    return paired(rates, "executor", "sqlite3"), raw_figures
+    return (
+        (paired(rates, "executor", "sqlite3_command"), raw_figures),
+        (paired_cpu(rates, "executor", "sqlite3_command"), raw_figures),
+    )
 
 
 async def _pg_counters(admin: Any) -> tuple[int, int]:
@@ -131,11 +290,14 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
     async with env.pg_schema("append_ours") as ours_schema, env.postgres("append_raw") as raw_db:
         setup = open_database(url, schema=ours_schema)
         await upgrade(setup)
+        for db in (setup, raw_db):
+            async with db.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
         async with raw_db.engine.connect() as conn:
             raw_schema = str((await conn.execute(text("SELECT current_schema()"))).scalar())
 
-        async def ours_round() -> tuple[int, float]:
-            streams = await open_streams(setup, f"s{next(batch)}", n)
+        async def ours_round() -> tuple[int, float, float]:
+            streams = await prepare(setup, f"s{next(batch)}", n)
             # An engine per round, disposed before the counters are read: a backend reports
             # its statistics when it exits, so nothing of the round is left unreported.
             db = open_database(url, schema=ours_schema, pool_size=WRITERS)
@@ -143,7 +305,7 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
                 await warm.execute(text("SELECT 1"))
             await asyncio.sleep(0.3)
             syncs_before, commits_before = await _pg_counters(admin)
-            seconds = await run_commands(db, streams, WRITERS)
+            watch = await run_commands(db, streams, WRITERS, read_model=True)
             await db.dispose()
             await asyncio.sleep(0.3)
             syncs_after, commits_after = await _pg_counters(admin)
@@ -154,7 +316,7 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
                     "our_commands": n,
                 }
             )
-            return n, seconds
+            return watch.done(n)
 
         pool = await asyncpg.create_pool(
             dsn,
@@ -163,17 +325,17 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
             server_settings={"search_path": raw_schema},
         )
 
-        async def raw_round() -> tuple[int, float]:
-            rows = event_rows(f"r{next(batch)}", n)
+        async def raw_round() -> tuple[int, float, float]:
+            streams = await prepare(raw_db, f"r{next(batch)}", n)
 
-            async def writer(mine: list[dict[str, Any]]) -> None:
+            async def writer(mine: list[str]) -> None:
                 async with pool.acquire() as conn:
-                    for row in mine:
-                        await conn.execute(INSERT_PG, *(row[c] for c in COLUMNS))
+                    for stream in mine:
+                        await raw_pg_command(conn, stream)
 
-            started = time.perf_counter()
-            await asyncio.gather(*(writer(rows[w::WRITERS]) for w in range(WRITERS)))
-            return n, time.perf_counter() - started
+            with Stopwatch() as watch:
+                await asyncio.gather(*(writer(streams[w::WRITERS]) for w in range(WRITERS)))
+            return watch.done(n)
 
         try:
             rates = await interleave(
@@ -190,7 +352,8 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
         paired(rates, "executor_8w", "asyncpg_8w"),
         {
             "commands_per_s": rates["executor_8w"],
-            "raw_inserts_per_s": rates["asyncpg_8w"],
+            "raw_commands_per_s": rates["asyncpg_8w"],
+            "cpu_us_per_op": cpu_per_op(rates, "executor_8w", "asyncpg_8w"),
             "writers": WRITERS,
             "commands_per_round": n,
         },
@@ -225,9 +388,9 @@ async def whatif_sqlite(env: Env) -> dict[str, Any]:
         raw = sqlite_connect(sqlite_file(raw_db))
 
         def trial(db: Database, store: EventStore | None) -> Round:
-            async def one_round() -> tuple[int, float]:
+            async def one_round() -> tuple[int, float, float]:
                 streams = await open_streams(db, f"s{next(batch)}", n, store=store)
-                return n, await run_commands(db, streams, 1, store)
+                return (await run_commands(db, streams, 1, store)).done(n)
 
             return one_round
 
@@ -303,7 +466,7 @@ async def whatif_postgres(env: Env) -> dict[str, Any]:
                     await warm.execute(text("SELECT 1"))
                 await asyncio.sleep(0.3)
                 syncs_before, commits_before = await _pg_counters(admin)
-                seconds = await run_commands(db, streams, WRITERS, store)
+                seconds = (await run_commands(db, streams, WRITERS, store)).seconds
                 await engine.dispose()
                 await asyncio.sleep(0.3)
                 syncs_after, commits_after = await _pg_counters(admin)

@@ -7,6 +7,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,8 +45,8 @@ class Sizes:
     peer_read: int = 8_000  # events in the log read in full
     relay: int = 600  # events relayed per round
     consume: int = 300  # messages consumed per round
-    rebuild: int = 2_000  # events replayed per round
-    lag_samples: int = 400  # commit-to-read-model samples
+    rebuild: int = 15_000  # events replayed per round (three pages of REBUILD_PAGE)
+    lag_samples: int = 2_000  # commit-to-read-model samples, each side
     http: int = 100  # requests per round
     load_repeats: int = 15  # loads timed per stream
     growth: tuple[int, ...] = (100, 1_000, 10_000)  # log / stream sizes for the growth table
@@ -62,7 +63,7 @@ class Sizes:
             relay=10_000,
             consume=3_000,
             rebuild=20_000,
-            lag_samples=2_000,
+            lag_samples=5_000,
             http=1_000,
             load_repeats=30,
             growth=(100, 1_000, 10_000, 100_000),
@@ -233,30 +234,59 @@ def sqlite_file(db: Database) -> Path:
 
 # ---------------------------------------------------------------------------- timing
 
-Round = Callable[[], Awaitable[tuple[int, float]]]
+#: A trial's round: (operations, wall seconds) or (operations, wall seconds, CPU seconds).
+Done = tuple[int, float] | tuple[int, float, float]
+Round = Callable[[], Awaitable[Done]]
+
+
+class Stopwatch:
+    """Wall time (`perf_counter`) and CPU time (`process_time`: every thread of this process,
+    so aiosqlite's worker, the event loop and any in-process server alike) of a block."""
+
+    seconds: float = 0.0
+    cpu: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+    def done(self, operations: int) -> tuple[int, float, float]:
+        return operations, self.seconds, self.cpu
 
 
 async def interleave(trials: Mapping[str, Round], rounds: int, warmup: int = 1) -> dict[str, Any]:
     """Run each trial once per round, alternating their order; one warm-up round is dropped.
 
-    A trial returns (operations, seconds). Returns each trial's rates (operations/s) and
-    their median: the trials of one round share the machine's mood of that moment.
+    A trial returns (operations, seconds[, cpu seconds]). Returns each trial's rates
+    (operations/s), their median and, when the trial timed its CPU, the CPU µs per operation
+    of each round and their median: the trials of one round share the machine's mood of that
+    moment.
     """
     names = list(trials)
     rates: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for index in range(warmup + rounds):
         order = names if index % 2 == 0 else names[::-1]
         for name in order:
-            done, seconds = await trials[name]()
+            done = await trials[name]()
             if index >= warmup:
-                rates[name].append(done / seconds)
-    return {
-        name: {
+                rates[name].append(done[0] / done[1])
+                if len(done) == 3:
+                    cpu[name].append(done[2] / done[0] * 1e6)
+    out: dict[str, Any] = {}
+    for name, values in rates.items():
+        out[name] = {
             "per_s": round(statistics.median(values), 1),
             "rounds": [round(v, 1) for v in values],
         }
-        for name, values in rates.items()
-    }
+        if cpu[name]:
+            out[name]["cpu_us_per_op"] = round(statistics.median(cpu[name]), 1)
+            out[name]["cpu_us_rounds"] = [round(v, 1) for v in cpu[name]]
+    return out
 
 
 def paired(rates: Mapping[str, Any], ours: str, base: str, digits: int = 3) -> float | None:
@@ -265,6 +295,26 @@ def paired(rates: Mapping[str, Any], ours: str, base: str, digits: int = 3) -> f
     runs come and go on the same two cores)."""
     pairs = [a / b for a, b in zip(rates[ours]["rounds"], rates[base]["rounds"], strict=True) if b]
     return round(statistics.median(pairs), digits) if pairs else None
+
+
+def paired_cpu(rates: Mapping[str, Any], ours: str, base: str, digits: int = 3) -> float | None:
+    """The median over rounds of ours' CPU µs per operation ÷ the baseline's, per round."""
+    a, b = rates[ours].get("cpu_us_rounds"), rates[base].get("cpu_us_rounds")
+    if not a or not b:
+        return None
+    pairs = [x / y for x, y in zip(a, b, strict=True) if y]
+    return round(statistics.median(pairs), digits) if pairs else None
+
+
+def cpu_per_op(rates: Mapping[str, Any], ours: str, base: str) -> dict[str, Any]:
+    """What every figure's `raw` carries beside its ratio: CPU µs per operation, both sides."""
+    return {
+        "ours": rates[ours].get("cpu_us_per_op"),
+        "baseline": rates[base].get("cpu_us_per_op"),
+        "ours_trial": ours,
+        "baseline_trial": base,
+        "ratio": paired_cpu(rates, ours, base),
+    }
 
 
 def ratio(numerator: float | None, denominator: float | None, digits: int = 3) -> float | None:

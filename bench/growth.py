@@ -35,8 +35,8 @@ async def table(env: Env) -> dict[str, Any]:
             plain = executor(db)
             await build_stream(fast, "long", n)
             repeats = 5 if n <= 10_000 else 3
-            load_ms = _median_ms(await load_times(plain, "long", repeats))
-            snap_ms = _median_ms(await load_times(fast, "long", repeats))
+            load_ms = _median_ms([w for w, _ in await load_times(plain, "long", repeats)])
+            snap_ms = _median_ms([w for w, _ in await load_times(fast, "long", repeats)])
             commands = []
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -55,7 +55,7 @@ async def table(env: Env) -> dict[str, Any]:
             rebuilds = []
             if n <= env.sizes.growth_rebuild_max:
                 for k in range(1 if n >= 10_000 else 3):
-                    applied, seconds = await rebuild_rate(db, 1000 + k, up_to)
+                    applied, seconds, _ = await rebuild_rate(db, 1000 + k, up_to)
                     rebuilds.append(applied / seconds)
             rows.append(
                 {

@@ -8,12 +8,17 @@ relay_ratio    OutboxRelay.drain_once of N committed events into HAIZHI, on a Fa
                where the relay's order-keeping waves cost round trips.
 consume_ratio  shared.consumer.Consumer as a service runs it: fed by the FastStream durable pull
                subscriber of shared.edge (batches of 64; inbox rows, one transaction and acks
-               per batch, no-op handler, SQLite) ÷ a raw pull consumer doing fetch(64) and
-               ack, on the same messages' shape.
+               per batch, no-op handler, SQLite) ÷ a raw durable pull consumer: fetch(64),
+               json.loads of each envelope (for the inbox row's id, stream and version), the
+               batch's inbox rows in one `executemany` (sqlite3, BEGIN IMMEDIATE … COMMIT,
+               the kernel's pragmas and inbox table), then ack each message.
 lag_p99_ratio  p99 of: commit in "service A" (Executor on SQLite A, its relay running, woken
                by the commit) → read model row committed in "service B" (Consumer into SQLite B,
-               the toy projection) ÷ p99 of a raw publish (awaiting the ack) → pull-consumed
-               round trip. One command at a time; both use their own NATS connections.
+               the toy projection) ÷ p99 of a raw round trip: publish (awaiting the ack) →
+               pull → the inbox row and the totals row committed by sqlite3 in one durable
+               transaction (BEGIN IMMEDIATE … COMMIT, `synchronous=FULL`) → ack. One command at
+               a time; both use their own NATS connections.
+Every trial also reports CPU µs per operation (time.process_time: every thread of the process).
 All on the embedded nats-server (`sync_interval: always`) of shared.nats_server.
 """
 
@@ -22,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import sqlite3
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -36,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Consumer, Subscription
 from shared.edge import Consumers, declare_subscriber, jetstream, new_broker
-from shared.envelope import Envelope
+from shared.envelope import Envelope, format_time
 from shared.outbox import OutboxRelay
 from shared.streams import STREAM, ensure_streams
 from shared.testkit.bus import foreign_event
@@ -46,9 +53,12 @@ from shared.tests.toy import Open, TotalsProjection, metadata, registry, tally
 from . import whatif
 from .common import (
     CTX,
+    NOW,
     Env,
     Figure,
     Round,
+    Stopwatch,
+    cpu_per_op,
     event_rows,
     executor,
     interleave,
@@ -56,11 +66,51 @@ from .common import (
     paired,
     percentile,
     ratio,
+    sqlite_connect,
+    sqlite_file,
 )
 
 RAW_STREAM = "BENCH_RAW"
 RAW_PREFIX = "benchraw"
 MSG_ID = "Nats-Msg-Id"
+INBOX_COLUMNS = (
+    "consumer",
+    "event_id",
+    "upstream_stream",
+    "version",
+    "outcome",
+    "envelope",
+    "processed_at",
+)
+INSERT_INBOX = (
+    f"INSERT INTO inbox ({', '.join(INBOX_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in INBOX_COLUMNS)})"
+)
+INSERT_TOTALS = "INSERT INTO toy_totals (tally_id, name, total, events) VALUES (?, ?, 0, 1)"
+
+
+def inbox_row(consumer: str, data: bytes) -> tuple[Any, ...]:
+    """A raw consumer's inbox row for one message: what ours records, from a plain parse."""
+    attributes = json.loads(data)
+    return (
+        consumer,
+        attributes["id"],
+        attributes["subject"],
+        attributes["streamversion"],
+        "applied",
+        data.decode("utf-8"),
+        format_time(NOW),
+    )
+
+
+def durable_write(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(sql, rows)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 @contextlib.asynccontextmanager
@@ -104,32 +154,32 @@ async def relay_ratio(env: Env) -> Figure:
         await ensure_raw_stream(js)
         relay = OutboxRelay(db, jetstream(broker))
 
-        async def relay_round(per_stream: int) -> tuple[int, float]:
+        async def relay_round(per_stream: int) -> tuple[int, float, float]:
             await open_streams(db, f"s{next(batch)}", n // per_stream, per_stream)
-            started = time.perf_counter()
-            relayed = await relay.drain_once()
-            return relayed, time.perf_counter() - started
+            with Stopwatch() as watch:
+                relayed = await relay.drain_once()
+            return watch.done(relayed)
 
-        async def raw_round(per_stream: int) -> tuple[int, float]:
+        async def raw_round(per_stream: int) -> tuple[int, float, float]:
             messages = raw_payloads(f"r{next(batch)}", n)  # the order of streams is no matter
-            started = time.perf_counter()
-            futures = [
-                await js.publish_async(s, p, stream=RAW_STREAM, headers={MSG_ID: i})
-                for s, p, i in messages
-            ]
-            await asyncio.gather(*futures)
-            return len(messages), time.perf_counter() - started
+            with Stopwatch() as watch:
+                futures = [
+                    await js.publish_async(s, p, stream=RAW_STREAM, headers={MSG_ID: i})
+                    for s, p, i in messages
+                ]
+                await asyncio.gather(*futures)
+            return watch.done(len(messages))
 
-        async def relay_single() -> tuple[int, float]:
+        async def relay_single() -> tuple[int, float, float]:
             return await relay_round(1)
 
-        async def raw_single() -> tuple[int, float]:
+        async def raw_single() -> tuple[int, float, float]:
             return await raw_round(1)
 
-        async def relay_tens() -> tuple[int, float]:
+        async def relay_tens() -> tuple[int, float, float]:
             return await relay_round(10)
 
-        async def raw_tens() -> tuple[int, float]:
+        async def raw_tens() -> tuple[int, float, float]:
             return await raw_round(10)
 
         single = await interleave({"relay": relay_single, "raw": raw_single}, env.sizes.rounds)
@@ -139,6 +189,7 @@ async def relay_ratio(env: Env) -> Figure:
         await relay.close()
     await broker.stop()
     return paired(single, "relay", "raw"), {
+        "cpu_us_per_op": cpu_per_op(single, "relay", "raw"),
         "one_event_per_stream": {
             "events_per_s": single,
             "ratio": paired(single, "relay", "raw"),
@@ -201,9 +252,14 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
     and of the raw fetch-and-ack loop (None), on fresh messages."""
     n = env.sizes.consume
     batch = itertools.count()
-    async with connected(env) as (_, js), env.sqlite("consume") as db:
+    async with (
+        connected(env) as (_, js),
+        env.sqlite("consume") as db,
+        env.sqlite("consume-raw") as raw_db,
+    ):
+        raw_conn = sqlite_connect(sqlite_file(raw_db))
 
-        async def through_edge() -> tuple[int, float]:
+        async def through_edge() -> tuple[int, float, float]:
             upstream = f"up{next(batch)}"
             await publish_upstream(js, upstream, n, per_stream=5)
             durable = f"bench-{upstream}"
@@ -215,34 +271,35 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
             consumer = CountingConsumer(db, jetstream(broker), subscription, trust=trust())
             consumer.target, consumer.done, consumer.finished = n, 0, asyncio.Event()
             consumers[durable] = consumer
-            started = time.perf_counter()
-            await broker.start()
-            try:
-                await asyncio.wait_for(consumer.finished.wait(), timeout=120)
-                elapsed = time.perf_counter() - started
-            finally:
-                await broker.stop()
-            return consumer.done, elapsed
+            with Stopwatch() as watch:
+                await broker.start()
+                try:
+                    await asyncio.wait_for(consumer.finished.wait(), timeout=120)
+                except BaseException:
+                    await broker.stop()
+                    raise
+            await broker.stop()
+            return watch.done(consumer.done)
 
         def ours(kind: type[Consumer]) -> Round:
-            async def one_round() -> tuple[int, float]:
+            async def one_round() -> tuple[int, float, float]:
                 upstream = f"up{next(batch)}"
                 await publish_upstream(js, upstream, n, per_stream=5)
                 subscription = Subscription(f"bench-{upstream}", upstream, {"Happened": _noop})
-                consumer = kind(db, js, subscription)
+                consumer = kind(db, js, subscription, trust=trust())
                 await consumer.start()
-                started = time.perf_counter()
                 done = 0
-                while done < n:
-                    outcomes = await consumer.fetch_and_process(wait=2.0)
-                    done += outcomes.count("applied")
-                    if not outcomes:
-                        raise RuntimeError(f"consumer stalled at {done} of {n}")
-                return done, time.perf_counter() - started
+                with Stopwatch() as watch:
+                    while done < n:
+                        outcomes = await consumer.fetch_and_process(wait=2.0)
+                        done += outcomes.count("applied")
+                        if not outcomes:
+                            raise RuntimeError(f"consumer stalled at {done} of {n}")
+                return watch.done(done)
 
             return one_round
 
-        async def raw() -> tuple[int, float]:
+        async def raw() -> tuple[int, float, float]:
             upstream = f"up{next(batch)}"
             await publish_upstream(js, upstream, n, per_stream=5)
             subject = f"haizhi.{upstream}.>"
@@ -256,15 +313,19 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
             sub = await js.pull_subscribe(
                 subject, durable=f"raw-{upstream}", stream=STREAM, config=config
             )
-            started = time.perf_counter()
+            name = f"raw-{upstream}"
             done = 0
-            while done < n:
-                for message in await sub.fetch(64, timeout=2.0):
-                    await message.ack()
-                    done += 1
-            elapsed = time.perf_counter() - started
+            with Stopwatch() as watch:
+                while done < n:
+                    messages = await sub.fetch(64, timeout=2.0)
+                    durable_write(
+                        raw_conn, INSERT_INBOX, [inbox_row(name, m.data) for m in messages]
+                    )
+                    for message in messages:
+                        await message.ack()
+                    done += len(messages)
             await sub.unsubscribe()
-            return done, elapsed
+            return watch.done(done)
 
         trials: dict[str, Round] = {}
         for name, kind in kinds.items():
@@ -274,18 +335,24 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
                 trials[name] = through_edge
             else:
                 trials[name] = ours(kind)
-        return await interleave(trials, env.sizes.rounds)
+        try:
+            return await interleave(trials, env.sizes.rounds)
+        finally:
+            raw_conn.close()
 
 
 async def consume_ratio(env: Env) -> Figure:
     rates = await _consume_rates(env, {"consumer": EDGE, "raw": None})
     return paired(rates, "consumer", "raw"), {
         "events_per_s": rates,
+        "cpu_us_per_op": cpu_per_op(rates, "consumer", "raw"),
         "messages_per_round": env.sizes.consume,
         "database": "sqlite",
         "consumer_batch": 64,
         "driver": "FastStream durable pull subscriber (shared.edge), batches of 64",
         "handler": "no-op: the figure is the consumer's own cost (inbox row, transaction, ack)",
+        "baseline": "raw durable pull consumer: fetch(64), json.loads, inbox rows by one "
+        "executemany in a sqlite3 BEGIN IMMEDIATE … COMMIT, then ack each",
     }
 
 
@@ -322,9 +389,12 @@ async def lag_p99_ratio(env: Env) -> Figure:
         connected(env) as (_, js_b),
         env.sqlite("lag-a") as db_a,
         env.sqlite("lag-b") as db_b,
+        env.sqlite("lag-raw") as db_raw,
     ):
-        async with db_b.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        for db in (db_b, db_raw):
+            async with db.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        raw_conn = sqlite_connect(sqlite_file(db_raw))
         relay = OutboxRelay(db_a, js_a)
         committed: list[float] = []
 
@@ -352,7 +422,8 @@ async def lag_p99_ratio(env: Env) -> Figure:
         consumer.seen, consumer.arrived = {}, asyncio.Event()
         consumers["bench-lag"] = consumer
         await broker.start()
-        # The raw round trip: a pull consumer of its own, fetching and acking.
+        # The raw round trip: a pull consumer of its own that commits the message's inbox row
+        # and its totals row durably (sqlite3, synchronous=FULL) before it acknowledges.
         await ensure_raw_stream(js_a)
         raw_subject = f"{RAW_PREFIX}.lag.>"
         raw_config = api.ConsumerConfig(
@@ -373,9 +444,16 @@ async def lag_p99_ratio(env: Env) -> Figure:
                     messages = await raw_sub.fetch(64, timeout=1.0)
                 except NatsTimeout:
                     continue
+                inbox = [inbox_row("raw-lag", m.data) for m in messages]
+                raw_conn.execute("BEGIN IMMEDIATE")
+                raw_conn.executemany(INSERT_INBOX, inbox)
+                raw_conn.executemany(INSERT_TOTALS, [(row[1], "lag") for row in inbox])
+                raw_conn.execute("COMMIT")
+                now = time.perf_counter()
                 for message in messages:
-                    raw_seen[(message.headers or {}).get(MSG_ID, "")] = time.perf_counter()
-                    raw_arrived.set()
+                    raw_seen[(message.headers or {}).get(MSG_ID, "")] = now
+                raw_arrived.set()
+                for message in messages:
                     await message.ack()
 
         tasks = [
@@ -383,7 +461,6 @@ async def lag_p99_ratio(env: Env) -> Figure:
             asyncio.create_task(raw_loop()),
         ]
         counter = itertools.count()
-        payload = b"x" * 600
 
         async def wait_for(seen: dict[str, float], arrived: asyncio.Event, key: str) -> float:
             while key not in seen:
@@ -401,30 +478,35 @@ async def lag_p99_ratio(env: Env) -> Figure:
             return seen - at_commit
 
         async def raw_sample() -> float:
-            key = f"raw-lag-{next(counter)}"
+            subject, payload, key = raw_payloads(f"lag{next(counter)}-", 1)[0]
+            subject = subject.replace(f"{RAW_PREFIX}.", f"{RAW_PREFIX}.lag.", 1)
             started = time.perf_counter()
-            await js_a.publish(
-                f"{RAW_PREFIX}.lag.{key}", payload, stream=RAW_STREAM, headers={MSG_ID: key}
-            )
+            await js_a.publish(subject, payload, stream=RAW_STREAM, headers={MSG_ID: key})
             return await wait_for(raw_seen, raw_arrived, key) - started
 
         ours_lags: list[float] = []
         raw_lags: list[float] = []
+        cpu = {"ours": 0.0, "raw": 0.0}
         try:
             for _ in range(5):  # warm-up
                 await ours_sample()
                 await raw_sample()
             block = 10
             for start in range(0, samples, block):
-                for _ in range(min(block, samples - start)):
-                    ours_lags.append(await ours_sample())
-                for _ in range(min(block, samples - start)):
-                    raw_lags.append(await raw_sample())
+                with Stopwatch() as watch:
+                    for _ in range(min(block, samples - start)):
+                        ours_lags.append(await ours_sample())
+                cpu["ours"] += watch.cpu
+                with Stopwatch() as watch:
+                    for _ in range(min(block, samples - start)):
+                        raw_lags.append(await raw_sample())
+                cpu["raw"] += watch.cpu
         finally:
             stop.set()
             relay.wake()
             await asyncio.gather(*tasks, return_exceptions=True)
             await broker.stop()
+            raw_conn.close()
     ours_p99, raw_p99 = percentile(ours_lags, 0.99), percentile(raw_lags, 0.99)
 
     def ms(value: float) -> float:
@@ -442,4 +524,10 @@ async def lag_p99_ratio(env: Env) -> Figure:
             "max": ms(max(raw_lags)),
         },
         "samples": samples,
+        "cpu_us_per_op": {
+            "ours": round(cpu["ours"] / samples * 1e6, 1),
+            "baseline": round(cpu["raw"] / samples * 1e6, 1),
+            "note": "per sample, the whole process: ours includes service A's command, its "
+            "relay and service B's consumer; the raw side the publish, the pull and the write",
+        },
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -29,7 +28,7 @@ from shared.store import EventStore
 from shared.tests.toy import registry
 
 from .append import run_commands
-from .common import Env, Figure, interleave, open_streams, paired
+from .common import Env, Figure, Stopwatch, cpu_per_op, interleave, open_streams, paired
 
 PAGE = 2000
 STREAM_LENGTH = 10
@@ -84,18 +83,18 @@ async def _compare_appends(env: Env, ours: Database, theirs: Tallies) -> dict[st
     n = env.sizes.peer_append
     batch = itertools.count()
 
-    async def ours_round() -> tuple[int, float]:
+    async def ours_round() -> tuple[int, float, float]:
         streams = await open_streams(ours, f"a{next(batch)}", n)
-        return n, await run_commands(ours, streams, 1)
+        return (await run_commands(ours, streams, 1)).done(n)
 
-    async def theirs_round() -> tuple[int, float]:
+    async def theirs_round() -> tuple[int, float, float]:
         ids = create_tallies(theirs, n)
-        started = time.perf_counter()
-        for tally_id in ids:
-            tally: Tally = theirs.repository.get(tally_id)
-            tally.count(1)
-            theirs.save(tally)
-        return n, time.perf_counter() - started
+        with Stopwatch() as watch:
+            for tally_id in ids:
+                tally: Tally = theirs.repository.get(tally_id)
+                tally.count(1)
+                theirs.save(tally)
+        return watch.done(n)
 
     return await interleave({"ours": ours_round, "eventsourcing": theirs_round}, env.sizes.rounds)
 
@@ -106,26 +105,26 @@ async def _compare_reads(env: Env, ours: Database, theirs: Tallies) -> dict[str,
     create_tallies(theirs, n // STREAM_LENGTH, STREAM_LENGTH)
     store = EventStore(ours, "toy")
 
-    async def ours_round() -> tuple[int, float]:
-        started = time.perf_counter()
+    async def ours_round() -> tuple[int, float, float]:
         count = 0
-        async for envelope in store.iterate_all(batch=PAGE):
-            registry.decode(envelope.type, envelope.data)
-            count += 1
-        return count, time.perf_counter() - started
+        with Stopwatch() as watch:
+            async for envelope in store.iterate_all(batch=PAGE):
+                registry.decode(envelope.type, envelope.data)
+                count += 1
+        return watch.done(count)
 
-    async def theirs_round() -> tuple[int, float]:
-        started = time.perf_counter()
+    async def theirs_round() -> tuple[int, float, float]:
         count, start = 0, 1
-        while True:
-            page = theirs.recorder.select_notifications(start, PAGE)
-            if not page:
-                break
-            for notification in page:
-                theirs.mapper.to_domain_event(notification)
-            count += len(page)
-            start = page[-1].id + 1
-        return count, time.perf_counter() - started
+        with Stopwatch() as watch:
+            while True:
+                page = theirs.recorder.select_notifications(start, PAGE)
+                if not page:
+                    break
+                for notification in page:
+                    theirs.mapper.to_domain_event(notification)
+                count += len(page)
+                start = page[-1].id + 1
+        return watch.done(count)
 
     rates = await interleave({"ours": ours_round, "eventsourcing": theirs_round}, env.sizes.rounds)
     # Both logs hold the read events plus the append rounds' events; report what was read.
@@ -140,11 +139,22 @@ async def _figures(
     return (
         (
             paired(appends, "ours", "eventsourcing"),
-            {"commands_per_s": appends, "commands_per_round": env.sizes.peer_append, **notes},
+            {
+                "commands_per_s": appends,
+                "cpu_us_per_op": cpu_per_op(appends, "ours", "eventsourcing"),
+                "commands_per_round": env.sizes.peer_append,
+                "writers": 1,
+                **notes,
+            },
         ),
         (
             paired(reads, "ours", "eventsourcing"),
-            {"events_per_s": reads, "log_events_at_least": env.sizes.peer_read, **notes},
+            {
+                "events_per_s": reads,
+                "cpu_us_per_op": cpu_per_op(reads, "ours", "eventsourcing"),
+                "log_events_at_least": env.sizes.peer_read,
+                **notes,
+            },
         ),
     )
 

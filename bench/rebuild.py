@@ -3,7 +3,8 @@
 rebuild_ratio     shared.projection.replay of the toy totals projection into fresh tables
                   (its set-wise `apply_many`), pages of `REBUILD_PAGE` events a transaction,
                   events/s ÷ raw select-and-decode/s (sqlite3: the same rows in pages of the
-                  same size, json.loads, registry.decode), on one SQLite log.
+                  same size, `json.loads` of the whole envelope as ours parses it, then
+                  registry.decode of its data), on one SQLite log of at least three pages.
 rebuild_vs_naive  replay ÷ the same projection applied with one commit per event (measured
                   over a tenth of the log: its rate does not depend on the log's length).
 The log: streams of ten events (an Opened, nine Counted), so a tenth of the projection's
@@ -28,6 +29,8 @@ from . import whatif as prototypes
 from .common import (
     Env,
     Figure,
+    Stopwatch,
+    cpu_per_op,
     interleave,
     open_streams,
     paired,
@@ -44,20 +47,19 @@ def scratch_projection(k: int) -> tuple[TotalsProjection, MetaData]:
     return TotalsProjection({"toy_totals": copy}), scratch
 
 
-async def rebuild_rate(db: Database, k: int, up_to: int) -> tuple[int, float]:
+async def rebuild_rate(db: Database, k: int, up_to: int) -> tuple[int, float, float]:
     projection, scratch = scratch_projection(k)
     async with db.engine.begin() as conn:
         await conn.run_sync(scratch.create_all)
-    started = time.perf_counter()
-    applied = await replay(db, registry, [projection], up_to, batch=PAGE)
-    elapsed = time.perf_counter() - started
+    with Stopwatch() as watch:
+        applied = await replay(db, registry, [projection], up_to, batch=PAGE)
     async with db.engine.begin() as conn:
         await conn.run_sync(scratch.drop_all)
-    return applied, elapsed
+    return watch.done(applied)
 
 
 async def figures(env: Env) -> tuple[Figure, Figure]:
-    n = env.sizes.rebuild
+    n = max(env.sizes.rebuild, 3 * PAGE)  # at least three pages
     naive_n = max(100, n // 10)
     scratch_ids = itertools.count()
     async with env.sqlite("rebuild") as db:
@@ -66,41 +68,43 @@ async def figures(env: Env) -> tuple[Figure, Figure]:
         up_to = await store.last_position()
         raw = sqlite_connect(sqlite_file(db))
 
-        async def rebuild() -> tuple[int, float]:
+        async def rebuild() -> tuple[int, float, float]:
             return await rebuild_rate(db, next(scratch_ids), up_to)
 
-        async def select_and_decode() -> tuple[int, float]:
-            started = time.perf_counter()
-            after, count = 0, 0
-            while True:
-                rows = raw.execute(
-                    "SELECT position, envelope FROM events WHERE position > ? "
-                    "ORDER BY position LIMIT ?",
-                    (after, PAGE),
-                ).fetchall()
-                if not rows:
-                    break
-                for _, text in rows:
-                    attributes = json.loads(text)
-                    registry.decode(attributes["type"], attributes["data"])
-                count += len(rows)
-                after = rows[-1][0]
-            return count, time.perf_counter() - started
+        async def select_and_decode() -> tuple[int, float, float]:
+            after, count, pages = 0, 0, 0
+            with Stopwatch() as watch:
+                while True:
+                    rows = raw.execute(
+                        "SELECT position, envelope FROM events WHERE position > ? "
+                        "ORDER BY position LIMIT ?",
+                        (after, PAGE),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    for _, text in rows:
+                        attributes = json.loads(text)  # the whole envelope, as ours parses it
+                        registry.decode(attributes["type"], attributes["data"])
+                    count += len(rows)
+                    pages += 1
+                    after = rows[-1][0]
+            if pages < 3:
+                raise AssertionError(f"the rebuild figure wants three pages or more, not {pages}")
+            return watch.done(count)
 
-        async def naive() -> tuple[int, float]:
+        async def naive() -> tuple[int, float, float]:
             projection, scratch = scratch_projection(next(scratch_ids))
             async with db.engine.begin() as conn:
                 await conn.run_sync(scratch.create_all)
             page = await store.read_all(0, naive_n)
-            started = time.perf_counter()
-            for envelope in page:
-                async with db.engine.begin() as conn:
-                    event = registry.decode(envelope.type, envelope.data)
-                    await projection.apply(conn, envelope, event)
-            elapsed = time.perf_counter() - started
+            with Stopwatch() as watch:
+                for envelope in page:
+                    async with db.engine.begin() as conn:
+                        event = registry.decode(envelope.type, envelope.data)
+                        await projection.apply(conn, envelope, event)
             async with db.engine.begin() as conn:
                 await conn.run_sync(scratch.drop_all)
-            return len(page), elapsed
+            return watch.done(len(page))
 
         try:
             rates = await interleave(
@@ -109,22 +113,34 @@ async def figures(env: Env) -> tuple[Figure, Figure]:
             )
         finally:
             raw.close()
-    shared_raw = {"events_per_s": rates, "log_events": n, "naive_events": naive_n}
+    shared_raw = {
+        "events_per_s": rates,
+        "log_events": n,
+        "pages": -(-n // PAGE),
+        "page": PAGE,
+        "naive_events": naive_n,
+    }
     return (
-        (paired(rates, "replay", "select_and_decode"), shared_raw),
-        (paired(rates, "replay", "naive", 1), shared_raw),
+        (
+            paired(rates, "replay", "select_and_decode"),
+            {**shared_raw, "cpu_us_per_op": cpu_per_op(rates, "replay", "select_and_decode")},
+        ),
+        (
+            paired(rates, "replay", "naive", 1),
+            {**shared_raw, "cpu_us_per_op": cpu_per_op(rates, "replay", "naive")},
+        ),
     )
 
 
 async def whatif(env: Env) -> dict[str, Any]:
     """Today's replay against set-based page writes (bench.whatif.replay_batched)."""
-    n = env.sizes.rebuild
+    n = max(env.sizes.rebuild, 3 * PAGE)
     scratch_ids = itertools.count()
     async with env.sqlite("whatif-rebuild") as db:
         await open_streams(db, "s", n // 10, per_stream=10)
         up_to = await EventStore(db, "toy").last_position()
 
-        async def today() -> tuple[int, float]:
+        async def today() -> tuple[int, float, float]:
             return await rebuild_rate(db, next(scratch_ids), up_to)
 
         async def batched() -> tuple[int, float]:

@@ -1,4 +1,4 @@
-"""The figures' keys and targets (issue 8), and the table printed at the end of a run."""
+"""The figures' keys and targets (issues 8 and 14), and the table printed at the end of a run."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from typing import Any
 #: key -> (comparison, target); None: recorded, no target.
 TARGETS: dict[str, tuple[str, float] | None] = {
     "append_sqlite_ratio": (">=", 0.5),
+    "append_sqlite_cpu_ratio": ("<=", 3.0),
     "append_postgres_ratio": (">=", 0.5),
     "pg_wal_syncs_per_commit_8w": ("<=", 0.5),
-    "vs_eventsourcing_append_sqlite": (">=", 1.0),
-    "vs_eventsourcing_append_postgres": (">=", 1.0),
-    "vs_eventsourcing_read_sqlite": (">=", 1.0),
-    "vs_eventsourcing_read_postgres": (">=", 1.0),
-    "relay_ratio": (">=", 0.7),
+    "vs_eventsourcing_append_sqlite": (">=", 1.25),
+    "vs_eventsourcing_append_postgres": (">=", 1.25),
+    "vs_eventsourcing_read_sqlite": (">=", 1.25),
+    "vs_eventsourcing_read_postgres": (">=", 1.25),
+    "relay_ratio": (">=", 0.8),
     "consume_ratio": (">=", 0.5),
     "rebuild_ratio": (">=", 0.5),
     "rebuild_vs_naive": (">=", 20.0),
     "lag_p99_ratio": ("<=", 5.0),
     "http_command_ratio": (">=", 0.5),
     "load_10k_vs_100": ("<=", 3.0),
-    "lifecycle_cases_per_min": None,
+    "lifecycle_cases_per_min": (">=", 120.0),
 }
 KEYS = list(TARGETS)
 
@@ -45,15 +46,35 @@ def _target(key: str) -> str:
     )
 
 
+def cpu_columns(figure: Any) -> tuple[str, str]:
+    """(ours, baseline) CPU µs per operation of a figure, as printed."""
+    cpu = figure.get("cpu_us_per_op") if isinstance(figure, dict) else None
+    if not isinstance(cpu, dict):
+        return "", ""
+
+    def shown(value: Any) -> str:
+        return "" if value is None else f"{value:,.0f}"
+
+    return shown(cpu.get("ours")), shown(cpu.get("baseline"))
+
+
 def render_table(
     values: dict[str, float | None], figures: dict[str, Any], growth: dict[str, Any] | None
 ) -> str:
     width = max(len(k) for k in KEYS)
-    lines = [f"{'figure':<{width}}  {'value':>9}  {'target':>7}  verdict", "-" * (width + 30)]
+    header = (
+        f"{'figure':<{width}}  {'value':>9}  {'target':>7}  {'verdict':<8}"
+        f"  {'ours µs':>9}  {'base µs':>9}"
+    )
+    lines = [header, "-" * len(header), "(µs: CPU per operation, every thread of the process)"]
     for key in KEYS:
         value = values.get(key)
         shown = "null" if value is None else f"{value:.3g}"
-        lines.append(f"{key:<{width}}  {shown:>9}  {_target(key):>7}  {verdict(key, value)}")
+        ours, base = cpu_columns(figures.get(key))
+        lines.append(
+            f"{key:<{width}}  {shown:>9}  {_target(key):>7}  {verdict(key, value):<8}"
+            f"  {ours:>9}  {base:>9}"
+        )
     if growth:
         lines += ["", "cost against size (events):", *growth.get("lines", [])]
     return "\n".join(lines)
