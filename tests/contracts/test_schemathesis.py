@@ -24,24 +24,35 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.strategies import SearchStrategy
+from nats.aio.client import Client as NatsClient
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
+from services.application.tests.support import MARCH, draft, open_call
+from shared.clock import set_clock
 from shared.testkit.service import RunningService, TestEnvironment, running_service
 
-from .world import SPECS
+from .world import NOW, SPECS, published
 
+APPLICANT_ORG = "unit-x"
 #: (role, organisation, jurisdictions): one caller per role, the auditor at both levels, and
 #: no caller at all (no token).
 CALLERS: list[tuple[str | None, str | None, list[str]]] = [
-    ("applicant", "unit-x", ["5301"]),
+    ("applicant", APPLICANT_ORG, ["5301"]),
     ("prefecture_reviewer", None, ["5301"]),
     ("province_reviewer", None, ["53"]),
     ("national_reviewer", None, ["CN"]),
@@ -54,14 +65,34 @@ CALLERS: list[tuple[str | None, str | None, list[str]]] = [
     (None, None, []),
 ]
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+#: Upstream examples each service's own handlers take in before the fuzzing, so that cases
+#: also reach things that exist (a review, a base, a plan), not only 404s.
+SEEDS = {
+    "application": [],
+    "review": [("application", "ApplicationSubmitted"), ("application", "RenewalRequested")],
+    "assessment": [("review", "BaseDesignated"), ("review", "WorkstationDesignated")],
+    "funding": [("review", "BaseDesignated"), ("review", "WorkstationDesignated")],
+}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
+    # a case that breaks the schema is refused, a required header's absence too
+    negative_data_rejection,
+    missing_required_header,
+    # a method the path does not document: 405, with `Allow` naming the documented ones
+    unsupported_method,
+    allow_header_conformance,
 ]
+#: Refusals that count as rejecting a case that breaks the schema: schemathesis's own list
+#: and 413, since a negative body can be one too large to read (`maxItems` broken a
+#: hundred thousand times over), which the edge refuses before validating it (RFC 9110
+#: §15.5.14).
+REJECTIONS = [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]
 #: Cases per operation, caller and mode.
-EXAMPLES = 8
+EXAMPLES = 2
 #: The keyword arguments of schemathesis's requests transport that make a request.
 _REQUEST_FIELDS = ("method", "url", "headers", "params", "cookies", "json", "data", "files")
 BASE_URL = "http://test"
@@ -101,20 +132,45 @@ def _sender(
     return send
 
 
-def _breakable(operation: Operation) -> bool:
-    """Whether there is anything to break (a parameter or a body) for negative cases."""
-    parts = (operation.path_parameters, operation.query, operation.headers, operation.body)
-    return any(len(part) for part in parts)
+def _modes(operation: Operation, *, path: bool = True) -> tuple[GenerationMode, ...]:
+    """Negative cases too where there is something to break: a parameter or a body (but not
+    the path parameters, when `path` is False: they are fixed)."""
+    parts = [operation.query, operation.headers, operation.body]
+    return (
+        MODES
+        if any(map(len, [*parts, *([operation.path_parameters] if path else [])]))
+        else MODES[:1]
+    )
 
 
-def _fuzz(raw: dict[str, Any], svc: RunningService, loop: asyncio.AbstractEventLoop) -> Findings:
-    schema = schemathesis.openapi.from_dict(raw)
+def _caller(role: str | None, jurisdictions: list[str]) -> str:
+    return f"{role or 'anonymous'}{jurisdictions}"
+
+
+def _headers(
+    svc: RunningService, role: str | None, org: str | None, jurisdictions: list[str]
+) -> dict[str, str]:
+    if role is None:
+        return {}
+    return svc.auth(role, user=f"fuzz-{role}", org=org, jurisdictions=jurisdictions)
+
+
+def _fuzz(
+    raw: dict[str, Any],
+    known: dict[str, str],
+    svc: RunningService,
+    loop: asyncio.AbstractEventLoop,
+) -> Findings:
+    """Every operation, for every caller: generated cases, then (where every path parameter
+    names something the seeding made) cases about that thing."""
+    config = schemathesis.Config.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}}}
+    )
+    schema = schemathesis.openapi.from_dict(raw, config=config)
     send = _sender(svc, loop)
     findings = Findings()
 
-    def fuzz(
-        operation: Operation, mode: GenerationMode, caller: str, headers: dict[str, str]
-    ) -> None:
+    def fuzz(strategy: SearchStrategy[Case[Any]], caller: str, headers: dict[str, str]) -> None:
         @settings(
             max_examples=EXAMPLES,
             deadline=None,
@@ -123,42 +179,121 @@ def _fuzz(raw: dict[str, Any], svc: RunningService, loop: asyncio.AbstractEventL
             phases=[Phase.generate],
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
-        @given(case=operation.as_strategy(generation_mode=mode))
+        @given(case=strategy)
         def run(case: Case[Any]) -> None:
-            response = send(case, headers)
-            findings.cases[caller] += 1
-            findings.statuses[f"{response.status_code} {operation.label}"] += 1
-            try:
-                case.validate_response(response, checks=CHECKS, headers=headers)
-            except FailureGroup as failure:
-                key = f"{operation.label} as {caller}: {failure.exceptions[0].title}"
-                findings.failures.setdefault(key, str(failure)[:1500])
+            check(case, caller, headers)
 
-        run()
+        try:
+            run()
+        except Exception as error:
+            error.add_note(f"while fuzzing as {caller}")
+            raise
+
+    callers = [
+        (_caller(role, jurisdictions), _headers(svc, role, org, jurisdictions))
+        for role, org, jurisdictions in CALLERS
+    ]
+
+    def check(case: Case[Any], caller: str, headers: dict[str, str]) -> None:
+        response = send(case, headers)
+        label = case.operation.label
+        findings.cases[caller] += 1
+        findings.statuses[f"{response.status_code} {label}"] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as failure:
+            key = f"{label} as {caller}: {failure.exceptions[0].title}"
+            findings.failures.setdefault(key, str(failure)[:1500])
 
     for result in schema.get_all_operations():
         if isinstance(result, Err):
             raise AssertionError(result.err())
         operation = result.ok()
-        for role, org, jurisdictions in CALLERS:
-            headers = (
-                svc.auth(role, user=f"fuzz-{role}", org=org, jurisdictions=jurisdictions)
-                if role is not None
-                else {}
-            )
-            for mode in MODES if _breakable(operation) else MODES[:1]:
-                fuzz(operation, mode, f"{role or 'anonymous'}{jurisdictions}", headers)
+        coverage = schema.iter_coverage_cases(
+            operation,
+            generation_modes=list(MODES),
+            generation_config=schema.config.generation_for(operation=operation),
+        )
+        for number, case in enumerate(coverage):
+            check(case, *callers[number % len(callers)])
+        strategies = [operation.as_strategy(generation_mode=mode) for mode in _modes(operation)]
+        names = [parameter.name for parameter in operation.path_parameters]
+        if names and all(name in known for name in names):
+            fixed = {name: known[name] for name in names}
+            strategies += [
+                operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+                for mode in _modes(operation, path=False)
+            ]
+        for caller, headers in callers:
+            for strategy in strategies:
+                fuzz(strategy, caller, headers)
     return findings
+
+
+async def _known(svc: RunningService, raw: dict[str, Any]) -> dict[str, str]:
+    """A value for each path parameter that the service's lists show, as some caller sees them."""
+    names = {
+        parameter["name"]
+        for item in raw["paths"].values()
+        for operation in item.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+    }
+    known: dict[str, str] = {}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in names and isinstance(inner, str | int) and not isinstance(inner, bool):
+                    known.setdefault(key, str(inner))
+                collect(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                collect(inner)
+
+    lists = [p for p, item in raw["paths"].items() if "get" in item and "{" not in p]
+    for role, org, jurisdictions in CALLERS[:-1]:
+        headers = svc.auth(role or "", user=f"fuzz-{role}", org=org, jurisdictions=jurisdictions)
+        for path in lists:
+            if path.startswith("/audit/"):
+                continue  # the audit's own routes (a rebuild among them), not the service's things
+            response = await svc.client.get(path, headers=headers)
+            if response.headers.get("content-type", "").startswith("application/json"):
+                collect(response.json())
+    return known
+
+
+async def _seed(name: str, svc: RunningService) -> None:
+    """The service's own handlers take in the upstream examples, each committed."""
+    if name == "application":  # its own callers make what its handlers would act on
+        await draft(svc, await open_call(svc), unit=APPLICANT_ORG)
+    spec = SPECS[name]
+    subscriptions = spec.subscriptions(spec.usecases(svc.kernel))
+    for producer, event in SEEDS[name]:
+        envelope = published(producer, event)
+        (handler,) = [
+            s.handlers[event]
+            for s in subscriptions
+            if s.upstream == producer and event in s.handlers
+        ]
+        async with svc.kernel.db.engine.begin() as conn:
+            await handler(conn, envelope)
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 async def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_openapi(
-    name: str, test_env: TestEnvironment
+    name: str, test_env: TestEnvironment, nats_client: NatsClient
 ) -> None:
+    await set_clock(nats_client.jetstream(), MARCH if name == "application" else NOW)
     async with running_service(SPECS[name], test_env) as svc:
+        await _seed(name, svc)
         raw = (await svc.client.get("/openapi.json")).json()
-        findings = await asyncio.to_thread(_fuzz, raw, svc, asyncio.get_running_loop())
+        known = await _known(svc, raw)
+        findings = await asyncio.to_thread(_fuzz, raw, known, svc, asyncio.get_running_loop())
 
+    print("KNOWN", name, known)
     print("CASES", name, dict(findings.cases))
     print("STATUSES", name, sorted(findings.statuses.items()))
-    assert findings.failures == {}, "\n\n".join(findings.failures.values())
+    assert findings.failures == {}, (
+        "\n".join(findings.failures) + "\n\n" + "\n\n".join(findings.failures.values())
+    )
