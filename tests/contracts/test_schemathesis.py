@@ -92,7 +92,7 @@ CHECKS = [
 #: §15.5.14).
 REJECTIONS = [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]
 #: Cases per operation, caller and mode.
-EXAMPLES = 2
+EXAMPLES = 3
 #: The keyword arguments of schemathesis's requests transport that make a request.
 _REQUEST_FIELDS = ("method", "url", "headers", "params", "cookies", "json", "data", "files")
 BASE_URL = "http://test"
@@ -132,15 +132,18 @@ def _sender(
     return send
 
 
-def _modes(operation: Operation, *, path: bool = True) -> tuple[GenerationMode, ...]:
-    """Negative cases too where there is something to break: a parameter or a body (but not
-    the path parameters, when `path` is False: they are fixed)."""
-    parts = [operation.query, operation.headers, operation.body]
-    return (
-        MODES
-        if any(map(len, [*parts, *([operation.path_parameters] if path else [])]))
-        else MODES[:1]
-    )
+def _modes(
+    operation: Operation, fixed: dict[str, str], headers: dict[str, str]
+) -> tuple[GenerationMode, ...]:
+    """Negative cases too where there is something to break: a parameter or a body that the
+    caller does not fix (its path parameters, its token)."""
+    parts = [
+        *(p for p in operation.path_parameters if p.name not in fixed),
+        *operation.query,
+        *(p for p in operation.headers if p.name not in headers),
+        *operation.body,
+    ]
+    return MODES if parts else MODES[:1]
 
 
 def _caller(role: str | None, jurisdictions: list[str]) -> str:
@@ -216,17 +219,19 @@ def _fuzz(
         )
         for number, case in enumerate(coverage):
             check(case, *callers[number % len(callers)])
-        strategies = [operation.as_strategy(generation_mode=mode) for mode in _modes(operation)]
         names = [parameter.name for parameter in operation.path_parameters]
+        paths: list[dict[str, str]] = [{}]
         if names and all(name in known for name in names):
-            fixed = {name: known[name] for name in names}
-            strategies += [
-                operation.as_strategy(generation_mode=mode, path_parameters=fixed)
-                for mode in _modes(operation, path=False)
-            ]
+            paths.append({name: known[name] for name in names})
         for caller, headers in callers:
-            for strategy in strategies:
-                fuzz(strategy, caller, headers)
+            for fixed in paths:
+                for mode in _modes(operation, fixed, headers):
+                    # The caller's token is part of the case, not laid over it: a negative
+                    # case breaks something else, never the token it is sent with.
+                    strategy = operation.as_strategy(
+                        generation_mode=mode, headers=headers or None, path_parameters=fixed or None
+                    )
+                    fuzz(strategy, caller, headers)
     return findings
 
 
