@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.decider import DomainError
@@ -166,12 +167,26 @@ async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the request's path (RFC 9110 §15.5.6: `Allow` lists
+    what the resource supports), where Starlette's 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     title = _phrase(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     extensions: dict[str, object] = {} if isinstance(exc.detail, str) else {"errors": exc.detail}
-    return _respond(exc.status_code, title, detail, None, request.url.path, exc.headers, extensions)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return _respond(exc.status_code, title, detail, None, request.url.path, headers, extensions)
 
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:

@@ -47,6 +47,10 @@ def _app() -> FastAPI:
     async def create_thing(thing: Thing) -> Thing:
         return thing
 
+    @app.get("/things")
+    async def list_things() -> list[Thing]:
+        return []
+
     @app.post("/refused")
     async def refused() -> None:
         raise DeadlinePassed("Filing closed.", deadline=date(2024, 4, 30), amount=Decimal("1.10"))
@@ -135,7 +139,7 @@ async def test_a_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncCli
     response = await client.delete("/things")
 
     problem(response, 405)
-    assert response.headers["allow"] == "POST"
+    assert response.headers["allow"] == "GET, POST"  # both routes' methods, not the first's
 
 
 async def test_a_refused_command_is_a_problem_of_its_own_type(client: httpx.AsyncClient) -> None:
