@@ -1,7 +1,9 @@
 """The event store: atomic appends with an expected version, reads, and chain verification.
 
 Appends run inside a caller's transaction (`AsyncConnection`), so the events, their outbox
-rows, the read models of the same service and a consumer's inbox record commit together.
+rows, the read models of the same service and a consumer's inbox record commit together. The
+outbox row is written by the database itself, by a trigger on `events` (kernel_0004), in the
+event's own `INSERT`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.db import Database
 from shared.decider import ConcurrencyConflict
 from shared.envelope import GENESIS, Envelope, format_time, new_id
-from shared.schema import events, outbox
+from shared.schema import events
 from shared.signing import Signer, TrustedKeys, Untrusted
 
 #: Expected version for "whatever the stream is at": only for facts that cannot conflict.
@@ -104,7 +106,8 @@ class EventStore:
         *,
         head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
-        """Append `pending` after `expected_version`, atomically, with their outbox rows.
+        """Append `pending` after `expected_version`, atomically, with their outbox rows
+        (written by the trigger on `events` in the same statement).
 
         `head`: the stream's (version, hash) as read earlier IN THIS TRANSACTION (the load the
         decision rests on), saving the head's `SELECT`; without it the head is selected here.
@@ -112,14 +115,9 @@ class EventStore:
         PostgreSQL a writer that moved the stream in between makes our insert lose on
         `UNIQUE(stream_id, version)`, a `ConcurrencyConflict` as before.
         """
-        written = await self.write_events(
+        return await self.write_events(
             conn, stream_id, expected_version, pending, meta, now, head=head
         )
-        if written:
-            await conn.execute(
-                insert(outbox), [{"position": e.position, "event_id": e.id} for e in written]
-            )
-        return written
 
     async def write_events(
         self,
@@ -132,7 +130,8 @@ class EventStore:
         *,
         head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
-        """The events of an append, sealed into the hash chain and inserted; no outbox rows."""
+        """The events of an append, sealed into the hash chain and inserted (their outbox rows
+        by the trigger on `events`)."""
         if not pending:
             return []
         version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
