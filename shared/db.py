@@ -109,6 +109,20 @@ def _begin(statement: str) -> Any:
     return begin
 
 
+def _reset_sqlite(dbapi_connection: Any, _record: Any, state: Any) -> None:
+    """The pool's reset on return, for `reset_on_return=None`: roll back only a connection
+    still in a transaction. SQLAlchemy's own reset rolls back after every commit too, one more
+    hand-off to aiosqlite's thread per command for nothing."""
+    if not state.asyncio_safe:
+        return
+    try:
+        in_transaction = bool(dbapi_connection.driver_connection.in_transaction)
+    except ValueError:  # aiosqlite: no active connection; nothing to roll back
+        return
+    if in_transaction:
+        dbapi_connection.rollback()
+
+
 @dataclass(frozen=True)
 class Database:
     """A write engine and a read engine over the same database."""
@@ -148,10 +162,15 @@ def open_database(
         path = make_url(driver_url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        writer = create_async_engine(driver_url, connect_args={"timeout": 30})
-        reader = create_async_engine(driver_url, connect_args={"timeout": 30})
-        event.listen(writer.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(reader.sync_engine, "connect", _sqlite_pragmas)
+        sqlite_args: dict[str, Any] = {
+            "connect_args": {"timeout": 30},
+            "pool_reset_on_return": None,  # `_reset_sqlite` does it
+        }
+        writer = create_async_engine(driver_url, **sqlite_args)
+        reader = create_async_engine(driver_url, **sqlite_args)
+        for engine in (writer, reader):
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine.pool, "reset", _reset_sqlite)
 
         event.listen(writer.sync_engine, "begin", _begin("BEGIN IMMEDIATE"))
         event.listen(reader.sync_engine, "begin", _begin("BEGIN"))
