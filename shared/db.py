@@ -8,6 +8,7 @@ reads use a second engine that takes no write lock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -41,6 +43,84 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSQL:
+    """One hot-path statement in each driver's own dialect: sqlite3's `?`, asyncpg's `$n`."""
+
+    sqlite: str
+    postgres: str
+
+
+async def driver_rows(
+    conn: AsyncConnection, sql: DriverSQL, params: Sequence[Any]
+) -> list[Sequence[Any]] | None:
+    """The rows of `sql`, run on the driver under `conn`, in `conn`'s transaction.
+
+    The hot path of a command (the load's `SELECT`, the event's `INSERT`) skips SQLAlchemy's
+    per-statement work and, on SQLite, all but one of aiosqlite's thread hand-offs
+    (`execute_fetchall`); asyncpg prepares the statement once per connection and keeps it.
+    SQLAlchemy begins a transaction lazily; on PostgreSQL it is begun here as the asyncpg
+    adapter would. None when the transaction cannot be begun here (a SQLite reader before its
+    first statement; autocommit): the caller then goes through SQLAlchemy, so a statement
+    never runs outside the transaction it was meant for.
+    """
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated or not sync.in_transaction():
+        return None
+    driver = sync.connection.driver_connection
+    if driver is None:
+        return None
+    name = conn.dialect.name
+    if name == "sqlite":
+        if not driver.in_transaction:
+            return None
+        return list(await driver.execute_fetchall(sql.sqlite, tuple(params)))
+    if name == "postgresql":
+        if not driver.is_in_transaction() and not await _begin_asyncpg(sync.connection):
+            return None
+        return list(await driver.fetch(sql.postgres, *params))
+    return None
+
+
+async def _begin_asyncpg(pooled: Any) -> bool:
+    """Begin the transaction SQLAlchemy's asyncpg adapter would begin at its first statement
+    (same isolation level, read-only and deferrable settings), so a driver statement can come
+    first; False (go through SQLAlchemy) if the adapter is not the one this was written for,
+    or is in autocommit."""
+    adapted = pooled.dbapi_connection
+    start = getattr(adapted, "_start_transaction", None)
+    if start is None or getattr(adapted, "_transaction", True) is not None:
+        return False
+    if getattr(adapted, "isolation_level", None) == "autocommit":
+        return False
+    await start()
+    return bool(pooled.driver_connection.is_in_transaction())
+
+
+def _begin(statement: str) -> Any:
+    """A `begin` listener sending `statement` (the SQLite transaction's BEGIN) in one hand-off
+    to aiosqlite's thread, not SQLAlchemy's cursor round (cursor, execute, close)."""
+
+    def begin(conn: Any) -> None:
+        await_(conn.connection.driver_connection.execute(statement))
+
+    return begin
+
+
+def _reset_sqlite(dbapi_connection: Any, _record: Any, state: Any) -> None:
+    """The pool's reset on return, for `reset_on_return=None`: roll back only a connection
+    still in a transaction. SQLAlchemy's own reset rolls back after every commit too, one more
+    hand-off to aiosqlite's thread per command for nothing."""
+    if not state.asyncio_safe:
+        return
+    try:
+        in_transaction = bool(dbapi_connection.driver_connection.in_transaction)
+    except ValueError:  # aiosqlite: no active connection; nothing to roll back
+        return
+    if in_transaction:
+        dbapi_connection.rollback()
 
 
 @dataclass(frozen=True)
@@ -82,19 +162,18 @@ def open_database(
         path = make_url(driver_url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        writer = create_async_engine(driver_url, connect_args={"timeout": 30})
-        reader = create_async_engine(driver_url, connect_args={"timeout": 30})
-        event.listen(writer.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(reader.sync_engine, "connect", _sqlite_pragmas)
+        sqlite_args: dict[str, Any] = {
+            "connect_args": {"timeout": 30},
+            "pool_reset_on_return": None,  # `_reset_sqlite` does it
+        }
+        writer = create_async_engine(driver_url, **sqlite_args)
+        reader = create_async_engine(driver_url, **sqlite_args)
+        for engine in (writer, reader):
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine.pool, "reset", _reset_sqlite)
 
-        @event.listens_for(writer.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        @event.listens_for(reader.sync_engine, "begin")
-        def _begin_deferred(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
+        event.listen(writer.sync_engine, "begin", _begin("BEGIN IMMEDIATE"))
+        event.listen(reader.sync_engine, "begin", _begin("BEGIN"))
         return Database(url, writer, reader)
     server_settings: dict[str, str] = {}
     if schema:

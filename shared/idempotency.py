@@ -4,6 +4,8 @@ The first result is recorded in the same transaction as the events it reports, s
 exist or neither. A key reused with a different request is refused (422): it is a client bug.
 Keys are scoped (`key_scope`, stored in the `principal` column) by the caller's whole identity
 and the route, so one `sub` in two organisations, or one key on two routes, never replays.
+The result is recorded by `INSERT … ON CONFLICT DO NOTHING`: a twin that recorded first makes
+it insert nothing, and the command's transaction is rolled back, its events with it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict, InvalidCommand
 from shared.envelope import format_time
 from shared.schema import idempotency
@@ -69,23 +73,65 @@ def key_scope(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_COLUMNS = ("request_hash", "status_code", "response")
+_LOOKUP = DriverSQL(
+    f"SELECT {', '.join(_COLUMNS)} FROM idempotency WHERE principal = ? AND key = ?",
+    f"SELECT {', '.join(_COLUMNS)} FROM idempotency WHERE principal = $1 AND key = $2",
+)
+_RECORD = DriverSQL(
+    "INSERT INTO idempotency (principal, key, request_hash, status_code, response, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING RETURNING 1",
+    "INSERT INTO idempotency (principal, key, request_hash, status_code, response, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO NOTHING RETURNING 1",
+)
+
+
+class _AnsweredFirst(Exception):
+    """A twin recorded this key's result first: roll back, and answer with the twin's."""
+
+
 async def _lookup(
     conn: AsyncConnection, principal: str, key: str, fingerprint: str
 ) -> StoredResponse | None:
-    row = (
-        await conn.execute(
-            select(idempotency).where(
-                idempotency.c.principal == principal, idempotency.c.key == key
-            )
+    rows = await driver_rows(conn, _LOOKUP, (principal, key))
+    if rows is None:
+        query = select(*(idempotency.c[c] for c in _COLUMNS)).where(
+            idempotency.c.principal == principal, idempotency.c.key == key
         )
-    ).first()
-    if row is None:
+        rows = [tuple(row) for row in await conn.execute(query)]
+    if not rows:
         return None
-    if row.request_hash != fingerprint:
+    request_hash, status_code, response = rows[0]
+    if request_hash != fingerprint:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was first used for a different request", key=key
         )
-    return StoredResponse(int(row.status_code), json.loads(row.response), replayed=True)
+    return StoredResponse(int(status_code), json.loads(response), replayed=True)
+
+
+async def _record(
+    conn: AsyncConnection, principal: str, key: str, fingerprint: str, status: int, body: Any
+) -> bool:
+    """Record the first result of `key`; False when a twin's is there already."""
+    values = {
+        "principal": principal,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": status,
+        "response": json.dumps(body, ensure_ascii=False),
+        "created_at": format_time(datetime.now(UTC)),
+    }
+    rows = await driver_rows(conn, _RECORD, tuple(values.values()))
+    if rows is None:
+        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        statement = (
+            dialect_insert(idempotency)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["principal", "key"])
+            .returning(idempotency.c.key)
+        )
+        rows = [tuple(row) for row in await conn.execute(statement)]
+    return bool(rows)
 
 
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
@@ -122,18 +168,10 @@ async def once(
                 if earlier is not None:
                     return earlier
                 status, body = await action(conn)
-                await conn.execute(
-                    insert(idempotency).values(
-                        principal=principal,
-                        key=key,
-                        request_hash=fingerprint,
-                        status_code=status,
-                        response=json.dumps(body, ensure_ascii=False),
-                        created_at=format_time(datetime.now(UTC)),
-                    )
-                )
+                if not await _record(conn, principal, key, fingerprint, status, body):
+                    raise _AnsweredFirst(key)
             return StoredResponse(status, body, replayed=False)
-        except (IntegrityError, ConcurrencyConflict):
+        except (IntegrityError, ConcurrencyConflict, _AnsweredFirst):
             # A concurrent twin committed first; our transaction (and its events) rolled back.
             async with db.read_engine.connect() as conn:
                 earlier = await _lookup(conn, principal, key, fingerprint)

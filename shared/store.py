@@ -1,11 +1,15 @@
 """The event store: atomic appends with an expected version, reads, and chain verification.
 
 Appends run inside a caller's transaction (`AsyncConnection`), so the events, their outbox
-rows, the read models of the same service and a consumer's inbox record commit together.
+rows, the read models of the same service and a consumer's inbox record commit together. The
+outbox row is written by the database itself, by a trigger on `events` (kernel_0004), in the
+event's own `INSERT`. The hot statements (the head and the stream read, the single event's
+insert) go to the driver directly (`shared.db.driver_rows`); the rest through SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,14 +19,37 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict
 from shared.envelope import GENESIS, Envelope, format_time, new_id
-from shared.schema import events, outbox
+from shared.schema import events
 from shared.signing import Signer, TrustedKeys, Untrusted
 
 #: Expected version for "whatever the stream is at": only for facts that cannot conflict.
 ANY_VERSION = -1
+
+_HEAD = DriverSQL(
+    "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1",
+    "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+)
+_STREAM = DriverSQL(
+    "SELECT position, envelope FROM events WHERE stream_id = ? AND version > ? ORDER BY version",
+    "SELECT position, envelope FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version",
+)
+_COLUMNS = [column.name for column in events.columns if column.name != "position"]
+_INSERT_ONE = DriverSQL(
+    f"INSERT INTO events ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in _COLUMNS)}) RETURNING position",
+    f"INSERT INTO events ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) RETURNING position",
+)
+
+
+def _unique_violation(failure: BaseException) -> bool:
+    """A UNIQUE constraint refused the insert: through SQLAlchemy, sqlite3 or asyncpg."""
+    if isinstance(failure, IntegrityError | sqlite3.IntegrityError):
+        return "uq_events_stream_version" in str(failure) or "UNIQUE" in str(failure).upper()
+    return getattr(failure, "sqlstate", None) == "23505"  # asyncpg's UniqueViolationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +110,9 @@ class EventStore:
 
     async def stream_head(self, conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
         """(version, hash) of the stream's last event; (0, GENESIS) when it has none."""
+        rows = await driver_rows(conn, _HEAD, (stream_id,))
+        if rows is not None:
+            return (0, GENESIS) if not rows else (int(rows[0][0]), str(rows[0][1]))
         row = (
             await conn.execute(
                 select(events.c.version, events.c.hash)
@@ -104,7 +134,8 @@ class EventStore:
         *,
         head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
-        """Append `pending` after `expected_version`, atomically, with their outbox rows.
+        """Append `pending` after `expected_version`, atomically, with their outbox rows
+        (written by the trigger on `events` in the same statement).
 
         `head`: the stream's (version, hash) as read earlier IN THIS TRANSACTION (the load the
         decision rests on), saving the head's `SELECT`; without it the head is selected here.
@@ -112,14 +143,9 @@ class EventStore:
         PostgreSQL a writer that moved the stream in between makes our insert lose on
         `UNIQUE(stream_id, version)`, a `ConcurrencyConflict` as before.
         """
-        written = await self.write_events(
+        return await self.write_events(
             conn, stream_id, expected_version, pending, meta, now, head=head
         )
-        if written:
-            await conn.execute(
-                insert(outbox), [{"position": e.position, "event_id": e.id} for e in written]
-            )
-        return written
 
     async def write_events(
         self,
@@ -132,7 +158,8 @@ class EventStore:
         *,
         head: tuple[int, str] | None = None,
     ) -> list[Envelope]:
-        """The events of an append, sealed into the hash chain and inserted; no outbox rows."""
+        """The events of an append, sealed into the hash chain and inserted (their outbox rows
+        by the trigger on `events`)."""
         if not pending:
             return []
         version, prevhash = head if head is not None else await self.stream_head(conn, stream_id)
@@ -174,18 +201,27 @@ class EventStore:
             for e in sealed
         ]
         try:
-            result = await conn.execute(
-                insert(events).returning(events.c.position, sort_by_parameter_order=True),
-                rows,
-            )
-        except IntegrityError as clash:
-            if "uq_events_stream_version" in str(clash) or "UNIQUE" in str(clash).upper():
+            positions = await self._insert(conn, rows)
+        except Exception as clash:
+            if _unique_violation(clash):
                 raise ConcurrencyConflict(
                     stream_id, expected_version, version + 1, raced=True
                 ) from clash
             raise
-        positions = [int(row.position) for row in result]
         return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]
+
+    @staticmethod
+    async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert `rows` into `events`; their positions, in order. One row (a command's usual
+        append) goes to the driver when it can; several through SQLAlchemy's sorted RETURNING."""
+        if len(rows) == 1:
+            returned = await driver_rows(conn, _INSERT_ONE, [rows[0][c] for c in _COLUMNS])
+            if returned is not None:
+                return [int(returned[0][0])]
+        result = await conn.execute(
+            insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
+        )
+        return [int(row.position) for row in result]
 
     async def read_stream(
         self,
@@ -195,6 +231,10 @@ class EventStore:
         limit: int | None = None,
     ) -> list[Envelope]:
         """The stream's events after `after_version`, in version order (at most `limit`)."""
+        if limit is None:
+            rows = await driver_rows(conn, _STREAM, (stream_id, after_version))
+            if rows is not None:
+                return [Envelope.from_json(envelope, int(p)) for p, envelope in rows]
         result = await conn.execute(
             select(events.c.position, events.c.envelope)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)

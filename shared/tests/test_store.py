@@ -6,12 +6,13 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict
 from shared.envelope import GENESIS
+from shared.schema import outbox
 from shared.store import EventStore, Metadata, PendingEvent
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -166,3 +167,75 @@ async def test_an_append_after_a_given_head_chains_from_it_and_a_stale_head_conf
             await store.append(conn, "s-1", 2, pending(1), META, NOW, head=head)
     assert len(await store.read_all()) == 3
     assert await store.verify() == []
+
+
+async def test_each_appended_event_has_its_outbox_row_and_a_rollback_leaves_neither(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "one", 0)  # a single event: the driver's insert
+    await append(store, "many", 0, 3)  # several: SQLAlchemy's insert
+
+    async def failing_command() -> None:
+        async with database.engine.begin() as conn:
+            await store.append(conn, "gone", 0, pending(1), META, NOW)
+            raise RuntimeError("the command failed after its append")
+
+    with pytest.raises(RuntimeError):
+        await failing_command()
+    async with database.read_engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.c.position, outbox.c.event_id))).all()
+    stored = await store.read_all()
+    assert sorted((int(r.position), str(r.event_id)) for r in rows) == [
+        (e.position, e.id) for e in stored
+    ]
+    assert [e.subject for e in stored] == ["one", "many", "many", "many"]
+
+
+async def test_an_insert_that_loses_on_the_stream_version_is_a_raced_conflict(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 2)
+    async with database.engine.begin() as conn:
+        head = await store.stream_head(conn, "s-1")
+    await append(store, "s-1", 2)  # another writer moves the stream past that head
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        async with database.engine.begin() as conn:
+            await store.append(conn, "s-1", 2, pending(1), META, NOW, head=head)
+    assert conflict.value.raced
+    assert len(await store.read_all()) == 3
+
+
+async def test_driver_statements_run_in_the_transaction_or_not_at_all(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    await append(store, "s-1", 0, 2)
+    head_sql = DriverSQL(
+        "SELECT count(*) FROM events WHERE stream_id = ?",
+        "SELECT count(*) FROM events WHERE stream_id = $1",
+    )
+    async with database.read_engine.connect() as reader:
+        if database.is_sqlite:  # its BEGIN comes with the first statement: SQLAlchemy's
+            assert await driver_rows(reader, head_sql, ("s-1",)) is None
+        assert [e.streamversion for e in await store.read_stream(reader, "s-1")] == [1, 2]
+        assert await driver_rows(reader, head_sql, ("s-1",)) == [(2,)]
+
+    async def rolled_back() -> None:
+        async with database.engine.begin() as conn:
+            # The driver's statement comes first in the transaction, and is rolled back in it.
+            assert await store.stream_head(conn, "s-1") == (2, await _hash_of(store, 2))
+            await store.append(conn, "s-1", 2, pending(1), META, NOW)
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    assert len(await store.read_all()) == 2
+
+
+async def _hash_of(store: EventStore, version: int) -> str:
+    async with store.db.read_engine.connect() as reader:
+        return next(
+            e.hash for e in await store.read_stream(reader, "s-1") if e.streamversion == version
+        )

@@ -127,6 +127,33 @@ async def test_concurrent_twins_with_one_key_append_once(executor: Executor) -> 
     assert await total(executor) == (3, 2)
 
 
+async def test_a_twin_that_records_its_result_first_answers_for_both(
+    executor: Executor,
+) -> None:
+    """The twin commits its result while ours is in flight (no stream in common, so nothing
+    else conflicts): our record inserts nothing, our events roll back, the twin's answer is
+    ours. PostgreSQL only: SQLite's writers take turns, so a twin cannot commit meanwhile."""
+    if executor.db.is_sqlite:
+        pytest.skip("SQLite's writers take turns")
+    for n in (1, 2):
+        await executor.execute(tally, f"tally-t{n}", Open(f"t{n}", "a"), ctx=CTX, case_id="c1")
+
+    async def twin(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+        await executor.execute(tally, "tally-t2", Count("t2", 5), ctx=CTX, conn=conn)
+        return 200, {"tally": 2}
+
+    async def ours(conn: AsyncConnection) -> tuple[int, dict[str, int]]:
+        await executor.execute(tally, "tally-t1", Count("t1", 7), ctx=CTX, conn=conn)
+        first = await once(executor.db, executor.transaction, "u1", "k", "fp", twin)
+        assert not first.replayed
+        return 200, {"tally": 1}
+
+    answer = await once(executor.db, executor.transaction, "u1", "k", "fp", ours)
+    assert (answer.body, answer.replayed) == ({"tally": 2}, True)
+    assert await total(executor, "t1") == (0, 1)  # our Count rolled back
+    assert await total(executor, "t2") == (5, 2)
+
+
 async def test_commands_racing_for_one_stream_are_decided_again_not_refused(
     executor: Executor,
 ) -> None:
