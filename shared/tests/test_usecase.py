@@ -127,14 +127,13 @@ async def test_concurrent_twins_with_one_key_append_once(executor: Executor) -> 
     assert await total(executor) == (3, 2)
 
 
+@pytest.mark.postgresql_only
 async def test_a_twin_that_records_its_result_first_answers_for_both(
     executor: Executor,
 ) -> None:
     """The twin commits its result while ours is in flight (no stream in common, so nothing
     else conflicts): our record inserts nothing, our events roll back, the twin's answer is
     ours. PostgreSQL only: SQLite's writers take turns, so a twin cannot commit meanwhile."""
-    if executor.db.is_sqlite:
-        pytest.skip("SQLite's writers take turns")
     for n in (1, 2):
         await executor.execute(tally, f"tally-t{n}", Open(f"t{n}", "a"), ctx=CTX, case_id="c1")
 
