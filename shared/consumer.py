@@ -60,7 +60,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -309,8 +309,9 @@ class Consumer:
         handler = self.subscription.handlers.get(envelope.name)
         try:
             async with self.db.engine.begin() as conn:
-                last = await self.last_version(conn, envelope.subject)
-                held = await self._held(conn, envelope.subject, envelope.streamversion)
+                last, held = await self._last_and_held(
+                    conn, envelope.subject, envelope.streamversion
+                )
                 if held is not None and held[0] != envelope.id:
                     return Outcome.QUARANTINED  # same version, another event
                 if envelope.streamversion <= last:
@@ -542,6 +543,24 @@ class Consumer:
             for stream, version in rows:
                 found[str(stream)] = int(version or 0)
         return found
+
+    async def _last_and_held(
+        self, conn: AsyncConnection, upstream_stream: str, version: int
+    ) -> tuple[int, tuple[str, str] | None]:
+        """`last_version` and `_held` of one stream together, in one statement."""
+        c = inbox.c
+        at_version = c.version == version
+        row = (
+            await conn.execute(
+                select(
+                    func.max(case((c.outcome != Outcome.PARKED, c.version))),
+                    func.max(case((at_version, c.event_id))),
+                    func.max(case((at_version, c.outcome))),
+                ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
+            )
+        ).one()
+        held = None if row[1] is None else (str(row[1]), str(row[2]))
+        return int(row[0] or 0), held
 
     async def _held(
         self, conn: AsyncConnection, upstream_stream: str, version: int

@@ -285,3 +285,24 @@ async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
     async with database.read_engine.connect() as conn:
         stored = dict((await conn.execute(select(inbox.c.event_id, inbox.c.envelope))).all())
     assert {e.id: e.to_json().decode() for e in sent} == stored
+
+
+async def test_a_single_message_asks_the_inbox_once(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    reads: list[str] = []
+    engine = database.engine
+
+    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def seen(*args: Any) -> None:
+        statement = " ".join(str(args[2]).split()).upper()
+        if statement.startswith("SELECT") and "FROM INBOX" in statement:
+            reads.append(statement)
+
+    try:
+        await publish(js, envelope("alone", 1))
+        assert await consumer.fetch_and_process(wait=1.0) == [Outcome.APPLIED]
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(reads) == 1, reads
+    assert await applied(database) == [("alone", 1)]
