@@ -27,7 +27,10 @@ A fetch is first tried as ONE transaction (`_apply_batch`): when every message i
 new and next in its stream's order (duplicates among them are acknowledged without effect,
 as above) and every handler succeeds, the effects and inbox rows of all of them commit
 together and the messages are acknowledged after that commit: one fsync for the fetch instead
-of one per message. A gap, an unreadable envelope, a deferral, a conflict or any handler error
+of one per message. That path is lean: the envelopes are read and verified before the
+transaction opens, the inbox is asked once for the last version of every stream of the fetch
+(one grouped `SELECT`), and the inbox rows, holding the received bytes as they came, go in
+with one `executemany`. A gap, an unreadable envelope, a deferral, a conflict or any handler error
 rolls the whole batch back and the fetch is processed message by message by the rules above,
 so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch holding a
 redelivered message (one that failed, waited or was deferred before) goes straight to the
@@ -47,7 +50,7 @@ import asyncio
 import contextlib
 import json
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +60,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -306,8 +309,9 @@ class Consumer:
         handler = self.subscription.handlers.get(envelope.name)
         try:
             async with self.db.engine.begin() as conn:
-                last = await self.last_version(conn, envelope.subject)
-                held = await self._held(conn, envelope.subject, envelope.streamversion)
+                last, held = await self._last_and_held(
+                    conn, envelope.subject, envelope.streamversion
+                )
                 if held is not None and held[0] != envelope.id:
                     return Outcome.QUARANTINED  # same version, another event
                 if envelope.streamversion <= last:
@@ -332,40 +336,61 @@ class Consumer:
         return Outcome.APPLIED
 
     async def _apply_batch(self, messages: list[Msg]) -> list[str]:
-        """Apply every message of a fetch in one transaction, or raise (nothing committed)."""
+        """Apply every message of a fetch in one transaction, or raise (nothing committed).
+
+        Lean: every envelope is read and verified before the transaction opens; the inbox is
+        asked once for the last version of every stream in the fetch (one grouped `SELECT`);
+        the inbox rows keep the received bytes as they came (they are the producer's stored
+        canonical bytes, whose hash and signature were just verified) and go in with one
+        `executemany`.
+        """
+        received: list[tuple[Envelope, str]] = []
+        for message in messages:
+            try:
+                envelope = Envelope.from_json(message.data)
+                text = message.data.decode("utf-8")
+            except (ValueError, KeyError, TypeError) as unreadable:  # UnicodeError: ValueError
+                raise _NotBatchable("unreadable envelope") from unreadable
+            if self.untrusted(message, envelope) is not None:
+                raise _NotBatchable("untrusted")
+            received.append((envelope, text))
         outcomes: list[str] = []
-        last: dict[str, int] = {}
         in_batch: dict[tuple[str, int], str] = {}  # (stream, version) -> id applied here
         rows: list[dict[str, Any]] = []
         processed_at = format_time(datetime.now(UTC))
+        handlers = self.subscription.handlers
         async with self.db.engine.begin() as conn:
-            for message in messages:
-                try:
-                    envelope = Envelope.from_json(message.data)
-                except (ValueError, KeyError, TypeError) as unreadable:
-                    raise _NotBatchable("unreadable envelope") from unreadable
+            last = await self.last_versions(conn, {envelope.subject for envelope, _ in received})
+            for envelope, text in received:
                 stream = envelope.subject
-                if stream not in last:
-                    last[stream] = await self.last_version(conn, stream)
-                if self.untrusted(message, envelope) is not None:
-                    raise _NotBatchable("untrusted")
-                if envelope.streamversion <= last[stream]:
-                    held_id = in_batch.get((stream, envelope.streamversion))
+                version = envelope.streamversion
+                if version <= last[stream]:
+                    held_id = in_batch.get((stream, version))
                     if held_id is None:
-                        held = await self._held(conn, stream, envelope.streamversion)
+                        held = await self._held(conn, stream, version)
                         held_id = held[0] if held is not None else None
                     if held_id != envelope.id:
                         raise _NotBatchable("same version, another event")
                     outcomes.append(Outcome.SKIPPED)
                     continue
-                if envelope.streamversion > last[stream] + 1:
+                if version > last[stream] + 1:
                     raise _NotBatchable("gap")
-                handler = self.subscription.handlers.get(envelope.name)
+                handler = handlers.get(envelope.name)
                 if handler is not None:
                     await handler(conn, envelope)
-                last[stream] = envelope.streamversion
-                rows.append(self._inbox_row(envelope, Outcome.APPLIED, processed_at))
-                in_batch[stream, envelope.streamversion] = envelope.id
+                last[stream] = version
+                rows.append(
+                    {
+                        "consumer": self.durable,
+                        "event_id": envelope.id,
+                        "upstream_stream": stream,
+                        "version": version,
+                        "outcome": Outcome.APPLIED,
+                        "envelope": text,
+                        "processed_at": processed_at,
+                    }
+                )
+                in_batch[stream, version] = envelope.id
                 outcomes.append(Outcome.APPLIED)
             if rows:
                 await conn.execute(insert(inbox), rows)
@@ -498,6 +523,44 @@ class Consumer:
             )
         ).scalar()
         return int(value or 0)
+
+    async def last_versions(
+        self, conn: AsyncConnection, upstream_streams: Collection[str]
+    ) -> dict[str, int]:
+        """`last_version` of each of `upstream_streams`, in one grouped query."""
+        found = dict.fromkeys(upstream_streams, 0)
+        names = sorted(found)
+        for start in range(0, len(names), 500):  # bound parameters stay few
+            rows = await conn.execute(
+                select(inbox.c.upstream_stream, func.max(inbox.c.version))
+                .where(
+                    inbox.c.consumer == self.durable,
+                    inbox.c.upstream_stream.in_(names[start : start + 500]),
+                    inbox.c.outcome != Outcome.PARKED,
+                )
+                .group_by(inbox.c.upstream_stream)
+            )
+            for stream, version in rows:
+                found[str(stream)] = int(version or 0)
+        return found
+
+    async def _last_and_held(
+        self, conn: AsyncConnection, upstream_stream: str, version: int
+    ) -> tuple[int, tuple[str, str] | None]:
+        """`last_version` and `_held` of one stream together, in one statement."""
+        c = inbox.c
+        at_version = c.version == version
+        row = (
+            await conn.execute(
+                select(
+                    func.max(case((c.outcome != Outcome.PARKED, c.version))),
+                    func.max(case((at_version, c.event_id))),
+                    func.max(case((at_version, c.outcome))),
+                ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
+            )
+        ).one()
+        held = None if row[1] is None else (str(row[1]), str(row[2]))
+        return int(row[0] or 0), held
 
     async def _held(
         self, conn: AsyncConnection, upstream_stream: str, version: int

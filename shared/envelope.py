@@ -12,6 +12,17 @@ or reordered event breaks every hash after it.
 The signature (`shared/signing.py`): `signature = Ed25519(canonical(envelope without
 signature))`, so it covers the hash and the key id `sigkeyid`. Neither is part of the hash:
 an event stored before signing existed keeps its hash and its bytes.
+
+JSON goes through orjson, with the standard library as the reference: `canonical_json` gives
+exactly the bytes of `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+allow_nan=False)` (hashes and signatures are computed over them), and `parse_json` exactly
+the values of `json.loads`. orjson writes a value made of dicts with string keys, lists,
+tuples, strings, 64-bit integers, booleans and None the same way (same escapes, same key
+order); for anything else — a float (orjson writes `1e-05` as `0.00001`), a larger integer,
+a subclass, an object the standard library refuses — both fall back to the standard library,
+which decides as it always did. On reading, orjson refuses what `json.loads` takes leniently
+(`NaN`, lone surrogates) and turns integers beyond 64 bits into floats: a refusal, or a float
+anywhere in the result, is read again by `json.loads`.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from ulid import ULID
 
 SPEC_VERSION = "1.0"
@@ -46,17 +58,63 @@ def parse_type(type_: str) -> tuple[str, str, int]:
     return service, name, int(version[1:])
 
 
+def nats_subject_of(type_: str, caseid: str) -> str:
+    """`haizhi.<service>.<case id>.<EventName>`: where an event of `type_` is published."""
+    service, name, _version = parse_type(type_)
+    return f"{TYPE_PREFIX}.{service}.{caseid}.{name}"
+
+
 def format_time(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("event times must be timezone-aware")
     return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the same bytes for the same content, everywhere."""
+_SCALARS = frozenset((str, int, bool, type(None)))
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes `value` byte for byte as the standard library does: dicts with
+    `str` keys, lists, tuples, `str`, `int`, `bool`, None — exact types, no float anywhere."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _SCALARS or _plain(item) for item in value)
+    return False
+
+
+def stdlib_canonical_json(value: Any) -> bytes:
+    """The reference encoding (what `canonical_json` always gives)."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same bytes for the same content, everywhere."""
+    if _plain(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep
+            pass
+    return stdlib_canonical_json(value)
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """`json.loads(raw)`, faster: the same values, the same refusals (see the module's doc)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+    if type(value) in _SCALARS or _plain(value):
+        return value
+    return json.loads(raw)  # a float: perhaps an integer beyond 64 bits, read exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +153,7 @@ class Envelope:
 
     @property
     def nats_subject(self) -> str:
-        return f"{TYPE_PREFIX}.{self.service}.{self.caseid}.{self.name}"
+        return nats_subject_of(self.type, self.caseid)
 
     def attributes(self, *, with_hash: bool = True) -> dict[str, Any]:
         attrs: dict[str, Any] = {
@@ -141,7 +199,7 @@ class Envelope:
 
     @classmethod
     def from_json(cls, raw: bytes | str, position: int | None = None) -> Envelope:
-        return cls.from_attributes(json.loads(raw), position)
+        return cls.from_attributes(parse_json(raw), position)
 
     @classmethod
     def from_attributes(cls, attrs: dict[str, Any], position: int | None = None) -> Envelope:

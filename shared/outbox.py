@@ -27,9 +27,18 @@ rest on the lock (duplicates are dropped, and a stream's next event is only sent
 previous one is stored), it saves doubled work. SQLite is the embedded, single-process store:
 its relay runs in the service's own process and takes no lock.
 
-Cost per pass: a burst of commits is served by one pass (one `SELECT`, one delete
-transaction): a wake-up waits `coalesce` seconds before the pass starts, and commits during a
-pass wake the next one. The lag gauge (`on_lag`) is not a `COUNT(*)` after every pass: a pass
+Cost per pass: a burst of commits is served by one pass (one `SELECT` of the outbox joined
+with the events, whose columns give each message's subject and id: the stored envelope is
+published as it is, never parsed): a wake-up waits `coalesce` seconds before the pass starts,
+and commits during a pass wake the next one. A pass does not delete: the acknowledged rows
+are *confirmed* in memory, excluded from the next passes' reads and from the lag, and deleted
+together, in one statement, once `delete_after` seconds have passed since the oldest of them
+or a whole batch has gathered, at the end of `drain_once`, and when the relay stops. So a
+relay under a steady load pays one delete transaction (one fsync) per `delete_after`, not one
+per pass. A crash loses only the memory: those rows are published again by the next relay
+and dropped by JetStream as duplicates (`Nats-Msg-Id`, `DUPLICATE_WINDOW` = a day).
+
+The lag gauge (`on_lag`) is not a `COUNT(*)` after every pass: a pass
 that read less than a full batch and had it all acknowledged emptied what the outbox held when
 it was read, so it reports 0; only while a backlog is drained is the outbox counted, at most
 once every `lag_interval` seconds. `lag()` counts exactly, for a scrape of `/metrics`.
@@ -38,6 +47,7 @@ once every `lag_interval` seconds. `lag()` counts exactly, for a scrape of `/met
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,12 +60,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
-from shared.envelope import Envelope
+from shared.envelope import Envelope, nats_subject_of
 from shared.logging import get_logger
 from shared.schema import events, outbox
 from shared.streams import STREAM
 
 MSG_ID = "Nats-Msg-Id"
+#: Positions per DELETE statement (bound parameters stay far below the drivers' limits).
+_DELETE_CHUNK = 1000
 #: First key of the relay's advisory lock ("hzob"); the second is the store's schema.
 _LOCK_CLASS = 0x687A6F62
 
@@ -82,6 +94,16 @@ class Outgoing:
         # The stored text is `Envelope.to_json()` as it was sealed: published byte for byte,
         # so what the stream holds hashes as the store does, whatever a reader upcasts.
         return cls(position, envelope.id, stream_id, envelope.nats_subject, envelope_json.encode())
+
+    @classmethod
+    def from_columns(
+        cls, position: int, event_id: str, stream_id: str, type_: str, case_id: str, envelope: str
+    ) -> Outgoing:
+        """From the `events` row's own columns (written from the same envelope by the store):
+        no parse of the envelope."""
+        return cls(
+            position, event_id, stream_id, nats_subject_of(type_, case_id), envelope.encode()
+        )
 
 
 def _waves(batch: Sequence[Outgoing]) -> list[list[Outgoing]]:
@@ -160,11 +182,13 @@ class OutboxRelay:
         after_publish: Callable[[Sequence[str]], None] | None = None,
         coalesce: float = 0.002,
         lag_interval: float = 1.0,
+        delete_after: float = 0.5,
     ) -> None:
         """`after_publish` sees the acknowledged event ids before their rows are deleted.
 
         `coalesce`: how long a woken relay waits for more commits before its pass (seconds).
         `lag_interval`: while a backlog drains, `on_lag` is given a count at most this often.
+        `delete_after`: how long acknowledged rows may wait for their (batched) delete.
         """
         self._db = db
         self._js = js
@@ -180,6 +204,10 @@ class OutboxRelay:
         self._woken = asyncio.Event()
         self._passes = asyncio.Lock()
         self._lease: AsyncConnection | None = None
+        self._delete_after = delete_after
+        #: Positions JetStream acknowledged whose rows are not deleted yet, and since when.
+        self._confirmed: set[int] = set()
+        self._confirmed_since = 0.0
 
     def wake(self) -> None:
         """Something was committed: skip the rest of the poll wait."""
@@ -187,8 +215,12 @@ class OutboxRelay:
 
     async def lag(self) -> int:
         """Events committed and not yet acknowledged by JetStream."""
+        query = select(func.count()).select_from(outbox)
+        confirmed = list(self._confirmed)  # rows still there or deleted meanwhile: not lag
+        if confirmed:
+            query = query.where(outbox.c.position.not_in(confirmed))
         async with self._db.read_engine.connect() as reader:
-            count = (await reader.execute(select(func.count()).select_from(outbox))).scalar()
+            count = (await reader.execute(query)).scalar()
         return int(count or 0)
 
     async def drain_once(self) -> int:
@@ -201,11 +233,14 @@ class OutboxRelay:
             self._woken.clear()
             if not await self._hold_lease():
                 return 0
-            while True:
-                read, done = await self._relay_batch()
-                relayed += done
-                if read < self._batch_size:
-                    break
+            try:
+                while True:
+                    read, done = await self._relay_batch()
+                    relayed += done
+                    if read < self._batch_size:
+                        break
+            finally:
+                await self._delete_confirmed()
         await self._report_lag(drained=True)
         return relayed
 
@@ -219,6 +254,8 @@ class OutboxRelay:
                         self._woken.clear()
                         leading = await self._hold_lease()
                         read = (await self._relay_batch())[0] if leading else 0
+                        if self._delete_due():
+                            await self._delete_confirmed()
                     await self._report_lag(drained=leading and read < self._batch_size)
                 except (PublishFailedError, SQLAlchemyError, nats.errors.Error, OSError) as failure:
                     log.warning(
@@ -233,6 +270,8 @@ class OutboxRelay:
                 elif read < self._batch_size:
                     await self._pause(self._poll_interval, stop, wakeable=True)
         finally:
+            with contextlib.suppress(SQLAlchemyError, OSError):  # else: republished, dropped
+                await self._delete_confirmed()
             await self.close()
 
     async def close(self) -> None:
@@ -252,33 +291,56 @@ class OutboxRelay:
     async def _relay_batch(self) -> tuple[int, int]:
         """One batch: (rows read, rows relayed)."""
         query = (
-            select(outbox.c.position, events.c.stream_id, events.c.envelope)
+            select(
+                outbox.c.position,
+                events.c.event_id,
+                events.c.stream_id,
+                events.c.type,
+                events.c.case_id,
+                events.c.envelope,
+            )
             .join(events, events.c.position == outbox.c.position)
             .order_by(outbox.c.position)
             .limit(self._batch_size)
         )
+        if self._confirmed:
+            query = query.where(outbox.c.position.not_in(list(self._confirmed)))
         async with self._db.read_engine.connect() as reader:
             rows = (await reader.execute(query)).all()
         if not rows:
             return 0, 0
-        batch = [
-            Outgoing.from_row(int(r.position), str(r.stream_id), str(r.envelope)) for r in rows
-        ]
+        batch = [Outgoing.from_columns(*row) for row in rows]
         acked, failure = await publish_in_stream_order(
             self._js, batch, ack_timeout=self._ack_timeout
         )
         if acked and self._after_publish is not None:
             self._after_publish([item.event_id for item in acked])
         if acked:
-            async with self._db.engine.begin() as conn:
-                await conn.execute(
-                    delete(outbox).where(outbox.c.position.in_([item.position for item in acked]))
-                )
+            if not self._confirmed:
+                self._confirmed_since = time.monotonic()
+            self._confirmed.update(item.position for item in acked)
         if failure is not None:
             raise PublishFailedError(
                 f"{len(batch) - len(acked)} of {len(batch)} events not acknowledged"
             ) from failure
         return len(rows), len(acked)
+
+    def _delete_due(self) -> bool:
+        return bool(self._confirmed) and (
+            len(self._confirmed) >= self._batch_size
+            or time.monotonic() - self._confirmed_since >= self._delete_after
+        )
+
+    async def _delete_confirmed(self) -> None:
+        """Delete the rows of every acknowledged event, in one statement (one transaction)."""
+        if not self._confirmed:
+            return
+        confirmed = sorted(self._confirmed)
+        async with self._db.engine.begin() as conn:
+            for start in range(0, len(confirmed), _DELETE_CHUNK):
+                chunk = confirmed[start : start + _DELETE_CHUNK]
+                await conn.execute(delete(outbox).where(outbox.c.position.in_(chunk)))
+        self._confirmed.difference_update(confirmed)
 
     async def _hold_lease(self) -> bool:
         """Whether this relay leads: always on SQLite; holding the advisory lock on PostgreSQL."""

@@ -257,3 +257,52 @@ async def test_a_gap_inside_a_fetch_falls_back_to_one_message_at_a_time(
     await publish(js, envelope("s-1", 2))
     await run_until_idle(consumer)
     assert sorted(await applied(database)) == [("s-1", 1), ("s-1", 2), ("s-1", 3), ("s-2", 1)]
+
+
+async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    statements: list[tuple[str, bool]] = []
+    engine = database.engine
+
+    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def seen(*args: Any) -> None:
+        _conn, _cursor, statement, _parameters, _context, executemany = args
+        statements.append((" ".join(statement.split()).upper(), bool(executemany)))
+
+    sent = [envelope(f"many-{n}", version) for version in (1, 2) for n in range(10)]
+    try:
+        for event_ in sent:
+            await publish(js, event_)
+        outcomes = await run_until_idle(consumer)
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert outcomes == [Outcome.APPLIED] * 20
+    inbox_reads = [s for s, _ in statements if s.startswith("SELECT") and "FROM INBOX" in s]
+    assert len(inbox_reads) == 1, inbox_reads
+    inbox_writes = [many for s, many in statements if s.startswith("INSERT INTO INBOX")]
+    assert inbox_writes == [True]
+    async with database.read_engine.connect() as conn:
+        stored = dict((await conn.execute(select(inbox.c.event_id, inbox.c.envelope))).all())
+    assert {e.id: e.to_json().decode() for e in sent} == stored
+
+
+async def test_a_single_message_asks_the_inbox_once(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    reads: list[str] = []
+    engine = database.engine
+
+    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def seen(*args: Any) -> None:
+        statement = " ".join(str(args[2]).split()).upper()
+        if statement.startswith("SELECT") and "FROM INBOX" in statement:
+            reads.append(statement)
+
+    try:
+        await publish(js, envelope("alone", 1))
+        assert await consumer.fetch_and_process(wait=1.0) == [Outcome.APPLIED]
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(reads) == 1, reads
+    assert await applied(database) == [("alone", 1)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -12,7 +14,14 @@ from typing import Any
 import pytest
 
 from shared.codec import EventRegistry, UnknownEventType
-from shared.envelope import GENESIS, Envelope, canonical_json, parse_type
+from shared.envelope import (
+    GENESIS,
+    Envelope,
+    canonical_json,
+    parse_json,
+    parse_type,
+    stdlib_canonical_json,
+)
 from shared.policy import PolicyBook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,3 +146,67 @@ def test_the_policy_in_force_is_the_newest_not_after_the_date() -> None:
     assert book.version("2022.1") is current
     with pytest.raises(KeyError):
         book.version("1999.1")
+
+
+# ---------------------------------------------------------------- orjson, byte for byte
+
+#: Values whose bytes the hash chain and the signatures depend on: every escape, key orders
+#: of every plane, floats (orjson would write 1e-05 as 0.00001), integers at and beyond 64
+#: bits, subclasses, tuples, nesting.
+AWKWARD: list[Any] = [
+    {"text": "".join(chr(c) for c in range(0x800))},
+    {chr(c): c for c in (0x7F, 0x80, 0x2028, 0x2029, 0xFEFF, 0xFFFF, 0x10000, 0x1F600)},
+    {"b": 1, "a": {"d": [1, {"z": None, "y": True}], "c": False}, "é": "海", "Z": ""},
+    {"amount": 1e-05, "big": 1e16, "pi": 3.141592653589793, "neg": -0.0, "one": 1.0},
+    {"max": 2**64 - 1, "min": -(2**63), "beyond": 2**64, "below": -(2**63) - 1},
+    {"grade": Grade.EXCELLENT, "years": (2024, 2025), "nested": [[[[]]]], "empty": {}},
+    ["top", "level", 1, None],
+    "a string",
+    12345678901234567890123,
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_canonical_json_is_the_standard_librarys_bytes(value: Any) -> None:
+    reference = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+    assert canonical_json(value) == reference
+    assert parse_json(reference) == json.loads(reference)
+    assert type(parse_json(reference)) is type(json.loads(reference))
+
+
+def test_canonical_json_refuses_what_the_standard_library_refuses() -> None:
+    for refused in (float("nan"), {"x": float("inf")}, {"when": date(2026, 5, 1)}, "\ud800"):
+        with pytest.raises((ValueError, TypeError)):
+            stdlib_canonical_json(refused)
+        with pytest.raises((ValueError, TypeError)):
+            canonical_json(refused)
+    odd_keys = {1.5: "k", 2: "i", 0.5: "n"}  # the standard library writes them as strings
+    assert canonical_json(odd_keys) == stdlib_canonical_json(odd_keys)
+
+
+def test_parse_json_reads_exactly_what_json_loads_reads() -> None:
+    for text in ("NaN", '{"n":18446744073709551616}', '{"n":-9223372036854775809}', '"\\ud800"',
+                 '{"a":1,"a":2}', "1E400", '{"f":0.1}', "[]"):  # fmt: skip
+        expected = json.loads(text)
+        got = parse_json(text)
+        assert repr(got) == repr(expected)
+        assert parse_json(text.encode()) == expected or text in ("NaN",)
+    with pytest.raises(json.JSONDecodeError, match="Expecting property name"):
+        parse_json(b"{not json")
+
+
+@pytest.mark.parametrize("data", [d for d in AWKWARD if isinstance(d, dict)])
+def test_an_envelopes_bytes_hash_and_signed_bytes_are_unchanged(data: dict[str, Any]) -> None:
+    envelope = sealed(data=data, causationid="01J0000000000000000000000B")
+    envelope = replace(envelope, sigkeyid="funding:0123456789abcdef", signature="c2lnbmF0dXJl")
+    attributes = envelope.attributes()
+    assert envelope.to_json() == stdlib_canonical_json(attributes)
+    without_signature = {k: v for k, v in attributes.items() if k != "signature"}
+    assert envelope.signed_bytes() == stdlib_canonical_json(without_signature)
+    unhashed = envelope.attributes(with_hash=False)
+    assert envelope.computed_hash() == hashlib.sha256(stdlib_canonical_json(unhashed)).hexdigest()
+    again = Envelope.from_json(envelope.to_json())
+    assert again.to_json() == envelope.to_json()
+    assert again.computed_hash() == envelope.hash == envelope.computed_hash()

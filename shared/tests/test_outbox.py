@@ -17,7 +17,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.db import Database
 from shared.decider import ConcurrencyConflict
@@ -25,7 +25,7 @@ from shared.envelope import event_type, new_id
 from shared.nats_server import EmbeddedNats, free_port
 from shared.outbox import MSG_ID, OutboxRelay, Outgoing, PublishFailedError, publish_in_stream_order
 from shared.reconcile import StoredMessage, stored_messages
-from shared.schema import events
+from shared.schema import events, outbox
 from shared.store import EventStore, Metadata, PendingEvent
 from shared.streams import STREAM, ensure_streams
 
@@ -406,3 +406,68 @@ async def test_a_burst_of_wake_ups_is_served_by_few_passes(
     await relaying
     assert len(await haizhi(js)) == 5
     assert passes - before < 5, "every wake-up had a pass of its own"
+
+
+async def outbox_rows(db: Database) -> int:
+    async with db.read_engine.connect() as reader:
+        return int((await reader.execute(select(func.count()).select_from(outbox))).scalar() or 0)
+
+
+async def test_passes_confirm_and_the_deletes_come_batched_when_due_and_at_the_stop(
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
+) -> None:
+    drained = asyncio.Event()
+    relay = relay_for(
+        relays,
+        database,
+        js,
+        poll_interval=0.02,
+        delete_after=3600,
+        on_lag=lambda lag: drained.set() if lag == 0 else None,
+    )
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(relay.run(stop))
+    for n in range(3):
+        await append(database, f"pass-{n}", 2, relay=relay)
+        for _ in range(10):
+            drained.clear()
+            if await relay.lag() == 0:
+                break
+            await asyncio.wait_for(drained.wait(), 5)
+    # Three passes, no delete yet: the rows wait, excluded from the lag and from the reads.
+    assert await outbox_rows(database) == 6
+    assert await relay.lag() == 0
+    await asyncio.sleep(0.1)  # idle passes re-read nothing
+    assert len(await haizhi(js)) == 6
+    stop.set()
+    await relaying
+    assert await outbox_rows(database) == 0, "the stop deletes what was confirmed"
+    assert len(await assert_once_and_in_order(database, js)) == 6
+
+    soon = relay_for(relays, database, js, poll_interval=0.02, delete_after=0.05)
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(soon.run(stop))
+    await append(database, "later", 2, relay=soon)
+    deadline = time.monotonic() + 5
+    while await outbox_rows(database):
+        assert time.monotonic() < deadline, "confirmed rows never deleted while running"
+        await asyncio.sleep(0.02)
+    stop.set()
+    await relaying
+    assert len(await assert_once_and_in_order(database, js)) == 8
+
+
+async def test_rows_confirmed_before_a_crash_are_published_again_and_dropped(
+    database: Database, js: JetStreamContext, relays: list[OutboxRelay]
+) -> None:
+    crashed = relay_for(relays, database, js, delete_after=3600)
+    await append(database, "c", 3)
+    read, relayed = await crashed._relay_batch()  # a pass, its deletes still due
+    assert (read, relayed) == (3, 3)
+    assert await outbox_rows(database) == 3  # the process dies here: the memory is lost
+
+    successor = relay_for(relays, database, js)
+    assert await successor.lag() == 3
+    assert await successor.drain_once() == 3
+    assert await outbox_rows(database) == 0
+    assert len(await assert_once_and_in_order(database, js)) == 3
