@@ -110,10 +110,10 @@ OUTBOX_TRIGGER_POSTGRES = [
 
 
 async def outbox_trigger(db: Database) -> None:
-    statements = [OUTBOX_TRIGGER_SQLITE] if db.is_sqlite else OUTBOX_TRIGGER_POSTGRES
-    async with db.engine.begin() as conn:
-        for statement in statements:
-            await conn.execute(text(statement))
+    """The prototype landed (migration `kernel_0004_outbox_trigger`): every kernel database has
+    the trigger already, so the trials keep their names and this creates nothing.
+    `OUTBOX_TRIGGER_SQLITE` / `OUTBOX_TRIGGER_POSTGRES` stay as the prototype's record."""
+    del db
 
 
 # ----------------------------------------------------------------- SQLite without thread hops
