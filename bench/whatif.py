@@ -28,7 +28,7 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from sqlalchemy import Table, bindparam, event, insert, select, text, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from shared.codec import EventRegistry
