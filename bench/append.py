@@ -74,8 +74,6 @@ INSERT_PG = (
 )
 HEAD_SQLITE = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
 HEAD_PG = "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
-OUTBOX_SQLITE = "INSERT INTO outbox (position, event_id) VALUES (?, ?)"
-OUTBOX_PG = "INSERT INTO outbox (position, event_id) VALUES ($1, $2)"
 UPSERT_TOTALS = (
     "INSERT INTO toy_totals (tally_id, name, total, events) VALUES ({0}, NULL, {1}, 1) "
     "ON CONFLICT (tally_id) DO UPDATE SET total = toy_totals.total + excluded.total, "
@@ -151,7 +149,7 @@ def raw_sqlite_command(conn: sqlite3.Connection, stream: str) -> None:
         head = conn.execute(HEAD_SQLITE, (stream,)).fetchone()
         version, prevhash = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
         envelope, body = sealed_counted(stream, version, prevhash)
-        cursor = conn.execute(
+        conn.execute(
             INSERT_SQLITE,
             {
                 "event_id": envelope.id,
@@ -164,7 +162,7 @@ def raw_sqlite_command(conn: sqlite3.Connection, stream: str) -> None:
                 "hash": envelope.hash,
             },
         )
-        conn.execute(OUTBOX_SQLITE, (cursor.lastrowid, envelope.id))
+        # The outbox row: the kernel schema's trigger writes it, for the raw command as for ours.
         conn.execute(UPSERT_SQLITE, (stream, 1))
     except BaseException:
         conn.execute("ROLLBACK")
@@ -178,8 +176,8 @@ async def raw_pg_command(conn: Any, stream: str) -> None:
         head = await conn.fetchrow(HEAD_PG, stream)
         version, prevhash = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
         envelope, body = sealed_counted(stream, version, prevhash)
-        position = await conn.fetchval(
-            INSERT_PG + " RETURNING position",
+        await conn.execute(
+            INSERT_PG,
             envelope.id,
             stream,
             envelope.streamversion,
@@ -189,7 +187,7 @@ async def raw_pg_command(conn: Any, stream: str) -> None:
             body,
             envelope.hash,
         )
-        await conn.execute(OUTBOX_PG, position, envelope.id)
+        # The outbox row: the kernel schema's trigger writes it, for the raw command as for ours.
         await conn.execute(UPSERT_PG, stream, 1)
 
 
