@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -265,6 +265,13 @@ class EventStore:
             .order_by(events.c.position)
             .limit(limit)
         )
+        return await self._positioned(query, conn, settled=settled)
+
+    async def _positioned(
+        self, query: Select[Any], conn: AsyncConnection | None, *, settled: bool
+    ) -> list[Envelope]:
+        """The envelopes `query` selects (position, envelope), read in `conn` if given, else
+        settled (`read_all` explains) or on the read engine."""
         if conn is not None:
             rows = (await conn.execute(query)).all()
         elif settled and not self.db.is_sqlite:
@@ -298,14 +305,7 @@ class EventStore:
             .order_by(events.c.position)
             .limit(limit)
         )
-        if settled and not self.db.is_sqlite:
-            async with self.db.engine.begin() as locked:
-                await settle(locked)
-                rows = (await locked.execute(query)).all()
-        else:
-            async with self.db.read_engine.connect() as reader:
-                rows = (await reader.execute(query)).all()
-        return [Envelope.from_json(row.envelope, int(row.position)) for row in rows]
+        return await self._positioned(query, None, settled=settled)
 
     async def last_position(self) -> int:
         async with self.db.read_engine.connect() as reader:
