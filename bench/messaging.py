@@ -300,6 +300,12 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
             return one_round
 
         async def raw() -> tuple[int, float, float]:
+            return await raw_round(verify=False)
+
+        async def raw_verifying() -> tuple[int, float, float]:
+            return await raw_round(verify=True)
+
+        async def raw_round(*, verify: bool) -> tuple[int, float, float]:
             upstream = f"up{next(batch)}"
             await publish_upstream(js, upstream, n, per_stream=5)
             subject = f"haizhi.{upstream}.>"
@@ -314,10 +320,15 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
                 subject, durable=f"raw-{upstream}", stream=STREAM, config=config
             )
             name = f"raw-{upstream}"
+            keys = trust()  # after publishing: the upstream's test key exists from then on
             done = 0
             with Stopwatch() as watch:
                 while done < n:
                     messages = await sub.fetch(64, timeout=2.0)
+                    if verify:  # what ours does first: refuse what no trusted key vouches for
+                        for message in messages:
+                            if keys.check(Envelope.from_json(message.data)) is not None:
+                                raise RuntimeError("the bench's own events failed to verify")
                     durable_write(
                         raw_conn, INSERT_INBOX, [inbox_row(name, m.data) for m in messages]
                     )
@@ -330,7 +341,7 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
         trials: dict[str, Round] = {}
         for name, kind in kinds.items():
             if kind is None:
-                trials[name] = raw
+                trials[name] = raw_verifying if name == RAW_VERIFYING else raw
             elif isinstance(kind, str):
                 trials[name] = through_edge
             else:
@@ -341,11 +352,18 @@ async def _consume_rates(env: Env, kinds: dict[str, type[Consumer] | str | None]
             raw_conn.close()
 
 
+#: The raw consumer that also checks each message's signature, as ours must since issue 13:
+#: not the key's baseline (the issue's raw consumer verifies nothing), its context in `raw`.
+RAW_VERIFYING = "raw_verifying"
+
+
 async def consume_ratio(env: Env) -> Figure:
-    rates = await _consume_rates(env, {"consumer": EDGE, "raw": None})
+    rates = await _consume_rates(env, {"consumer": EDGE, "raw": None, RAW_VERIFYING: None})
     return paired(rates, "consumer", "raw"), {
         "events_per_s": rates,
         "cpu_us_per_op": cpu_per_op(rates, "consumer", "raw"),
+        "ratio_to_raw_verifying": paired(rates, "consumer", RAW_VERIFYING),
+        "cpu_us_per_op_raw_verifying": cpu_per_op(rates, "consumer", RAW_VERIFYING),
         "messages_per_round": env.sizes.consume,
         "database": "sqlite",
         "consumer_batch": 64,
