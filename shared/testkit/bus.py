@@ -1,12 +1,15 @@
-"""Put another service's events on the bus in tests, as its outbox relay would."""
+"""Put another service's events on the bus in tests, as its outbox relay would, and run a
+consumer until it has taken them."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from nats.js import JetStreamContext
 
+from shared.consumer import Consumer
 from shared.envelope import GENESIS, Envelope, event_type, new_id
 from shared.testkit.keys import signer
 
@@ -42,6 +45,17 @@ def foreign_event(
         hash="",
     ).sealed()
     return signer(service).sign(envelope)
+
+
+async def run_until_idle(consumer: Consumer, deadline: float = 30.0) -> list[str]:
+    """Pull and process until nothing is pending or waiting for redelivery; the outcomes."""
+    outcomes: list[str] = []
+    stop_at = time.monotonic() + deadline
+    while time.monotonic() < stop_at:
+        outcomes += await consumer.fetch_and_process(wait=0.3)
+        if await consumer.pending() == 0:
+            return outcomes
+    raise AssertionError(f"consumer still busy after {deadline}s: {outcomes}")
 
 
 async def publish(js: JetStreamContext, event: Envelope, msg_id: str | None = None) -> None:

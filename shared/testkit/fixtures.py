@@ -21,6 +21,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from shared.envelope import new_id
 from shared.migrate import upgrade
 from shared.nats_auth import OPERATOR, NatsUsers
 from shared.nats_server import EmbeddedNats, free_port
+from shared.streams import ensure_streams
 from shared.testkit import containers
 from shared.testkit.service import TestEnvironment
 
@@ -110,6 +112,14 @@ async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
         await js.add_stream(_ANCHOR)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def js(nats_client: NatsClient) -> JetStreamContext:
+    """JetStream on the clean server, with `HAIZHI` and `HAIZHI_DLQ` as the services make them."""
+    context = nats_client.jetstream()
+    await ensure_streams(context)
+    return context
 
 
 @pytest.fixture(params=BACKENDS)

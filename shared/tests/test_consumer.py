@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
-from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy import event as sa_event
@@ -17,8 +15,8 @@ from shared.consumer import Consumer, Outcome, Subscription
 from shared.db import Database
 from shared.envelope import Envelope
 from shared.schema import inbox
-from shared.streams import DLQ_STREAM, ensure_streams
-from shared.testkit.bus import foreign_event, publish
+from shared.streams import DLQ_STREAM
+from shared.testkit.bus import foreign_event, publish, run_until_idle
 from shared.testkit.keys import signer, trust
 
 effects_metadata = MetaData()
@@ -48,13 +46,6 @@ async def record(conn: AsyncConnection, event: Envelope) -> None:
 
 
 @pytest.fixture
-async def js(nats_client: NatsClient) -> JetStreamContext:
-    js = nats_client.jetstream()
-    await ensure_streams(js)
-    return js
-
-
-@pytest.fixture
 async def consumer(database: Database, js: JetStreamContext) -> Consumer:
     async with database.engine.begin() as conn:
         await conn.run_sync(effects_metadata.create_all)
@@ -64,17 +55,6 @@ async def consumer(database: Database, js: JetStreamContext) -> Consumer:
     )
     await consumer.start()
     return consumer
-
-
-async def run_until_idle(consumer: Consumer, deadline: float = 20.0) -> list[str]:
-    """Pull and process until nothing is pending or waiting for redelivery."""
-    outcomes: list[str] = []
-    stop_at = time.monotonic() + deadline
-    while time.monotonic() < stop_at:
-        outcomes += await consumer.fetch_and_process(wait=0.3)
-        if await consumer.pending() == 0:
-            return outcomes
-    raise AssertionError(f"consumer still busy after {deadline}s: {outcomes}")
 
 
 async def applied(database: Database) -> list[tuple[str, int]]:

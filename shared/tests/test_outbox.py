@@ -106,13 +106,6 @@ def relay_for(made: list[OutboxRelay], *args: Any, **kwargs: Any) -> OutboxRelay
     return relay
 
 
-@pytest.fixture
-async def js(nats_client: Client) -> JetStreamContext:
-    context = nats_client.jetstream()
-    await ensure_streams(context)
-    return context
-
-
 async def test_an_appended_event_is_published_under_its_case_subject_with_its_id(
     database: Database, js: JetStreamContext, relays: list[OutboxRelay]
 ) -> None:

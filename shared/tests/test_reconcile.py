@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy import delete
 
@@ -17,7 +16,7 @@ from shared.outbox import MSG_ID, OutboxRelay
 from shared.reconcile import reconcile, stored_messages
 from shared.schema import outbox
 from shared.store import EventStore, Metadata, PendingEvent
-from shared.streams import STREAM, ensure_streams
+from shared.streams import STREAM
 
 SERVICE = "probe"
 
@@ -35,13 +34,6 @@ async def lose_from_outbox(db: Database, envelope: Envelope) -> None:
     """As if JetStream acknowledged the event and then lost it."""
     async with db.engine.begin() as conn:
         await conn.execute(delete(outbox).where(outbox.c.event_id == envelope.id))
-
-
-@pytest.fixture
-async def js(nats_client: Client) -> JetStreamContext:
-    context = nats_client.jetstream()
-    await ensure_streams(context)
-    return context
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ alert metric, and has no effect; the real event keeps its place in the stream's 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,8 +23,8 @@ from shared.metrics import Metrics
 from shared.signing import Signer, TrustedKeys, Untrusted, development_signer, trust_key
 from shared.store import EventStore, Metadata, PendingEvent
 from shared.stream_audit import audit_stream
-from shared.streams import DLQ_STREAM, ensure_streams
-from shared.testkit.bus import foreign_event, publish
+from shared.streams import DLQ_STREAM
+from shared.testkit.bus import foreign_event, publish, run_until_idle
 from shared.testkit.keys import signer, trust
 
 effects_metadata = MetaData()
@@ -51,13 +49,6 @@ def event(stream: str, version: int, **data: Any) -> Envelope:
 
 
 @pytest.fixture
-async def js(nats_client: NatsClient) -> JetStreamContext:
-    js = nats_client.jetstream()
-    await ensure_streams(js)
-    return js
-
-
-@pytest.fixture
 def metrics() -> Metrics:
     return Metrics("probe")
 
@@ -78,16 +69,6 @@ async def consumer(database: Database, js: JetStreamContext, metrics: Metrics) -
     )
     await consumer.start()
     return consumer
-
-
-async def run_until_idle(consumer: Consumer, deadline: float = 20.0) -> list[str]:
-    outcomes: list[str] = []
-    stop_at = time.monotonic() + deadline
-    while time.monotonic() < stop_at:
-        outcomes += await consumer.fetch_and_process(wait=0.3)
-        if await consumer.pending() == 0:
-            return outcomes
-    raise AssertionError(f"consumer still busy after {deadline}s: {outcomes}")
 
 
 async def applied(database: Database) -> list[tuple[str, int, str]]:

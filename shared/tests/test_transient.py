@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +20,7 @@ from shared.envelope import Envelope
 from shared.migrate import upgrade
 from shared.schema import inbox
 from shared.streams import DLQ_STREAM, ensure_streams
-from shared.testkit.bus import foreign_event, publish
+from shared.testkit.bus import foreign_event, publish, run_until_idle
 from shared.testkit.keys import signer, trust
 
 effects_metadata = MetaData()
@@ -46,13 +45,6 @@ async def record(conn: AsyncConnection, event: Envelope) -> None:
     if event.data.get("poison"):
         raise RuntimeError("this message always fails")
     await conn.execute(insert(effects).values(stream=event.subject, version=event.streamversion))
-
-
-@pytest.fixture
-async def js(nats_client: NatsClient) -> JetStreamContext:
-    js = nats_client.jetstream()
-    await ensure_streams(js)
-    return js
 
 
 class Disk:
@@ -92,16 +84,6 @@ def new_consumer(db: Database, js: JetStreamContext, name: str = "transient") ->
     return Consumer(
         db, js, subscription, max_failures=3, retry_delay=0.02, max_backoff=0.2, trust=trust()
     )
-
-
-async def run_until_idle(consumer: Consumer, deadline: float = 30.0) -> list[str]:
-    outcomes: list[str] = []
-    stop_at = time.monotonic() + deadline
-    while time.monotonic() < stop_at:
-        outcomes += await consumer.fetch_and_process(wait=0.3)
-        if await consumer.pending() == 0:
-            return outcomes
-    raise AssertionError(f"consumer still busy after {deadline}s: {outcomes}")
 
 
 async def run_until(consumer: Consumer, failed: list[str], count: int) -> list[str]:
