@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -38,12 +38,13 @@ _CHUNK = 500
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message as `HAIZHI` holds it."""
+    """A message as its stream (`HAIZHI`, or `HAIZHI_DLQ`) holds it."""
 
     seq: int
     subject: str
     msg_id: str | None
     data: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def event_id(self) -> str | None:
@@ -91,9 +92,14 @@ class ReconcileReport:
 
 
 async def stored_messages(
-    js: JetStreamContext, filter_subject: str, *, batch: int = 512, fetch_wait: float = 5.0
+    js: JetStreamContext,
+    filter_subject: str,
+    *,
+    stream: str = STREAM,
+    batch: int = 512,
+    fetch_wait: float = 5.0,
 ) -> AsyncIterator[StoredMessage]:
-    """Every message of `HAIZHI` on `filter_subject`, in stream order, up to the current end.
+    """Every message of `stream` on `filter_subject`, in stream order, up to the current end.
 
     An ephemeral pull consumer without acknowledgements, held in server memory and removed
     when done: it reads the stream in batches without touching any durable consumer. Read it
@@ -106,7 +112,7 @@ async def stored_messages(
         num_replicas=1,
         inactive_threshold=60.0,
     )
-    subscription = await js.pull_subscribe(filter_subject, stream=STREAM, config=config)
+    subscription = await js.pull_subscribe(filter_subject, stream=stream, config=config)
     info = await subscription.consumer_info()
     try:
         if info.num_pending == 0:
@@ -116,14 +122,14 @@ async def stored_messages(
                 meta = msg.metadata
                 headers = msg.headers or {}
                 yield StoredMessage(
-                    meta.sequence.stream, msg.subject, headers.get(MSG_ID), msg.data
+                    meta.sequence.stream, msg.subject, headers.get(MSG_ID), msg.data, dict(headers)
                 )
                 if meta.num_pending == 0:
                     return
     finally:
         await subscription.unsubscribe()
         with contextlib.suppress(NotFoundError):
-            await js.delete_consumer(STREAM, info.name)
+            await js.delete_consumer(stream, info.name)
 
 
 async def reconcile(

@@ -19,12 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import nats
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
 
 from haizhi.client import Sent
@@ -32,6 +30,7 @@ from haizhi.flows import HaiZhi
 from haizhi.journeys import CAST
 from shared.db import open_database
 from shared.nats_auth import OPERATOR, inbox_prefix
+from shared.reconcile import stored_messages
 from shared.schema import events, inbox
 from shared.signing import TrustedKeys
 from shared.stream_audit import StreamAudit, audit_stream
@@ -87,22 +86,6 @@ async def _read_store(system: System, service: str) -> Stored:
     return Stored(found, [{"event_id": e, "outcome": o} for e, o in letters])
 
 
-async def _messages(js: Any, stream: str, subjects: str) -> AsyncIterator[Any]:
-    config = ConsumerConfig(
-        ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, mem_storage=True
-    )
-    subscription = await js.pull_subscribe(subjects, stream=stream, config=config)
-    try:
-        pending = (await subscription.consumer_info()).num_pending
-        while pending:
-            batch = await subscription.fetch(min(pending, 256), timeout=10)
-            pending -= len(batch)
-            for message in batch:
-                yield message
-    finally:
-        await subscription.unsubscribe()
-
-
 async def _bus(system: System) -> tuple[int, StreamAudit, list[dict[str, str]]]:
     """`HAIZHI`'s message count, its audit under the public keys, and `HAIZHI_DLQ`'s letters."""
     client = await nats.connect(system.operator_url, inbox_prefix=inbox_prefix(OPERATOR))
@@ -111,7 +94,7 @@ async def _bus(system: System) -> tuple[int, StreamAudit, list[dict[str, str]]]:
         total = (await js.stream_info(STREAM)).state.messages
         trust = TrustedKeys.from_directory(system.data_dir / "keys" / "trusted")
         audit = await audit_stream(js, trust)
-        letters = [dict(message.headers or {}) async for message in _messages(js, DLQ_STREAM, ">")]
+        letters = [m.headers async for m in stored_messages(js, ">", stream=DLQ_STREAM)]
         return int(total), audit, letters
     finally:
         await client.close()
