@@ -133,13 +133,13 @@ def store_faults(report: dict[str, Any], injected: Injected) -> list[str]:
 
 
 def check(
-    system: System, hz: HaiZhi, journal: Journal | None, injected: Injected | None = None
+    system: System, hz: HaiZhi, journal: Journal, injected: Injected | None = None
 ) -> dict[str, Any]:
     """Assert the whole oracle; returns its figures for the scenario's report."""
     injected = injected or Injected()
     hz.settle(SETTLE)
     stores = {s: asyncio.run(_read_store(system, s)) for s in SERVICES}
-    answered = journal.answered() if journal is not None else []
+    answered = journal.answered()
     assert commands_recorded_once(answered, stores) == []
 
     auditor = CAST.auditor
