@@ -410,14 +410,14 @@ async def test_passes_confirm_and_the_deletes_come_batched_when_due_and_at_the_s
     database: Database, js: JetStreamContext, relays: list[OutboxRelay]
 ) -> None:
     drained = asyncio.Event()
-    relay = relay_for(
-        relays,
-        database,
-        js,
-        poll_interval=0.02,
-        delete_after=3600,
-        on_lag=lambda lag: drained.set() if lag == 0 else None,
-    )
+    passes: list[int] = []  # each pass reports its lag
+
+    def reported(lag: int) -> None:
+        passes.append(lag)
+        if lag == 0:
+            drained.set()
+
+    relay = relay_for(relays, database, js, poll_interval=0.02, delete_after=3600, on_lag=reported)
     stop = asyncio.Event()
     relaying = asyncio.create_task(relay.run(stop))
     for n in range(3):
@@ -430,7 +430,9 @@ async def test_passes_confirm_and_the_deletes_come_batched_when_due_and_at_the_s
     # Three passes, no delete yet: the rows wait, excluded from the lag and from the reads.
     assert await outbox_rows(database) == 6
     assert await relay.lag() == 0
-    await asyncio.sleep(0.1)  # idle passes re-read nothing
+    for _ in range(3):  # three idle passes (each reports lag 0): they republish nothing
+        drained.clear()
+        await asyncio.wait_for(drained.wait(), 5)
     assert len(await haizhi(js)) == 6
     stop.set()
     await relaying
