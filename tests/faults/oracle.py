@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from haizhi.client import Sent
 from haizhi.flows import HaiZhi
 from haizhi.journeys import CAST
 from shared.db import open_database
+from shared.envelope import Envelope
 from shared.nats_auth import OPERATOR, inbox_prefix
 from shared.reconcile import stored_messages
 from shared.schema import events, inbox
@@ -63,27 +63,32 @@ class Injected:
 
 @dataclass
 class Stored:
-    """One service's store, as the oracle reads it directly."""
+    """One service's store, as the oracle reads it directly: its events in order, and its
+    consumers' inbox rows (event id, outcome)."""
 
-    events: list[dict[str, Any]]
-    inbox: list[dict[str, Any]]
+    events: list[Envelope]
+    inbox: list[tuple[str, str]]
 
 
-async def _read_store(system: System, service: str) -> Stored:
-    where = system.database(service)
-    db = open_database(where.url, schema=where.schema, pool_size=1)
-    try:
-        async with db.read_engine.connect() as conn:
-            rows = (await conn.execute(select(events.c.stream_id, events.c.envelope))).all()
-            letters = (await conn.execute(select(inbox.c.event_id, inbox.c.outcome))).all()
-    finally:
-        await db.dispose()
-    found = []
-    for stream_id, envelope in rows:
-        parsed = json.loads(envelope)
-        parsed["stream_id"] = stream_id
-        found.append(parsed)
-    return Stored(found, [{"event_id": e, "outcome": o} for e, o in letters])
+def read_store(system: System, service: str) -> Stored:
+    """`service`'s store, read directly from its database (SQLite file or PostgreSQL schema)."""
+
+    async def read() -> Stored:
+        where = system.database(service)
+        db = open_database(where.url, schema=where.schema, pool_size=1)
+        try:
+            async with db.read_engine.connect() as conn:
+                query = select(events.c.envelope).order_by(events.c.position)
+                stored = (await conn.execute(query)).scalars().all()
+                letters = (await conn.execute(select(inbox.c.event_id, inbox.c.outcome))).all()
+        finally:
+            await db.dispose()
+        return Stored(
+            [Envelope.from_json(envelope) for envelope in stored],
+            [(event_id, outcome) for event_id, outcome in letters],
+        )
+
+    return asyncio.run(read())
 
 
 async def _bus(system: System) -> tuple[int, StreamAudit, list[dict[str, str]]]:
@@ -105,10 +110,8 @@ def commands_recorded_once(answered: list[Sent], stores: dict[str, Stored]) -> l
     direct: dict[str, dict[str, list[tuple[str, str]]]] = {s: {} for s in stores}
     for service, stored in stores.items():
         for e in stored.events:
-            if e.get("causationid") is None:
-                direct[service].setdefault(e["correlationid"], []).append(
-                    (e["stream_id"], e["type"])
-                )
+            if e.causationid is None:
+                direct[service].setdefault(e.correlationid, []).append((e.subject, e.type))
     wrong = []
     for sent in answered:
         made = direct[sent.service].get(sent.correlation_id, [])
@@ -138,7 +141,7 @@ def check(
     """Assert the whole oracle; returns its figures for the scenario's report."""
     injected = injected or Injected()
     hz.settle(SETTLE)
-    stores = {s: asyncio.run(_read_store(system, s)) for s in SERVICES}
+    stores = {s: read_store(system, s) for s in SERVICES}
     answered = journal.answered()
     assert commands_recorded_once(answered, stores) == []
 
@@ -160,10 +163,10 @@ def check(
 
     never = injected.unapplied | injected.conflicts
     applied = [
-        (service, row["event_id"])
+        (service, event_id)
         for service, stored in stores.items()
-        for row in stored.inbox
-        if row["event_id"] in never and row["outcome"] == "applied"
+        for event_id, outcome in stored.inbox
+        if event_id in never and outcome == "applied"
     ]
     assert applied == []
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import nats
 import pytest
-from sqlalchemy import select
 
 from haizhi.flows import HaiZhi
 from haizhi.journeys import (
@@ -35,15 +34,13 @@ from haizhi.journeys import (
     to_candidate,
     today,
 )
-from shared.db import open_database
 from shared.envelope import Envelope, new_id
 from shared.nats_auth import inbox_prefix
-from shared.schema import events
 from shared.signing import Signer
 from shared.system import System
 
 from .load import Journal, Load, units
-from .oracle import Injected, check
+from .oracle import Injected, check, read_store
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +64,7 @@ def played(system: System, hz: HaiZhi) -> list[Case]:
 
 def stored(system: System, name: str) -> list[Envelope]:
     """The review service's stored events called `name`, in order."""
-    return [e for e in stored_all(system) if e.name == name]
+    return [e for e in read_store(system, SERVICE).events if e.name == name]
 
 
 def publish(
@@ -257,7 +254,9 @@ def test_a_forged_rejection_ahead_of_the_real_event_is_refused_and_the_real_one_
     recommend(hz, call_id, [case])
     hz.settle()
     hz.clock.to(beijing(deadline.year, deadline.month, deadline.day) + timedelta(days=1))
-    of_review = [e for e in stored_all(system) if e.data.get("review_id") == case.review_id]
+    of_review = [
+        e for e in read_store(system, SERVICE).events if e.data.get("review_id") == case.review_id
+    ]
     last = of_review[-1]
     rejected = replace(
         last,
@@ -277,18 +276,3 @@ def test_a_forged_rejection_ahead_of_the_real_event_is_refused_and_the_real_one_
 
     assert case.base_id
     check(system, hz, journal, injected)
-
-
-def stored_all(system: System) -> list[Envelope]:
-    async def read() -> list[Envelope]:
-        where = system.database(SERVICE)
-        db = open_database(where.url, schema=where.schema, pool_size=1)
-        try:
-            async with db.read_engine.connect() as conn:
-                query = select(events.c.envelope).order_by(events.c.position)
-                rows = (await conn.execute(query)).scalars().all()
-        finally:
-            await db.dispose()
-        return [Envelope.from_json(row.encode()) for row in rows]
-
-    return asyncio.run(read())
