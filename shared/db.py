@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
 
@@ -78,9 +79,18 @@ async def driver_rows(
             return None
         return list(await driver.execute_fetchall(sql.sqlite, tuple(params)))
     if name == "postgresql":
-        if not driver.is_in_transaction() and not await _begin_asyncpg(sync.connection):
-            return None
-        return list(await driver.fetch(sql.postgres, *params))
+        try:
+            if not driver.is_in_transaction() and not await _begin_asyncpg(sync.connection):
+                return None
+            return list(await driver.fetch(sql.postgres, *params))
+        except Exception as failure:
+            if driver.is_closed():
+                # The server ended the connection (a failover, an admin's kill): what
+                # SQLAlchemy's own path would report as a disconnect, a transient failure.
+                raise DisconnectionError(f"the database connection was lost: {failure}") from (
+                    failure
+                )
+            raise
     return None
 
 

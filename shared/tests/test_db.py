@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
+from shared.faults import is_transient
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -37,3 +40,24 @@ async def test_a_connection_back_in_the_pool_is_never_left_in_a_transaction(
     async with database.read_engine.connect() as reader:
         rows = await reader.execute(text("SELECT legacy_below FROM signing_cutover"))
         assert sorted(int(value) for value in rows.scalars()) == [-1, 1]
+
+
+@pytest.mark.postgresql_only
+async def test_a_driver_statement_on_a_connection_the_server_ended_is_transient(
+    database: Database,
+) -> None:
+    """The pool hands out a connection a failover (here: `pg_terminate_backend`) has ended;
+    the command's first statement goes to the driver. Reported as a lost connection, so the
+    consumer retries and an HTTP command answers 503, as on SQLAlchemy's own path."""
+    async with database.engine.connect() as admin:
+        async with database.engine.connect() as victim:
+            pid = (await victim.execute(text("SELECT pg_backend_pid()"))).scalar()
+            await victim.commit()
+        # Back in the pool, first in line; ended by the server meanwhile.
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await admin.commit()
+
+    with pytest.raises(SQLAlchemyError) as lost:
+        async with database.engine.begin() as conn:
+            await driver_rows(conn, DriverSQL("SELECT 1", "SELECT 1"), ())
+    assert is_transient(lost.value)
