@@ -8,11 +8,14 @@ reads use a second engine that takes no write lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -119,6 +122,47 @@ def _begin(statement: str) -> Any:
     return begin
 
 
+class _InlineWriter(aiosqlite.Connection):
+    """aiosqlite's connection for the SQLite write engine: inside a transaction, statements run
+    on the calling (event loop's) thread; everything else on aiosqlite's own thread.
+
+    Every write transaction begins with `BEGIN IMMEDIATE`, on aiosqlite's thread, where it may
+    wait (busy timeout) for another process's writer without stopping the loop. Once it has
+    returned, this connection holds the database's write lock: no statement of the
+    transaction can wait on another connection (WAL: readers never block the writer), so each
+    runs in the microseconds SQLite takes, where a hand-off to the worker thread and back
+    costs more than the statement. `COMMIT` (its fsync) and `ROLLBACK` go back to the thread,
+    so the loop never waits on the disk. The connection is used by one task at a time (the
+    pool's checkout), so the two threads never touch it at once.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        if (
+            connection is not None
+            and self._running
+            and connection.in_transaction
+            and fn != connection.commit
+            and fn != connection.rollback
+            and fn != connection.close
+        ):
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+
+def _inline_writer(path: str) -> Callable[[], _InlineWriter]:
+    """`async_creator` for the write engine: `_InlineWriter` connections to `path`.
+    `check_same_thread=False` because two threads use each connection, never at once."""
+
+    def create() -> _InlineWriter:
+        connect = partial(sqlite3.connect, path, timeout=30, check_same_thread=False)
+        connection = _InlineWriter(connect, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
+        return connection
+
+    return create
+
+
 def _reset_sqlite(dbapi_connection: Any, _record: Any, state: Any) -> None:
     """The pool's reset on return, for `reset_on_return=None`: roll back only a connection
     still in a transaction. SQLAlchemy's own reset rolls back after every commit too, one more
@@ -176,7 +220,9 @@ def open_database(
             "connect_args": {"timeout": 30},
             "pool_reset_on_return": None,  # `_reset_sqlite` does it
         }
-        writer = create_async_engine(driver_url, **sqlite_args)
+        writer = create_async_engine(
+            driver_url, async_creator=_inline_writer(path or ":memory:"), **sqlite_args
+        )
         reader = create_async_engine(driver_url, **sqlite_args)
         for engine in (writer, reader):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
