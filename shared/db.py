@@ -158,7 +158,7 @@ class _Inline(aiosqlite.Connection):
             except sqlite3.OperationalError as failure:
                 if not _busy(failure):
                     raise
-        return await super()._execute(self._waiting, fn, args, kwargs)
+        return await super()._execute(self._waiting, fn, args, kwargs)  # type: ignore[no-untyped-call]
 
     def _waiting(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         """`fn` on aiosqlite's thread, allowed to wait for a lock."""

@@ -10,19 +10,39 @@ A rebuild hands each projection a whole page at once (`apply_many`); by default 
 the events one by one, and a projection may override it to write set-wise (read the rows the
 page touches once, fold the page in memory, write them with one `executemany`). The live path,
 in the command's transaction, keeps calling `apply`.
+
+`insert_row` and `update_rows` write one row the cheap way: each distinct statement (table,
+columns) is built and compiled once per projection, for both databases, and then runs on the
+driver (`shared.db.driver_rows`) in the caller's transaction. Building a Core statement per
+event costs more than the rest of a command's database work (docs/performance.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from sqlalchemy import Constraint, Index, MetaData, Table, func, select
+from sqlalchemy import (
+    Constraint,
+    Index,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as _asyncpg_dialect
+from sqlalchemy.dialects.sqlite.aiosqlite import dialect as _aiosqlite_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ValuesBase
 
 from shared.codec import EventRegistry, UnknownEventType
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.envelope import Envelope
 from shared.schema import events
 from shared.store import EventStore, settle
@@ -32,12 +52,96 @@ SCRATCH_PREFIX = "rebuild_"
 REBUILD_PAGE = 5000
 
 
+_DIALECTS: dict[str, Dialect] = {"sqlite": _aiosqlite_dialect(), "postgresql": _asyncpg_dialect()}  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A projection's statement, compiled once: the driver's SQL for each database, its
+    parameters' order, and the Core statement for where the driver cannot take it (a column
+    type that converts its values, a connection outside a transaction)."""
+
+    core: ValuesBase
+    sql: DriverSQL
+    names: tuple[str, ...]
+    #: databases whose driver gets the values as given (no column type converts them)
+    plain: frozenset[str]
+
+    @classmethod
+    def of(cls, statement: ValuesBase) -> _Prepared:
+        compiled = {name: statement.compile(dialect=d) for name, d in _DIALECTS.items()}
+        names = tuple(compiled["sqlite"].positiontup or ())
+        plain = frozenset(
+            name
+            for name, done in compiled.items()
+            if tuple(done.positiontup or ()) == names
+            and all(
+                done.binds[n].type._cached_bind_processor(_DIALECTS[name]) is None for n in names
+            )
+        )
+        sql = DriverSQL(compiled["sqlite"].string, compiled["postgresql"].string)
+        return cls(statement, sql, names, plain)
+
+    async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
+        if conn.dialect.name in self.plain:
+            done = await driver_rows(conn, self.sql, [params[n] for n in self.names])
+            if done is not None:
+                return
+        await conn.execute(self.core, params)
+
+
 class TableProjection:
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
 
     def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
         self.t: dict[str, Table] = dict(tables) if tables else {t.name: t for t in self.tables}
+        self._statements: dict[tuple[Any, ...], _Prepared] = {}
+
+    def _prepared(self, key: tuple[Any, ...], build: Callable[[], ValuesBase]) -> _Prepared:
+        prepared = self._statements.get(key)
+        if prepared is None:
+            prepared = self._statements[key] = _Prepared.of(build())
+        return prepared
+
+    async def insert_row(self, conn: AsyncConnection, table: str, row: Mapping[str, Any]) -> None:
+        """`INSERT` `row` (column → value) into `self.t[table]`, in `conn`'s transaction."""
+        columns = tuple(row)
+        prepared = self._prepared(
+            ("insert", table, columns),
+            lambda: insert(self.t[table]).values({c: bindparam("v_" + c) for c in columns}),
+        )
+        await prepared.run(conn, {"v_" + c: v for c, v in row.items()})
+
+    async def update_rows(
+        self,
+        conn: AsyncConnection,
+        table: str,
+        where: Mapping[str, Any],
+        values: Mapping[str, Any] | None = None,
+        *,
+        add: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`UPDATE self.t[table]` where each column of `where` equals its value: set the columns
+        of `values`, and add to each column of `add` its amount (`total = total + :by`)."""
+        values, add = values or {}, add or {}
+        key = ("update", table, tuple(where), tuple(values), tuple(add))
+
+        def build() -> ValuesBase:
+            t = self.t[table]
+            return (
+                update(t)
+                .where(and_(*(t.c[c] == bindparam("w_" + c) for c in where)))
+                .values(
+                    {t.c[c]: bindparam("v_" + c) for c in values}
+                    | {t.c[c]: t.c[c] + bindparam("a_" + c) for c in add}
+                )
+            )
+
+        params = {"w_" + c: v for c, v in where.items()}
+        params.update({"v_" + c: v for c, v in values.items()})
+        params.update({"a_" + c: v for c, v in add.items()})
+        await self._prepared(key, build).run(conn, params)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
         raise NotImplementedError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database, DriverSQL, driver_rows
+from shared.db import Database, DriverSQL, driver_rows, open_database
 from shared.faults import is_transient
 
 
@@ -61,3 +63,72 @@ async def test_a_driver_statement_on_a_connection_the_server_ended_is_transient(
         async with database.engine.begin() as conn:
             await driver_rows(conn, DriverSQL("SELECT 1", "SELECT 1"), ())
     assert is_transient(lost.value)
+
+
+async def test_a_sqlite_writer_waiting_for_the_lock_leaves_the_loop_running(
+    tmp_path: Any,
+) -> None:
+    """Statements run on the loop's thread; one that must wait for another connection's
+    write lock waits on aiosqlite's thread instead, so the loop goes on (here: the holder's
+    own task, which must run to release the lock) and the waiter proceeds once it is free."""
+    db = open_database(f"sqlite:///{tmp_path}/lock.db")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                holding.set()
+                await release.wait()  # needs the loop: a blocked loop would deadlock here
+
+        async def waiter() -> None:
+            await holding.wait()
+            async with db.engine.begin() as conn:  # BEGIN IMMEDIATE: busy, waits off the loop
+                await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+        held, waiting = asyncio.create_task(holder()), asyncio.create_task(waiter())
+        await holding.wait()
+        for _ in range(20):  # the waiter is parked on its thread; the loop still turns
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        release.set()
+        await asyncio.wait_for(asyncio.gather(held, waiting), timeout=30)
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [1, 2]
+    finally:
+        await db.dispose()
+
+
+async def test_a_sqlite_lock_held_by_another_process_is_waited_for(
+    tmp_path: Any,
+) -> None:
+    """Another process's writer (here: a plain sqlite3 connection) holds the lock: our write
+    waits for it, and once it commits ours goes through."""
+    path = tmp_path / "other.db"
+    db = open_database(f"sqlite:///{path}")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+
+        async def ours() -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+        task = asyncio.create_task(ours())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done()
+        await asyncio.to_thread(other.execute, "COMMIT")
+        await asyncio.wait_for(task, timeout=30)
+        other.close()
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [1, 2]
+    finally:
+        await db.dispose()

@@ -91,21 +91,18 @@ class TotalsProjection(TableProjection):
     fail_on: ClassVar[set[int]] = set()
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["toy_totals"]
         match event:
             case Opened():
-                await conn.execute(
-                    insert(table).values(
-                        tally_id=event.tally_id, name=event.name, total=0, events=1
-                    )
-                )
+                row = {"tally_id": event.tally_id, "name": event.name, "total": 0, "events": 1}
+                await self.insert_row(conn, "toy_totals", row)
             case Counted():
                 if event.by in self.fail_on:
                     raise RuntimeError("read model failure")
-                await conn.execute(
-                    update(table)
-                    .where(table.c.tally_id == event.tally_id)
-                    .values(total=table.c.total + event.by, events=table.c.events + 1)
+                await self.update_rows(
+                    conn,
+                    "toy_totals",
+                    {"tally_id": event.tally_id},
+                    add={"total": event.by, "events": 1},
                 )
 
     async def apply_many(
