@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -214,30 +214,30 @@ class ApplicationsProjection(TableProjection):
     async def _drafted(
         self, conn: AsyncConnection, envelope: Envelope, event: ApplicationDrafted
     ) -> None:
-        await conn.execute(
-            insert(self.t["applications"]).values(
-                application_id=event.application_id,
-                case_id=event.case_id,
-                call_id=event.call_id,
-                programme=str(event.programme),
-                unit_id=event.unit_id,
-                unit_name=event.unit_name,
-                category=str(event.category),
-                province=event.province,
-                jurisdiction=event.jurisdiction,
-                route=str(route_for(event.level, event.jurisdiction, event.category)),
-                level=None if event.level is None else str(event.level),
-                credit_code=event.credit_code,
-                status="draft",
-                revision=0,
-                linked_case_id=event.linked_case_id,
-                form={},
-                attachments=[],
-                created_at=format_time(envelope.time),
-                updated_at=format_time(envelope.time),
-                version=envelope.streamversion,
-            )
-        )
+        at = format_time(envelope.time)
+        row: dict[str, Any] = {
+            "application_id": event.application_id,
+            "case_id": event.case_id,
+            "call_id": event.call_id,
+            "programme": str(event.programme),
+            "unit_id": event.unit_id,
+            "unit_name": event.unit_name,
+            "category": str(event.category),
+            "province": event.province,
+            "jurisdiction": event.jurisdiction,
+            "route": str(route_for(event.level, event.jurisdiction, event.category)),
+            "level": None if event.level is None else str(event.level),
+            "credit_code": event.credit_code,
+            "status": "draft",
+            "revision": 0,
+            "linked_case_id": event.linked_case_id,
+            "form": {},
+            "attachments": [],
+            "created_at": at,
+            "updated_at": at,
+            "version": envelope.streamversion,
+        }
+        await self.insert_row(conn, "applications", row)
 
     async def _keep_file(
         self, conn: AsyncConnection, event: AttachmentAdded | AttachmentReplaced
@@ -249,15 +249,14 @@ class ApplicationsProjection(TableProjection):
             )
         )
         if known.first() is None:
-            await conn.execute(
-                insert(table).values(
-                    application_id=event.application_id,
-                    sha256=event.sha256,
-                    name=event.name,
-                    media_type=event.media_type,
-                    size=event.size,
-                )
-            )
+            row = {
+                "application_id": event.application_id,
+                "sha256": event.sha256,
+                "name": event.name,
+                "media_type": event.media_type,
+                "size": event.size,
+            }
+            await self.insert_row(conn, "application_files", row)
 
     async def _submitted_files(
         self, conn: AsyncConnection, event: ApplicationSubmitted | ApplicationResubmitted
@@ -281,9 +280,5 @@ class ApplicationsProjection(TableProjection):
     async def _set(
         self, conn: AsyncConnection, envelope: Envelope, application_id: str, **values: Any
     ) -> None:
-        table = self.t["applications"]
-        await conn.execute(
-            update(table)
-            .where(table.c.application_id == application_id)
-            .values(**values, updated_at=format_time(envelope.time), version=envelope.streamversion)
-        )
+        values |= {"updated_at": format_time(envelope.time), "version": envelope.streamversion}
+        await self.update_rows(conn, "applications", {"application_id": application_id}, values)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Integer, String, Table, insert, update
+from sqlalchemy import JSON, Column, Integer, String, Table, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -76,20 +76,19 @@ class BasesProjection(TableProjection):
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
         match event:
             case BaseDesignationRecorded():
-                await conn.execute(
-                    insert(self.t["bases"]).values(
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        unit_id=event.unit_id,
-                        unit_name=event.unit_name,
-                        province=event.province,
-                        jurisdiction=event.jurisdiction,
-                        term_start=event.term_start.isoformat(),
-                        term_end=event.term_end.isoformat(),
-                        status="serving",
-                        version=envelope.streamversion,
-                    )
-                )
+                base = {
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "unit_id": event.unit_id,
+                    "unit_name": event.unit_name,
+                    "province": event.province,
+                    "jurisdiction": event.jurisdiction,
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "status": "serving",
+                    "version": envelope.streamversion,
+                }
+                await self.insert_row(conn, "bases", base)
             case RenewalWindowRecorded():
                 await self._base(
                     conn,
@@ -99,18 +98,17 @@ class BasesProjection(TableProjection):
                     window_closes_on=event.closes_on.isoformat(),
                 )
             case RenewalRequested():
-                await conn.execute(
-                    insert(self.t["renewal_requests"]).values(
-                        renewal_id=event.renewal_id,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        term_end=event.term_end.isoformat(),
-                        statement=event.statement,
-                        status="pending",
-                        requested_at=format_time(envelope.time),
-                        requested_by=envelope.actor,
-                    )
-                )
+                request = {
+                    "renewal_id": event.renewal_id,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "term_end": event.term_end.isoformat(),
+                    "statement": event.statement,
+                    "status": "pending",
+                    "requested_at": format_time(envelope.time),
+                    "requested_by": envelope.actor,
+                }
+                await self.insert_row(conn, "renewal_requests", request)
                 await self._base(
                     conn,
                     envelope,
@@ -186,15 +184,10 @@ class BasesProjection(TableProjection):
         await self._base(conn, envelope, base_id)
 
     async def _request(self, conn: AsyncConnection, renewal_id: str, **values: Any) -> None:
-        table = self.t["renewal_requests"]
-        await conn.execute(update(table).where(table.c.renewal_id == renewal_id).values(**values))
+        await self.update_rows(conn, "renewal_requests", {"renewal_id": renewal_id}, values)
 
     async def _base(
         self, conn: AsyncConnection, envelope: Envelope, base_id: str, **values: Any
     ) -> None:
-        table = self.t["bases"]
-        await conn.execute(
-            update(table)
-            .where(table.c.base_id == base_id)
-            .values(**values, version=envelope.streamversion)
-        )
+        values["version"] = envelope.streamversion
+        await self.update_rows(conn, "bases", {"base_id": base_id}, values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, insert, update
+from sqlalchemy import JSON, Boolean, Column, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
@@ -41,44 +41,39 @@ class CallsProjection(TableProjection):
     tables: ClassVar = (calls,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["calls"]
         match event:
             case CallOpened():
-                await conn.execute(
-                    insert(table).values(
-                        call_id=event.call_id,
-                        province=event.province,
-                        year=event.year,
-                        title=event.title,
-                        deadline=format_time(event.deadline),
-                        status="open",
-                        allows_workstation=event.allows_workstation,
-                        paper_copies=event.paper_copies,
-                        opened_by=envelope.actor,
-                        version=envelope.streamversion,
-                        opened_on=(event.opened_on or cst_date(envelope.time)).isoformat(),
-                        required_slots=[str(slot) for slot in event.required_slots],
-                        additional_materials=list(event.additional_materials),
-                        contacts=[
-                            {"name": c.name, "phone": c.phone, "email": c.email}
-                            for c in event.contacts
-                        ],
-                        submission_address=None
-                        if event.submission_address is None
-                        else {
-                            "address": event.submission_address.address,
-                            "postcode": event.submission_address.postcode,
-                            "recipient": event.submission_address.recipient,
-                        },
-                    )
-                )
+                address = event.submission_address
+                row = {
+                    "call_id": event.call_id,
+                    "province": event.province,
+                    "year": event.year,
+                    "title": event.title,
+                    "deadline": format_time(event.deadline),
+                    "status": "open",
+                    "allows_workstation": event.allows_workstation,
+                    "paper_copies": event.paper_copies,
+                    "opened_by": envelope.actor,
+                    "version": envelope.streamversion,
+                    "opened_on": (event.opened_on or cst_date(envelope.time)).isoformat(),
+                    "required_slots": [str(slot) for slot in event.required_slots],
+                    "additional_materials": list(event.additional_materials),
+                    "contacts": [
+                        {"name": c.name, "phone": c.phone, "email": c.email} for c in event.contacts
+                    ],
+                    "submission_address": None
+                    if address is None
+                    else {
+                        "address": address.address,
+                        "postcode": address.postcode,
+                        "recipient": address.recipient,
+                    },
+                }
+                await self.insert_row(conn, "calls", row)
             case CallClosed():
-                await conn.execute(
-                    update(table)
-                    .where(table.c.call_id == event.call_id)
-                    .values(
-                        status="closed",
-                        closed_at=format_time(event.closed_at),
-                        version=envelope.streamversion,
-                    )
-                )
+                closed = {
+                    "status": "closed",
+                    "closed_at": format_time(event.closed_at),
+                    "version": envelope.streamversion,
+                }
+                await self.update_rows(conn, "calls", {"call_id": event.call_id}, closed)

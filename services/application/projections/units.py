@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert, update
+from sqlalchemy import JSON, Column, Index, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -71,16 +71,15 @@ class UnitsProjection(TableProjection):
         match event:
             case UnitRegistered():
                 at = format_time(envelope.time)
-                await conn.execute(
-                    insert(self.t["units"]).values(
-                        unit_id=event.unit_id,
-                        **_registration(event),
-                        status="pending",
-                        registered_at=at,
-                        updated_at=at,
-                        version=envelope.streamversion,
-                    )
-                )
+                row = {
+                    "unit_id": event.unit_id,
+                    **_registration(event),
+                    "status": "pending",
+                    "registered_at": at,
+                    "updated_at": at,
+                    "version": envelope.streamversion,
+                }
+                await self.insert_row(conn, "units", row)
             case UnitRegistrationAmended(status=status):
                 cleared = {} if status is UnitStatus.VERIFIED else {"opinion": None}
                 await self._set(
@@ -100,9 +99,5 @@ class UnitsProjection(TableProjection):
     async def _set(
         self, conn: AsyncConnection, envelope: Envelope, unit_id: str, **values: Any
     ) -> None:
-        table = self.t["units"]
-        await conn.execute(
-            update(table)
-            .where(table.c.unit_id == unit_id)
-            .values(**values, updated_at=format_time(envelope.time), version=envelope.streamversion)
-        )
+        values |= {"updated_at": format_time(envelope.time), "version": envelope.streamversion}
+        await self.update_rows(conn, "units", {"unit_id": unit_id}, values)

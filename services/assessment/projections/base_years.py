@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Boolean, Column, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -147,12 +147,8 @@ class BaseYearsProjection(TableProjection):
             case _:
                 return
         await self._ensure_row(conn, event.base_id, event.year)
-        table = self.t["base_years"]
-        await conn.execute(
-            update(table)
-            .where(table.c.base_id == event.base_id, table.c.year == event.year)
-            .values(**values)
-        )
+        where = {"base_id": event.base_id, "year": event.year}
+        await self.update_rows(conn, "base_years", where, values)
 
     async def _row_value(self, conn: AsyncConnection, base_id: str, year: int, column: str) -> Any:
         await self._ensure_row(conn, base_id, year)
@@ -165,15 +161,14 @@ class BaseYearsProjection(TableProjection):
         table = self.t["base_years"]
         query = select(table.c.year).where(table.c.base_id == base_id, table.c.year == year)
         if (await conn.execute(query)).first() is None:
-            await conn.execute(
-                insert(table).values(
-                    base_id=base_id,
-                    year=year,
-                    report_status="not_open",
-                    reminders_sent="",
-                    report_overdue=False,
-                    commended=False,
-                    rectification_overdue=False,
-                    rectification_rejections=0,
-                )
-            )
+            row = {
+                "base_id": base_id,
+                "year": year,
+                "report_status": "not_open",
+                "reminders_sent": "",
+                "report_overdue": False,
+                "commended": False,
+                "rectification_overdue": False,
+                "rectification_rejections": 0,
+            }
+            await self.insert_row(conn, "base_years", row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, insert, update
+from sqlalchemy import Column, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -71,25 +71,23 @@ class BasesProjection(TableProjection):
     tables: ClassVar = (bases,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["bases"]
         values: dict[str, Any]
         match event:
             case BaseRegistered():
-                await conn.execute(
-                    insert(table).values(
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        unit_id=event.unit_id,
-                        unit_name=event.unit_name,
-                        province=event.province,
-                        jurisdiction=event.jurisdiction,
-                        status="active",
-                        term_start=event.term_start.isoformat(),
-                        term_end=event.term_end.isoformat(),
-                        first_report_year=event.first_report_year,
-                        version=envelope.streamversion,
-                    )
-                )
+                row = {
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "unit_id": event.unit_id,
+                    "unit_name": event.unit_name,
+                    "province": event.province,
+                    "jurisdiction": event.jurisdiction,
+                    "status": "active",
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "first_report_year": event.first_report_year,
+                    "version": envelope.streamversion,
+                }
+                await self.insert_row(conn, "bases", row)
                 return
             case RenewalWindowOpened():
                 values = {"renewal_window_opens_on": event.opens_on.isoformat()}
@@ -129,8 +127,5 @@ class BasesProjection(TableProjection):
                 values = {}  # every other base event moves only the version
             case _:
                 return
-        await conn.execute(
-            update(table)
-            .where(table.c.base_id == event.base_id)
-            .values(version=envelope.streamversion, **values)
-        )
+        values = {"version": envelope.streamversion, **values}
+        await self.update_rows(conn, "bases", {"base_id": event.base_id}, values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, Text, delete, insert, update
+from sqlalchemy import Column, Integer, String, Table, Text, delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -53,15 +53,14 @@ class GradeListsProjection(TableProjection):
                 # Each revision replaces the one before it, entries and all.
                 await conn.execute(delete(lists).where(lists.c.year == event.year))
                 await conn.execute(delete(entries).where(entries.c.year == event.year))
-                await conn.execute(
-                    insert(lists).values(
-                        year=event.year,
-                        status="proposed",
-                        revision=event.revision,
-                        policy_version=event.policy_version,
-                        version=envelope.streamversion,
-                    )
-                )
+                proposed = {
+                    "year": event.year,
+                    "status": "proposed",
+                    "revision": event.revision,
+                    "policy_version": event.policy_version,
+                    "version": envelope.streamversion,
+                }
+                await self.insert_row(conn, "grade_lists", proposed)
                 await conn.execute(
                     insert(entries),
                     [
@@ -76,23 +75,21 @@ class GradeListsProjection(TableProjection):
                     ],
                 )
             case GradeListApproved():
-                await conn.execute(
-                    update(lists)
-                    .where(lists.c.year == event.year)
-                    .values(
-                        status="approved",
-                        meeting_ref=event.meeting_ref,
-                        approved_on=event.approved_on.isoformat(),
-                        version=envelope.streamversion,
-                    )
-                )
+                approved = {
+                    "status": "approved",
+                    "meeting_ref": event.meeting_ref,
+                    "approved_on": event.approved_on.isoformat(),
+                    "version": envelope.streamversion,
+                }
+                await self.update_rows(conn, "grade_lists", {"year": event.year}, approved)
                 amended = {a.base_id: a.reason for a in event.amendments}
                 for entry in event.entries:
-                    await conn.execute(
-                        update(entries)
-                        .where(entries.c.year == event.year, entries.c.base_id == entry.base_id)
-                        .values(
-                            final_grade=entry.grade.value,
-                            amendment_reason=amended.get(entry.base_id),
-                        )
+                    await self.update_rows(
+                        conn,
+                        "grade_list_entries",
+                        {"year": event.year, "base_id": entry.base_id},
+                        {
+                            "final_grade": entry.grade.value,
+                            "amendment_reason": amended.get(entry.base_id),
+                        },
                     )

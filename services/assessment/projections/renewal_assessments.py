@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Column, String, Table, Text, insert, select, update
+from sqlalchemy import Boolean, Column, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -47,53 +47,43 @@ class RenewalAssessmentsProjection(TableProjection):
     tables: ClassVar = (renewal_assessments,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["renewal_assessments"]
+        table_name = "renewal_assessments"
+        table = self.t[table_name]
         match event:
             case RenewalAssessmentOpened():
-                await conn.execute(
-                    insert(table).values(
-                        renewal_id=event.renewal_id,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        status="pending",
-                        requested_on=event.opened_on.isoformat(),
-                    )
-                )
+                opened = {
+                    "renewal_id": event.renewal_id,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "status": "pending",
+                    "requested_on": event.opened_on.isoformat(),
+                }
+                await self.insert_row(conn, table_name, opened)
             case RenewalAssessed():
                 query = select(table.c.renewal_id).where(table.c.renewal_id == event.renewal_id)
                 if (await conn.execute(query)).first() is None:  # a closed base, answered at once
-                    await conn.execute(
-                        insert(table).values(
-                            renewal_id=event.renewal_id,
-                            base_id=event.base_id,
-                            case_id=event.case_id,
-                            status="assessed",
-                            requested_on=event.assessed_on.isoformat(),
-                        )
-                    )
-                await conn.execute(
-                    update(table)
-                    .where(table.c.renewal_id == event.renewal_id)
-                    .values(
-                        status="assessed",
-                        qualified=event.qualified,
-                        reasons=_json(list(event.reasons)),
-                        grades=_json(
-                            [{"year": g.year, "grade": g.grade.value} for g in event.grades]
-                        ),
-                        assessed_on=event.assessed_on.isoformat(),
-                        assessed_by=envelope.actor,
-                    )
-                )
+                    opened = {
+                        "renewal_id": event.renewal_id,
+                        "base_id": event.base_id,
+                        "case_id": event.case_id,
+                        "status": "assessed",
+                        "requested_on": event.assessed_on.isoformat(),
+                    }
+                    await self.insert_row(conn, table_name, opened)
+                assessed = {
+                    "status": "assessed",
+                    "qualified": event.qualified,
+                    "reasons": _json(list(event.reasons)),
+                    "grades": _json(
+                        [{"year": g.year, "grade": g.grade.value} for g in event.grades]
+                    ),
+                    "assessed_on": event.assessed_on.isoformat(),
+                    "assessed_by": envelope.actor,
+                }
+                await self.update_rows(conn, table_name, {"renewal_id": event.renewal_id}, assessed)
             case RenewalRequestWithdrawalRecorded():
-                await conn.execute(
-                    update(table)
-                    .where(table.c.renewal_id == event.renewal_id, table.c.status == "pending")
-                    .values(status="closed")
-                )
+                pending = {"renewal_id": event.renewal_id, "status": "pending"}
+                await self.update_rows(conn, table_name, pending, {"status": "closed"})
             case BaseExpired() | BaseRevoked():
-                await conn.execute(
-                    update(table)
-                    .where(table.c.base_id == event.base_id, table.c.status == "pending")
-                    .values(status="closed")
-                )
+                pending = {"base_id": event.base_id, "status": "pending"}
+                await self.update_rows(conn, table_name, pending, {"status": "closed"})

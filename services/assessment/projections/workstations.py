@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, insert, update
+from sqlalchemy import Boolean, Column, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -40,36 +40,27 @@ class WorkstationsProjection(TableProjection):
     tables: ClassVar = (workstations,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["workstations"]
+        table_name = "workstations"
         match event:
             case WorkstationRegistered():
                 await self._insert(conn, envelope, event, assessed=True, status="active")
-                await conn.execute(
-                    update(table)
-                    .where(table.c.station_id == event.station_id)
-                    .values(
-                        term_start=event.term_start.isoformat(),
-                        term_end=event.term_end.isoformat(),
-                        policy_version=event.policy_version,
-                    )
-                )
+                term = {
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "policy_version": event.policy_version,
+                }
+                await self.update_rows(conn, table_name, {"station_id": event.station_id}, term)
             case WorkstationNotAssessed():
                 await self._insert(conn, envelope, event, assessed=False, status="not_assessed")
-                await conn.execute(
-                    update(table)
-                    .where(table.c.station_id == event.station_id)
-                    .values(reason=event.reason)
-                )
+                reason = {"reason": event.reason}
+                await self.update_rows(conn, table_name, {"station_id": event.station_id}, reason)
             case WorkstationExpired():
-                await conn.execute(
-                    update(table)
-                    .where(table.c.station_id == event.station_id)
-                    .values(
-                        status="expired",
-                        ended_on=event.expired_on.isoformat(),
-                        version=envelope.streamversion,
-                    )
-                )
+                expired = {
+                    "status": "expired",
+                    "ended_on": event.expired_on.isoformat(),
+                    "version": envelope.streamversion,
+                }
+                await self.update_rows(conn, table_name, {"station_id": event.station_id}, expired)
 
     async def _insert(
         self,
@@ -80,18 +71,17 @@ class WorkstationsProjection(TableProjection):
         assessed: bool,
         status: str,
     ) -> None:
-        await conn.execute(
-            insert(self.t["workstations"]).values(
-                station_id=event.station_id,
-                case_id=event.case_id,
-                unit_id=event.unit_id,
-                unit_name=event.unit_name,
-                province=event.province,
-                jurisdiction=event.jurisdiction,
-                certificate_no=event.certificate_no,
-                approved_on=event.approved_on.isoformat(),
-                assessed=assessed,
-                status=status,
-                version=envelope.streamversion,
-            )
-        )
+        row = {
+            "station_id": event.station_id,
+            "case_id": event.case_id,
+            "unit_id": event.unit_id,
+            "unit_name": event.unit_name,
+            "province": event.province,
+            "jurisdiction": event.jurisdiction,
+            "certificate_no": event.certificate_no,
+            "approved_on": event.approved_on.isoformat(),
+            "assessed": assessed,
+            "status": status,
+            "version": envelope.streamversion,
+        }
+        await self.insert_row(conn, "workstations", row)

@@ -277,3 +277,50 @@ async def test_a_granted_renewal_starts_a_new_term_which_opens_its_own_window(
     assert (renewed["term_start"], renewed["term_end"]) == ("2027-06-15", "2032-06-14")
     await world.on(2032, 3, 17)
     assert (await world.base("b1"))["renewal_window_opens_on"] == "2032-03-17"
+
+
+async def test_a_withdrawal_closes_the_pending_assessment_and_an_ended_base_leaves_it_closed(
+    world: World,
+) -> None:
+    await _pending_past_term(world)
+    await world.on(2022, 10, 5)
+    asked = await world.from_review("RenewalAssessmentRequested", RENEWAL, case_id="case-b1")
+    assert await world.processed(asked) == "applied"
+    assert (await world.client.get(ASSESSMENT, headers=world.auditor())).json()[
+        "status"
+    ] == "pending"
+    await world.on(2022, 10, 12)
+    withdrawn = await world.from_application(
+        "RenewalRequestWithdrawn", {**RENEWAL, "reason": "unit merged"}, case_id="case-b1"
+    )
+    assert await world.processed(withdrawn) == "applied"
+    await world.on_the_bus("case-b1", "BaseExpired")
+    view = (await world.client.get(ASSESSMENT, headers=world.auditor())).json()
+    assert (view["status"], view["qualified"], view["assessed_by"]) == ("closed", None, None)
+    closed = await world.client.get(
+        "/renewal-assessments", params={"status": "closed"}, headers=world.department()
+    )
+    assert [a["renewal_id"] for a in closed.json()["items"]] == ["renewal-1"]
+    assert await rebuild_and_compare(world.svc.kernel.db, registry, projections()) == []
+
+
+async def test_an_answered_assessment_stays_assessed_when_its_base_ends(world: World) -> None:
+    await _pending_past_term(world)
+    await world.on(2022, 10, 5)
+    asked = await world.from_review("RenewalAssessmentRequested", RENEWAL, case_id="case-b1")
+    assert await world.processed(asked) == "applied"
+    body = {"qualified": False, "reasons": ["no annual report filed"]}
+    answered = await world.client.post(ASSESSMENT, json=body, headers=world.department())
+    assert answered.status_code == 200, answered.text
+    await world.on(2022, 10, 20)
+    refusal = {**RENEWAL, "reasons": ["renewal assessment unqualified"], "refused_on": "2022-10-20"}
+    refused = await world.from_review("RenewalRefused", refusal, case_id="case-b1")
+    assert await world.processed(refused) == "applied"
+    await world.on_the_bus("case-b1", "BaseExpired")
+    view = (await world.client.get(ASSESSMENT, headers=world.auditor())).json()
+    assert (view["status"], view["qualified"], view["reasons"]) == (
+        "assessed",
+        False,
+        ["no annual report filed"],
+    )
+    assert await rebuild_and_compare(world.svc.kernel.db, registry, projections()) == []

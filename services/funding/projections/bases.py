@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, String, Table, Text, insert
+from sqlalchemy import Column, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -54,32 +54,28 @@ class BasesProjection(TableProjection):
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
         match event:
             case SubsidyNotPlanned():
-                await conn.execute(
-                    insert(self.t["funding_not_planned"]).values(
-                        plan_id=event.plan_id,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        unit_id=event.unit_id,
-                        unit_name=event.unit_name,
-                        province=event.province,
-                        programme=event.programme.value,
-                        approved_on=event.approved_on.isoformat(),
-                        call_opened_on=(
-                            None
-                            if event.call_opened_on is None
-                            else event.call_opened_on.isoformat()
-                        ),
-                        policy_version=event.policy_version,
-                        reason=event.reason,
-                    )
-                )
+                row = {
+                    "plan_id": event.plan_id,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "unit_id": event.unit_id,
+                    "unit_name": event.unit_name,
+                    "province": event.province,
+                    "programme": event.programme.value,
+                    "approved_on": event.approved_on.isoformat(),
+                    "call_opened_on": (
+                        None if event.call_opened_on is None else event.call_opened_on.isoformat()
+                    ),
+                    "policy_version": event.policy_version,
+                    "reason": event.reason,
+                }
+                await self.insert_row(conn, "funding_not_planned", row)
             case PriorityApprovalRecorded():
-                await conn.execute(
-                    insert(self.t["funding_priority_approvals"]).values(
-                        plan_id=event.plan_id,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        province=event.province,
-                        policy_version=event.policy_version,
-                    )
-                )
+                row = {
+                    "plan_id": event.plan_id,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "province": event.province,
+                    "policy_version": event.policy_version,
+                }
+                await self.insert_row(conn, "funding_priority_approvals", row)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, insert, update
+from sqlalchemy import BigInteger, Column, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -86,45 +86,44 @@ class PlansProjection(TableProjection):
     tables: ClassVar = (plans, instalments)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        plan_table, inst_table = self.t["funding_plans"], self.t["funding_instalments"]
         plan_values: dict[str, Any] = {}
         inst_values: dict[str, Any] = {}
+        plan_add: dict[str, int] = {}  # column → amount added to it
+        inst_add: dict[str, int] = {}
         match event:
             case SubsidyPlanCreated():
-                await conn.execute(
-                    insert(plan_table).values(
-                        plan_id=event.plan_id,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        unit_id=event.unit_id,
-                        unit_name=event.unit_name,
-                        province=event.province,
-                        approved_on=event.approved_on.isoformat(),
-                        instalments=event.instalments,
-                        amount_fen=event.amount_fen,
-                        total_fen=event.total_fen,
-                        policy_version=event.policy_version,
-                        programme=event.programme.value,
-                        call_opened_on=_day(event.call_opened_on),
-                        status="active",
-                        open_holds=0,
-                        version=envelope.streamversion,
-                    )
-                )
+                plan = {
+                    "plan_id": event.plan_id,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "unit_id": event.unit_id,
+                    "unit_name": event.unit_name,
+                    "province": event.province,
+                    "approved_on": event.approved_on.isoformat(),
+                    "instalments": event.instalments,
+                    "amount_fen": event.amount_fen,
+                    "total_fen": event.total_fen,
+                    "policy_version": event.policy_version,
+                    "programme": event.programme.value,
+                    "call_opened_on": _day(event.call_opened_on),
+                    "status": "active",
+                    "open_holds": 0,
+                    "version": envelope.streamversion,
+                }
+                await self.insert_row(conn, "funding_plans", plan)
                 return
             case InstalmentScheduled():
-                await conn.execute(
-                    insert(inst_table).values(
-                        instalment_id=event.instalment_id,
-                        plan_id=event.plan_id,
-                        base_id=event.base_id,
-                        number=event.number,
-                        amount_fen=event.amount_fen,
-                        due_on=event.due_on.isoformat(),
-                        stage="scheduled",
-                        returned=0,
-                    )
-                )
+                instalment = {
+                    "instalment_id": event.instalment_id,
+                    "plan_id": event.plan_id,
+                    "base_id": event.base_id,
+                    "number": event.number,
+                    "amount_fen": event.amount_fen,
+                    "due_on": event.due_on.isoformat(),
+                    "stage": "scheduled",
+                    "returned": 0,
+                }
+                await self.insert_row(conn, "funding_instalments", instalment)
             case InstalmentDue() | InstalmentReleased():
                 inst_values = {"stage": "due", "held_for": None, "prepared_by": None}
             case InstalmentApproved():
@@ -144,14 +143,14 @@ class PlansProjection(TableProjection):
                     "prepared_by": None,
                     "paid_on": None,
                     "confirmed_by": None,
-                    "returned": inst_table.c.returned + 1,
                 }
+                inst_add = {"returned": 1}
             case InstalmentCancelled():
                 inst_values = {"stage": "cancelled", "cancel_reason": event.reason.value}
             case HoldOpened():
-                plan_values = {"open_holds": plan_table.c.open_holds + 1}
+                plan_add = {"open_holds": 1}
             case HoldReleased():
-                plan_values = {"open_holds": plan_table.c.open_holds - 1}
+                plan_add = {"open_holds": -1}
             case BaseExitRecorded():
                 plan_values = {
                     "exit_reason": event.reason.value,
@@ -168,16 +167,11 @@ class PlansProjection(TableProjection):
             case _:
                 return  # not about a plan's money (`SubsidyNotPlanned`, priority approval)
         if inst_values:
-            await conn.execute(
-                update(inst_table)
-                .where(inst_table.c.instalment_id == event.instalment_id)
-                .values(**inst_values)
-            )
-        await conn.execute(
-            update(plan_table)
-            .where(plan_table.c.plan_id == event.plan_id)
-            .values(**plan_values, version=envelope.streamversion)
-        )
+            where = {"instalment_id": event.instalment_id}
+            await self.update_rows(conn, "funding_instalments", where, inst_values, add=inst_add)
+        plan_values["version"] = envelope.streamversion
+        where = {"plan_id": event.plan_id}
+        await self.update_rows(conn, "funding_plans", where, plan_values, add=plan_add)
 
 
 def _day(day: date | None) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, String, Table, insert, select, update
+from sqlalchemy import Column, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope
@@ -66,19 +66,18 @@ class CertificatesProjection(TableProjection):
         table = self.t["certificates"]
         match event:
             case BaseDesignated():
-                await conn.execute(
-                    insert(table).values(
-                        certificate_no=event.certificate_no,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        base_name=event.unit_name,
-                        plaque_name=event.plaque_name,
-                        term_start=event.term_start.isoformat(),
-                        term_end=event.term_end.isoformat(),
-                        status=VALID,
-                        designation_hash=envelope.hash,
-                    )
-                )
+                certificate = {
+                    "certificate_no": event.certificate_no,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "base_name": event.unit_name,
+                    "plaque_name": event.plaque_name,
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "status": VALID,
+                    "designation_hash": envelope.hash,
+                }
+                await self.insert_row(conn, "certificates", certificate)
             case RenewalGranted():
                 first = (
                     await conn.execute(
@@ -88,43 +87,38 @@ class CertificatesProjection(TableProjection):
                         .limit(1)
                     )
                 ).one()
-                await conn.execute(
-                    insert(table).values(
-                        certificate_no=event.certificate_no,
-                        base_id=event.base_id,
-                        case_id=event.case_id,
-                        base_name=first.base_name,
-                        plaque_name=first.plaque_name,
-                        term_start=event.term_start.isoformat(),
-                        term_end=event.term_end.isoformat(),
-                        status=VALID,
-                        designation_hash=envelope.hash,
-                    )
-                )
+                certificate = {
+                    "certificate_no": event.certificate_no,
+                    "base_id": event.base_id,
+                    "case_id": event.case_id,
+                    "base_name": first.base_name,
+                    "plaque_name": first.plaque_name,
+                    "term_start": event.term_start.isoformat(),
+                    "term_end": event.term_end.isoformat(),
+                    "status": VALID,
+                    "designation_hash": envelope.hash,
+                }
+                await self.insert_row(conn, "certificates", certificate)
             case WorkstationDesignated():
-                await conn.execute(
-                    insert(self.t["station_certificates"]).values(
-                        certificate_no=event.certificate_no,
-                        station_id=event.station_id,
-                        case_id=event.case_id,
-                        programme=event.programme.value,
-                        province=event.province,
-                        station_name=event.unit_name,
-                        approved_on=event.approved_on.isoformat(),
-                        policy_version=event.policy_version,
-                        status=VALID,
-                        designation_hash=envelope.hash,
-                    )
-                )
+                certificate = {
+                    "certificate_no": event.certificate_no,
+                    "station_id": event.station_id,
+                    "case_id": event.case_id,
+                    "programme": event.programme.value,
+                    "province": event.province,
+                    "station_name": event.unit_name,
+                    "approved_on": event.approved_on.isoformat(),
+                    "policy_version": event.policy_version,
+                    "status": VALID,
+                    "designation_hash": envelope.hash,
+                }
+                await self.insert_row(conn, "station_certificates", certificate)
             case BaseRevocationRecorded():
                 await self._end(conn, event.base_id, REVOKED, event.revoked_on.isoformat())
             case BaseExpiryRecorded():
                 await self._end(conn, event.base_id, EXPIRED, event.expired_on.isoformat())
 
     async def _end(self, conn: AsyncConnection, base_id: str, status: str, since: str) -> None:
-        table = self.t["certificates"]
-        await conn.execute(
-            update(table)
-            .where(table.c.base_id == base_id, table.c.status == VALID)
-            .values(status=status, status_since=since)
-        )
+        valid = {"base_id": base_id, "status": VALID}
+        ended = {"status": status, "status_since": since}
+        await self.update_rows(conn, "certificates", valid, ended)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, Text, delete, insert, update
+from sqlalchemy import Column, Integer, String, Table, Text, delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -55,81 +55,64 @@ class RankingsProjection(TableProjection):
     tables: ClassVar = (rankings, ranking_candidates)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table, candidates = self.t["rankings"], self.t["ranking_candidates"]
+        candidates = self.t["ranking_candidates"]
         match event:
             case CandidateAdded():
                 if envelope.streamversion == 1:  # a ranking starts with its first candidate
-                    await conn.execute(
-                        insert(table).values(
-                            ranking_id=event.ranking_id,
-                            call_id=event.call_id,
-                            province=event.province,
-                            status="collecting",
-                            version=1,
-                        )
-                    )
+                    ranking = {
+                        "ranking_id": event.ranking_id,
+                        "call_id": event.call_id,
+                        "province": event.province,
+                        "status": "collecting",
+                        "version": 1,
+                    }
+                    await self.insert_row(conn, "rankings", ranking)
                 mine = (candidates.c.ranking_id == event.ranking_id) & (
                     candidates.c.application_id == event.application_id
                 )
                 await conn.execute(delete(candidates).where(mine))
-                await conn.execute(
-                    insert(candidates).values(
-                        ranking_id=event.ranking_id,
-                        application_id=event.application_id,
-                        review_id=event.review_id,
-                        case_id=event.case_id,
-                        unit_id=event.unit_id,
-                        accepted_by=event.accepted_by,
-                        status="candidate",
-                    )
-                )
+                candidate = {
+                    "ranking_id": event.ranking_id,
+                    "application_id": event.application_id,
+                    "review_id": event.review_id,
+                    "case_id": event.case_id,
+                    "unit_id": event.unit_id,
+                    "accepted_by": event.accepted_by,
+                    "status": "candidate",
+                }
+                await self.insert_row(conn, "ranking_candidates", candidate)
             case CandidateWithdrawn():
-                await conn.execute(
-                    update(candidates)
-                    .where(
-                        candidates.c.ranking_id == event.ranking_id,
-                        candidates.c.application_id == event.application_id,
-                    )
-                    .values(status="withdrawn")
+                await self._candidate(
+                    conn, event.ranking_id, event.application_id, {"status": "withdrawn"}
                 )
             case RecommendationListSubmitted():
-                await conn.execute(
-                    update(table)
-                    .where(table.c.ranking_id == event.ranking_id)
-                    .values(
-                        status="submitted",
-                        quota=event.quota,
-                        submitted_by=event.by,
-                        submitted_at=format_time(event.at),
-                    )
+                submitted = {
+                    "status": "submitted",
+                    "quota": event.quota,
+                    "submitted_by": event.by,
+                    "submitted_at": format_time(event.at),
+                }
+                await self.update_rows(
+                    conn, "rankings", {"ranking_id": event.ranking_id}, submitted
                 )
                 for entry in event.ranked:
-                    await conn.execute(
-                        update(candidates)
-                        .where(
-                            candidates.c.ranking_id == event.ranking_id,
-                            candidates.c.application_id == entry.application_id,
-                        )
-                        .values(status="recommended", rank=entry.rank)
-                    )
+                    recommended = {"status": "recommended", "rank": entry.rank}
+                    await self._candidate(conn, event.ranking_id, entry.application_id, recommended)
                 for other in event.not_recommended:
-                    await conn.execute(
-                        update(candidates)
-                        .where(
-                            candidates.c.ranking_id == event.ranking_id,
-                            candidates.c.application_id == other.application_id,
-                        )
-                        .values(
-                            status="not_recommended",
-                            reasons=json.dumps(list(other.reasons), ensure_ascii=False),
-                        )
+                    reasons = json.dumps(list(other.reasons), ensure_ascii=False)
+                    not_recommended = {"status": "not_recommended", "reasons": reasons}
+                    await self._candidate(
+                        conn, event.ranking_id, other.application_id, not_recommended
                     )
             case RankingNoConflictDeclared() | RankingConflictDeclared():
                 pass
             case _:
                 return
-        await conn.execute(
-            update(table)
-            .where(table.c.ranking_id == event.ranking_id)
-            .values(version=envelope.streamversion)
-        )
+        version = {"version": envelope.streamversion}
+        await self.update_rows(conn, "rankings", {"ranking_id": event.ranking_id}, version)
+
+    async def _candidate(
+        self, conn: AsyncConnection, ranking_id: str, application_id: str, values: dict[str, Any]
+    ) -> None:
+        where = {"ranking_id": ranking_id, "application_id": application_id}
+        await self.update_rows(conn, "ranking_candidates", where, values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, Text, insert, update
+from sqlalchemy import Column, Integer, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -57,37 +57,32 @@ class RenewalsProjection(TableProjection):
     tables: ClassVar = (renewals,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["renewals"]
         if isinstance(event, RenewalReviewOpened):
-            await conn.execute(
-                insert(table).values(
-                    renewal_id=event.renewal_id,
-                    case_id=event.case_id,
-                    base_id=event.base_id,
-                    unit_id=event.unit_id,
-                    unit_name=event.unit_name,
-                    province=event.province,
-                    jurisdiction=event.jurisdiction,
-                    term_end=event.term_end.isoformat(),
-                    statement=event.statement,
-                    status="in_review",
-                    level=Level.PROVINCE.value,
-                    updated_at=format_time(envelope.time),
-                    version=envelope.streamversion,
-                )
-            )
+            row = {
+                "renewal_id": event.renewal_id,
+                "case_id": event.case_id,
+                "base_id": event.base_id,
+                "unit_id": event.unit_id,
+                "unit_name": event.unit_name,
+                "province": event.province,
+                "jurisdiction": event.jurisdiction,
+                "term_end": event.term_end.isoformat(),
+                "statement": event.statement,
+                "status": "in_review",
+                "level": Level.PROVINCE.value,
+                "updated_at": format_time(envelope.time),
+                "version": envelope.streamversion,
+            }
+            await self.insert_row(conn, "renewals", row)
             return
         if not isinstance(event, RenewalEvent):
             return
-        await conn.execute(
-            update(table)
-            .where(table.c.renewal_id == event.renewal_id)
-            .values(
-                updated_at=format_time(envelope.time),
-                version=envelope.streamversion,
-                **_changes(event),
-            )
-        )
+        values = {
+            "updated_at": format_time(envelope.time),
+            "version": envelope.streamversion,
+            **_changes(event),
+        }
+        await self.update_rows(conn, "renewals", {"renewal_id": event.renewal_id}, values)
 
 
 def _changes(event: RenewalEvent) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Integer, String, Table, insert, update
+from sqlalchemy import Column, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.envelope import Envelope, format_time
@@ -68,37 +68,33 @@ class ReviewsProjection(TableProjection):
     tables: ClassVar = (reviews,)
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: Any) -> None:
-        table = self.t["reviews"]
         if isinstance(event, ReviewOpened):
-            await conn.execute(
-                insert(table).values(
-                    review_id=event.review_id,
-                    application_id=event.application_id,
-                    case_id=event.case_id,
-                    call_id=event.call_id,
-                    programme=event.programme.value,
-                    unit_id=event.unit_id,
-                    unit_name=event.unit_name,
-                    province=event.province,
-                    jurisdiction=event.jurisdiction,
-                    route=event.route.value,
-                    revision=event.revision,
-                    updated_at=format_time(envelope.time),
-                    version=envelope.streamversion,
-                    **_waiting_at(event.level),
-                )
-            )
+            row = {
+                "review_id": event.review_id,
+                "application_id": event.application_id,
+                "case_id": event.case_id,
+                "call_id": event.call_id,
+                "programme": event.programme.value,
+                "unit_id": event.unit_id,
+                "unit_name": event.unit_name,
+                "province": event.province,
+                "jurisdiction": event.jurisdiction,
+                "route": event.route.value,
+                "revision": event.revision,
+                "updated_at": format_time(envelope.time),
+                "version": envelope.streamversion,
+                **_waiting_at(event.level),
+            }
+            await self.insert_row(conn, "reviews", row)
             return
         if not isinstance(event, ReviewEvent):
             return
-        changes = _changes(event)
-        await conn.execute(
-            update(table)
-            .where(table.c.review_id == event.review_id)
-            .values(
-                updated_at=format_time(envelope.time), version=envelope.streamversion, **changes
-            )
-        )
+        values = {
+            "updated_at": format_time(envelope.time),
+            "version": envelope.streamversion,
+            **_changes(event),
+        }
+        await self.update_rows(conn, "reviews", {"review_id": event.review_id}, values)
 
 
 def _changes(event: ReviewEvent) -> dict[str, Any]:
