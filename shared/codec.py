@@ -17,6 +17,8 @@ from pydantic import TypeAdapter
 from shared.envelope import event_type, parse_type
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+#: At most this many type strings remembered by `EventRegistry.decode`.
+_DECODING_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class EventRegistry:
         self._by_name: dict[str, _Registration] = {}
         self._by_class: dict[type[Any], _Registration] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        #: type string -> (name, its version, the registration): `decode`'s lookups, once per
+        #: type (only types found registered; cleared when a class is registered).
+        self._decoding: dict[str, tuple[str, int, _Registration]] = {}
         for cls in classes:
             self.register(cls)
 
@@ -47,6 +52,7 @@ class EventRegistry:
         registration = _Registration(cls, version, TypeAdapter(cls))
         self._by_name[cls.__name__] = registration
         self._by_class[cls] = registration
+        self._decoding.clear()
 
     def upcaster(self, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Register a function turning `name` data of `from_version` into the next version."""
@@ -76,14 +82,21 @@ class EventRegistry:
         return data
 
     def decode(self, type_: str, data: dict[str, Any]) -> Any:
-        service, name, version = parse_type(type_)
-        registration = self._by_name.get(name)
-        if service != self.service or registration is None:
-            raise UnknownEventType(type_)
+        known = self._decoding.get(type_)
+        if known is None:
+            service, name, version = parse_type(type_)
+            registration = self._by_name.get(name)
+            if service != self.service or registration is None:
+                raise UnknownEventType(type_)
+            known = (name, version, registration)
+            if len(self._decoding) < _DECODING_CACHE:
+                self._decoding[type_] = known
+        name, version, registration = known
         while version < registration.version:
             data = self._upcasters[(name, version)](data)
             version += 1
-        return registration.adapter.validate_python(data)
+        # What `TypeAdapter.validate_python(data)` calls, without its wrapper.
+        return registration.adapter.validator.validate_python(data)
 
     def _registration_of(self, event: object) -> _Registration:
         try:
