@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,6 +139,15 @@ class Envelope:
     sigkeyid: str | None = None
     signature: str | None = None
 
+    def __eq__(self, other: object) -> bool:
+        """Field by field, as a dataclass compares, between any two envelopes: one read from
+        the store (parsed lazily, `from_stored`) equals the same envelope built eagerly."""
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return self is other or all(
+            getattr(self, name) == getattr(other, name) for name in _FIELD_NAMES
+        )
+
     @property
     def service(self) -> str:
         return parse_type(self.type)[0]
@@ -201,6 +210,33 @@ class Envelope:
     def from_json(cls, raw: bytes | str, position: int | None = None) -> Envelope:
         return cls.from_attributes(parse_json(raw), position)
 
+    @staticmethod
+    def from_stored(raw: bytes | str, position: int | None = None) -> Envelope:
+        """An envelope read from the store, parsed lazily: equal to `from_json(raw, position)`,
+        with the same `to_json()`, hash and signed bytes, refused here as `from_json` refuses
+        (not JSON, another specversion, a missing attribute), but each attribute is taken
+        from the parsed document only when it is read and the time parsed at its first
+        reading: a reader touching `type` and `data` pays for no more. The values are
+        `parse_json`'s: the data is checked for floats here (orjson's reading of one is not
+        taken); an attribute of the envelope found a float is read again by `json.loads` when
+        it is read (`_Stored`). `dataclasses.replace` of one gives a plain `Envelope`."""
+        try:
+            attrs = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            attrs = None
+        if (
+            type(attrs) is not dict
+            or attrs.get("specversion") != SPEC_VERSION
+            or not attrs.keys() >= _REQUIRED
+            or not _plain(attrs["data"])
+        ):
+            return Envelope.from_json(raw, position)  # reads exactly, or raises as it does
+        stored = object.__new__(_Stored)
+        _ATTRS_SLOT.__set__(stored, attrs)
+        _RAW_SLOT.__set__(stored, raw)
+        _POSITION_SLOT.__set__(stored, position)
+        return stored
+
     @classmethod
     def from_attributes(cls, attrs: dict[str, Any], position: int | None = None) -> Envelope:
         if attrs.get("specversion") != SPEC_VERSION:
@@ -224,3 +260,105 @@ class Envelope:
             sigkeyid=attrs.get("sigkeyid"),
             signature=attrs.get("signature"),
         )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Envelope))
+#: What `from_attributes` reads with `attrs[...]` (the others with `attrs.get`).
+_REQUIRED = frozenset(
+    (
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "data",
+        "streamversion",
+        "caseid",
+        "correlationid",
+        "actor",
+        "prevhash",
+    )
+)
+_TIME_SLOT: Any = Envelope.__dict__["time"]
+_POSITION_SLOT: Any = Envelope.__dict__["position"]
+
+
+class _Stored(Envelope):
+    """`Envelope.from_stored`: the attributes read from the parsed document on access (the
+    properties set below shadow the dataclass's slots; `position` and, once parsed, `time`
+    live in those slots)."""
+
+    __slots__ = ("_attrs", "_raw")
+    _attrs: dict[str, Any]
+    _raw: bytes | str
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Envelope:  # type: ignore[misc]
+        # `dataclasses.replace` (and anything else building one of our class from fields)
+        # gets a plain, eager Envelope.
+        return Envelope(*args, **kwargs)
+
+    def eager(self) -> Envelope:
+        return Envelope(**{name: getattr(self, name) for name in _FIELD_NAMES})
+
+    def __repr__(self) -> str:
+        return repr(self.eager())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Envelope, tuple(getattr(self, name) for name in _FIELD_NAMES))
+
+
+_ATTRS_SLOT: Any = _Stored.__dict__["_attrs"]
+_RAW_SLOT: Any = _Stored.__dict__["_raw"]
+
+
+def _exactly(stored: _Stored) -> dict[str, Any]:
+    """The document read by `json.loads`, for an attribute orjson read as a float."""
+    exact: dict[str, Any] = json.loads(_RAW_SLOT.__get__(stored))
+    return exact
+
+
+def _required(name: str) -> property:
+    def get(self: _Stored) -> Any:
+        value = self._attrs[name]
+        return _exactly(self)[name] if type(value) is float else value
+
+    return property(get)
+
+
+def _optional(name: str, default: Any = None) -> property:
+    def get(self: _Stored) -> Any:
+        value = self._attrs.get(name, default)
+        return _exactly(self)[name] if type(value) is float else value
+
+    return property(get)
+
+
+def _time(self: _Stored) -> datetime:
+    try:
+        parsed: datetime = _TIME_SLOT.__get__(self)
+    except AttributeError:
+        value = self._attrs["time"]
+        if type(value) is float:
+            value = _exactly(self)["time"]
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        _TIME_SLOT.__set__(self, parsed)
+    return parsed
+
+
+def _data(self: _Stored) -> Any:
+    return self._attrs["data"]  # checked for floats by `from_stored`
+
+
+def _streamversion(self: _Stored) -> int:
+    value = self._attrs["streamversion"]
+    return int(_exactly(self)["streamversion"] if type(value) is float else value)
+
+
+for _name in _REQUIRED - {"time", "streamversion", "data"}:
+    setattr(_Stored, _name, _required(_name))
+for _name in ("causationid", "policyversion", "sigkeyid", "signature"):
+    setattr(_Stored, _name, _optional(_name))
+_Stored.data = property(_data)  # type: ignore[assignment]
+_Stored.hash = _optional("hash", "")  # type: ignore[assignment]
+_Stored.time = property(_time)  # type: ignore[assignment]
+_Stored.streamversion = property(_streamversion)  # type: ignore[assignment]

@@ -10,7 +10,7 @@ insert) go to the driver directly (`shared.db.driver_rows`); the rest through SQ
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,21 @@ _STREAM = DriverSQL(
     "SELECT position, envelope FROM events WHERE stream_id = ? AND version > ? ORDER BY version",
     "SELECT position, envelope FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version",
 )
+_AFTER = DriverSQL(
+    "SELECT position, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?",
+    "SELECT position, envelope FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+)
+_CASE = DriverSQL(
+    "SELECT position, envelope FROM events WHERE case_id = ? AND position > ?"
+    " ORDER BY position LIMIT ?",
+    "SELECT position, envelope FROM events WHERE case_id = $1 AND position > $2"
+    " ORDER BY position LIMIT $3",
+)
+_CASE_ALL = DriverSQL(
+    "SELECT position, envelope FROM events WHERE case_id = ? AND position > ? ORDER BY position",
+    "SELECT position, envelope FROM events WHERE case_id = $1 AND position > $2 ORDER BY position",
+)
+_LAST = DriverSQL("SELECT max(position) FROM events", "SELECT max(position) FROM events")
 _COLUMNS = [column.name for column in events.columns if column.name != "position"]
 _INSERT_ONE = DriverSQL(
     f"INSERT INTO events ({', '.join(_COLUMNS)})"
@@ -230,18 +245,20 @@ class EventStore:
         after_version: int = 0,
         limit: int | None = None,
     ) -> list[Envelope]:
-        """The stream's events after `after_version`, in version order (at most `limit`)."""
+        """The stream's events after `after_version`, in version order (at most `limit`).
+
+        Envelopes read from the store are parsed lazily (`Envelope.from_stored`)."""
         if limit is None:
             rows = await driver_rows(conn, _STREAM, (stream_id, after_version))
             if rows is not None:
-                return [Envelope.from_json(envelope, int(p)) for p, envelope in rows]
+                return _envelopes(rows)
         result = await conn.execute(
             select(events.c.position, events.c.envelope)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
             .order_by(events.c.version)
             .limit(limit)
         )
-        return [Envelope.from_json(row.envelope, int(row.position)) for row in result]
+        return _envelopes(result)
 
     async def read_all(
         self,
@@ -265,23 +282,29 @@ class EventStore:
             .order_by(events.c.position)
             .limit(limit)
         )
-        return await self._positioned(query, conn, settled=settled)
+        return await self._positioned(_AFTER, (after, limit), query, conn, settled=settled)
 
     async def _positioned(
-        self, query: Select[Any], conn: AsyncConnection | None, *, settled: bool
+        self,
+        sql: DriverSQL,
+        params: Sequence[Any],
+        query: Select[Any],
+        conn: AsyncConnection | None,
+        *,
+        settled: bool,
     ) -> list[Envelope]:
-        """The envelopes `query` selects (position, envelope), read in `conn` if given, else
-        settled (`read_all` explains) or on the read engine."""
+        """The envelopes of (position, envelope) rows selected by `sql` on the driver (or by
+        the same `query` through SQLAlchemy where the driver cannot be used), read in `conn`
+        if given, else settled (`read_all` explains) or on the read engine, in a transaction
+        of their own: one statement, so one snapshot either way."""
         if conn is not None:
-            rows = (await conn.execute(query)).all()
-        elif settled and not self.db.is_sqlite:
+            return await _selected(conn, sql, params, query)
+        if settled and not self.db.is_sqlite:
             async with self.db.engine.begin() as locked:
                 await settle(locked)
-                rows = (await locked.execute(query)).all()
-        else:
-            async with self.db.read_engine.connect() as reader:
-                rows = (await reader.execute(query)).all()
-        return [Envelope.from_json(row.envelope, int(row.position)) for row in rows]
+                return await _selected(locked, sql, params, query)
+        async with self.db.read_engine.begin() as reader:
+            return await _selected(reader, sql, params, query)
 
     async def iterate_all(
         self, after: int = 0, batch: int = 2000, *, settled: bool = False
@@ -305,11 +328,17 @@ class EventStore:
             .order_by(events.c.position)
             .limit(limit)
         )
-        return await self._positioned(query, None, settled=settled)
+        if limit is None:
+            return await self._positioned(_CASE_ALL, (case_id, after), query, None, settled=settled)
+        return await self._positioned(_CASE, (case_id, after, limit), query, None, settled=settled)
 
     async def last_position(self) -> int:
-        async with self.db.read_engine.connect() as reader:
-            value = (await reader.execute(select(func.max(events.c.position)))).scalar()
+        async with self.db.read_engine.begin() as reader:
+            rows = await driver_rows(reader, _LAST, ())
+            if rows is None:
+                value = (await reader.execute(select(func.max(events.c.position)))).scalar()
+            else:
+                value = rows[0][0]
         return int(value or 0)
 
     async def verify(self) -> list[ChainBreak]:
@@ -361,6 +390,24 @@ class EventStore:
                 else:
                     report.signed += 1
         return report
+
+
+def _envelopes(rows: Iterable[Sequence[Any]]) -> list[Envelope]:
+    """(position, envelope) rows as envelopes, parsed lazily (`Envelope.from_stored`)."""
+    stored = Envelope.from_stored
+    return [stored(envelope, position) for position, envelope in rows]
+
+
+async def _selected(
+    conn: AsyncConnection, sql: DriverSQL, params: Sequence[Any], query: Select[Any]
+) -> list[Envelope]:
+    """The envelopes of the (position, envelope) rows `sql` selects in `conn`'s transaction,
+    on the driver; through SQLAlchemy's `query` (the same statement) when the driver cannot
+    run it there (`shared.db.driver_rows`)."""
+    rows = await driver_rows(conn, sql, params)
+    if rows is None:
+        return _envelopes((await conn.execute(query)).all())
+    return _envelopes(rows)
 
 
 async def settle(conn: AsyncConnection) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-from dataclasses import dataclass, replace
+import pickle
+from dataclasses import FrozenInstanceError, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from shared.codec import EventRegistry, UnknownEventType
 from shared.envelope import (
@@ -210,3 +213,77 @@ def test_an_envelopes_bytes_hash_and_signed_bytes_are_unchanged(data: dict[str, 
     again = Envelope.from_json(envelope.to_json())
     assert again.to_json() == envelope.to_json()
     assert again.computed_hash() == envelope.hash == envelope.computed_hash()
+
+
+# ---------------------------------------------------------------- envelopes read from the store
+
+
+@pytest.mark.parametrize("data", [d for d in AWKWARD if isinstance(d, dict)])
+def test_a_stored_envelope_read_lazily_equals_the_eager_one(data: dict[str, Any]) -> None:
+    envelope = sealed(data=json.loads(stdlib_canonical_json(data)), causationid="01J0B")
+    envelope = replace(envelope, sigkeyid="funding:0123456789abcdef", signature="c2lnbmF0dXJl")
+    raw = envelope.to_json()
+    for stored in (raw, raw.decode()):
+        eager, lazy = Envelope.from_json(stored, 7), Envelope.from_stored(stored, 7)
+        assert lazy == eager
+        assert eager == lazy
+        assert isinstance(lazy, Envelope)
+        for name in (f.name for f in fields(Envelope)):
+            assert repr(getattr(lazy, name)) == repr(getattr(eager, name)), name
+        assert lazy.to_json() == eager.to_json() == raw
+        assert lazy.signed_bytes() == eager.signed_bytes()
+        assert lazy.computed_hash() == eager.computed_hash() == lazy.hash
+        assert repr(lazy) == repr(eager)
+        moved = replace(lazy, position=8)
+        assert type(moved) is Envelope
+        assert moved == replace(eager, position=8)
+        assert pickle.loads(pickle.dumps(lazy)) == eager == copy.deepcopy(lazy)
+        with pytest.raises(FrozenInstanceError):
+            lazy.id = "other"  # type: ignore[misc]
+        with pytest.raises(FrozenInstanceError):
+            lazy.position = 9  # type: ignore[misc]
+
+
+def test_a_stored_envelope_reads_attributes_exactly_as_json_loads() -> None:
+    attributes = sealed().attributes()
+    attributes.update(streamversion=2**64 + 1, actor=1.5, extra=0.1)  # orjson: floats
+    raw = json.dumps(attributes)
+    lazy, eager = Envelope.from_stored(raw), Envelope.from_json(raw)
+    assert lazy.streamversion == eager.streamversion == 2**64 + 1
+    assert repr(lazy.actor) == repr(eager.actor) == "1.5"
+    assert lazy == eager
+
+
+def test_a_stored_envelope_is_refused_as_the_eager_parse_refuses_it() -> None:
+    good = sealed().attributes()
+    for broken, error in (
+        ("{not json", json.JSONDecodeError),
+        (json.dumps({**good, "specversion": "0.3"}), ValueError),
+        (json.dumps({k: v for k, v in good.items() if k != "subject"}), KeyError),
+        (json.dumps(["not", "an", "object"]), AttributeError),
+    ):
+        with pytest.raises(error):
+            Envelope.from_json(broken)
+        with pytest.raises(error):
+            Envelope.from_stored(broken)
+
+
+def test_decoding_the_same_type_again_decodes_as_the_first_time() -> None:
+    registry = EventRegistry("funding", [Funded])
+    data = {"base_id": "b1", "amount_fen": 1, "funds_wan": "0.5", "on": "2022-01-01",
+            "grade": "excellent", "years": [2024]}  # fmt: skip
+    first = registry.decode("haizhi.funding.Funded.v1", data)
+    assert registry.decode("haizhi.funding.Funded.v1", data) == first
+    assert first.funds_wan == Decimal("0.5")
+    assert first.years == (2024,)
+    with pytest.raises(ValidationError):
+        registry.decode("haizhi.funding.Funded.v1", {**data, "amount_fen": "many"})
+    registry.register(Funded, version=2)  # a new version: stored v1 data is now upcast
+
+    @registry.upcaster("Funded", from_version=1)
+    def _double(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "amount_fen": data["amount_fen"] * 2}
+
+    assert registry.decode("haizhi.funding.Funded.v1", data).amount_fen == 2
+    with pytest.raises(UnknownEventType):
+        registry.decode("haizhi.funding.Nope.v1", data)
