@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -207,6 +209,28 @@ async def test_a_rebuild_by_pages_equals_one_by_one_and_the_live_model(executor:
     for batch in (1, 3, 7, REBUILD_PAGE):
         for projection in (TotalsProjection(), LoopingTotals()):
             assert await rebuild_and_compare(executor.db, registry, [projection], batch) == []
+
+
+class FailingTotals(TotalsProjection):
+    async def apply_many(self, conn: AsyncConnection, items: Any) -> None:
+        raise RuntimeError("read model failure")
+
+
+async def test_a_rebuild_leaves_the_garbage_collector_as_it_found_it(executor: Executor) -> None:
+    await executor.execute(tally, "tally-t1", Open("t1", "x"), ctx=CTX, case_id="c")
+    await executor.execute(tally, "tally-t1", Count("t1", 2), ctx=CTX)
+    assert gc.isenabled()
+    assert await rebuild_and_compare(executor.db, registry, [TotalsProjection()], 1) == []
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="read model failure"):
+        await rebuild_and_compare(executor.db, registry, [FailingTotals()])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert await rebuild_and_compare(executor.db, registry, [TotalsProjection()], 1) == []
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 async def test_a_command_appends_after_the_head_its_load_read(
