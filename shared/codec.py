@@ -28,6 +28,10 @@ class _Registration:
     adapter: TypeAdapter[Any]
 
 
+#: `EventRegistry.decode`'s knowledge of one type string.
+_Decoding = tuple[str, int, _Registration, Callable[[Any], Any]]
+
+
 class UnknownEventType(LookupError):
     pass
 
@@ -42,7 +46,7 @@ class EventRegistry:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         #: type string -> (name, its version, the registration): `decode`'s lookups, once per
         #: type (only types found registered; cleared when a class is registered).
-        self._decoding: dict[str, tuple[str, int, _Registration]] = {}
+        self._decoding: dict[str, _Decoding] = {}
         for cls in classes:
             self.register(cls)
 
@@ -84,19 +88,25 @@ class EventRegistry:
     def decode(self, type_: str, data: dict[str, Any]) -> Any:
         known = self._decoding.get(type_)
         if known is None:
-            service, name, version = parse_type(type_)
-            registration = self._by_name.get(name)
-            if service != self.service or registration is None:
-                raise UnknownEventType(type_)
-            known = (name, version, registration)
-            if len(self._decoding) < _DECODING_CACHE:
-                self._decoding[type_] = known
-        name, version, registration = known
+            known = self._decoding_of(type_)
+        name, version, registration, validate = known
         while version < registration.version:
             data = self._upcasters[(name, version)](data)
             version += 1
-        # What `TypeAdapter.validate_python(data)` calls, without its wrapper.
-        return registration.adapter.validator.validate_python(data)
+        return validate(data)
+
+    def _decoding_of(self, type_: str) -> _Decoding:
+        """What `decode` needs to know of `type_` (remembered for the next time): its name and
+        version, the registration, and the validation `TypeAdapter.validate_python(data)`
+        runs (its schema validator's, without the wrapper)."""
+        service, name, version = parse_type(type_)
+        registration = self._by_name.get(name)
+        if service != self.service or registration is None:
+            raise UnknownEventType(type_)
+        known = (name, version, registration, registration.adapter.validator.validate_python)
+        if len(self._decoding) < _DECODING_CACHE:
+            self._decoding[type_] = known
+        return known
 
     def _registration_of(self, event: object) -> _Registration:
         try:
