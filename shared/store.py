@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -282,27 +282,36 @@ class EventStore:
         appends to commit (a SHARE lock, held for the one query) so no position is passed
         over. SQLite's writers take turns, so its reads are always settled.
         """
-        query = (
-            select(events.c.position, events.c.envelope)
-            .where(events.c.position > after)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+        return _envelopes(await self._page(after, limit, conn, settled=settled))
+
+    async def _page(
+        self, after: int, limit: int, conn: AsyncConnection | None, *, settled: bool
+    ) -> Sequence[Sequence[Any]]:
+        """`read_all`'s (position, envelope) rows."""
+
+        def query() -> Select[Any]:
+            return (
+                select(events.c.position, events.c.envelope)
+                .where(events.c.position > after)
+                .order_by(events.c.position)
+                .limit(limit)
+            )
+
         return await self._positioned(_AFTER, (after, limit), query, conn, settled=settled)
 
     async def _positioned(
         self,
         sql: DriverSQL,
         params: Sequence[Any],
-        query: Select[Any],
+        query: Callable[[], Select[Any]],
         conn: AsyncConnection | None,
         *,
         settled: bool,
-    ) -> list[Envelope]:
-        """The envelopes of (position, envelope) rows selected by `sql` on the driver (or by
-        the same `query` through SQLAlchemy where the driver cannot be used), read in `conn`
-        if given, else settled (`read_all` explains) or on the read engine, in a transaction
-        of their own: one statement, so one snapshot either way."""
+    ) -> Sequence[Sequence[Any]]:
+        """The (position, envelope) rows selected by `sql` on the driver (or by the same
+        `query()` through SQLAlchemy where the driver cannot be used), read in `conn` if
+        given, else settled (`read_all` explains) or on the read engine, in a transaction of
+        their own: one statement, so one snapshot either way."""
         if conn is not None:
             return await _selected(conn, sql, params, query)
         if settled and not self.db.is_sqlite:
@@ -315,28 +324,39 @@ class EventStore:
     async def iterate_all(
         self, after: int = 0, batch: int = 2000, *, settled: bool = False
     ) -> AsyncIterator[Envelope]:
+        """Every event after `after`, read `batch` at a time (as `read_all`); each envelope
+        built (`Envelope.from_stored`) as it is handed out, so a reader that does not keep
+        them holds one page of rows, not one of envelopes."""
+        stored = Envelope.from_stored
         while True:
-            page = await self.read_all(after, batch, settled=settled)
-            if not page:
+            rows = await self._page(after, batch, None, settled=settled)
+            if not rows:
                 return
-            for envelope in page:
-                yield envelope
-            after = page[-1].position or after
+            for position, envelope in rows:
+                yield stored(envelope, position)
+            after = rows[-1][0]
 
     async def read_case(
         self, case_id: str, after: int = 0, limit: int | None = None, *, settled: bool = False
     ) -> list[Envelope]:
         """The case's events after global position `after`, in position order (at most
         `limit`). A reader paging by position asks for `settled`, as `read_all` explains."""
-        query = (
-            select(events.c.position, events.c.envelope)
-            .where(events.c.case_id == case_id, events.c.position > after)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+
+        def query() -> Select[Any]:
+            return (
+                select(events.c.position, events.c.envelope)
+                .where(events.c.case_id == case_id, events.c.position > after)
+                .order_by(events.c.position)
+                .limit(limit)
+            )
+
         if limit is None:
-            return await self._positioned(_CASE_ALL, (case_id, after), query, None, settled=settled)
-        return await self._positioned(_CASE, (case_id, after, limit), query, None, settled=settled)
+            rows = await self._positioned(_CASE_ALL, (case_id, after), query, None, settled=settled)
+        else:
+            rows = await self._positioned(
+                _CASE, (case_id, after, limit), query, None, settled=settled
+            )
+        return _envelopes(rows)
 
     async def last_position(self) -> int:
         async with self.db.read_engine.begin() as reader:
@@ -415,15 +435,19 @@ def _envelopes(rows: Iterable[Sequence[Any]]) -> list[Envelope]:
 
 
 async def _selected(
-    conn: AsyncConnection, sql: DriverSQL, params: Sequence[Any], query: Select[Any]
-) -> list[Envelope]:
-    """The envelopes of the (position, envelope) rows `sql` selects in `conn`'s transaction,
-    on the driver; through SQLAlchemy's `query` (the same statement) when the driver cannot
-    run it there (`shared.db.driver_rows`)."""
+    conn: AsyncConnection,
+    sql: DriverSQL,
+    params: Sequence[Any],
+    query: Callable[[], Select[Any]],
+) -> Sequence[Sequence[Any]]:
+    """The rows `sql` selects in `conn`'s transaction, on the driver; through SQLAlchemy's
+    `query()` (the same statement) when the driver cannot run it there
+    (`shared.db.driver_rows`)."""
     rows = await driver_rows(conn, sql, params)
     if rows is None:
-        return _envelopes((await conn.execute(query)).all())
-    return _envelopes(rows)
+        selected: Sequence[Sequence[Any]] = (await conn.execute(query())).all()
+        return selected
+    return rows
 
 
 async def settle(conn: AsyncConnection) -> None:
