@@ -221,20 +221,24 @@ class Envelope:
         taken); an attribute of the envelope found a float is read again by `json.loads` when
         it is read (`_Stored`). `dataclasses.replace` of one gives a plain `Envelope`."""
         try:
-            attrs = orjson.loads(raw)
+            attrs = _loads(raw)
         except orjson.JSONDecodeError:
             attrs = None
         if (
             type(attrs) is not dict
             or attrs.get("specversion") != SPEC_VERSION
             or not attrs.keys() >= _REQUIRED
+            or type(attrs["type"]) is float
             or not _plain(attrs["data"])
         ):
             return Envelope.from_json(raw, position)  # reads exactly, or raises as it does
-        stored = object.__new__(_Stored)
-        _ATTRS_SLOT.__set__(stored, attrs)
-        _RAW_SLOT.__set__(stored, raw)
-        _POSITION_SLOT.__set__(stored, position)
+        stored = _new(_Stored)
+        _set_attrs(stored, attrs)
+        _set_raw(stored, raw)
+        _set_position(stored, position)
+        # What every reader reads, in the dataclass's own slots.
+        _set_type(stored, attrs["type"])
+        _set_data(stored, attrs["data"])
         return stored
 
     @classmethod
@@ -285,8 +289,8 @@ _POSITION_SLOT: Any = Envelope.__dict__["position"]
 
 class _Stored(Envelope):
     """`Envelope.from_stored`: the attributes read from the parsed document on access (the
-    properties set below shadow the dataclass's slots; `position` and, once parsed, `time`
-    live in those slots)."""
+    properties set below shadow the dataclass's slots; `position`, `type`, `data` and, once
+    parsed, `time` live in those slots)."""
 
     __slots__ = ("_attrs", "_raw")
     _attrs: dict[str, Any]
@@ -309,6 +313,14 @@ class _Stored(Envelope):
 
 _ATTRS_SLOT: Any = _Stored.__dict__["_attrs"]
 _RAW_SLOT: Any = _Stored.__dict__["_raw"]
+# `from_stored`'s steps, looked up once.
+_loads = orjson.loads
+_new = object.__new__
+_set_attrs = _ATTRS_SLOT.__set__
+_set_raw = _RAW_SLOT.__set__
+_set_position = _POSITION_SLOT.__set__
+_set_type = Envelope.__dict__["type"].__set__
+_set_data = Envelope.__dict__["data"].__set__
 
 
 def _exactly(stored: _Stored) -> dict[str, Any]:
@@ -345,20 +357,15 @@ def _time(self: _Stored) -> datetime:
     return parsed
 
 
-def _data(self: _Stored) -> Any:
-    return self._attrs["data"]  # checked for floats by `from_stored`
-
-
 def _streamversion(self: _Stored) -> int:
     value = self._attrs["streamversion"]
     return int(_exactly(self)["streamversion"] if type(value) is float else value)
 
 
-for _name in _REQUIRED - {"time", "streamversion", "data"}:
+for _name in _REQUIRED - {"time", "streamversion", "type", "data"}:
     setattr(_Stored, _name, _required(_name))
 for _name in ("causationid", "policyversion", "sigkeyid", "signature"):
     setattr(_Stored, _name, _optional(_name))
-_Stored.data = property(_data)  # type: ignore[assignment]
 _Stored.hash = _optional("hash", "")  # type: ignore[assignment]
 _Stored.time = property(_time)  # type: ignore[assignment]
 _Stored.streamversion = property(_streamversion)  # type: ignore[assignment]

@@ -252,6 +252,8 @@ def test_a_stored_envelope_reads_attributes_exactly_as_json_loads() -> None:
     assert lazy.streamversion == eager.streamversion == 2**64 + 1
     assert repr(lazy.actor) == repr(eager.actor) == "1.5"
     assert lazy == eager
+    odd = json.dumps({**attributes, "type": 0.1, "data": {"x": 1e-05}})
+    assert repr(Envelope.from_stored(odd)) == repr(Envelope.from_json(odd))
 
 
 def test_a_stored_envelope_is_refused_as_the_eager_parse_refuses_it() -> None:
