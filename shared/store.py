@@ -9,9 +9,10 @@ insert) go to the driver directly (`shared.db.driver_rows`); the rest through SQ
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -323,18 +324,35 @@ class EventStore:
 
     async def iterate_all(
         self, after: int = 0, batch: int = 2000, *, settled: bool = False
-    ) -> AsyncIterator[Envelope]:
+    ) -> AsyncGenerator[Envelope, None]:
         """Every event after `after`, read `batch` at a time (as `read_all`); each envelope
         built (`Envelope.from_stored`) as it is handed out, so a reader that does not keep
         them holds one page of rows, not one of envelopes."""
         stored = Envelope.from_stored
-        while True:
-            rows = await self._page(after, batch, None, settled=settled)
-            if not rows:
-                return
-            for position, envelope in rows:
-                yield stored(envelope, position)
-            after = rows[-1][0]
+        if self.db.is_sqlite:  # statements run on the loop's thread: nothing to overlap
+            while True:
+                rows = await self._page(after, batch, None, settled=settled)
+                if not rows:
+                    return
+                for position, envelope in rows:
+                    yield stored(envelope, position)
+                after = rows[-1][0]
+        # PostgreSQL: the next page is read (on a connection of its own) while this one is
+        # handed out, so the server's work overlaps the reader's.
+        pending = asyncio.ensure_future(self._page(after, batch, None, settled=settled))
+        try:
+            while True:
+                rows = await pending
+                if not rows:
+                    return
+                next_after = rows[-1][0]
+                pending = asyncio.ensure_future(
+                    self._page(next_after, batch, None, settled=settled)
+                )
+                for position, envelope in rows:
+                    yield stored(envelope, position)
+        finally:
+            await _discard(pending)
 
     async def read_case(
         self, case_id: str, after: int = 0, limit: int | None = None, *, settled: bool = False
@@ -416,6 +434,17 @@ class EventStore:
                 else:
                     report.signed += 1
         return report
+
+
+async def _discard(pending: asyncio.Future[Any]) -> None:
+    """Cancel a read that is no longer wanted (a reader that stopped early) and wait for it
+    to end, so its connection goes back to the pool; its failure, if any, is not reported
+    (no one asked for its rows)."""
+    if not pending.done():
+        pending.cancel()
+        await asyncio.wait([pending])
+    if not pending.cancelled():
+        pending.exception()
 
 
 def _envelopes(rows: Iterable[Sequence[Any]]) -> list[Envelope]:

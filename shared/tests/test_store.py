@@ -92,6 +92,44 @@ async def test_read_all_follows_the_global_position(database: Database) -> None:
     assert await store.read_all(after, limit=1) == everything[2:3]
 
 
+async def test_iterate_all_reads_every_page_and_stops_cleanly_when_left(
+    database: Database,
+) -> None:
+    store = EventStore(database, "test")
+    for stream in ("a", "b", "c"):
+        await append(store, stream, 0, 3)
+    everything = await store.read_all()
+    pages: list[list[tuple[int | None, str]]] = []
+    for batch in (1, 2, 4, 9, 100):
+        pages.append([(e.position, e.subject) async for e in store.iterate_all(batch=batch)])
+    expected = [(e.position, e.subject) for e in everything]
+    assert pages == [expected] * 5
+    after = everything[3].position or 0
+    assert [e async for e in store.iterate_all(after, batch=2, settled=True)] == everything[4:]
+    for _ in range(3):  # a reader that stops early leaves no read running, no connection held
+        reader = store.iterate_all(batch=2)
+        assert (await anext(reader)).subject == "a"
+        await reader.aclose()
+    checked_out = getattr(database.read_engine.pool, "checkedout", lambda: 0)()
+    assert checked_out == 0
+    assert await store.last_position() == everything[-1].position
+
+
+async def test_a_case_reads_back_by_position(database: Database) -> None:
+    store = EventStore(database, "test")
+    await append(store, "a", 0, 2)
+    async with database.engine.begin() as conn:
+        other = Metadata(case_id="case-2", actor="user-1", correlation_id="corr-2")
+        await store.append(conn, "b", 0, pending(2), other, NOW)
+    await append(store, "a", 2, 1)
+    mine = await store.read_case("case-1")
+    assert [(e.subject, e.streamversion) for e in mine] == [("a", 1), ("a", 2), ("a", 3)]
+    assert await store.read_case("case-1", mine[0].position or 0, limit=1) == mine[1:2]
+    assert await store.read_case("case-2", settled=True) == [
+        e for e in await store.read_all() if e.caseid == "case-2"
+    ]
+
+
 @pytest.mark.parametrize(
     "statement",
     ["UPDATE events SET envelope = '{}'", "DELETE FROM events"],
