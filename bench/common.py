@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import platform
 import sqlite3
@@ -264,7 +265,8 @@ async def interleave(trials: Mapping[str, Round], rounds: int, warmup: int = 1) 
     A trial returns (operations, seconds[, cpu seconds]). Returns each trial's rates
     (operations/s), their median and, when the trial timed its CPU, the CPU µs per operation
     of each round and their median: the trials of one round share the machine's mood of that
-    moment.
+    moment. Each trial starts on a collected heap (`gc.collect()`, untimed), so a full
+    collection owed to the previous trial's garbage does not land in the next one's timing.
     """
     names = list(trials)
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -272,6 +274,7 @@ async def interleave(trials: Mapping[str, Round], rounds: int, warmup: int = 1) 
     for index in range(warmup + rounds):
         order = names if index % 2 == 0 else names[::-1]
         for name in order:
+            gc.collect()
             done = await trials[name]()
             if index >= warmup:
                 rates[name].append(done[0] / done[1])
