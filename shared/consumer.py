@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import sqlite3
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -64,7 +66,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict, InvalidCommand
 from shared.envelope import Envelope, format_time
 from shared.faults import is_transient
@@ -356,7 +358,7 @@ class Consumer:
             received.append((envelope, text))
         outcomes: list[str] = []
         in_batch: dict[tuple[str, int], str] = {}  # (stream, version) -> id applied here
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         processed_at = format_time(datetime.now(UTC))
         handlers = self.subscription.handlers
         async with self.db.engine.begin() as conn:
@@ -380,20 +382,19 @@ class Consumer:
                     await handler(conn, envelope)
                 last[stream] = version
                 rows.append(
-                    {
-                        "consumer": self.durable,
-                        "event_id": envelope.id,
-                        "upstream_stream": stream,
-                        "version": version,
-                        "outcome": Outcome.APPLIED,
-                        "envelope": text,
-                        "processed_at": processed_at,
-                    }
+                    (
+                        self.durable,
+                        envelope.id,
+                        stream,
+                        version,
+                        Outcome.APPLIED,
+                        text,
+                        processed_at,
+                    )
                 )
                 in_batch[stream, version] = envelope.id
                 outcomes.append(Outcome.APPLIED)
-            if rows:
-                await conn.execute(insert(inbox), rows)
+            await _insert_inbox(conn, rows)
         return outcomes
 
     async def dead_letters(self) -> list[Envelope]:
@@ -531,15 +532,22 @@ class Consumer:
         found = dict.fromkeys(upstream_streams, 0)
         names = sorted(found)
         for start in range(0, len(names), 500):  # bound parameters stay few
-            rows = await conn.execute(
-                select(inbox.c.upstream_stream, func.max(inbox.c.version))
-                .where(
-                    inbox.c.consumer == self.durable,
-                    inbox.c.upstream_stream.in_(names[start : start + 500]),
-                    inbox.c.outcome != Outcome.PARKED,
-                )
-                .group_by(inbox.c.upstream_stream)
+            chunk = names[start : start + 500]
+            rows = await driver_rows(
+                conn, _last_versions_sql(len(chunk)), (self.durable, Outcome.PARKED, *chunk)
             )
+            if rows is None:  # the driver cannot run it in this transaction: SQLAlchemy can
+                rows = list(
+                    await conn.execute(
+                        select(inbox.c.upstream_stream, func.max(inbox.c.version))
+                        .where(
+                            inbox.c.consumer == self.durable,
+                            inbox.c.upstream_stream.in_(chunk),
+                            inbox.c.outcome != Outcome.PARKED,
+                        )
+                        .group_by(inbox.c.upstream_stream)
+                    )
+                )
             for stream, version in rows:
                 found[str(stream)] = int(version or 0)
         return found
@@ -781,6 +789,66 @@ class Consumer:
                 self.on_dead_letter(self.durable)
             log.error("dead-lettered", consumer=self.durable, subject=message.subject)
         return Outcome.DEAD_LETTERED
+
+
+_INBOX_COLUMNS = (
+    "consumer", "event_id", "upstream_stream", "version", "outcome", "envelope", "processed_at",
+)  # fmt: skip
+#: Rows per inbox `INSERT` (7 parameters each: under SQLite's oldest limit of 999).
+_INSERT_ROWS = 128
+
+
+@functools.cache
+def _last_versions_sql(streams: int) -> DriverSQL:
+    """`Consumer.last_versions` of `streams` streams on the driver: consumer, the parked
+    outcome, then the stream ids."""
+    where = "consumer = {} AND outcome <> {} AND upstream_stream IN ({})"
+    query = (
+        f"SELECT upstream_stream, max(version) FROM inbox WHERE {where} GROUP BY upstream_stream"
+    )
+    dollars = [f"${n}" for n in range(1, streams + 3)]
+    return DriverSQL(
+        query.format("?", "?", ", ".join("?" * streams)),
+        query.format(dollars[0], dollars[1], ", ".join(dollars[2:])),
+    )
+
+
+@functools.cache
+def _insert_inbox_sql(rows: int) -> DriverSQL:
+    """One `INSERT` of `rows` inbox rows on the driver, their values in `_INBOX_COLUMNS` order."""
+    width = len(_INBOX_COLUMNS)
+    into = f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES "
+    question = f"({', '.join('?' * width)})"
+    numbered = (
+        f"({', '.join(f'${row * width + column}' for column in range(1, width + 1))})"
+        for row in range(rows)
+    )
+    return DriverSQL(into + ", ".join([question] * rows), into + ", ".join(numbered))
+
+
+async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert inbox rows (values in `_INBOX_COLUMNS` order) in `conn`'s transaction: one driver
+    statement per `_INSERT_ROWS`; through SQLAlchemy where the driver cannot run it. A row
+    already there (another instance recorded the event) fails the statement: `_NotBatchable`."""
+    for start in range(0, len(rows), _INSERT_ROWS):
+        chunk = rows[start : start + _INSERT_ROWS]
+        values = [value for row in chunk for value in row]
+        try:
+            done = await driver_rows(conn, _insert_inbox_sql(len(chunk)), values)
+        except Exception as failure:
+            if isinstance(failure, sqlite3.IntegrityError) or _sqlstate(failure).startswith("23"):
+                raise _NotBatchable("recorded meanwhile") from failure
+            raise
+        if done is None:
+            await conn.execute(
+                insert(inbox), [dict(zip(_INBOX_COLUMNS, row, strict=True)) for row in chunk]
+            )
+
+
+def _sqlstate(failure: BaseException) -> str:
+    """asyncpg's SQLSTATE of `failure` (class 23: an integrity constraint), or ""."""
+    state = getattr(failure, "sqlstate", None)
+    return state if isinstance(state, str) else ""
 
 
 def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> api.ConsumerConfig:

@@ -11,8 +11,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import shared.consumer
 from shared.consumer import Consumer, Outcome, Subscription
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.envelope import Envelope
 from shared.schema import inbox
 from shared.streams import DLQ_STREAM
@@ -240,16 +241,23 @@ async def test_a_gap_inside_a_fetch_falls_back_to_one_message_at_a_time(
 
 
 async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
-    consumer: Consumer, js: JetStreamContext, database: Database
+    consumer: Consumer, js: JetStreamContext, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    statements: list[tuple[str, bool]] = []
+    statements: list[tuple[str, int]] = []  # (statement, rows written by it)
     engine = database.engine
 
     @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
     def seen(*args: Any) -> None:
-        _conn, _cursor, statement, _parameters, _context, executemany = args
-        statements.append((" ".join(statement.split()).upper(), bool(executemany)))
+        _conn, _cursor, statement, parameters, _context, executemany = args
+        rows = len(parameters) if executemany else 1
+        statements.append((" ".join(statement.split()).upper(), rows))
 
+    async def on_driver(conn: AsyncConnection, sql: DriverSQL, params: Any) -> Any:
+        statement = " ".join(sql.sqlite.split()).upper()
+        statements.append((statement, statement.count("),") + 1))
+        return await driver_rows(conn, sql, params)
+
+    monkeypatch.setattr(shared.consumer, "driver_rows", on_driver)  # its statements too
     sent = [envelope(f"many-{n}", version) for version in (1, 2) for n in range(10)]
     try:
         for event_ in sent:
@@ -260,8 +268,8 @@ async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
     assert outcomes == [Outcome.APPLIED] * 20
     inbox_reads = [s for s, _ in statements if s.startswith("SELECT") and "FROM INBOX" in s]
     assert len(inbox_reads) == 1, inbox_reads
-    inbox_writes = [many for s, many in statements if s.startswith("INSERT INTO INBOX")]
-    assert inbox_writes == [True]
+    inbox_writes = [rows for s, rows in statements if s.startswith("INSERT INTO INBOX")]
+    assert inbox_writes == [20], "the fetch's inbox rows were not written by one statement"
     async with database.read_engine.connect() as conn:
         stored = dict((await conn.execute(select(inbox.c.event_id, inbox.c.envelope))).all())
     assert {e.id: e.to_json().decode() for e in sent} == stored
