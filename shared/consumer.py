@@ -59,6 +59,7 @@ from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
@@ -182,8 +183,10 @@ class Consumer:
         """Bind a pull subscription of our own, for `fetch_and_process`."""
         filter_subject = self.subscription.filter_subject
         config = consumer_config(self.durable, filter_subject, ack_wait=self.ack_wait)
-        self._sub = await self.js.pull_subscribe(
-            self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
+        self._sub = eager(
+            await self.js.pull_subscribe(
+                self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
+            )
         )
 
     async def stop(self) -> None:
@@ -849,6 +852,32 @@ def _sqlstate(failure: BaseException) -> str:
     """asyncpg's SQLSTATE of `failure` (class 23: an integrity constraint), or ""."""
     state = getattr(failure, "sqlstate", None)
     return state if isinstance(state, str) else ""
+
+
+class _Eager(NatsSubscription):
+    """nats-py's subscription whose `next_msg` hands over a message already queued at once.
+
+    nats-py's `fetch` takes each message of a batch by `next_msg`, which starts a task (a fresh
+    uuid4, a timeout, a `wait_for`) per message even when the message is already queued,
+    where one socket read puts most of a batch at once: several event-loop turns per message.
+    A queued message is taken here as that task would take it (the same bookkeeping); an empty
+    queue, a closed connection or a callback subscription go through nats-py's own path."""
+
+    async def next_msg(self, timeout: float | None = 1.0) -> Msg:  # noqa: ASYNC109 (nats-py's)
+        queue = self._pending_queue
+        if queue.empty() or self._cb or self._conn.is_closed:
+            return await super().next_msg(timeout)
+        message = queue.get_nowait()
+        self._pending_size -= len(message.data)
+        queue.task_done()
+        return message
+
+
+def eager(pull: JetStreamContext.PullSubscription) -> JetStreamContext.PullSubscription:
+    """`pull`, its queued messages handed to `fetch` without a task each (`_Eager`)."""
+    if type(pull._sub) is NatsSubscription:
+        pull._sub.__class__ = _Eager
+    return pull
 
 
 def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> api.ConsumerConfig:

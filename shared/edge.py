@@ -36,7 +36,7 @@ from nats.js.errors import ServiceUnavailableError
 from pydantic import TypeAdapter, WithJsonSchema
 
 from shared.codec import EventRegistry
-from shared.consumer import Consumer, consumer_config
+from shared.consumer import Consumer, consumer_config, eager
 from shared.logging import get_logger
 from shared.nats_auth import inbox_prefix
 from shared.streams import STREAM, SUBJECT_PREFIX
@@ -295,6 +295,7 @@ class _BatchPulls(BatchPullStreamSubscriber):
 
     async def _consume_pull(self) -> None:
         assert self.subscription, "the subscription is created before the loop starts"
+        eager(self.subscription)
         batch_size, wait = self.pull_sub.batch_size, self.pull_sub.timeout or FETCH_WAIT
         while self.running:
             try:
