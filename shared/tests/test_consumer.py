@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy import event as sa_event
@@ -294,3 +295,30 @@ async def test_a_single_message_asks_the_inbox_once(
         sa_event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert len(reads) == 1, reads
     assert await applied(database) == [("alone", 1)]
+
+
+async def test_a_pull_subscription_hands_over_queued_messages_in_order_and_accounts_them(
+    js: JetStreamContext,
+) -> None:
+    """`eager`: what one socket read queued is taken without a task per message, in order,
+    with nats-py's bookkeeping; an empty queue still waits (and times out) as nats-py does."""
+    sent = [envelope("eager", version) for version in range(1, 31)]
+    for event_ in sent:
+        await publish(js, event_)
+    config = shared.consumer.consumer_config("eager-test", "haizhi.upstream.>", ack_wait=30)
+    pull = shared.consumer.eager(
+        await js.pull_subscribe("haizhi.upstream.>", durable="eager-test", config=config)
+    )
+    try:
+        got: list[Msg] = []
+        while len(got) < len(sent):
+            got += await pull.fetch(64, timeout=2.0)
+        assert [Envelope.from_json(m.data).id for m in got] == [e.id for e in sent]
+        assert pull.pending_msgs == 0
+        assert pull.pending_bytes == 0
+        for message in got:
+            await message.ack()
+        with pytest.raises(TimeoutError):  # nats-py's own TimeoutError is one too
+            await pull.fetch(64, timeout=0.2)
+    finally:
+        await pull.unsubscribe()
