@@ -110,6 +110,10 @@ class _NotBatchable(Exception):
     """The fetch cannot be applied as one transaction: process it message by message."""
 
 
+class _RecordedMeanwhile(_NotBatchable):
+    """An inbox row could not be written: the event is recorded already (another instance)."""
+
+
 class Outcome:
     APPLIED = "applied"
     SKIPPED = "duplicate"
@@ -335,7 +339,7 @@ class Consumer:
                     await self._unpark(conn, envelope.id, Outcome.APPLIED)
                 else:
                     await self._record(conn, envelope, Outcome.APPLIED)
-        except IntegrityError:
+        except (IntegrityError, _RecordedMeanwhile):
             # Another instance recorded this very event first: it is a duplicate now.
             return Outcome.SKIPPED
         return Outcome.APPLIED
@@ -559,17 +563,22 @@ class Consumer:
         self, conn: AsyncConnection, upstream_stream: str, version: int
     ) -> tuple[int, tuple[str, str] | None]:
         """`last_version` and `_held` of one stream together, in one statement."""
-        c = inbox.c
-        at_version = c.version == version
-        row = (
-            await conn.execute(
-                select(
-                    func.max(case((c.outcome != Outcome.PARKED, c.version))),
-                    func.max(case((at_version, c.event_id))),
-                    func.max(case((at_version, c.outcome))),
-                ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
-            )
-        ).one()
+        params = (Outcome.PARKED, version, version, self.durable, upstream_stream)
+        rows = await driver_rows(conn, _LAST_AND_HELD, params)
+        if rows is not None:
+            row = rows[0]
+        else:  # the driver cannot run it in this transaction: SQLAlchemy can
+            c = inbox.c
+            at_version = c.version == version
+            row = (
+                await conn.execute(
+                    select(
+                        func.max(case((c.outcome != Outcome.PARKED, c.version))),
+                        func.max(case((at_version, c.event_id))),
+                        func.max(case((at_version, c.outcome))),
+                    ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
+                )
+            ).one()
         held = None if row[1] is None else (str(row[1]), str(row[2]))
         return int(row[0] or 0), held
 
@@ -651,7 +660,8 @@ class Consumer:
 
     async def _record(self, conn: AsyncConnection, envelope: Envelope, outcome: str) -> None:
         processed_at = format_time(datetime.now(UTC))
-        await conn.execute(insert(inbox).values(self._inbox_row(envelope, outcome, processed_at)))
+        row = self._inbox_row(envelope, outcome, processed_at)
+        await _insert_inbox(conn, [tuple(row[column] for column in _INBOX_COLUMNS)])
 
     def _inbox_row(self, envelope: Envelope, outcome: str, processed_at: str) -> dict[str, Any]:
         return {
@@ -794,6 +804,15 @@ class Consumer:
         return Outcome.DEAD_LETTERED
 
 
+#: `Consumer._last_and_held` on the driver: parked outcome, version twice, consumer, stream.
+_LAST_AND_HELD = DriverSQL(
+    "SELECT max(CASE WHEN outcome <> ? THEN version END),"
+    " max(CASE WHEN version = ? THEN event_id END), max(CASE WHEN version = ? THEN outcome END)"
+    " FROM inbox WHERE consumer = ? AND upstream_stream = ?",
+    "SELECT max(CASE WHEN outcome <> $1 THEN version END),"
+    " max(CASE WHEN version = $2 THEN event_id END), max(CASE WHEN version = $3 THEN outcome END)"
+    " FROM inbox WHERE consumer = $4 AND upstream_stream = $5",
+)
 _INBOX_COLUMNS = (
     "consumer", "event_id", "upstream_stream", "version", "outcome", "envelope", "processed_at",
 )  # fmt: skip
@@ -832,7 +851,7 @@ def _insert_inbox_sql(rows: int) -> DriverSQL:
 async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
     """Insert inbox rows (values in `_INBOX_COLUMNS` order) in `conn`'s transaction: one driver
     statement per `_INSERT_ROWS`; through SQLAlchemy where the driver cannot run it. A row
-    already there (another instance recorded the event) fails the statement: `_NotBatchable`."""
+    already there (another instance recorded the event) fails it: `_RecordedMeanwhile`."""
     for start in range(0, len(rows), _INSERT_ROWS):
         chunk = rows[start : start + _INSERT_ROWS]
         values = [value for row in chunk for value in row]
@@ -840,7 +859,7 @@ async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> N
             done = await driver_rows(conn, _insert_inbox_sql(len(chunk)), values)
         except Exception as failure:
             if isinstance(failure, sqlite3.IntegrityError) or _sqlstate(failure).startswith("23"):
-                raise _NotBatchable("recorded meanwhile") from failure
+                raise _RecordedMeanwhile(str(failure)) from failure
             raise
         if done is None:
             await conn.execute(

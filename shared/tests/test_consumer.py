@@ -277,17 +277,25 @@ async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
 
 
 async def test_a_single_message_asks_the_inbox_once(
-    consumer: Consumer, js: JetStreamContext, database: Database
+    consumer: Consumer, js: JetStreamContext, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[str] = []
     engine = database.engine
 
-    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def seen(*args: Any) -> None:
-        statement = " ".join(str(args[2]).split()).upper()
+    def note(statement: str) -> None:
+        statement = " ".join(statement.split()).upper()
         if statement.startswith("SELECT") and "FROM INBOX" in statement:
             reads.append(statement)
 
+    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def seen(*args: Any) -> None:
+        note(str(args[2]))
+
+    async def on_driver(conn: AsyncConnection, sql: DriverSQL, params: Any) -> Any:
+        note(sql.sqlite)
+        return await driver_rows(conn, sql, params)
+
+    monkeypatch.setattr(shared.consumer, "driver_rows", on_driver)  # its statements too
     try:
         await publish(js, envelope("alone", 1))
         assert await consumer.fetch_and_process(wait=1.0) == [Outcome.APPLIED]
