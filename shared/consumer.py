@@ -30,10 +30,11 @@ together and the messages are acknowledged after that commit: one fsync for the 
 of one per message. That path is lean: the envelopes are read and verified before the
 transaction opens, the inbox is asked once for the last version of every stream of the fetch
 (one grouped `SELECT`), and the inbox rows, holding the received bytes as they came, go in
-with one `executemany`. A gap, an unreadable envelope, a deferral, a conflict or any handler error
-rolls the whole batch back and the fetch is processed message by message by the rules above,
-so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch holding a
-redelivered message (one that failed, waited or was deferred before) goes straight to the
+with one multi-row `INSERT`; both on the driver (`shared.db.driver_rows`), as are the inbox
+statements of a single message. A gap, an unreadable envelope, a deferral, a conflict or any
+handler error rolls the whole batch back and the fetch is processed message by message by the
+rules above, so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch
+holding a redelivered message (one that failed, waited or was deferred before) goes straight to the
 per-message path. Handlers must therefore keep their effects in the transaction they are given
 (the exactly-once-in-effect contract already asks for that): a rolled-back batch runs them again.
 
@@ -351,7 +352,7 @@ class Consumer:
         asked once for the last version of every stream in the fetch (one grouped `SELECT`);
         the inbox rows keep the received bytes as they came (they are the producer's stored
         canonical bytes, whose hash and signature were just verified) and go in with one
-        `executemany`.
+        multi-row `INSERT` (per `_INSERT_ROWS`).
         """
         received: list[tuple[Envelope, str]] = []
         for message in messages:
