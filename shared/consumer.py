@@ -30,10 +30,11 @@ together and the messages are acknowledged after that commit: one fsync for the 
 of one per message. That path is lean: the envelopes are read and verified before the
 transaction opens, the inbox is asked once for the last version of every stream of the fetch
 (one grouped `SELECT`), and the inbox rows, holding the received bytes as they came, go in
-with one `executemany`. A gap, an unreadable envelope, a deferral, a conflict or any handler error
-rolls the whole batch back and the fetch is processed message by message by the rules above,
-so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch holding a
-redelivered message (one that failed, waited or was deferred before) goes straight to the
+with one multi-row `INSERT`; both on the driver (`shared.db.driver_rows`), as are the inbox
+statements of a single message. A gap, an unreadable envelope, a deferral, a conflict or any
+handler error rolls the whole batch back and the fetch is processed message by message by the
+rules above, so failure counting, dead letters, gap waiting and deferral are unchanged. A fetch
+holding a redelivered message (one that failed, waited or was deferred before) goes straight to the
 per-message path. Handlers must therefore keep their effects in the transaction they are given
 (the exactly-once-in-effect contract already asks for that): a rolled-back batch runs them again.
 
@@ -48,7 +49,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import sqlite3
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +60,7 @@ from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
@@ -64,7 +68,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict, InvalidCommand
 from shared.envelope import Envelope, format_time
 from shared.faults import is_transient
@@ -105,6 +109,10 @@ class Subscription:
 
 class _NotBatchable(Exception):
     """The fetch cannot be applied as one transaction: process it message by message."""
+
+
+class _RecordedMeanwhile(_NotBatchable):
+    """An inbox row could not be written: the event is recorded already (another instance)."""
 
 
 class Outcome:
@@ -180,8 +188,10 @@ class Consumer:
         """Bind a pull subscription of our own, for `fetch_and_process`."""
         filter_subject = self.subscription.filter_subject
         config = consumer_config(self.durable, filter_subject, ack_wait=self.ack_wait)
-        self._sub = await self.js.pull_subscribe(
-            self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
+        self._sub = eager(
+            await self.js.pull_subscribe(
+                self.subscription.filter_subject, durable=self.durable, stream=STREAM, config=config
+            )
         )
 
     async def stop(self) -> None:
@@ -330,7 +340,7 @@ class Consumer:
                     await self._unpark(conn, envelope.id, Outcome.APPLIED)
                 else:
                     await self._record(conn, envelope, Outcome.APPLIED)
-        except IntegrityError:
+        except (IntegrityError, _RecordedMeanwhile):
             # Another instance recorded this very event first: it is a duplicate now.
             return Outcome.SKIPPED
         return Outcome.APPLIED
@@ -342,7 +352,7 @@ class Consumer:
         asked once for the last version of every stream in the fetch (one grouped `SELECT`);
         the inbox rows keep the received bytes as they came (they are the producer's stored
         canonical bytes, whose hash and signature were just verified) and go in with one
-        `executemany`.
+        multi-row `INSERT` (per `_INSERT_ROWS`).
         """
         received: list[tuple[Envelope, str]] = []
         for message in messages:
@@ -356,7 +366,7 @@ class Consumer:
             received.append((envelope, text))
         outcomes: list[str] = []
         in_batch: dict[tuple[str, int], str] = {}  # (stream, version) -> id applied here
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         processed_at = format_time(datetime.now(UTC))
         handlers = self.subscription.handlers
         async with self.db.engine.begin() as conn:
@@ -380,20 +390,19 @@ class Consumer:
                     await handler(conn, envelope)
                 last[stream] = version
                 rows.append(
-                    {
-                        "consumer": self.durable,
-                        "event_id": envelope.id,
-                        "upstream_stream": stream,
-                        "version": version,
-                        "outcome": Outcome.APPLIED,
-                        "envelope": text,
-                        "processed_at": processed_at,
-                    }
+                    (
+                        self.durable,
+                        envelope.id,
+                        stream,
+                        version,
+                        Outcome.APPLIED,
+                        text,
+                        processed_at,
+                    )
                 )
                 in_batch[stream, version] = envelope.id
                 outcomes.append(Outcome.APPLIED)
-            if rows:
-                await conn.execute(insert(inbox), rows)
+            await _insert_inbox(conn, rows)
         return outcomes
 
     async def dead_letters(self) -> list[Envelope]:
@@ -531,15 +540,22 @@ class Consumer:
         found = dict.fromkeys(upstream_streams, 0)
         names = sorted(found)
         for start in range(0, len(names), 500):  # bound parameters stay few
-            rows = await conn.execute(
-                select(inbox.c.upstream_stream, func.max(inbox.c.version))
-                .where(
-                    inbox.c.consumer == self.durable,
-                    inbox.c.upstream_stream.in_(names[start : start + 500]),
-                    inbox.c.outcome != Outcome.PARKED,
-                )
-                .group_by(inbox.c.upstream_stream)
+            chunk = names[start : start + 500]
+            rows = await driver_rows(
+                conn, _last_versions_sql(len(chunk)), (self.durable, Outcome.PARKED, *chunk)
             )
+            if rows is None:  # the driver cannot run it in this transaction: SQLAlchemy can
+                rows = list(
+                    await conn.execute(
+                        select(inbox.c.upstream_stream, func.max(inbox.c.version))
+                        .where(
+                            inbox.c.consumer == self.durable,
+                            inbox.c.upstream_stream.in_(chunk),
+                            inbox.c.outcome != Outcome.PARKED,
+                        )
+                        .group_by(inbox.c.upstream_stream)
+                    )
+                )
             for stream, version in rows:
                 found[str(stream)] = int(version or 0)
         return found
@@ -548,17 +564,22 @@ class Consumer:
         self, conn: AsyncConnection, upstream_stream: str, version: int
     ) -> tuple[int, tuple[str, str] | None]:
         """`last_version` and `_held` of one stream together, in one statement."""
-        c = inbox.c
-        at_version = c.version == version
-        row = (
-            await conn.execute(
-                select(
-                    func.max(case((c.outcome != Outcome.PARKED, c.version))),
-                    func.max(case((at_version, c.event_id))),
-                    func.max(case((at_version, c.outcome))),
-                ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
-            )
-        ).one()
+        params = (Outcome.PARKED, version, version, self.durable, upstream_stream)
+        rows = await driver_rows(conn, _LAST_AND_HELD, params)
+        if rows is not None:
+            row = rows[0]
+        else:  # the driver cannot run it in this transaction: SQLAlchemy can
+            c = inbox.c
+            at_version = c.version == version
+            row = (
+                await conn.execute(
+                    select(
+                        func.max(case((c.outcome != Outcome.PARKED, c.version))),
+                        func.max(case((at_version, c.event_id))),
+                        func.max(case((at_version, c.outcome))),
+                    ).where(c.consumer == self.durable, c.upstream_stream == upstream_stream)
+                )
+            ).one()
         held = None if row[1] is None else (str(row[1]), str(row[2]))
         return int(row[0] or 0), held
 
@@ -640,7 +661,8 @@ class Consumer:
 
     async def _record(self, conn: AsyncConnection, envelope: Envelope, outcome: str) -> None:
         processed_at = format_time(datetime.now(UTC))
-        await conn.execute(insert(inbox).values(self._inbox_row(envelope, outcome, processed_at)))
+        row = self._inbox_row(envelope, outcome, processed_at)
+        await _insert_inbox(conn, [tuple(row[column] for column in _INBOX_COLUMNS)])
 
     def _inbox_row(self, envelope: Envelope, outcome: str, processed_at: str) -> dict[str, Any]:
         return {
@@ -781,6 +803,101 @@ class Consumer:
                 self.on_dead_letter(self.durable)
             log.error("dead-lettered", consumer=self.durable, subject=message.subject)
         return Outcome.DEAD_LETTERED
+
+
+#: `Consumer._last_and_held` on the driver: parked outcome, version twice, consumer, stream.
+_LAST_AND_HELD = DriverSQL(
+    "SELECT max(CASE WHEN outcome <> ? THEN version END),"
+    " max(CASE WHEN version = ? THEN event_id END), max(CASE WHEN version = ? THEN outcome END)"
+    " FROM inbox WHERE consumer = ? AND upstream_stream = ?",
+    "SELECT max(CASE WHEN outcome <> $1 THEN version END),"
+    " max(CASE WHEN version = $2 THEN event_id END), max(CASE WHEN version = $3 THEN outcome END)"
+    " FROM inbox WHERE consumer = $4 AND upstream_stream = $5",
+)
+_INBOX_COLUMNS = (
+    "consumer", "event_id", "upstream_stream", "version", "outcome", "envelope", "processed_at",
+)  # fmt: skip
+#: Rows per inbox `INSERT` (7 parameters each: under SQLite's oldest limit of 999).
+_INSERT_ROWS = 128
+
+
+@functools.cache
+def _last_versions_sql(streams: int) -> DriverSQL:
+    """`Consumer.last_versions` of `streams` streams on the driver: consumer, the parked
+    outcome, then the stream ids."""
+    where = "consumer = {} AND outcome <> {} AND upstream_stream IN ({})"
+    query = (
+        f"SELECT upstream_stream, max(version) FROM inbox WHERE {where} GROUP BY upstream_stream"
+    )
+    dollars = [f"${n}" for n in range(1, streams + 3)]
+    return DriverSQL(
+        query.format("?", "?", ", ".join("?" * streams)),
+        query.format(dollars[0], dollars[1], ", ".join(dollars[2:])),
+    )
+
+
+@functools.cache
+def _insert_inbox_sql(rows: int) -> DriverSQL:
+    """One `INSERT` of `rows` inbox rows on the driver, their values in `_INBOX_COLUMNS` order."""
+    width = len(_INBOX_COLUMNS)
+    into = f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES "
+    question = f"({', '.join('?' * width)})"
+    numbered = (
+        f"({', '.join(f'${row * width + column}' for column in range(1, width + 1))})"
+        for row in range(rows)
+    )
+    return DriverSQL(into + ", ".join([question] * rows), into + ", ".join(numbered))
+
+
+async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert inbox rows (values in `_INBOX_COLUMNS` order) in `conn`'s transaction: one driver
+    statement per `_INSERT_ROWS`; through SQLAlchemy where the driver cannot run it. A row
+    already there (another instance recorded the event) fails it: `_RecordedMeanwhile`."""
+    for start in range(0, len(rows), _INSERT_ROWS):
+        chunk = rows[start : start + _INSERT_ROWS]
+        values = [value for row in chunk for value in row]
+        try:
+            done = await driver_rows(conn, _insert_inbox_sql(len(chunk)), values)
+        except Exception as failure:
+            if isinstance(failure, sqlite3.IntegrityError) or _sqlstate(failure).startswith("23"):
+                raise _RecordedMeanwhile(str(failure)) from failure
+            raise
+        if done is None:
+            await conn.execute(
+                insert(inbox), [dict(zip(_INBOX_COLUMNS, row, strict=True)) for row in chunk]
+            )
+
+
+def _sqlstate(failure: BaseException) -> str:
+    """asyncpg's SQLSTATE of `failure` (class 23: an integrity constraint), or ""."""
+    state = getattr(failure, "sqlstate", None)
+    return state if isinstance(state, str) else ""
+
+
+class _Eager(NatsSubscription):
+    """nats-py's subscription whose `next_msg` hands over a message already queued at once.
+
+    nats-py's `fetch` takes each message of a batch by `next_msg`, which starts a task (a fresh
+    uuid4, a timeout, a `wait_for`) per message even when the message is already queued,
+    where one socket read puts most of a batch at once: several event-loop turns per message.
+    A queued message is taken here as that task would take it (the same bookkeeping); an empty
+    queue, a closed connection or a callback subscription go through nats-py's own path."""
+
+    async def next_msg(self, timeout: float | None = 1.0) -> Msg:  # noqa: ASYNC109 (nats-py's)
+        queue = self._pending_queue
+        if queue.empty() or self._cb or self._conn.is_closed:
+            return await super().next_msg(timeout)
+        message = queue.get_nowait()
+        self._pending_size -= len(message.data)
+        queue.task_done()
+        return message
+
+
+def eager(pull: JetStreamContext.PullSubscription) -> JetStreamContext.PullSubscription:
+    """`pull`, its queued messages handed to `fetch` without a task each (`_Eager`)."""
+    if type(pull._sub) is NatsSubscription:
+        pull._sub.__class__ = _Eager
+    return pull
 
 
 def consumer_config(durable: str, filter_subject: str, *, ack_wait: float) -> api.ConsumerConfig:

@@ -19,6 +19,13 @@ A signature is valid for an event when: the key id is in the directory, the sign
 under that key, and the key's service owns the event: its `type` is `haizhi.<service>.…`, its
 `source` is `/haizhi/<service>` (the NATS subject is derived from the type, so it is checked by
 the consumer against the message's subject).
+
+Verification runs on libsodium (PyNaCl), about twice as fast as OpenSSL's Ed25519 here (53
+against 105 µs of CPU): `TrustedKeys.prepare` does the checks that need Python (hash, key, the
+signed bytes), `Verification.run` the Ed25519 step alone, which lets go of the GIL and so may
+run on another thread; `check` is both, in order. (Splitting a consumer's batch over two
+threads was measured: no faster on a busy two-core machine, and 15–25 µs more CPU per message
+in GIL hand-offs, one per signature.)
 """
 
 from __future__ import annotations
@@ -29,11 +36,12 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
-from shared.envelope import TYPE_PREFIX, Envelope
+from shared.envelope import TYPE_PREFIX, Envelope, canonical_json
 
 
 class Untrusted:
@@ -47,9 +55,13 @@ class Untrusted:
     WRONG_SUBJECT = "wrong-subject"
 
 
+def raw_public(public: Ed25519PublicKey) -> bytes:
+    """The key's 32 bytes (RFC 8032's encoding)."""
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def fingerprint(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return hashlib.sha256(raw_public(public)).hexdigest()[:16]
 
 
 def key_id(service: str, public: Ed25519PublicKey) -> str:
@@ -153,6 +165,7 @@ class TrustedKeys:
     keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)
     directory: Path | None = None
     _seen: int | None = field(default=None, repr=False)
+    _raw_keys: dict[str, tuple[Ed25519PublicKey, bytes]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, *pairs: tuple[str, Ed25519PublicKey]) -> TrustedKeys:
@@ -187,9 +200,18 @@ class TrustedKeys:
     def check(self, envelope: Envelope) -> str | None:
         """None when `envelope` is signed by a trusted key of the service that owns it;
         otherwise the reason (`Untrusted`)."""
+        prepared = self.prepare(envelope)
+        return prepared if isinstance(prepared, str) else prepared.run()
+
+    def prepare(self, envelope: Envelope) -> str | Verification:
+        """Every step of `check` before the Ed25519 verification: the reason to refuse
+        `envelope` already, or the `Verification` still to run (on any thread)."""
         if not envelope.signature or not envelope.sigkeyid:
             return Untrusted.UNSIGNED
-        if envelope.computed_hash() != envelope.hash:
+        # The hashed content and the signed bytes share their attributes: the envelope
+        # without hash, key id and signature, then with hash and key id (`signed_bytes`).
+        attributes = envelope.attributes(with_hash=False)
+        if hashlib.sha256(canonical_json(attributes)).hexdigest() != envelope.hash:
             return Untrusted.BAD_HASH
         self.refresh()
         found = self.keys.get(envelope.sigkeyid)
@@ -200,10 +222,49 @@ class TrustedKeys:
             return Untrusted.UNKNOWN_KEY
         service, public = found
         try:
-            public.verify(_unb64(envelope.signature), envelope.signed_bytes())
-        except (InvalidSignature, ValueError):
+            signature = _unb64(envelope.signature)
+        except ValueError:
             return Untrusted.BAD_SIGNATURE
-        if not owned_by(envelope, service):
+        if len(signature) != SIGNATURE_BYTES:
+            return Untrusted.BAD_SIGNATURE
+        attributes["hash"] = envelope.hash
+        attributes["sigkeyid"] = envelope.sigkeyid
+        return Verification(
+            envelope,
+            service,
+            self._raw(envelope.sigkeyid, public),
+            signature + canonical_json(attributes),
+        )
+
+    def _raw(self, sigkeyid: str, public: Ed25519PublicKey) -> bytes:
+        """`public`'s raw bytes, kept while `keys` holds this very key object."""
+        cached = self._raw_keys.get(sigkeyid)
+        if cached is None or cached[0] is not public:
+            cached = self._raw_keys[sigkeyid] = (public, raw_public(public))
+        return cached[1]
+
+
+SIGNATURE_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The Ed25519 step of `TrustedKeys.check` for one envelope, whose other checks passed:
+    `signed` is the signature followed by the bytes it covers (libsodium's signed message)."""
+
+    envelope: Envelope
+    service: str
+    public: bytes
+    signed: bytes
+
+    def run(self) -> str | None:
+        """None when the signature verifies and its key's service owns the envelope;
+        otherwise the reason. libsodium releases the GIL while it verifies."""
+        try:
+            crypto_sign_open(self.signed, self.public)
+        except (BadSignatureError, ValueError):
+            return Untrusted.BAD_SIGNATURE
+        if not owned_by(self.envelope, self.service):
             return Untrusted.WRONG_SERVICE
         return None
 

@@ -6,13 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import shared.consumer
 from shared.consumer import Consumer, Outcome, Subscription
-from shared.db import Database
+from shared.db import Database, DriverSQL, driver_rows
 from shared.envelope import Envelope
 from shared.schema import inbox
 from shared.streams import DLQ_STREAM
@@ -240,16 +242,23 @@ async def test_a_gap_inside_a_fetch_falls_back_to_one_message_at_a_time(
 
 
 async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
-    consumer: Consumer, js: JetStreamContext, database: Database
+    consumer: Consumer, js: JetStreamContext, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    statements: list[tuple[str, bool]] = []
+    statements: list[tuple[str, int]] = []  # (statement, rows written by it)
     engine = database.engine
 
     @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
     def seen(*args: Any) -> None:
-        _conn, _cursor, statement, _parameters, _context, executemany = args
-        statements.append((" ".join(statement.split()).upper(), bool(executemany)))
+        _conn, _cursor, statement, parameters, _context, executemany = args
+        rows = len(parameters) if executemany else 1
+        statements.append((" ".join(statement.split()).upper(), rows))
 
+    async def on_driver(conn: AsyncConnection, sql: DriverSQL, params: Any) -> Any:
+        statement = " ".join(sql.sqlite.split()).upper()
+        statements.append((statement, statement.count("),") + 1))
+        return await driver_rows(conn, sql, params)
+
+    monkeypatch.setattr(shared.consumer, "driver_rows", on_driver)  # its statements too
     sent = [envelope(f"many-{n}", version) for version in (1, 2) for n in range(10)]
     try:
         for event_ in sent:
@@ -260,25 +269,33 @@ async def test_a_fetch_asks_the_inbox_once_and_keeps_the_received_bytes(
     assert outcomes == [Outcome.APPLIED] * 20
     inbox_reads = [s for s, _ in statements if s.startswith("SELECT") and "FROM INBOX" in s]
     assert len(inbox_reads) == 1, inbox_reads
-    inbox_writes = [many for s, many in statements if s.startswith("INSERT INTO INBOX")]
-    assert inbox_writes == [True]
+    inbox_writes = [rows for s, rows in statements if s.startswith("INSERT INTO INBOX")]
+    assert inbox_writes == [20], "the fetch's inbox rows were not written by one statement"
     async with database.read_engine.connect() as conn:
         stored = dict((await conn.execute(select(inbox.c.event_id, inbox.c.envelope))).all())
     assert {e.id: e.to_json().decode() for e in sent} == stored
 
 
 async def test_a_single_message_asks_the_inbox_once(
-    consumer: Consumer, js: JetStreamContext, database: Database
+    consumer: Consumer, js: JetStreamContext, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[str] = []
     engine = database.engine
 
-    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def seen(*args: Any) -> None:
-        statement = " ".join(str(args[2]).split()).upper()
+    def note(statement: str) -> None:
+        statement = " ".join(statement.split()).upper()
         if statement.startswith("SELECT") and "FROM INBOX" in statement:
             reads.append(statement)
 
+    @sa_event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def seen(*args: Any) -> None:
+        note(str(args[2]))
+
+    async def on_driver(conn: AsyncConnection, sql: DriverSQL, params: Any) -> Any:
+        note(sql.sqlite)
+        return await driver_rows(conn, sql, params)
+
+    monkeypatch.setattr(shared.consumer, "driver_rows", on_driver)  # its statements too
     try:
         await publish(js, envelope("alone", 1))
         assert await consumer.fetch_and_process(wait=1.0) == [Outcome.APPLIED]
@@ -286,3 +303,30 @@ async def test_a_single_message_asks_the_inbox_once(
         sa_event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert len(reads) == 1, reads
     assert await applied(database) == [("alone", 1)]
+
+
+async def test_a_pull_subscription_hands_over_queued_messages_in_order_and_accounts_them(
+    js: JetStreamContext,
+) -> None:
+    """`eager`: what one socket read queued is taken without a task per message, in order,
+    with nats-py's bookkeeping; an empty queue still waits (and times out) as nats-py does."""
+    sent = [envelope("eager", version) for version in range(1, 31)]
+    for event_ in sent:
+        await publish(js, event_)
+    config = shared.consumer.consumer_config("eager-test", "haizhi.upstream.>", ack_wait=30)
+    pull = shared.consumer.eager(
+        await js.pull_subscribe("haizhi.upstream.>", durable="eager-test", config=config)
+    )
+    try:
+        got: list[Msg] = []
+        while len(got) < len(sent):
+            got += await pull.fetch(64, timeout=2.0)
+        assert [Envelope.from_json(m.data).id for m in got] == [e.id for e in sent]
+        assert pull.pending_msgs == 0
+        assert pull.pending_bytes == 0
+        for message in got:
+            await message.ack()
+        with pytest.raises(TimeoutError):  # nats-py's own TimeoutError is one too
+            await pull.fetch(64, timeout=0.2)
+    finally:
+        await pull.unsubscribe()

@@ -6,6 +6,7 @@ alert metric, and has no effect; the real event keeps its place in the stream's 
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,15 @@ from shared.consumer import Consumer, Outcome, Reason, Subscription
 from shared.db import Database
 from shared.envelope import Envelope
 from shared.metrics import Metrics
-from shared.signing import Signer, TrustedKeys, Untrusted, development_signer, trust_key
+from shared.signing import (
+    Signer,
+    TrustedKeys,
+    Untrusted,
+    Verification,
+    _unb64,
+    development_signer,
+    trust_key,
+)
 from shared.store import EventStore, Metadata, PendingEvent
 from shared.stream_audit import audit_stream
 from shared.streams import DLQ_STREAM
@@ -134,6 +143,28 @@ async def test_a_forged_event_is_dead_lettered_with_its_reason_and_never_applied
     assert [letter["subject"] for letter in await consumer.unreadable_letters()] == [
         fake.nats_subject
     ]
+
+
+def test_the_signature_is_verified_over_exactly_the_envelopes_signed_bytes() -> None:
+    """`prepare` builds the signed bytes beside the hash; they are `signed_bytes()`, and only
+    a signature over them, under the named key, of the right length, verifies."""
+    real = event("s-1", 1, amount=5, text="海智")
+    prepared = trust().prepare(real)
+    assert isinstance(prepared, Verification)
+    assert real.signature is not None
+    assert prepared.signed == _unb64(real.signature) + real.signed_bytes()
+    assert prepared.run() is None
+    assert trust().check(real) is None
+    flipped = bytearray(_unb64(real.signature))
+    flipped[10] ^= 1
+    short = _unb64(real.signature)[:63]
+    for bad in (bytes(flipped), short, _unb64(real.signature) + b"\0"):
+        changed = replace(real, signature=base64.urlsafe_b64encode(bad).decode().rstrip("="))
+        assert trust().check(changed) == Untrusted.BAD_SIGNATURE
+    assert trust().check(replace(real, signature="not base64!")) == Untrusted.BAD_SIGNATURE
+    # Signed by upstream's key over other bytes: the key id's service is checked after it.
+    other = signer("upstream").sign(event("s-1", 2))
+    assert trust().check(replace(real, signature=other.signature)) == Untrusted.BAD_SIGNATURE
 
 
 async def test_an_event_on_another_services_subject_is_refused(
