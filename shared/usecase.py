@@ -116,7 +116,7 @@ class Executor:
         if conn is not None:
             yield conn
             return
-        async with self.db.engine.begin() as own:
+        async with self.db.begin() as own:
             yield own
         if self.on_commit is not None:
             self.on_commit()
