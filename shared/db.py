@@ -9,6 +9,7 @@ reads use a second engine that takes no write lock.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -72,7 +73,10 @@ async def driver_rows(
     never runs outside the transaction it was meant for.
     """
     sync = conn.sync_connection
-    if sync is None or sync.closed or sync.invalidated or not sync.in_transaction():
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    single = _SINGLE_WRITE.get() is conn and not sync.in_transaction()
+    if not single and not sync.in_transaction():
         return None
     driver = sync.connection.driver_connection
     if driver is None:
@@ -84,7 +88,9 @@ async def driver_rows(
         return list(await driver.execute_fetchall(sql.sqlite, tuple(params)))
     if name == "postgresql":
         try:
-            if not driver.is_in_transaction() and not await _begin_asyncpg(sync.connection):
+            if single:  # each statement its own transaction (`Database.single_write`)
+                pass
+            elif not driver.is_in_transaction() and not await _begin_asyncpg(sync.connection):
                 return None
             return list(await driver.fetch(sql.postgres, *params))
         except Exception as failure:
@@ -199,8 +205,27 @@ def _reset_sqlite(dbapi_connection: Any, _record: Any, state: Any) -> None:
         dbapi_connection.rollback()
 
 
+#: The connection of a `Database.single_write()` block, in the task that runs it.
+_SINGLE_WRITE: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
+    "single_write", default=None
+)
+
+
 @contextlib.asynccontextmanager
-async def _asyncpg_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def _asyncpg_single_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`Database.single_write()` on PostgreSQL: driver statements run without BEGIN/COMMIT."""
+    async with _asyncpg_transaction(engine, begin=False) as conn:
+        token = _SINGLE_WRITE.set(conn)
+        try:
+            yield conn
+        finally:
+            _SINGLE_WRITE.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def _asyncpg_transaction(
+    engine: AsyncEngine, *, begin: bool = True
+) -> AsyncIterator[AsyncConnection]:
     """`engine.begin()` for the asyncpg adapter, with SQLAlchemy's bookkeeping done in place.
 
     `engine.begin()` runs each of its steps (checkout, begin, commit, close) in a greenlet of
@@ -226,7 +251,8 @@ async def _asyncpg_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnec
                 yield conn
             done = True
             return
-        sync.begin()
+        if begin:
+            sync.begin()
         yield conn
         transaction = adapted._transaction
         if transaction is not None:
@@ -277,6 +303,17 @@ class Database:
         if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "asyncpg":
             return _asyncpg_transaction(self.engine)
         return self.engine.begin()
+
+    def single_write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for work that writes with ONE statement, on PostgreSQL without a
+        transaction around it: each driver statement (`driver_rows`) is its own transaction,
+        so a read and then one insert cost two round trips instead of four (BEGIN, COMMIT).
+        A statement through SQLAlchemy begins a transaction as usual, committed at the end.
+        The caller must not write twice through the driver (the first write would commit
+        alone); `Database.begin()` is the transaction for that. Elsewhere, `begin()`."""
+        if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "asyncpg":
+            return _asyncpg_single_write(self.engine)
+        return self.begin()
 
     def snapshot(self) -> AsyncConnection:
         """A read connection whose statements all see one snapshot (a multi-statement read).
