@@ -162,7 +162,10 @@ class Executor:
         single_write = not self.projections and (
             not self.snapshots or decider not in self.snapshots
         )
-        with structlog.contextvars.bound_contextvars(stream_id=stream_id, actor=ctx.actor):
+        # Bound for every line logged meanwhile; set and reset directly (`bound_contextvars`
+        # does the same through a generator, at three times the cost).
+        bound = structlog.contextvars.bind_contextvars(stream_id=stream_id, actor=ctx.actor)
+        try:
             try:
                 async with self.transaction(conn, single_write=single_write) as tx:
                     result = await self._execute(
@@ -183,6 +186,8 @@ class Executor:
                 version=result.version,
                 events=[e.name for e in result.events],
             )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
         return result
 
     async def run(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from structlog.testing import capture_logs
@@ -321,3 +322,25 @@ async def test_without_read_models_a_failing_evolve_appends_nothing(bare: Execut
     with pytest.raises(RuntimeError):
         await bare.execute(broken, "tally-t1", Count("t1", 1), ctx=CTX)
     assert (await bare.load(tally, "tally-t1")).version == 1
+
+
+async def test_lines_logged_during_a_command_carry_its_stream_and_actor(
+    database: Database,
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    class Peeking:
+        async def apply(self, conn: AsyncConnection, envelope: object, event: object) -> None:
+            seen.append(structlog.contextvars.get_contextvars())
+
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    peeking = Executor(database, EventStore(database, "toy"), registry, clock, [Peeking()])
+    structlog.contextvars.bind_contextvars(actor="outer")
+    try:
+        await peeking.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+        with pytest.raises(TallyRefused):
+            await peeking.execute(tally, "tally-t2", Count("t2", 1), ctx=CTX, case_id="c2")
+        assert seen == [{"stream_id": "tally-t1", "actor": "tester"}]
+        assert structlog.contextvars.get_contextvars() == {"actor": "outer"}  # restored
+    finally:
+        structlog.contextvars.unbind_contextvars("actor")
