@@ -281,9 +281,32 @@ async def _close_failed(conn: AsyncConnection) -> None:
     sync = conn.sync_connection
     if sync is not None and not sync.closed and not sync.invalidated:
         driver = sync.connection.driver_connection
-        if driver is not None and driver.is_closed():
+        if conn.dialect.name == "postgresql" and driver is not None and driver.is_closed():
             await conn.invalidate()
     await conn.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`engine.begin()` on SQLite, but for the close of a committed transaction: done in
+    place instead of in a task and a greenlet of its own (about 60 µs). Nothing is left to
+    roll back then, so the pool's reset (`_reset_sqlite`) does no I/O. The begin (the `begin`
+    listener's BEGIN IMMEDIATE) and the commit stay SQLAlchemy's; a failure takes its
+    rollback and shielded close."""
+    conn = await engine.connect()
+    sync = conn.sync_connection
+    assert sync is not None
+    done = False
+    try:
+        await conn.begin()
+        yield conn
+        await conn.commit()
+        done = True
+    finally:
+        if done and not sync.in_transaction():
+            sync.close()
+        else:
+            await _close_failed(conn)
 
 
 @dataclass(frozen=True)
@@ -299,9 +322,12 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def begin(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
-        """A write transaction: `engine.begin()`, leaner on PostgreSQL (`_asyncpg_transaction`)."""
+        """A write transaction: `engine.begin()`, with less of SQLAlchemy's machinery around it
+        (`_asyncpg_transaction`, `_sqlite_transaction`)."""
         if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "asyncpg":
             return _asyncpg_transaction(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            return _sqlite_transaction(self.engine)
         return self.engine.begin()
 
     def single_write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
