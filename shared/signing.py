@@ -34,6 +34,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -87,14 +88,17 @@ class Signer:
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
+        """Derived from the key, which never changes: computed once (once per append before)."""
         return key_id(self.service, self.public)
 
     def sign(self, envelope: Envelope) -> Envelope:
         """`envelope` (sealed) with `sigkeyid` and `signature` set."""
         keyed = replace(envelope, sigkeyid=self.key_id, signature=None)
-        return replace(keyed, signature=_b64(self.private.sign(keyed.signed_bytes())))
+        # `keyed` is our own copy, seen by no one yet: signed in place, not copied again.
+        object.__setattr__(keyed, "signature", _b64(self.private.sign(keyed.signed_bytes())))
+        return keyed
 
     @classmethod
     def generate(cls, service: str) -> Signer:

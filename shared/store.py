@@ -13,7 +13,7 @@ import asyncio
 import gc
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -230,7 +230,10 @@ class EventStore:
                     stream_id, expected_version, version + 1, raced=True
                 ) from clash
             raise
-        return [replace(e, position=p) for e, p in zip(sealed, positions, strict=True)]
+        for envelope, position in zip(sealed, positions, strict=True):
+            # Our own envelopes, seen by no one yet: positioned in place, not copied.
+            object.__setattr__(envelope, "position", position)
+        return sealed
 
     @staticmethod
     async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:

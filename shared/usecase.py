@@ -110,13 +110,14 @@ class Executor:
 
     @contextlib.asynccontextmanager
     async def transaction(
-        self, conn: AsyncConnection | None = None
+        self, conn: AsyncConnection | None = None, *, single_write: bool = False
     ) -> AsyncIterator[AsyncConnection]:
-        """Join the caller's transaction, or open (and commit) one of our own."""
+        """Join the caller's transaction, or open (and commit) one of our own. `single_write`:
+        the work writes one row through the driver and nothing else (`Database.single_write`)."""
         if conn is not None:
             yield conn
             return
-        async with self.db.engine.begin() as own:
+        async with self.db.single_write() if single_write else self.db.begin() as own:
             yield own
         if self.on_commit is not None:
             self.on_commit()
@@ -154,9 +155,19 @@ class Executor:
         conn: AsyncConnection | None = None,
     ) -> CommandResult[S]:
         name = type(command).__name__
-        with structlog.contextvars.bound_contextvars(stream_id=stream_id, actor=ctx.actor):
+        # A command whose only write is its event's INSERT (its outbox row comes with it, by
+        # trigger) needs no transaction around it: the load's read and the insert each run on
+        # their own, the insert refused by UNIQUE(stream_id, version) if the stream moved
+        # since the read, as it would be inside a transaction under READ COMMITTED.
+        single_write = not self.projections and (
+            not self.snapshots or decider not in self.snapshots
+        )
+        # Bound for every line logged meanwhile; set and reset directly (`bound_contextvars`
+        # does the same through a generator, at three times the cost).
+        bound = structlog.contextvars.bind_contextvars(stream_id=stream_id, actor=ctx.actor)
+        try:
             try:
-                async with self.transaction(conn) as tx:
+                async with self.transaction(conn, single_write=single_write) as tx:
                     result = await self._execute(
                         tx, decider, stream_id, command, ctx, case_id, expected_version
                     )
@@ -175,6 +186,8 @@ class Executor:
                 version=result.version,
                 events=[e.name for e in result.events],
             )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
         return result
 
     async def run(
@@ -229,12 +242,13 @@ class Executor:
         meta = Metadata(the_case, ctx.actor, ctx.correlation_id, ctx.causation_id)
         # The load read the head in this very transaction: the append need not select it.
         head = None if loaded.hash is None else (loaded.version, loaded.hash)
+        state = loaded.state
+        for event in decided:  # before the append: nothing may fail after a lone insert
+            state = decider.evolve(state, event)
         appended = await self.store.append(
             tx, stream_id, loaded.version, pending, meta, self.clock.now(), head=head
         )
-        state = loaded.state
         for envelope, event in zip(appended, decided, strict=True):
-            state = decider.evolve(state, event)
             for projection in self.projections:
                 await projection.apply(tx, envelope, event)
         version = loaded.version + len(appended)

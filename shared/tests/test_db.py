@@ -132,3 +132,80 @@ async def test_a_sqlite_lock_held_by_another_process_is_waited_for(
             assert list(rows.scalars()) == [1, 2]
     finally:
         await db.dispose()
+
+
+_CUTOVER = DriverSQL(
+    "INSERT INTO signing_cutover (legacy_below) VALUES (?) RETURNING legacy_below",
+    "INSERT INTO signing_cutover (legacy_below) VALUES ($1) RETURNING legacy_below",
+)
+
+
+async def _cutovers(database: Database) -> list[int]:
+    async with database.read_engine.connect() as reader:
+        rows = await reader.execute(text("SELECT legacy_below FROM signing_cutover"))
+        return sorted(int(value) for value in rows.scalars())
+
+
+async def test_a_write_transaction_commits_driver_and_core_statements_together(
+    database: Database,
+) -> None:
+    async with database.begin() as conn:
+        assert await driver_rows(conn, _CUTOVER, (-1,)) is not None
+        await conn.execute(text("INSERT INTO signing_cutover (legacy_below) VALUES (-2)"))
+    async with database.begin() as conn:  # SQLAlchemy's statement first, then the driver's
+        await conn.execute(text("INSERT INTO signing_cutover (legacy_below) VALUES (-3)"))
+        assert await driver_rows(conn, _CUTOVER, (-4,)) is not None
+    async with database.begin() as conn:  # nothing written: nothing to commit
+        pass
+    assert await _cutovers(database) == [-4, -3, -2, -1, 1]
+    async with database.engine.connect() as conn:  # the pool's connection is clean
+        assert not conn.in_transaction()
+        driver = await _driver(conn)
+        assert not (driver.in_transaction if database.is_sqlite else driver.is_in_transaction())
+
+
+async def test_a_failed_write_transaction_rolls_back_all_of_it(database: Database) -> None:
+    async def fails_in_python() -> None:
+        async with database.begin() as conn:
+            await driver_rows(conn, _CUTOVER, (-1,))
+            await conn.execute(text("INSERT INTO signing_cutover (legacy_below) VALUES (-2)"))
+            _ = 1 / 0
+
+    async def fails_in_a_statement() -> None:  # the transaction is aborted
+        async with database.begin() as conn:
+            await driver_rows(conn, _CUTOVER, (-3,))
+            await conn.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(ZeroDivisionError):
+        await fails_in_python()
+    with pytest.raises(SQLAlchemyError):
+        await fails_in_a_statement()
+    assert await _cutovers(database) == [1]
+    async with database.begin() as conn:  # and the pool's connections still work
+        assert await driver_rows(conn, _CUTOVER, (-5,)) is not None
+    assert await _cutovers(database) == [-5, 1]
+
+
+@pytest.mark.postgresql_only
+async def test_a_write_transaction_whose_connection_the_server_ends_is_transient(
+    database: Database,
+) -> None:
+    """Ended mid-transaction (a failover, an admin's kill): nothing committed, reported as a
+    lost connection, and the connection is not handed out again."""
+
+    async def ended_midway() -> None:
+        async with database.begin() as conn:
+            await driver_rows(conn, _CUTOVER, (-1,))
+            async with database.engine.connect() as admin:
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+                await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                await admin.commit()
+            await driver_rows(conn, _CUTOVER, (-2,))
+
+    with pytest.raises(SQLAlchemyError) as lost:
+        await ended_midway()
+    assert is_transient(lost.value)
+    for value in range(-12, 0):  # more than the pool holds: each connection is alive
+        async with database.begin() as conn:
+            await driver_rows(conn, _CUTOVER, (value,))
+    assert await _cutovers(database) == [*range(-12, 0), 1]

@@ -9,19 +9,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from structlog.testing import capture_logs
 
 from shared.clock import FixedClock
 from shared.db import Database
-from shared.decider import ConcurrencyConflict, NotFound
+from shared.decider import ConcurrencyConflict, Decider, NotFound
 from shared.idempotency import IdempotencyKeyReused, once
 from shared.projection import REBUILD_PAGE, TableProjection, rebuild_and_compare
 from shared.store import EventStore
 from shared.usecase import CommandContext, Executor, retry_on_conflict
 
-from .toy import Count, Open, TallyRefused, TotalsProjection, metadata, registry, tally, totals
+from .toy import (
+    Count,
+    Counted,
+    Open,
+    Tally,
+    TallyRefused,
+    TotalsProjection,
+    metadata,
+    registry,
+    tally,
+    totals,
+)
 
 CTX = CommandContext(actor="tester", correlation_id="corr-1")
 
@@ -257,3 +269,78 @@ async def test_every_command_is_logged_with_its_case(executor: Executor) -> None
         ("Open", "c1", ["Opened"])
     ]
     assert [(e["command"], e["case_id"]) for e in refused] == [("Count", "c9")]
+
+
+# Without read models (nor snapshots) a command's one write is its event's INSERT: on
+# PostgreSQL it runs without a transaction around the load and the insert.
+
+
+@pytest.fixture
+async def bare(database: Database) -> Executor:
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    return Executor(database, EventStore(database, "toy"), registry, clock)
+
+
+async def test_without_read_models_racing_commands_each_count_once(bare: Executor) -> None:
+    await bare.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+
+    async def count_one() -> object:
+        return await retry_on_conflict(
+            lambda: bare.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX), attempts=50
+        )
+
+    await asyncio.gather(*(count_one() for _ in range(10)))
+    loaded = await bare.load(tally, "tally-t1")
+    assert (loaded.version, loaded.state.total) == (11, 10)
+    assert await bare.store.verify() == []
+    with pytest.raises(ConcurrencyConflict):  # a stale expected version appends nothing
+        await bare.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX, expected_version=3)
+    assert (await bare.load(tally, "tally-t1")).version == 11
+
+
+async def test_without_read_models_several_events_append_together(bare: Executor) -> None:
+    def decide_twice(command: Count, state: Tally) -> list[Counted]:
+        return [Counted(command.tally_id, 1), Counted(command.tally_id, command.by)]
+
+    twice = Decider(decide=decide_twice, evolve=tally.evolve, initial_state=Tally)
+    await bare.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+    result = await bare.execute(twice, "tally-t1", Count("t1", 5), ctx=CTX)
+    assert (result.version, result.state.total) == (3, 6)
+    stored = await bare.store.read_all()
+    assert [(e.id, e.position) for e in result.events] == [(e.id, e.position) for e in stored[1:]]
+    assert await bare.store.verify() == []
+
+
+async def test_without_read_models_a_failing_evolve_appends_nothing(bare: Executor) -> None:
+    def refuses(state: Tally, event: object) -> Tally:
+        if isinstance(event, Counted):
+            raise RuntimeError("evolve failed")
+        return tally.evolve(state, event)  # type: ignore[arg-type]
+
+    broken = Decider(decide=tally.decide, evolve=refuses, initial_state=Tally)
+    await bare.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+    with pytest.raises(RuntimeError):
+        await bare.execute(broken, "tally-t1", Count("t1", 1), ctx=CTX)
+    assert (await bare.load(tally, "tally-t1")).version == 1
+
+
+async def test_lines_logged_during_a_command_carry_its_stream_and_actor(
+    database: Database,
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    class Peeking:
+        async def apply(self, conn: AsyncConnection, envelope: object, event: object) -> None:
+            seen.append(structlog.contextvars.get_contextvars())
+
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    peeking = Executor(database, EventStore(database, "toy"), registry, clock, [Peeking()])
+    structlog.contextvars.bind_contextvars(actor="outer")
+    try:
+        await peeking.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
+        with pytest.raises(TallyRefused):
+            await peeking.execute(tally, "tally-t2", Count("t2", 1), ctx=CTX, case_id="c2")
+        assert seen == [{"stream_id": "tally-t1", "actor": "tester"}]
+        assert structlog.contextvars.get_contextvars() == {"actor": "outer"}  # restored
+    finally:
+        structlog.contextvars.unbind_contextvars("actor")
