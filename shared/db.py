@@ -269,10 +269,17 @@ async def _asyncpg_transaction(
         sync.commit()  # SQLAlchemy's side: the adapter has nothing left to commit
         done = True
     finally:
-        if done and not sync.in_transaction():
-            sync.close()
-        else:
-            await _close_failed(conn)
+        await _release(conn, committed=done)
+
+
+async def _release(conn: AsyncConnection, *, committed: bool) -> None:
+    """Give `conn` back to the pool: closed in place after a commit (nothing is left to roll
+    back, so no task or greenlet of its own), else as after a failure (`_close_failed`)."""
+    sync = conn.sync_connection
+    if committed and sync is not None and not sync.in_transaction():
+        sync.close()
+    else:
+        await _close_failed(conn)
 
 
 async def _close_failed(conn: AsyncConnection) -> None:
@@ -294,8 +301,6 @@ async def _sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnect
     listener's BEGIN IMMEDIATE) and the commit stay SQLAlchemy's; a failure takes its
     rollback and shielded close."""
     conn = await engine.connect()
-    sync = conn.sync_connection
-    assert sync is not None
     done = False
     try:
         await conn.begin()
@@ -303,10 +308,7 @@ async def _sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnect
         await conn.commit()
         done = True
     finally:
-        if done and not sync.in_transaction():
-            sync.close()
-        else:
-            await _close_failed(conn)
+        await _release(conn, committed=done)
 
 
 @dataclass(frozen=True)
