@@ -124,7 +124,9 @@ def _begin(statement: str) -> Any:
     to aiosqlite's thread, not SQLAlchemy's cursor round (cursor, execute, close)."""
 
     def begin(conn: Any) -> None:
-        await_(conn.connection.driver_connection.execute(statement))
+        driver = conn.connection.driver_connection
+        if not driver.in_transaction:  # not begun in place already (`_sqlite_transaction`)
+            await_(driver.execute(statement))
 
     return begin
 
@@ -166,6 +168,20 @@ class _Inline(aiosqlite.Connection):
                 if not _busy(failure):
                     raise
         return await super()._execute(self._waiting, fn, args, kwargs)  # type: ignore[no-untyped-call]
+
+    def begin_at_once(self) -> bool:
+        """`BEGIN IMMEDIATE` here and now if no other connection holds the write lock; False
+        (nothing done) if one does, for the caller to wait for it off the loop."""
+        connection = self._connection
+        if connection is None or not self._running or connection.in_transaction:
+            return False
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as failure:
+            if not _busy(failure):
+                raise
+            return False
+        return True
 
     def _waiting(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         """`fn` on aiosqlite's thread, allowed to wait for a lock."""
@@ -295,15 +311,22 @@ async def _close_failed(conn: AsyncConnection) -> None:
 
 @contextlib.asynccontextmanager
 async def _sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """`engine.begin()` on SQLite, but for the close of a committed transaction: done in
-    place instead of in a task and a greenlet of its own (about 60 µs). Nothing is left to
-    roll back then, so the pool's reset (`_reset_sqlite`) does no I/O. The begin (the `begin`
-    listener's BEGIN IMMEDIATE) and the commit stay SQLAlchemy's; a failure takes its
-    rollback and shielded close."""
+    """`engine.begin()` on SQLite with less around it: `BEGIN IMMEDIATE` sent in place
+    when no other connection holds the write lock (SQLAlchemy then only books the transaction
+    as begun; otherwise its `begin` listener waits for the lock off the loop), and the close
+    of a committed transaction done in place instead of in a task and a greenlet of its own.
+    Nothing is left to roll back then, so the pool's reset (`_reset_sqlite`) does no I/O. The
+    commit stays SQLAlchemy's; a failure takes its rollback and shielded close."""
     conn = await engine.connect()
     done = False
     try:
-        await conn.begin()
+        sync = conn.sync_connection
+        driver = None if sync is None else sync.connection.driver_connection
+        if isinstance(driver, _Inline) and driver.begin_at_once():
+            assert sync is not None
+            sync.begin()  # SQLAlchemy's bookkeeping: the `begin` listener finds it begun
+        else:
+            await conn.begin()  # the lock is taken: wait for it off the loop
         yield conn
         await conn.commit()
         done = True

@@ -106,7 +106,8 @@ async def test_a_sqlite_lock_held_by_another_process_is_waited_for(
     tmp_path: Any,
 ) -> None:
     """Another process's writer (here: a plain sqlite3 connection) holds the lock: our write
-    waits for it, and once it commits ours goes through."""
+    transaction cannot begin in place, waits for it off the loop, and once it commits ours
+    goes through."""
     path = tmp_path / "other.db"
     db = open_database(f"sqlite:///{path}")
     try:
@@ -117,7 +118,7 @@ async def test_a_sqlite_lock_held_by_another_process_is_waited_for(
         other.execute("INSERT INTO t VALUES (1)")
 
         async def ours() -> None:
-            async with db.engine.begin() as conn:
+            async with db.begin() as conn:  # the Executor's transaction: begun in place if it can
                 await conn.execute(text("INSERT INTO t VALUES (2)"))
 
         task = asyncio.create_task(ours())
