@@ -167,6 +167,17 @@ def test_the_signature_is_verified_over_exactly_the_envelopes_signed_bytes() -> 
     assert trust().check(replace(real, signature=other.signature)) == Untrusted.BAD_SIGNATURE
 
 
+def test_a_signature_is_the_keys_ed25519_signature_of_the_signed_bytes() -> None:
+    """The store signs through libsodium: what it writes is exactly the RFC 8032 signature of
+    the key (as `cryptography` computes it) over `signed_bytes()`, so any Ed25519 library,
+    the auditor's included, checks it."""
+    key = signer("upstream")
+    signed = key.sign(event("s-1", 1, amount=5, text="海智"))
+    assert signed.signature is not None
+    assert _unb64(signed.signature) == key.private.sign(signed.signed_bytes())
+    key.public.verify(_unb64(signed.signature), signed.signed_bytes())  # raises if not
+
+
 async def test_an_event_on_another_services_subject_is_refused(
     consumer: Consumer, js: JetStreamContext, database: Database
 ) -> None:
