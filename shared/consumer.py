@@ -51,7 +51,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import sqlite3
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -858,10 +857,8 @@ async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> N
         values = [value for row in chunk for value in row]
         try:
             done = await driver_rows(conn, _insert_inbox_sql(len(chunk)), values)
-        except Exception as failure:
-            if isinstance(failure, sqlite3.IntegrityError) or _sqlstate(failure).startswith("23"):
-                raise _RecordedMeanwhile(str(failure)) from failure
-            raise
+        except IntegrityError as failure:  # the driver's, as SQLAlchemy reports it
+            raise _RecordedMeanwhile(str(failure)) from failure
         if done is None:
             await conn.execute(
                 insert(inbox), [dict(zip(_INBOX_COLUMNS, row, strict=True)) for row in chunk]

@@ -8,6 +8,7 @@ reads use a second engine that takes no write lock.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import sqlite3
@@ -20,7 +21,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
 
@@ -85,7 +86,11 @@ async def driver_rows(
     if name == "sqlite":
         if not driver.in_transaction:
             return None
-        return list(await driver.execute_fetchall(sql.sqlite, tuple(params)))
+        try:
+            return list(await driver.execute_fetchall(sql.sqlite, tuple(params)))
+        except sqlite3.IntegrityError as refused:
+            # As SQLAlchemy reports it, so callers catch one kind (a 409, a duplicate).
+            raise IntegrityError(sql.sqlite, list(params), refused) from refused
     if name == "postgresql":
         try:
             if single:  # each statement its own transaction (`Database.single_write`)
@@ -100,6 +105,9 @@ async def driver_rows(
                 raise DisconnectionError(f"the database connection was lost: {failure}") from (
                     failure
                 )
+            state = getattr(failure, "sqlstate", None)
+            if isinstance(state, str) and state.startswith("23"):  # an integrity constraint
+                raise IntegrityError(sql.postgres, list(params), failure) from failure
             raise
     return None
 
@@ -125,8 +133,10 @@ def _begin(statement: str) -> Any:
 
     def begin(conn: Any) -> None:
         driver = conn.connection.driver_connection
-        if not driver.in_transaction:  # not begun in place already (`_sqlite_transaction`)
-            await_(driver.execute(statement))
+        if getattr(driver, "begun_in_place", False):  # `_sqlite_transaction` sent it
+            driver.begun_in_place = False
+            return
+        await_(driver.execute(statement))
 
     return begin
 
@@ -160,20 +170,42 @@ class _Inline(aiosqlite.Connection):
     once.
     """
 
+    #: Calls handed to aiosqlite's thread (counted on the loop's thread) and finished there
+    #: (counted on that thread): while they differ, the thread has the connection, and every
+    #: call queues behind it instead of running here.
+    _sent = 0
+    _done = 0
+    #: `begin_at_once` began the transaction: the `begin` listener has nothing to send.
+    begun_in_place = False
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._connection is not None and self._running:
+        if self._connection is not None and self._running and self._sent == self._done:
             try:
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as failure:
                 if not _busy(failure):
                     raise
-        return await super()._execute(self._waiting, fn, args, kwargs)  # type: ignore[no-untyped-call]
+        self._sent += 1
+        try:
+            return await super()._execute(self._waiting, fn, args, kwargs)  # type: ignore[no-untyped-call]
+        except asyncio.CancelledError:
+            # The call goes on in the thread, for a caller who has gone: a transaction it
+            # begins belongs to no one, so it is rolled back there, right after it.
+            self._sent += 1
+            self._tx.put_nowait((None, self._abandoned))
+            raise
 
     def begin_at_once(self) -> bool:
         """`BEGIN IMMEDIATE` here and now if no other connection holds the write lock; False
-        (nothing done) if one does, for the caller to wait for it off the loop."""
+        (nothing done) if one does or the thread still has the connection, for the caller to
+        wait off the loop."""
         connection = self._connection
-        if connection is None or not self._running or connection.in_transaction:
+        if (
+            connection is None
+            or not self._running
+            or self._sent != self._done
+            or connection.in_transaction
+        ):
             return False
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -181,16 +213,30 @@ class _Inline(aiosqlite.Connection):
             if not _busy(failure):
                 raise
             return False
+        self.begun_in_place = True
         return True
 
     def _waiting(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         """`fn` on aiosqlite's thread, allowed to wait for a lock."""
-        connection = self._conn
-        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         try:
-            return fn(*args, **kwargs)
+            connection = self._conn
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                connection.execute("PRAGMA busy_timeout=0")
         finally:
-            connection.execute("PRAGMA busy_timeout=0")
+            self._done += 1
+
+    def _abandoned(self) -> None:
+        """On aiosqlite's thread, after a call whose caller was cancelled: roll back what it
+        left open."""
+        try:
+            connection = self._connection
+            if connection is not None and connection.in_transaction:
+                connection.rollback()
+        finally:
+            self._done += 1
 
 
 def _inline(path: str) -> Callable[[], _Inline]:
@@ -304,7 +350,17 @@ async def _close_failed(conn: AsyncConnection) -> None:
     sync = conn.sync_connection
     if sync is not None and not sync.closed and not sync.invalidated:
         driver = sync.connection.driver_connection
-        if conn.dialect.name == "postgresql" and driver is not None and driver.is_closed():
+        adapted: Any = sync.connection.dbapi_connection
+        if (
+            conn.dialect.name == "postgresql"
+            and driver is not None
+            and (
+                driver.is_closed()
+                # A COMMIT cancelled in flight: the adapter has let go of its transaction, so
+                # its rollback would send nothing; the connection must not be pooled again.
+                or (driver.is_in_transaction() and getattr(adapted, "_transaction", 0) is None)
+            )
+        ):
             await conn.invalidate()
     await conn.__aexit__(None, None, None)
 
@@ -324,7 +380,10 @@ async def _sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnect
         driver = None if sync is None else sync.connection.driver_connection
         if isinstance(driver, _Inline) and driver.begin_at_once():
             assert sync is not None
-            sync.begin()  # SQLAlchemy's bookkeeping: the `begin` listener finds it begun
+            try:
+                sync.begin()  # SQLAlchemy's bookkeeping: the `begin` listener finds it begun
+            finally:
+                driver.begun_in_place = False
         else:
             await conn.begin()  # the lock is taken: wait for it off the loop
         yield conn

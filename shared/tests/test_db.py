@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -210,3 +211,109 @@ async def test_a_write_transaction_whose_connection_the_server_ends_is_transient
         async with database.begin() as conn:
             await driver_rows(conn, _CUTOVER, (value,))
     assert await _cutovers(database) == [*range(-12, 0), 1]
+
+
+async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_nothing_behind(
+    tmp_path: Any,
+) -> None:
+    """A write transaction waiting for the lock (on aiosqlite's thread) is cancelled, and its
+    connection goes back to the pool while the thread still waits with it. The next writer
+    on that connection queues behind the thread instead of running on the loop beside it
+    (which held the loop for the whole busy timeout, so the lock's holder could never
+    finish), and the transaction the cancelled call began is rolled back, not inherited."""
+    db = open_database(f"sqlite:///{tmp_path}/cancel.db")
+    try:
+        async with db.engine.connect(), db.engine.connect():
+            pass  # two connections made, back in the pool
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with db.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                holding.set()
+                await release.wait()
+
+        async def writer(n: int) -> None:
+            async with db.begin() as conn:
+                await conn.execute(text(f"INSERT INTO t VALUES ({n})"))
+
+        lag = 0.0
+
+        async def ticker() -> None:
+            nonlocal lag
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.01)  # measuring the loop's lag, not waiting for anything
+                lag = max(lag, time.monotonic() - before - 0.01)
+
+        ticking = asyncio.create_task(ticker())
+        held = asyncio.create_task(holder())
+        await holding.wait()
+        pool = db.engine.sync_engine.pool
+        cancelled = asyncio.create_task(writer(2))
+        for _ in range(10):  # a pooled connection, then straight on to the thread's wait
+            await asyncio.sleep(0)
+        assert pool.checkedout() == 2  # type: ignore[attr-defined]
+        cancelled.cancel()  # its clean-up (a rollback) queues behind the thread's wait too
+        following = asyncio.create_task(writer(3))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        release.set()
+        await asyncio.wait_for(asyncio.gather(held, following), timeout=20)
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        ticking.cancel()
+        assert lag < 1.0, f"the loop stood still for {lag:.1f} s"
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [1, 3]
+        async with db.begin() as conn:  # every pooled connection writes afresh
+            await conn.execute(text("INSERT INTO t VALUES (4)"))
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgresql_only
+async def test_a_commit_cancelled_in_flight_does_not_pool_its_connection_in_a_transaction(
+    database_url: tuple[str, str | None],
+) -> None:
+    """The COMMIT round trip is cancelled (a client gone, a shutdown) while the server works
+    on it (here: a deferred trigger that sleeps). The connection is not given back to the
+    pool still in the transaction: the next transaction on the one pooled connection works."""
+    url, schema = database_url
+    db = open_database(url, schema=schema, pool_size=1)
+    try:
+        async with db.engine.begin() as conn:
+            for statement in (
+                "CREATE TABLE slow_commit (n INTEGER)",
+                "CREATE FUNCTION slow_commit_sleep() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$",
+                "CREATE CONSTRAINT TRIGGER slow_commit_trigger AFTER INSERT ON slow_commit"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit_sleep()",
+            ):
+                await conn.execute(text(statement))
+        insert = DriverSQL("", "INSERT INTO slow_commit VALUES ($1)")
+        body_done = asyncio.Event()
+
+        async def command() -> None:
+            async with db.begin() as conn:
+                await driver_rows(conn, insert, (1,))
+                body_done.set()
+
+        task = asyncio.create_task(command())
+        await body_done.wait()
+        for _ in range(5):  # on to the COMMIT, which the trigger holds for a second
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.begin() as conn:
+            await conn.execute(text("DROP TRIGGER slow_commit_trigger ON slow_commit"))
+            await driver_rows(conn, insert, (2,))
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM slow_commit WHERE n = 2"))
+            assert list(rows.scalars()) == [2]  # (1 is the server's to finish or not)
+    finally:
+        await db.dispose()

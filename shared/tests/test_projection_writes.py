@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
@@ -87,4 +89,25 @@ async def test_a_failed_transaction_takes_the_helpers_writes_with_it(database: D
             raise RuntimeError("the command failed after its read model was written")
     except RuntimeError:
         pass
+    assert await _rows(database) == []
+
+
+async def test_a_row_the_tables_constraints_refuse_is_sqlalchemys_integrity_error(
+    database: Database,
+) -> None:
+    """The driver's refusal is reported as SQLAlchemy reports it (`IntegrityError`), so the
+    callers that turn a unique index's refusal into an answer (a 409, a duplicate skipped)
+    still catch it."""
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    projection = Items()
+    row = {"item_id": "a", "kind": "x", "count": 1}
+
+    async def twice() -> None:
+        async with database.engine.begin() as conn:
+            await projection.insert_row(conn, "projection_writes_items", row)
+            await projection.insert_row(conn, "projection_writes_items", row)
+
+    with pytest.raises(IntegrityError):
+        await twice()
     assert await _rows(database) == []
