@@ -865,12 +865,6 @@ async def _insert_inbox(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> N
             )
 
 
-def _sqlstate(failure: BaseException) -> str:
-    """asyncpg's SQLSTATE of `failure` (class 23: an integrity constraint), or ""."""
-    state = getattr(failure, "sqlstate", None)
-    return state if isinstance(state, str) else ""
-
-
 class _Eager(NatsSubscription):
     """nats-py's subscription whose `next_msg` hands over a message already queued at once.
 
