@@ -97,7 +97,8 @@ async def test_a_stale_if_match_version_is_a_conflict(executor: Executor) -> Non
     assert done.version == 2
 
 
-async def test_policies_retry_on_conflict_until_every_count_is_in(executor: Executor) -> None:
+async def _ten_racing_counts(executor: Executor) -> None:
+    """Open tally t1, then ten concurrent Count commands, each retried on conflict."""
     await executor.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
 
     async def count_one() -> object:
@@ -106,6 +107,10 @@ async def test_policies_retry_on_conflict_until_every_count_is_in(executor: Exec
         )
 
     await asyncio.gather(*(count_one() for _ in range(10)))
+
+
+async def test_policies_retry_on_conflict_until_every_count_is_in(executor: Executor) -> None:
+    await _ten_racing_counts(executor)
     assert await total(executor) == (10, 11)
 
 
@@ -282,14 +287,7 @@ async def bare(database: Database) -> Executor:
 
 
 async def test_without_read_models_racing_commands_each_count_once(bare: Executor) -> None:
-    await bare.execute(tally, "tally-t1", Open("t1", "a"), ctx=CTX, case_id="c1")
-
-    async def count_one() -> object:
-        return await retry_on_conflict(
-            lambda: bare.execute(tally, "tally-t1", Count("t1", 1), ctx=CTX), attempts=50
-        )
-
-    await asyncio.gather(*(count_one() for _ in range(10)))
+    await _ten_racing_counts(bare)
     loaded = await bare.load(tally, "tally-t1")
     assert (loaded.version, loaded.state.total) == (11, 10)
     assert await bare.store.verify() == []
