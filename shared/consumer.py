@@ -317,7 +317,7 @@ class Consumer:
     async def _apply(self, envelope: Envelope) -> str:
         handler = self.subscription.handlers.get(envelope.name)
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.begin() as conn:
                 last, held = await self._last_and_held(
                     conn, envelope.subject, envelope.streamversion
                 )
@@ -368,7 +368,7 @@ class Consumer:
         rows: list[tuple[Any, ...]] = []
         processed_at = format_time(datetime.now(UTC))
         handlers = self.subscription.handlers
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             last = await self.last_versions(conn, {envelope.subject for envelope, _ in received})
             for envelope, text in received:
                 stream = envelope.subject
@@ -464,7 +464,7 @@ class Consumer:
         operator replays once the cause (a bug, a missing fact) is fixed. The inbox row turns
         from dead-lettered to replayed in the same transaction as the effect.
         """
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             row = (
                 await conn.execute(
                     select(inbox.c.envelope, inbox.c.outcome).where(
@@ -625,7 +625,7 @@ class Consumer:
         `replay` applies it once its predecessors are in (reconcile republishes them)."""
         processed_at = format_time(datetime.now(UTC))
         with contextlib.suppress(IntegrityError):  # parked by an earlier try or instance
-            async with self.db.engine.begin() as conn:
+            async with self.db.begin() as conn:
                 await conn.execute(
                     insert(inbox).values(self._inbox_row(envelope, Outcome.PARKED, processed_at))
                 )
@@ -778,7 +778,7 @@ class Consumer:
                 "processed_at": processed_at,
             }
         with contextlib.suppress(IntegrityError):  # recorded by an earlier try or instance
-            async with self.db.engine.begin() as conn:
+            async with self.db.begin() as conn:
                 await conn.execute(insert(inbox).values(row))
         if envelope is not None and not await self._recorded_dead(envelope.id):
             # Another instance applied this very event meanwhile: a duplicate, not a letter.

@@ -4,7 +4,9 @@
 trouble does, until `restore()`: on SQLite `PRAGMA query_only` ("attempt to write a readonly
 database", SQLITE_READONLY, as after a file system remounted read-only); on PostgreSQL
 `SET TRANSACTION READ ONLY` (25006, as when a failover left us talking to a standby).
-Set on each connection as the pool hands it out: the driver's transaction begins with it. Both
+Set on each connection as the pool hands it out, and at the start of every `Database.begin()`
+transaction (whose connections are held, not checked out each time): the driver's transaction
+begins with it. Both
 are transient to `shared.faults.is_transient`; reads keep working, as they do in those faults.
 A real full disk is in `shared/tests/test_transient.py` (`PRAGMA max_page_count`).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
 
@@ -23,6 +26,7 @@ class StoreFault:
         self.db = db
         self.broken = False
         event.listen(db.engine.sync_engine.pool, "checkout", self._on_checkout)
+        db.on_begin.append(self._on_begin)
 
     def break_writes(self) -> None:
         self.broken = True
@@ -39,3 +43,9 @@ class StoreFault:
         else:  # asyncpg's adapter opens the transaction the checkout's user goes on with
             cursor.execute("SET TRANSACTION READ ONLY")
         cursor.close()
+
+    async def _on_begin(self, conn: AsyncConnection) -> None:
+        if self.db.is_sqlite:  # the held connection keeps it: set either way
+            await conn.exec_driver_sql(f"PRAGMA query_only = {int(self.broken)}")
+        elif self.broken:
+            await conn.exec_driver_sql("SET TRANSACTION READ ONLY")

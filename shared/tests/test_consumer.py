@@ -188,13 +188,12 @@ async def test_a_fetch_in_order_is_applied_in_one_transaction(
     consumer: Consumer, js: JetStreamContext, database: Database
 ) -> None:
     begun = 0
-    engine = database.engine
 
-    @sa_event.listens_for(engine.sync_engine, "begin")
-    def count_begin(_conn: object) -> None:
+    async def count_begin(_conn: object) -> None:
         nonlocal begun
         begun += 1
 
+    database.on_begin.append(count_begin)
     try:
         sent = [envelope("s-1", version) for version in (1, 2, 3)]
         for event in sent:
@@ -204,7 +203,7 @@ async def test_a_fetch_in_order_is_applied_in_one_transaction(
         await publish(js, sent[1], msg_id=f"{sent[1].id}-again")
         outcomes = await run_until_idle(consumer)
     finally:
-        sa_event.remove(engine.sync_engine, "begin", count_begin)
+        database.on_begin.remove(count_begin)
     assert outcomes == [Outcome.APPLIED] * 4 + [Outcome.SKIPPED]
     assert begun == 1, "the fetch was not applied in one transaction"
     assert await applied(database) == [("s-1", 1), ("s-1", 2), ("s-1", 3)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database, DriverSQL, driver_rows, open_database
@@ -188,6 +188,33 @@ async def test_a_failed_write_transaction_rolls_back_all_of_it(database: Databas
     assert await _cutovers(database) == [-5, 1]
 
 
+async def test_a_refused_write_transaction_keeps_its_connection_for_the_next(
+    database: Database,
+) -> None:
+    """A statement refused mid-transaction (a 409's unique violation) rolls the transaction
+    back, and the connection `begin()` holds serves the next one: no reconnect per
+    conflict, no transaction left over."""
+
+    async def backend() -> Any:
+        async with database.begin() as conn:
+            if database.is_sqlite:
+                return id(await _driver(conn))
+            return (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+
+    async def duplicate() -> None:
+        async with database.begin() as conn:
+            await driver_rows(conn, _CUTOVER, (-1,))
+            await driver_rows(conn, _CUTOVER, (1,))  # the migration's row: refused
+
+    before = await backend()
+    with pytest.raises(IntegrityError):
+        await duplicate()
+    assert await backend() == before
+    async with database.begin() as conn:
+        assert await driver_rows(conn, _CUTOVER, (-2,)) is not None
+    assert await _cutovers(database) == [-2, 1]
+
+
 @pytest.mark.postgresql_only
 async def test_a_write_transaction_whose_connection_the_server_ends_is_transient(
     database: Database,
@@ -216,21 +243,19 @@ async def test_a_write_transaction_whose_connection_the_server_ends_is_transient
 async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_nothing_behind(
     tmp_path: Any,
 ) -> None:
-    """A write transaction waiting for the lock (on aiosqlite's thread) is cancelled, and its
-    connection goes back to the pool while the thread still waits with it. The next writer
-    on that connection queues behind the thread instead of running on the loop beside it
-    (which held the loop for the whole busy timeout, so the lock's holder could never
+    """A write transaction waiting for another connection's lock (on aiosqlite's thread) is
+    cancelled, and the held write connection goes to the next writer while the thread still
+    waits with it. That writer queues behind the thread instead of running on the loop beside
+    it (which held the loop for the whole busy timeout, so the lock's holder could never
     finish), and the transaction the cancelled call began is rolled back, not inherited."""
     db = open_database(f"sqlite:///{tmp_path}/cancel.db")
     try:
-        async with db.engine.connect(), db.engine.connect():
-            pass  # two connections made, back in the pool
         async with db.engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (n INTEGER)"))
         holding, release = asyncio.Event(), asyncio.Event()
 
-        async def holder() -> None:
-            async with db.begin() as conn:
+        async def holder() -> None:  # another connection (a pooled one) holds the lock
+            async with db.engine.begin() as conn:
                 await conn.execute(text("INSERT INTO t VALUES (1)"))
                 holding.set()
                 await release.wait()
@@ -251,15 +276,15 @@ async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_nothing_beh
         ticking = asyncio.create_task(ticker())
         held = asyncio.create_task(holder())
         await holding.wait()
-        pool = db.engine.sync_engine.pool
         cancelled = asyncio.create_task(writer(2))
-        for _ in range(10):  # a pooled connection, then straight on to the thread's wait
+        for _ in range(10):  # the held connection, then straight on to the thread's wait
             await asyncio.sleep(0)
-        assert pool.checkedout() == 2  # type: ignore[attr-defined]
+        assert not cancelled.done()
         cancelled.cancel()  # its clean-up (a rollback) queues behind the thread's wait too
         following = asyncio.create_task(writer(3))
         for _ in range(20):
             await asyncio.sleep(0)
+        assert not following.done()
         release.set()
         await asyncio.wait_for(asyncio.gather(held, following), timeout=20)
         with pytest.raises(asyncio.CancelledError):
@@ -269,10 +294,107 @@ async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_nothing_beh
         async with db.read_engine.connect() as reader:
             rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
             assert list(rows.scalars()) == [1, 3]
-        async with db.begin() as conn:  # every pooled connection writes afresh
+        async with db.begin() as conn:  # the held connection writes afresh
             await conn.execute(text("INSERT INTO t VALUES (4)"))
     finally:
         await db.dispose()
+
+
+async def test_the_tasks_of_one_process_take_turns_on_the_sqlite_write_connection(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Database.begin()` on SQLite: one held connection, one task at a time. A second task
+    waits for the first with the loop running and then writes; a write transaction opened
+    inside another in the same task can never get it and fails after the busy timeout as
+    SQLite's own lock would ("database is locked"), leaving the outer one to commit."""
+    db = open_database(f"sqlite:///{tmp_path}/turns.db")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with db.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                holding.set()
+                await release.wait()  # needs the loop: a blocked loop would deadlock here
+
+        async def waiter() -> None:
+            await holding.wait()
+            async with db.begin() as conn:
+                assert await driver_rows(conn, DriverSQL("SELECT count(*) FROM t", ""), ()) == [
+                    (1,)
+                ]
+                await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+        held, waiting = asyncio.create_task(holder()), asyncio.create_task(waiter())
+        await holding.wait()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        release.set()
+        await asyncio.wait_for(asyncio.gather(held, waiting), timeout=30)
+
+        monkeypatch.setattr("shared.db.BUSY_TIMEOUT_MS", 200)
+        async with db.begin() as outer:
+            await outer.execute(text("INSERT INTO t VALUES (3)"))
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with db.begin():
+                    pass
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [1, 2, 3]
+    finally:
+        await db.dispose()
+
+
+async def test_a_broken_sqlite_write_connection_is_replaced(tmp_path: Any) -> None:
+    """The held write connection fails under a transaction (here: invalidated, as SQLAlchemy
+    does on a disconnect): that transaction fails, nothing of it is kept, and the next one
+    runs on a new connection."""
+    db = open_database(f"sqlite:///{tmp_path}/broken.db")
+    try:
+        async with db.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+
+        async def breaks() -> None:
+            async with db.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                await conn.invalidate()
+
+        with pytest.raises(Exception):  # noqa: B017,PT011 - whatever the closed driver raises
+            await breaks()
+        async with db.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [2]
+    finally:
+        await db.dispose()
+
+
+def test_a_database_used_from_a_second_event_loop_writes_there(tmp_path: Any) -> None:
+    """A `Database` first used under one event loop and then under another (two
+    `asyncio.run`s): the write connection of the first is let go, and a new one serves the
+    second."""
+    db = open_database(f"sqlite:///{tmp_path}/loops.db")
+
+    async def write(n: int) -> None:
+        async with db.begin() as conn:
+            if n == 1:
+                await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+            await conn.execute(text(f"INSERT INTO t VALUES ({n})"))
+
+    async def read_and_dispose() -> list[int]:
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            values = [int(n) for n in rows.scalars()]
+        await db.dispose()
+        return values
+
+    asyncio.run(write(1))
+    asyncio.run(write(2))
+    assert asyncio.run(read_and_dispose()) == [1, 2]
 
 
 @pytest.mark.postgresql_only

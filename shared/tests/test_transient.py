@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.consumer import Consumer, Outcome, Subscription
@@ -55,11 +55,11 @@ class Disk:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.limit: int | None = None
-        event.listen(db.engine.sync_engine, "begin", self._on_begin)
+        db.on_begin.append(self._on_begin)
 
-    def _on_begin(self, conn: Any) -> None:
+    async def _on_begin(self, conn: AsyncConnection) -> None:
         limit = 2_147_483_646 if self.limit is None else self.limit
-        conn.exec_driver_sql(f"PRAGMA max_page_count = {limit}")
+        await conn.exec_driver_sql(f"PRAGMA max_page_count = {limit}")
 
     async def fill(self) -> None:
         async with self.db.read_engine.connect() as conn:
