@@ -29,21 +29,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import time
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from ulid import ULID
 
 SPEC_VERSION = "1.0"
 GENESIS = "0" * 64
 TYPE_PREFIX = "haizhi"
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Every pair of base32 digits, by the 10 bits they write.
+_PAIRS = tuple(high + low for high in _CROCKFORD for low in _CROCKFORD)
+_last_id = [0, 0]  # the last id's millisecond and randomness
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A new time-sortable id (ULID, 26 characters, Crockford base32)."""
-    return str(ULID())
+    """A new time-sortable id (ULID, 26 characters, Crockford base32): 48 bits of Unix
+    milliseconds, then 80 random bits, incremented instead within one millisecond so that
+    the ids of one process sort in the order they were made (python-ulid's `ULID()` does
+    the same, at two and a half times the cost)."""
+    millis = time.time_ns() // 1_000_000
+    random = int.from_bytes(os.urandom(10))
+    with _id_lock:
+        last_millis, last_random = _last_id
+        if millis <= last_millis and last_random < (1 << 80) - 1:
+            millis, random = last_millis, last_random + 1
+        _last_id[:] = millis, random
+    value = millis << 80 | random
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
 
 
 def event_type(service: str, name: str, version: int) -> str:
@@ -98,12 +119,15 @@ def stdlib_canonical_json(value: Any) -> bytes:
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the same bytes for the same content, everywhere."""
-    if _plain(value):
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep
-            pass
-    return stdlib_canonical_json(value)
+    return _plain_canonical_json(value) if _plain(value) else stdlib_canonical_json(value)
+
+
+def _plain_canonical_json(value: Any) -> bytes:
+    """`canonical_json` of a value known to be `_plain`."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep
+        return stdlib_canonical_json(value)
 
 
 def parse_json(raw: bytes | str) -> Any:
@@ -115,6 +139,15 @@ def parse_json(raw: bytes | str) -> Any:
     if type(value) in _SCALARS or _plain(value):
         return value
     return json.loads(raw)  # a float: perhaps an integer beyond 64 bits, read exactly
+
+
+class Signing(Protocol):
+    """What `Envelope.seal_new` signs with (`shared.signing.Signer`)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def signature(self, signed_bytes: bytes) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +238,22 @@ class Envelope:
     def sealed(self) -> Envelope:
         """This envelope with `hash` set from its content."""
         return replace(self, hash=self.computed_hash())
+
+    def seal_new(self, signer: Signing | None = None) -> bytes:
+        """Seal (and with `signer`, sign) this envelope IN PLACE, and return its `to_json()`:
+        for a store's own envelope, just built and seen by no one yet. The same envelope and
+        bytes as `sealed()`, `Signer.sign` and `to_json()` one after the other, in one pass:
+        the attributes built and checked for orjson once, each JSON written once."""
+        attrs = self.attributes(with_hash=False)
+        dump = _plain_canonical_json if _plain(attrs) else stdlib_canonical_json
+        attrs["hash"] = digest = hashlib.sha256(dump(attrs)).hexdigest()
+        _set_hash(self, digest)
+        if signer is not None:
+            attrs["sigkeyid"] = signer.key_id
+            attrs["signature"] = signature = signer.signature(dump(attrs))
+            _set_sigkeyid(self, signer.key_id)
+            _set_signature(self, signature)
+        return dump(attrs)
 
     @classmethod
     def from_json(cls, raw: bytes | str, position: int | None = None) -> Envelope:
@@ -321,6 +370,9 @@ _set_raw = _RAW_SLOT.__set__
 _set_position = _POSITION_SLOT.__set__
 _set_type = Envelope.__dict__["type"].__set__
 _set_data = Envelope.__dict__["data"].__set__
+_set_hash = Envelope.__dict__["hash"].__set__
+_set_sigkeyid = Envelope.__dict__["sigkeyid"].__set__
+_set_signature = Envelope.__dict__["signature"].__set__
 
 
 def _exactly(stored: _Stored) -> dict[str, Any]:

@@ -104,9 +104,12 @@ class Signer:
         """`envelope` (sealed) with `sigkeyid` and `signature` set."""
         keyed = replace(envelope, sigkeyid=self.key_id, signature=None)
         # `keyed` is our own copy, seen by no one yet: signed in place, not copied again.
-        signed = crypto_sign(keyed.signed_bytes(), self._libsodium_key)
-        object.__setattr__(keyed, "signature", _b64(signed[:64]))
+        object.__setattr__(keyed, "signature", self.signature(keyed.signed_bytes()))
         return keyed
+
+    def signature(self, signed_bytes: bytes) -> str:
+        """The signature of `signed_bytes` (an envelope's `signed_bytes()`), base64url."""
+        return _b64(crypto_sign(signed_bytes, self._libsodium_key)[:64])
 
     @classmethod
     def generate(cls, service: str) -> Signer:

@@ -188,6 +188,7 @@ class EventStore:
         if expected_version not in (ANY_VERSION, version):
             raise ConcurrencyConflict(stream_id, expected_version, version)
         sealed: list[Envelope] = []
+        bodies: list[str] = []
         for offset, event in enumerate(pending, start=1):
             envelope = Envelope(
                 id=new_id(),
@@ -204,11 +205,11 @@ class EventStore:
                 policyversion=event.policyversion,
                 prevhash=prevhash,
                 hash="",
-            ).sealed()
-            if self.signer is not None:
-                envelope = self.signer.sign(envelope)
+            )
+            bodies.append(envelope.seal_new(self.signer).decode("utf-8"))
             prevhash = envelope.hash
             sealed.append(envelope)
+        recorded_at = format_time(now)
         rows = [
             {
                 "event_id": e.id,
@@ -216,11 +217,11 @@ class EventStore:
                 "version": e.streamversion,
                 "type": e.type,
                 "case_id": e.caseid,
-                "recorded_at": format_time(now),
-                "envelope": e.to_json().decode("utf-8"),
+                "recorded_at": recorded_at,
+                "envelope": body,
                 "hash": e.hash,
             }
-            for e in sealed
+            for e, body in zip(sealed, bodies, strict=True)
         ]
         try:
             positions = await self._insert(conn, rows)

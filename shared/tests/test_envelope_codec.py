@@ -15,17 +15,21 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from ulid import ULID
 
 from shared.codec import EventRegistry, UnknownEventType
 from shared.envelope import (
     GENESIS,
     Envelope,
     canonical_json,
+    new_id,
     parse_json,
     parse_type,
     stdlib_canonical_json,
 )
 from shared.policy import PolicyBook
+from shared.signing import TrustedKeys
+from shared.testkit.keys import signer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -213,6 +217,40 @@ def test_an_envelopes_bytes_hash_and_signed_bytes_are_unchanged(data: dict[str, 
     again = Envelope.from_json(envelope.to_json())
     assert again.to_json() == envelope.to_json()
     assert again.computed_hash() == envelope.hash == envelope.computed_hash()
+
+
+@pytest.mark.parametrize("data", [d for d in AWKWARD if isinstance(d, dict)])
+@pytest.mark.parametrize("signed", [True, False])
+def test_sealing_a_new_envelope_in_one_pass_gives_the_step_by_step_result(
+    data: dict[str, Any], signed: bool
+) -> None:
+    """The store's one-pass sealing (`seal_new`) gives the envelope and bytes of `sealed()`,
+    then `Signer.sign`, then `to_json()`, whatever the data (orjson's or the standard
+    library's JSON)."""
+    key = signer("funding") if signed else None
+    unsealed = sealed(data=data, causationid="01J0000000000000000000000B", hash="")
+    unsealed = replace(unsealed, hash="")
+    expected = unsealed.sealed() if key is None else key.sign(unsealed.sealed())
+    fresh = replace(unsealed)
+    body = fresh.seal_new(key)
+    assert fresh == expected
+    assert body == expected.to_json()
+    assert fresh.hash == fresh.computed_hash()
+    if key is not None:
+        assert TrustedKeys.of(("funding", key.public)).check(fresh) is None
+
+
+def test_new_ids_are_ulids_of_now_in_the_order_they_were_made() -> None:
+    before = datetime.now(UTC)
+    ids = [new_id() for _ in range(20_000)]  # many within one millisecond
+    after = datetime.now(UTC)
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    for made in (ids[0], ids[-1]):
+        assert len(made) == 26
+        assert set(made) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        stamp = ULID.from_str(made).datetime
+        assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= stamp <= after
 
 
 # ---------------------------------------------------------------- envelopes read from the store
