@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 import structlog.tracebacks
@@ -37,6 +37,8 @@ def configure_logging(
     else:
         renderer = structlog.dev.ConsoleRenderer()
 
+    global _configured
+    _configured += 1
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -63,5 +65,31 @@ def configure_logging(
 
 def get_logger(name: str, **initial: Any) -> FilteringBoundLogger:
     """A logger whose lines carry `logger=<name>` besides the bound context."""
-    logger: FilteringBoundLogger = structlog.get_logger(name, **initial)
-    return logger
+    return cast(FilteringBoundLogger, _Logger(structlog.get_logger(name, **initial)))
+
+
+#: Counts `configure_logging` calls: a logger bound under an earlier configuration binds again.
+_configured = 0
+
+
+class _Logger:
+    """structlog's lazy logger, bound once per configuration instead of at every line.
+
+    structlog's own proxy builds a new bound logger (a standard-library logger looked up under
+    its lock, the wrapper, the processors) for every line, or, with `cache_logger_on_first_use`,
+    once for good, so that a later `configure_logging` (the CLI, tests) would not reach it.
+    This one binds again when `configure_logging` has run since. `structlog.testing.
+    capture_logs` keeps working: it changes the processors list in place, which the bound
+    logger shares."""
+
+    __slots__ = ("_bound", "_lazy", "_seen")
+
+    def __init__(self, lazy: Any) -> None:
+        self._lazy = lazy
+        self._bound: Any = None
+        self._seen = -1
+
+    def __getattr__(self, name: str) -> Any:
+        if self._seen != _configured:
+            self._bound, self._seen = self._lazy.bind(), _configured
+        return getattr(self._bound, name)

@@ -11,6 +11,7 @@ version raises `ConcurrencyConflict` (HTTP 409); policies wrap their work in
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,13 +180,14 @@ class Executor:
             outcome = "accepted" if result.events else "no-op"
             if self.observe is not None:
                 self.observe(name, outcome, result.events)
-            log.info(
-                "command " + outcome,
-                command=name,
-                case_id=result.case_id,
-                version=result.version,
-                events=[e.name for e in result.events],
-            )
+            if log.is_enabled_for(logging.INFO):  # the line's values are not free to build
+                log.info(
+                    "command " + outcome,
+                    command=name,
+                    case_id=result.case_id,
+                    version=result.version,
+                    events=[e.name for e in result.events],
+                )
         finally:
             structlog.contextvars.reset_contextvars(**bound)
         return result
