@@ -9,6 +9,7 @@ reads use a second engine that takes no write lock.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import sqlite3
@@ -22,6 +23,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLATimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
 
@@ -387,49 +389,138 @@ async def _asyncpg_transaction(
         await _release(conn, committed=done)
 
 
+#: How long a writer waits for one of the held PostgreSQL connections (SQLAlchemy's own
+#: `pool_timeout`), then `sqlalchemy.exc.TimeoutError`, a transient failure.
+POOL_TIMEOUT_S = 30.0
+
+
+def _usable(conn: AsyncConnection) -> bool:
+    """Whether a held PostgreSQL connection can take the next transaction: alive, and in no
+    transaction on the server or in asyncpg (a `BEGIN` cancelled in flight leaves asyncpg a
+    transaction of its own, `_top_xact`, that would turn the next ones into savepoints)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return False
+    adapted: Any = sync.connection.dbapi_connection
+    driver = sync.connection.driver_connection
+    return (
+        driver is not None
+        and not driver.is_closed()
+        and not driver.is_in_transaction()
+        and getattr(driver, "_top_xact", None) is None
+        and getattr(adapted, "_transaction", None) is None
+    )
+
+
 class _HeldPostgres:
     """PostgreSQL connections that `Database.begin()` keeps between transactions, up to the
-    pool's size, each given to one task at a time (see `_held_asyncpg_transaction`)."""
+    pool's size, each given to one task at a time (see `_held_asyncpg_transaction`). A
+    writer that finds them all taken waits for one (at most `POOL_TIMEOUT_S`); one that was
+    dropped makes room for a new one."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.made = 0
-        self.free: asyncio.Queue[AsyncConnection] | None = None
+        self.free: list[AsyncConnection] = []
+        self.waiting: collections.deque[asyncio.Future[AsyncConnection | None]] = (
+            collections.deque()
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    async def take(self, engine: AsyncEngine) -> AsyncConnection:
+    def _for_this_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
-        if self.free is None or self.loop is not loop:
-            # Connections of another (finished) loop stay with it: this one starts afresh.
-            self.free, self.loop, self.made = asyncio.Queue(), loop, 0
-        free = self.free
-        if free.empty() and self.made < self.limit:
-            self.made += 1
-            try:
-                conn = await engine.connect()
-            except BaseException:
-                self.made -= 1
-                raise
-            sync = conn.sync_connection
-            adapted: Any = None if sync is None else sync.connection.dbapi_connection
-            if sync is None or not hasattr(adapted, "_start_transaction"):
-                self.made -= 1  # not the adapter this was written for: not held
-                await conn.close()
-                raise TypeError(f"not SQLAlchemy's asyncpg adapter: {adapted!r}")
-            # SQLAlchemy's bookkeeping, once (the adapter sends nothing). A transaction that
-            # a pool `checkout` listener began is the first held transaction's own.
-            sync.begin()
-            return conn
-        return await free.get()
+        if self.loop is not loop:
+            # Connections of another (finished) loop cannot be used or closed from this one:
+            # out of the pool, their sockets closed, and this loop starts afresh.
+            for conn in self.free:
+                _let_go(conn)
+            self.free, self.waiting, self.loop, self.made = [], collections.deque(), loop, 0
+        return loop
+
+    async def take(self, engine: AsyncEngine) -> AsyncConnection:
+        loop = self._for_this_loop()
+        while True:
+            while self.free:
+                conn = self.free.pop()
+                if _usable(conn):
+                    return conn
+                await self.drop(conn)
+            if self.made >= self.limit:
+                waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
+                self.waiting.append(waiter)
+                try:
+                    async with asyncio.timeout(POOL_TIMEOUT_S):
+                        given = await waiter
+                except BaseException as failure:
+                    self._pass_on(waiter)
+                    if isinstance(failure, TimeoutError):
+                        raise SQLATimeoutError(
+                            f"no write connection free within {POOL_TIMEOUT_S:.0f} s"
+                            f" ({self.limit} held, all in use)"
+                        ) from None
+                    raise
+                if given is not None:
+                    if _usable(given):
+                        return given
+                    await self.drop(given)
+                    continue
+                if self.made >= self.limit:  # the room was taken meanwhile: wait again
+                    continue
+            return await self._make(engine)
+
+    async def _make(self, engine: AsyncEngine) -> AsyncConnection:
+        self.made += 1
+        try:
+            conn = await engine.connect()
+        except BaseException:
+            self.made -= 1
+            self._room()
+            raise
+        sync = conn.sync_connection
+        adapted: Any = None if sync is None else sync.connection.dbapi_connection
+        if sync is None or not hasattr(adapted, "_start_transaction"):
+            await self.drop(conn)  # not the adapter this was written for: not held
+            raise TypeError(f"not SQLAlchemy's asyncpg adapter: {adapted!r}")
+        # SQLAlchemy's bookkeeping, once (the adapter sends nothing). A transaction that a
+        # pool `checkout` listener began is the first held transaction's own.
+        sync.begin()
+        return conn
+
+    def _pass_on(self, waiter: asyncio.Future[AsyncConnection | None]) -> None:
+        """A waiter that gave up: what it was handed goes to the next one."""
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(waiter)
+        if waiter.done() and not waiter.cancelled():
+            given = waiter.result()
+            if given is None:
+                self._room()
+            else:
+                self.give_back(given)
+
+    def _room(self) -> None:
+        """A connection was dropped: the first waiter may make a new one."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def give_back(self, conn: AsyncConnection) -> None:
-        if self.free is not None and self.loop is asyncio.get_running_loop():
-            self.free.put_nowait(conn)
+        if self.loop is not asyncio.get_running_loop():
+            _let_go(conn)
+            return
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self.free.append(conn)
 
     async def drop(self, conn: AsyncConnection) -> None:
         """A connection that cannot be trusted with another transaction: closed, not held."""
-        if self.loop is asyncio.get_running_loop():
+        if self.loop is asyncio.get_running_loop() and self.made > 0:
             self.made -= 1
+            self._room()
         with contextlib.suppress(Exception):
             await conn.invalidate()
         with contextlib.suppress(Exception):
@@ -437,8 +528,8 @@ class _HeldPostgres:
 
     async def recover(self, conn: AsyncConnection) -> None:
         """After a failure: the transaction rolled back and the connection held again; or,
-        when that is not sure (the server ended it, a COMMIT cancelled in flight, the
-        rollback itself failed or was cancelled), dropped."""
+        when that is not sure (the server ended it, a `BEGIN` or `COMMIT` cancelled in
+        flight, the rollback itself failed or was cancelled), dropped."""
         sync = conn.sync_connection
         try:
             assert sync is not None
@@ -449,22 +540,33 @@ class _HeldPostgres:
             transaction, adapted._transaction = adapted._transaction, None
             if transaction is not None:
                 await transaction.rollback()
-            elif driver.is_in_transaction():  # its COMMIT was cancelled in flight
-                raise DisconnectionError("a COMMIT was cancelled in flight")
+            if not _usable(conn):
+                raise DisconnectionError("the held connection is in a transaction nobody owns")
         except BaseException:
             await self.drop(conn)
             raise
         self.give_back(conn)
 
     async def close(self) -> None:
-        free, self.free = self.free, None
-        if free is None or self.loop is not asyncio.get_running_loop():
-            return
-        while not free.empty():
-            conn = free.get_nowait()
+        """`Database.dispose()`: the idle connections closed; one still in a transaction is
+        closed when that transaction ends (`give_back` finds no loop to keep it for)."""
+        free, self.free, self.loop, self.made = self.free, [], None, 0
+        for conn in free:
             with contextlib.suppress(Exception):
                 await conn.close()
-        self.made = 0
+
+
+def _let_go(conn: AsyncConnection) -> None:
+    """A held connection that cannot be closed as usual (its event loop is gone, or the
+    database was disposed of): out of the pool, its socket closed."""
+    sync = conn.sync_connection
+    if sync is None:
+        return
+    with contextlib.suppress(Exception):
+        driver = sync.connection.driver_connection
+        sync.detach()  # out of the pool, which must not hand it out again
+        if driver is not None:
+            driver.terminate()
 
 
 @contextlib.asynccontextmanager
@@ -479,8 +581,8 @@ async def _held_asyncpg_transaction(
     it ended; asyncpg's transaction begins at the first statement (the adapter's, or
     `driver_rows`'s) and is committed here, where the adapter would commit it. A failure rolls
     it back and the connection is held again; one that may still be in a transaction nobody
-    owns (lost, a COMMIT cancelled in flight) is closed instead. About 60–90 µs of CPU less
-    per transaction than checking one out of the pool (docs/performance.md)."""
+    owns (lost, a `BEGIN` or `COMMIT` cancelled in flight) is closed instead. About 60–90 µs of
+    CPU less per transaction than checking one out of the pool (docs/performance.md)."""
     conn = await held.take(engine)
     committed = False
     try:
@@ -504,7 +606,7 @@ async def _held_asyncpg_transaction(
                 adapted._transaction = None  # as the adapter does, committed or not
         committed = True
     finally:
-        if committed:
+        if committed and _usable(conn):
             held.give_back(conn)
         else:
             with contextlib.suppress(Exception):  # the body's failure is what is raised
@@ -535,7 +637,15 @@ async def _close_failed(conn: AsyncConnection) -> None:
                 driver.is_closed()
                 # A COMMIT cancelled in flight: the adapter has let go of its transaction, so
                 # its rollback would send nothing; the connection must not be pooled again.
-                or (driver.is_in_transaction() and getattr(adapted, "_transaction", 0) is None)
+                # Nor one whose BEGIN was cancelled in flight: asyncpg keeps a transaction of
+                # its own (`_top_xact`) that would turn the next ones into savepoints.
+                or (
+                    getattr(adapted, "_transaction", 0) is None
+                    and (
+                        driver.is_in_transaction()
+                        or getattr(driver, "_top_xact", None) is not None
+                    )
+                )
             )
         ):
             await conn.invalidate()
@@ -646,18 +756,17 @@ async def _held_transaction(
             await driver.execute("BEGIN IMMEDIATE")  # another connection writes: wait off the loop
         sync = conn.sync_connection
         assert sync is not None
-        if not sync.in_transaction():  # SQLAlchemy's bookkeeping, once per held connection
-            driver.begun_in_place = True
-            try:
-                sync.begin()  # the `begin` listener finds it begun
-            finally:
-                driver.begun_in_place = False
         try:
+            if not sync.in_transaction():  # SQLAlchemy's bookkeeping, once per connection
+                driver.begun_in_place = True
+                sync.begin()  # the `begin` listener finds it begun
+            driver.begun_in_place = False  # (`begin_at_once` set it: nothing else is to skip)
             for hook in on_begin:
                 await hook(conn)
             yield conn
             await driver.commit()
         except BaseException:
+            driver.begun_in_place = False
             if not driver.rollback_left_over():
                 await held.discard()
             raise

@@ -439,3 +439,90 @@ async def test_a_commit_cancelled_in_flight_does_not_pool_its_connection_in_a_tr
             assert list(rows.scalars()) == [2]  # (1 is the server's to finish or not)
     finally:
         await db.dispose()
+
+
+@pytest.mark.postgresql_only
+async def test_a_begin_cancelled_in_flight_does_not_swallow_the_next_transactions(
+    database_url: tuple[str, str | None],
+) -> None:
+    """A write transaction is cancelled while its BEGIN is on the wire (a timeout, a
+    shutdown). asyncpg then keeps a failed transaction of its own on the connection; held
+    again, that connection would run the next transactions as savepoints of it or outside
+    any, and never commit them. It is dropped instead: what comes after commits, visibly to
+    another connection, and no session is left idle in a transaction."""
+    url, schema = database_url
+    db = open_database(url, schema=schema, pool_size=1)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE begun (n INTEGER)"))
+        select_one = DriverSQL("SELECT 1", "SELECT 1")
+        async with db.begin() as conn:  # the one held connection, warm
+            await driver_rows(conn, select_one, ())
+
+        async def cancelled() -> None:
+            async with db.begin() as conn:
+                await driver_rows(conn, select_one, ())  # BEGIN first, on the driver
+
+        task = asyncio.create_task(cancelled())
+        await asyncio.sleep(0)  # the BEGIN is sent; its answer not read yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.begin() as conn:
+            await conn.execute(text("INSERT INTO begun VALUES (1)"))
+        async with db.begin() as conn:
+            await driver_rows(conn, DriverSQL("", "INSERT INTO begun VALUES ($1)"), (2,))
+        other = open_database(url, schema=schema)
+        try:
+            async with other.read_engine.connect() as reader:
+                rows = await reader.execute(text("SELECT n FROM begun ORDER BY n"))
+                assert list(rows.scalars()) == [1, 2]
+                idle = await reader.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND state LIKE 'idle in transaction%' AND query LIKE '%begun%'"
+                    )
+                )
+                assert idle.scalar() == 0
+        finally:
+            await other.dispose()
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgresql_only
+async def test_a_writer_waiting_for_a_held_connection_gets_one_when_it_is_dropped(
+    database_url: tuple[str, str | None],
+) -> None:
+    """All held connections are taken (here: the one of a pool of one) and a second writer
+    waits. The first one's connection breaks and is dropped: that makes room, and the waiter
+    goes on with a new connection instead of waiting for good."""
+    url, schema = database_url
+    db = open_database(url, schema=schema, pool_size=1)
+    try:
+        holding, breaking = asyncio.Event(), asyncio.Event()
+
+        async def breaks() -> None:
+            async with db.begin() as conn:
+                await conn.execute(text("SELECT 1"))
+                holding.set()
+                await breaking.wait()
+                await conn.invalidate()  # as after a disconnect
+                raise RuntimeError("connection lost")
+
+        async def waits() -> int:
+            await holding.wait()
+            async with db.begin() as conn:
+                return int((await conn.execute(text("SELECT 41 + 1"))).scalar_one())
+
+        first, second = asyncio.create_task(breaks()), asyncio.create_task(waits())
+        await holding.wait()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not second.done()  # waiting for the one connection
+        breaking.set()
+        with pytest.raises(RuntimeError, match="connection lost"):
+            await first
+        assert await asyncio.wait_for(second, timeout=10) == 42
+    finally:
+        await db.dispose()
