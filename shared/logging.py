@@ -37,8 +37,6 @@ def configure_logging(
     else:
         renderer = structlog.dev.ConsoleRenderer()
 
-    global _configured
-    _configured += 1
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -68,28 +66,27 @@ def get_logger(name: str, **initial: Any) -> FilteringBoundLogger:
     return cast(FilteringBoundLogger, _Logger(structlog.get_logger(name, **initial)))
 
 
-#: Counts `configure_logging` calls: a logger bound under an earlier configuration binds again.
-_configured = 0
-
-
 class _Logger:
     """structlog's lazy logger, bound once per configuration instead of at every line.
 
     structlog's own proxy builds a new bound logger (a standard-library logger looked up under
     its lock, the wrapper, the processors) for every line, or, with `cache_logger_on_first_use`,
-    once for good, so that a later `configure_logging` (the CLI, tests) would not reach it.
-    This one binds again when `configure_logging` has run since. `structlog.testing.
-    capture_logs` keeps working: it changes the processors list in place, which the bound
-    logger shares."""
+    once for good, so that a later configuration (`configure_logging` from the CLI, tests,
+    `structlog.reset_defaults`) would not reach it. This one binds again whenever the
+    configuration's processors, wrapper or logger factory are no longer the ones it was
+    bound with. `structlog.testing.capture_logs` changes the processors list in place, which
+    the bound logger shares."""
 
     __slots__ = ("_bound", "_lazy", "_seen")
 
     def __init__(self, lazy: Any) -> None:
         self._lazy = lazy
         self._bound: Any = None
-        self._seen = -1
+        self._seen: tuple[Any, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
-        if self._seen != _configured:
-            self._bound, self._seen = self._lazy.bind(), _configured
+        config = structlog.get_config()
+        seen = (config["processors"], config["wrapper_class"], config["logger_factory"])
+        if len(self._seen) != 3 or any(a is not b for a, b in zip(seen, self._seen, strict=True)):
+            self._bound, self._seen = self._lazy.bind(), seen
         return getattr(self._bound, name)
