@@ -139,7 +139,7 @@ def _begin(statement: str) -> Any:
 
     def begin(conn: Any) -> None:
         driver = conn.connection.driver_connection
-        if getattr(driver, "begun_in_place", False):  # `_held_transaction` sent it
+        if getattr(driver, "begun_in_place", False):  # `_HeldTransaction` sent it
             driver.begun_in_place = False
             return
         await_(driver.execute(statement))
@@ -576,7 +576,7 @@ async def _held_asyncpg_transaction(
     """`Database.begin()` on PostgreSQL: a transaction on a held connection, begun and
     committed on asyncpg, with none of SQLAlchemy's per-transaction machinery.
 
-    As `_held_transaction` on SQLite, but with up to the pool's size of connections, one per
+    As `_HeldTransaction` on SQLite, but with up to the pool's size of connections, one per
     concurrent writer: SQLAlchemy is told once that each is in a transaction and never that
     it ended; asyncpg's transaction begins at the first statement (the adapter's, or
     `driver_rows`'s) and is committed here, where the adapter would commit it. A failure rolls
@@ -642,8 +642,7 @@ async def _close_failed(conn: AsyncConnection) -> None:
                 or (
                     getattr(adapted, "_transaction", 0) is None
                     and (
-                        driver.is_in_transaction()
-                        or getattr(driver, "_top_xact", None) is not None
+                        driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None
                     )
                 )
             )
@@ -654,7 +653,7 @@ async def _close_failed(conn: AsyncConnection) -> None:
 
 class _HeldWriter:
     """The SQLite write engine's one connection for `Database.begin()`, held across
-    transactions, and the lock that gives it to one task at a time (see `_held_transaction`).
+    transactions, and the lock that gives it to one task at a time (see `_HeldTransaction`).
     Bound to the event loop that first used it: another loop starts afresh."""
 
     def __init__(self) -> None:
@@ -712,10 +711,7 @@ class _HeldWriter:
                 await conn.close()
 
 
-@contextlib.asynccontextmanager
-async def _held_transaction(
-    engine: AsyncEngine, held: _HeldWriter, on_begin: Sequence[_Hook]
-) -> AsyncIterator[AsyncConnection]:
+class _HeldTransaction:
     """`Database.begin()` on SQLite: a write transaction on the one held connection, begun and
     ended on the driver, with none of SQLAlchemy's per-transaction machinery.
 
@@ -729,52 +725,87 @@ async def _held_transaction(
     thread; the `COMMIT` and a failure's `ROLLBACK` run on the driver. A connection that broke
     is replaced at the next transaction. What this saves: the pool's checkout and check-in
     and SQLAlchemy's begin and commit, about 140 µs of CPU per transaction (docs/performance.md).
+
+    (A class, not a generator: an async generator costs the loop's bookkeeping of async
+    generators at every transaction.)
     """
-    lock = held.lock_for_this_loop()
-    if lock.locked():  # another task of ours writes: wait for it, as long as SQLite would
+
+    __slots__ = ("_conn", "_discard", "_driver", "_engine", "_held", "_lock", "_on_begin")
+
+    def __init__(self, engine: AsyncEngine, held: _HeldWriter, on_begin: Sequence[_Hook]) -> None:
+        self._engine, self._held, self._on_begin = engine, held, on_begin
+        self._discard = False  # the connection failed to roll back: replace it
+
+    async def __aenter__(self) -> AsyncConnection:
+        held = self._held
+        lock = self._lock = held.lock_for_this_loop()
+        if lock.locked():  # another task of ours writes: wait for it, as long as SQLite would
+            try:
+                async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000):
+                    await lock.acquire()
+            except TimeoutError:
+                raise OperationalError(
+                    "BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked")
+                ) from None
+        else:
+            await lock.acquire()  # free: taken at once, no timer set
         try:
-            async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000):
-                await lock.acquire()
-        except TimeoutError:
-            raise OperationalError(
-                "BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked")
-            ) from None
-    else:
-        await lock.acquire()  # free: taken at once, no timer set
-    try:
-        conn, driver = await held.connection(engine)
+            conn, driver = await held.connection(self._engine)
+            try:
+                begun = driver.begin_at_once()
+            except sqlite3.Error:
+                # Not a lock: this connection cannot begin (left read-only, broken). A new
+                # one, once; what fails again is raised.
+                await held.discard()
+                conn, driver = await held.connection(self._engine)
+                begun = driver.begin_at_once()
+            if not begun:
+                driver.rollback_left_over()
+                await driver.execute("BEGIN IMMEDIATE")  # another connection writes: wait
+        except BaseException:
+            lock.release()
+            raise
+        self._conn, self._driver = conn, driver
         try:
-            begun = driver.begin_at_once()
-        except sqlite3.Error:
-            # Not a lock: this connection cannot begin (left read-only, broken). A new one,
-            # once; what fails again is raised.
-            await held.discard()
-            conn, driver = await held.connection(engine)
-            begun = driver.begin_at_once()
-        if not begun:
-            driver.rollback_left_over()
-            await driver.execute("BEGIN IMMEDIATE")  # another connection writes: wait off the loop
-        sync = conn.sync_connection
-        assert sync is not None
-        try:
+            sync = conn.sync_connection
+            assert sync is not None
             if not sync.in_transaction():  # SQLAlchemy's bookkeeping, once per connection
                 driver.begun_in_place = True
                 sync.begin()  # the `begin` listener finds it begun
             driver.begun_in_place = False  # (`begin_at_once` set it: nothing else is to skip)
-            for hook in on_begin:
+            for hook in self._on_begin:
                 await hook(conn)
-            yield conn
-            await driver.commit()
         except BaseException:
-            driver.begun_in_place = False
-            if not driver.rollback_left_over():
-                await held.discard()
+            await self._end(failed=True)
             raise
+        return conn
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        await self._end(failed=exc_type is not None)
+
+    async def _end(self, *, failed: bool) -> None:
+        """Commit (or after a failure roll back), then give the connection to the next task."""
+        driver, held = self._driver, self._held
+        try:
+            if not failed:
+                try:
+                    await driver.commit()
+                    return
+                except BaseException:
+                    self._roll_back_or_discard_soon()
+                    raise
+            self._roll_back_or_discard_soon()
         finally:
-            if sync.closed or sync.invalidated:
+            sync = self._conn.sync_connection
+            if self._discard or sync is None or sync.closed or sync.invalidated:
                 await held.discard()
-    finally:
-        lock.release()
+            self._lock.release()
+
+    def _roll_back_or_discard_soon(self) -> None:
+        driver = self._driver
+        driver.begun_in_place = False
+        if not driver.rollback_left_over():
+            self._discard = True
 
 
 @dataclass(frozen=True)
@@ -784,7 +815,7 @@ class Database:
     url: str
     engine: AsyncEngine
     read_engine: AsyncEngine
-    #: SQLite: the write engine's connection that `begin()` holds (`_held_transaction`).
+    #: SQLite: the write engine's connection that `begin()` holds (`_HeldTransaction`).
     _held: _HeldWriter = field(default_factory=_HeldWriter, init=False, repr=False, compare=False)
     #: PostgreSQL: the connections that `begin()` holds (`_held_asyncpg_transaction`).
     _held_postgres: _HeldPostgres = field(init=False, repr=False, compare=False)
@@ -805,11 +836,11 @@ class Database:
 
     def begin(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction: `engine.begin()`, with less of SQLAlchemy's machinery around it
-        (`_held_asyncpg_transaction`, `_held_transaction`)."""
+        (`_held_asyncpg_transaction`, `_HeldTransaction`)."""
         if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "asyncpg":
             return _held_asyncpg_transaction(self.engine, self._held_postgres, self.on_begin)
         if self.engine.dialect.name == "sqlite":
-            return _held_transaction(self.engine, self._held, self.on_begin)
+            return _HeldTransaction(self.engine, self._held, self.on_begin)
         return self.engine.begin()
 
     def single_write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:

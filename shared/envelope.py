@@ -88,7 +88,17 @@ def nats_subject_of(type_: str, caseid: str) -> str:
 def format_time(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("event times must be timezone-aware")
-    return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    global _last_time
+    last_instant, last_text = _last_time  # one tuple, read once: safe across threads
+    if last_instant is instant:  # an append formats its `now` for each event and for the row
+        return last_text
+    text = instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    _last_time = (instant, text)
+    return text
+
+
+#: The last instant `format_time` wrote, and what it wrote (datetimes are immutable).
+_last_time: tuple[datetime | None, str] = (None, "")
 
 
 _SCALARS = frozenset((str, int, bool, type(None)))

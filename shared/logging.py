@@ -85,8 +85,20 @@ class _Logger:
         self._seen: tuple[Any, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
-        config = structlog.get_config()
-        seen = (config["processors"], config["wrapper_class"], config["logger_factory"])
-        if len(self._seen) != 3 or any(a is not b for a, b in zip(seen, self._seen, strict=True)):
-            self._bound, self._seen = self._lazy.bind(), seen
+        # structlog's configuration object itself (`get_config()` copies it into a new dict
+        # at every call): read, never changed here.
+        config = structlog._config._CONFIG
+        seen = self._seen
+        if (
+            not seen
+            or seen[0] is not config.default_processors
+            or seen[1] is not config.default_wrapper_class
+            or seen[2] is not config.logger_factory
+        ):
+            self._bound = self._lazy.bind()
+            self._seen = (
+                config.default_processors,
+                config.default_wrapper_class,
+                config.logger_factory,
+            )
         return getattr(self._bound, name)

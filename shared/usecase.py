@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -109,19 +109,15 @@ class Executor:
     #: Deciders whose streams load from a snapshot (`shared.snapshot`); others fold in full.
     snapshots: Mapping[Decider[Any, Any, Any], Snapshotting[Any]] = field(default_factory=dict)
 
-    @contextlib.asynccontextmanager
-    async def transaction(
+    def transaction(
         self, conn: AsyncConnection | None = None, *, single_write: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """Join the caller's transaction, or open (and commit) one of our own. `single_write`:
         the work writes one row through the driver and nothing else (`Database.single_write`)."""
         if conn is not None:
-            yield conn
-            return
-        async with self.db.single_write() if single_write else self.db.begin() as own:
-            yield own
-        if self.on_commit is not None:
-            self.on_commit()
+            return _Joined(conn)
+        own = self.db.single_write() if single_write else self.db.begin()
+        return own if self.on_commit is None else _ThenCall(own, self.on_commit)
 
     async def load(
         self, decider: Decider[Any, S, Any], stream_id: str, conn: AsyncConnection | None = None
@@ -258,6 +254,44 @@ class Executor:
         if how is not None and how.due(loaded.version, version):
             await save_snapshot(tx, stream_id, Snapshot(state, version, the_case), how)
         return CommandResult(stream_id, the_case, version, state, tuple(appended))
+
+
+class _Joined:
+    """The caller's transaction, joined: nothing to begin or end here."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def __aenter__(self) -> AsyncConnection:
+        return self._conn
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+class _ThenCall:
+    """`transaction`, then `after()` once it has committed."""
+
+    __slots__ = ("_after", "_transaction")
+
+    def __init__(
+        self,
+        transaction: contextlib.AbstractAsyncContextManager[AsyncConnection],
+        after: Callable[[], None],
+    ) -> None:
+        self._transaction, self._after = transaction, after
+
+    async def __aenter__(self) -> AsyncConnection:
+        return await self._transaction.__aenter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, failure: BaseException | None, trace: Any
+    ) -> None:
+        await self._transaction.__aexit__(kind, failure, trace)
+        if kind is None:
+            self._after()
 
 
 async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
