@@ -7,10 +7,12 @@ ids) appears on every line logged while it is bound, including lines from the st
 
 from __future__ import annotations
 
+import json as stdlib_json
 import logging
 import sys
 from typing import Any, TextIO, cast
 
+import orjson
 import structlog
 import structlog.tracebacks
 from structlog.typing import FilteringBoundLogger, Processor
@@ -19,37 +21,41 @@ from structlog.typing import FilteringBoundLogger, Processor
 def configure_logging(
     json: bool | None = None, *, level: str = "INFO", stream: TextIO | None = None
 ) -> None:
-    """Configure once, from the composition root. `json=None`: JSON unless stderr is a tty."""
+    """Configure once, from the composition root. `json=None`: JSON unless stderr is a tty.
+
+    Our own lines are rendered by structlog and written to the stream directly (about 17 µs a
+    line against 90 through the standard library's records and handlers); the standard
+    library's (uvicorn, SQLAlchemy, Alembic) go through its handler with the same processors
+    and renderer, so both read alike."""
     out = sys.stderr if stream is None else stream
     as_json = not out.isatty() if json is None else json
-    shared: list[Processor] = [
+    stamped: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Processor
     if as_json:
         # Tracebacks as data, without local variables: they may hold tokens or personal data.
         transformer = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-        shared.append(structlog.processors.ExceptionRenderer(transformer))
-        renderer = structlog.processors.JSONRenderer()
+        stamped.append(structlog.processors.ExceptionRenderer(transformer))
+        renderer = structlog.processors.JSONRenderer(serializer=_json_line)
     else:
         renderer = structlog.dev.ConsoleRenderer()
 
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*stamped, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=structlog.WriteLoggerFactory(out),
         # Not cached: a reconfiguration (tests, the CLI) must reach module-level loggers.
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*stamped[:2], structlog.stdlib.add_logger_name, *stamped[2:]],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
@@ -63,7 +69,17 @@ def configure_logging(
 
 def get_logger(name: str, **initial: Any) -> FilteringBoundLogger:
     """A logger whose lines carry `logger=<name>` besides the bound context."""
-    return cast(FilteringBoundLogger, _Logger(structlog.get_logger(name, **initial)))
+    return cast(FilteringBoundLogger, _Logger(structlog.get_logger(**initial), name))
+
+
+def _json_line(value: Any, **options: Any) -> str:
+    """A log line's JSON: orjson's (UTF-8 as it is, no spaces); what it cannot write (keys
+    that are not strings, integers beyond 64 bits) the standard library's, as before. A
+    value neither knows is written by structlog's fallback (`options["default"]`)."""
+    try:
+        return orjson.dumps(value, default=options.get("default")).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return stdlib_json.dumps(value, **options)
 
 
 class _Logger:
@@ -77,10 +93,10 @@ class _Logger:
     bound with. `structlog.testing.capture_logs` changes the processors list in place, which
     the bound logger shares."""
 
-    __slots__ = ("_bound", "_lazy", "_seen")
+    __slots__ = ("_bound", "_lazy", "_name", "_seen")
 
-    def __init__(self, lazy: Any) -> None:
-        self._lazy = lazy
+    def __init__(self, lazy: Any, name: str) -> None:
+        self._lazy, self._name = lazy, name
         self._bound: Any = None
         self._seen: tuple[Any, ...] = ()
 
@@ -95,7 +111,7 @@ class _Logger:
             or seen[1] is not config.default_wrapper_class
             or seen[2] is not config.logger_factory
         ):
-            self._bound = self._lazy.bind()
+            self._bound = self._lazy.bind(logger=self._name)
             self._seen = (
                 config.default_processors,
                 config.default_wrapper_class,
