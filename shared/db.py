@@ -371,18 +371,7 @@ async def _asyncpg_transaction(
         if begin:
             sync.begin()
         yield conn
-        transaction = adapted._transaction
-        if transaction is not None:
-            try:
-                await transaction.commit()
-            except Exception as failure:
-                if adapted.driver_connection.is_closed():
-                    raise DisconnectionError(f"the database connection was lost: {failure}") from (
-                        failure
-                    )
-                raise
-            finally:
-                adapted._transaction = None  # as the adapter does, committed or not
+        await _commit_asyncpg(adapted)
         sync.commit()  # SQLAlchemy's side: the adapter has nothing left to commit
         done = True
     finally:
@@ -592,18 +581,7 @@ async def _held_asyncpg_transaction(
         sync = conn.sync_connection
         assert sync is not None
         adapted: Any = sync.connection.dbapi_connection
-        transaction = adapted._transaction
-        if transaction is not None:
-            try:
-                await transaction.commit()
-            except Exception as failure:
-                if adapted.driver_connection.is_closed():
-                    raise DisconnectionError(f"the database connection was lost: {failure}") from (
-                        failure
-                    )
-                raise
-            finally:
-                adapted._transaction = None  # as the adapter does, committed or not
+        await _commit_asyncpg(adapted)
         committed = True
     finally:
         if committed and _usable(conn):
@@ -611,6 +589,22 @@ async def _held_asyncpg_transaction(
         else:
             with contextlib.suppress(Exception):  # the body's failure is what is raised
                 await held.recover(conn)
+
+
+async def _commit_asyncpg(adapted: Any) -> None:
+    """Commit the asyncpg adapter's transaction, if one was begun, as the adapter would (it
+    lets go of it, committed or not); a connection the server ended is a lost connection."""
+    transaction = adapted._transaction
+    if transaction is None:
+        return
+    try:
+        await transaction.commit()
+    except Exception as failure:
+        if adapted.driver_connection.is_closed():
+            raise DisconnectionError(f"the database connection was lost: {failure}") from failure
+        raise
+    finally:
+        adapted._transaction = None
 
 
 async def _release(conn: AsyncConnection, *, committed: bool) -> None:
