@@ -323,27 +323,50 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
             server_settings={"search_path": raw_schema},
         )
 
-        async def raw_round() -> tuple[int, float, float]:
-            streams = await prepare(raw_db, f"r{next(batch)}", n)
-
+        async def raw_commands(on: Any, streams: list[str]) -> Stopwatch:
             async def writer(mine: list[str]) -> None:
-                async with pool.acquire() as conn:
+                async with on.acquire() as conn:
                     for stream in mine:
                         await raw_pg_command(conn, stream)
 
             with Stopwatch() as watch:
                 await asyncio.gather(*(writer(streams[w::WRITERS]) for w in range(WRITERS)))
-            return watch.done(n)
+            return watch
+
+        async def raw_round() -> tuple[int, float, float]:
+            streams = await prepare(raw_db, f"r{next(batch)}", n)
+            return (await raw_commands(pool, streams)).done(n)
+
+        async def raw_syncs() -> dict[str, float]:
+            """The WAL-sync count over a raw round (not timed: its pool is its own, closed
+            before the counters are read so that every backend has reported)."""
+            streams = await prepare(raw_db, f"w{next(batch)}", n + WRITERS)
+            own = await asyncpg.create_pool(
+                dsn, min_size=WRITERS, max_size=WRITERS, server_settings={"search_path": raw_schema}
+            )
+            await raw_commands(own, streams[:WRITERS])  # statements prepared on every connection
+            await asyncio.sleep(0.3)
+            syncs_before, commits_before = await _pg_counters(admin)
+            await raw_commands(own, streams[WRITERS:])
+            await own.close()
+            await asyncio.sleep(0.3)
+            syncs_after, commits_after = await _pg_counters(admin)
+            return {
+                "wal_syncs": syncs_after - syncs_before,
+                "xact_commits": commits_after - commits_before,
+            }
 
         try:
             rates = await interleave(
                 {"executor_8w": ours_round, "asyncpg_8w": raw_round}, env.sizes.rounds
             )
+            raw_wal = [await raw_syncs() for _ in range(env.sizes.rounds)]
         finally:
             await pool.close()
             await setup.dispose()
             await admin.close()
     measured = wal[1:]  # the warm-up round is dropped, as for the rates
+    raw_per_commit = [w["wal_syncs"] / w["xact_commits"] for w in raw_wal if w["xact_commits"]]
     per_commit = [w["wal_syncs"] / w["xact_commits"] for w in measured if w["xact_commits"]]
     per_command = [w["wal_syncs"] / w["our_commands"] for w in measured]
     append = (
@@ -361,6 +384,12 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
         {
             "rounds": measured,
             "wal_syncs_per_our_command": round(statistics.median(per_command), 3),
+            # The same count over the raw asyncpg rounds: how much group commit the server
+            # gives eight writers that send their statements as fast as a client can.
+            "asyncpg_baseline_wal_syncs_per_commit": (
+                round(statistics.median(raw_per_commit), 3) if raw_per_commit else None
+            ),
+            "asyncpg_baseline_rounds": raw_wal,
             "note": "pg_stat_wal is cluster-wide and xact_commit database-wide: other "
             "sessions on the same server during the round are counted in both",
         },
