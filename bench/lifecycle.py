@@ -110,7 +110,7 @@ def _play(
 
 
 async def cases_per_minute(env: Env) -> Figure:
-    count = 4 if env.sizes.rounds <= 4 else 12
+    count = 8 if env.sizes.rounds <= 4 else 16
     folder = env.path("lifecycle")
 
     def run() -> tuple[float, dict[str, float], float, float, float]:
