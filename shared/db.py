@@ -790,10 +790,12 @@ class _HeldTransaction:
                     raise
             self._roll_back_or_discard_soon()
         finally:
-            sync = self._conn.sync_connection
-            if self._discard or sync is None or sync.closed or sync.invalidated:
-                await held.discard()
-            self._lock.release()
+            try:
+                sync = self._conn.sync_connection
+                if self._discard or sync is None or sync.closed or sync.invalidated:
+                    await held.discard()
+            finally:
+                self._lock.release()  # even if the discard is cancelled
 
     def _roll_back_or_discard_soon(self) -> None:
         driver = self._driver

@@ -7,6 +7,7 @@ ids) appears on every line logged while it is bound, including lines from the st
 
 from __future__ import annotations
 
+import contextlib
 import json as stdlib_json
 import logging
 import sys
@@ -48,7 +49,7 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.WriteLoggerFactory(out),
+        logger_factory=_SafeWriteLoggerFactory(out),
         # Not cached: a reconfiguration (tests, the CLI) must reach module-level loggers.
         cache_logger_on_first_use=False,
     )
@@ -70,6 +71,35 @@ def configure_logging(
 def get_logger(name: str, **initial: Any) -> FilteringBoundLogger:
     """A logger whose lines carry `logger=<name>` besides the bound context."""
     return cast(FilteringBoundLogger, _Logger(structlog.get_logger(**initial), name))
+
+
+class _SafeWriteLogger(structlog.WriteLogger):
+    """structlog's `WriteLogger`, except that a line it cannot write (the stream closed, a
+    broken pipe to a dead collector, a full non-blocking pipe) is reported as the standard
+    library's handlers report theirs (`logging.raiseExceptions`: a note on stderr) and
+    dropped, never raised into the code that logged it: a committed command must not turn
+    into an error because its log line could not be written."""
+
+    def msg(self, message: str) -> None:
+        try:
+            super().msg(message)
+        except Exception:
+            if logging.raiseExceptions and sys.stderr is not None:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write("--- Logging error (a line was dropped) ---\n")
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+    failure = msg
+
+
+class _SafeWriteLoggerFactory:
+    """`structlog.WriteLoggerFactory` for `_SafeWriteLogger`."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _SafeWriteLogger:
+        return _SafeWriteLogger(self._file)
 
 
 def _json_line(value: Any, **options: Any) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import Database, DriverSQL, driver_rows, open_database
+from shared.db import Database, DriverSQL, _HeldWriter, driver_rows, open_database
 from shared.faults import is_transient
 
 
@@ -364,6 +364,47 @@ async def test_a_broken_sqlite_write_connection_is_replaced(tmp_path: Any) -> No
 
         with pytest.raises(Exception):  # noqa: B017,PT011 - whatever the closed driver raises
             await breaks()
+        async with db.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        async with db.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+            assert list(rows.scalars()) == [2]
+    finally:
+        await db.dispose()
+
+
+async def test_a_writer_cancelled_while_its_broken_connection_is_replaced_lets_go_of_the_lock(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write transaction ends on a connection that must be replaced, and the task is
+    cancelled while the replacement is under way (a client gone, a shutdown): the process's
+    write lock is let go of all the same, and the next write transaction runs at once."""
+    db = open_database(f"sqlite:///{tmp_path}/cancel-discard.db")
+    try:
+        async with db.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        replacing = asyncio.Event()
+        real_discard = _HeldWriter.discard
+
+        async def slow_discard(self: _HeldWriter) -> None:
+            replacing.set()
+            await asyncio.Event().wait()  # a replacement that takes long: the window to cancel
+            await real_discard(self)
+
+        monkeypatch.setattr(_HeldWriter, "discard", slow_discard)
+
+        async def breaks() -> None:
+            async with db.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                await conn.invalidate()  # as after a disconnect: to be replaced
+
+        task = asyncio.create_task(breaks())
+        await replacing.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        monkeypatch.setattr(_HeldWriter, "discard", real_discard)
+        monkeypatch.setattr("shared.db.BUSY_TIMEOUT_MS", 2000)  # a held lock fails fast
         async with db.begin() as conn:
             await conn.execute(text("INSERT INTO t VALUES (2)"))
         async with db.read_engine.connect() as reader:

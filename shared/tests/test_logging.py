@@ -38,3 +38,20 @@ def test_a_logger_follows_every_reconfiguration() -> None:
     ]
     assert [(entry["event"], entry["n"]) for entry in captured] == [("captured", 3)]
     structlog.reset_defaults()
+
+
+def test_a_line_that_cannot_be_written_is_dropped_not_raised() -> None:
+    """The log stream is gone (a closed file, a broken pipe to a dead collector): logging a
+    line must not raise into the code that logged it (a committed command, a consumer's
+    loop), as the standard library's handlers do not; logging goes on once a stream works."""
+    log = get_logger("shared.tests.closed")
+    gone = io.StringIO()
+    configure_logging(json=True, level="INFO", stream=gone)
+    gone.close()
+    log.info("into a closed stream")  # no exception
+    log.error("still none")
+    working = io.StringIO()
+    configure_logging(json=True, level="INFO", stream=working)
+    log.info("written")
+    assert [json.loads(line)["event"] for line in working.getvalue().splitlines()] == ["written"]
+    structlog.reset_defaults()
