@@ -545,16 +545,20 @@ class _HeldPostgres:
                 await conn.close()
 
 
-def _let_go(conn: AsyncConnection) -> None:
+def _let_go(conn: AsyncConnection | None) -> None:
     """A held connection that cannot be closed as usual (its event loop is gone, or the
-    database was disposed of): out of the pool, its socket closed."""
-    sync = conn.sync_connection
+    database was disposed of): out of the pool, which must not hand it out again, and closed
+    without the loop (asyncpg's socket terminated; a SQLite connection closed by its own
+    thread, which then stops)."""
+    sync = None if conn is None else conn.sync_connection
     if sync is None:
         return
     with contextlib.suppress(Exception):
         driver = sync.connection.driver_connection
-        sync.detach()  # out of the pool, which must not hand it out again
-        if driver is not None:
+        sync.detach()
+        if isinstance(driver, _Inline):
+            driver.stop_from_elsewhere()
+        elif driver is not None:
             driver.terminate()
 
 
@@ -658,21 +662,10 @@ class _HeldWriter:
     def lock_for_this_loop(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         if self.loop is not loop:
-            self._let_go_of_another_loops()
-            self.loop, self.lock = loop, asyncio.Lock()
+            # A connection made under another (finished) loop cannot serve this one.
+            _let_go(self.conn)
+            self.conn, self.loop, self.lock = None, loop, asyncio.Lock()
         return self.lock
-
-    def _let_go_of_another_loops(self) -> None:
-        """A connection made under another (finished) event loop cannot be used or closed as
-        usual from this one: it leaves the pool, and its thread closes it and stops."""
-        conn, self.conn = self.conn, None
-        sync = None if conn is None else conn.sync_connection
-        if sync is not None:
-            with contextlib.suppress(Exception):
-                driver = sync.connection.driver_connection
-                sync.detach()  # out of the pool, which must not hand it out again
-                if isinstance(driver, _Inline):
-                    driver.stop_from_elsewhere()
 
     async def connection(self, engine: AsyncEngine) -> tuple[AsyncConnection, _Inline]:
         """The held connection, checked out of the pool at first use or after it broke."""
@@ -695,7 +688,8 @@ class _HeldWriter:
     async def discard(self) -> None:
         """Give up the held connection (it broke, or the database is disposed of)."""
         if self.loop is not asyncio.get_running_loop():
-            self._let_go_of_another_loops()
+            _let_go(self.conn)
+            self.conn = None
             return
         conn, self.conn = self.conn, None
         if conn is not None:
