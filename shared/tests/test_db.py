@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,6 +21,18 @@ async def _driver(conn: AsyncConnection) -> Any:
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     return driver
+
+
+@pytest.fixture
+async def one_connection(database_url: tuple[str, str | None]) -> AsyncIterator[Database]:
+    """The test's database with a pool of one connection: what `begin()` holds is all there
+    is, so a connection left behind in a transaction would show at the next one."""
+    url, schema = database_url
+    db = open_database(url, schema=schema, pool_size=1)
+    try:
+        yield db
+    finally:
+        await db.dispose()
 
 
 async def test_a_connection_back_in_the_pool_is_never_left_in_a_transaction(
@@ -96,9 +109,7 @@ async def test_a_sqlite_writer_waiting_for_the_lock_leaves_the_loop_running(
         assert not waiting.done()
         release.set()
         await asyncio.wait_for(asyncio.gather(held, waiting), timeout=30)
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [1, 2]
+        assert await _numbers(db) == [1, 2]
     finally:
         await db.dispose()
 
@@ -129,11 +140,16 @@ async def test_a_sqlite_lock_held_by_another_process_is_waited_for(
         await asyncio.to_thread(other.execute, "COMMIT")
         await asyncio.wait_for(task, timeout=30)
         other.close()
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [1, 2]
+        assert await _numbers(db) == [1, 2]
     finally:
         await db.dispose()
+
+
+async def _numbers(db: Database) -> list[int]:
+    """What table `t` of the SQLite tests holds, read on a connection of its own."""
+    async with db.read_engine.connect() as reader:
+        rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
+        return [int(n) for n in rows.scalars()]
 
 
 _CUTOVER = DriverSQL(
@@ -291,9 +307,7 @@ async def test_a_writer_cancelled_while_it_waits_for_the_lock_leaves_nothing_beh
             await cancelled
         ticking.cancel()
         assert lag < 1.0, f"the loop stood still for {lag:.1f} s"
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [1, 3]
+        assert await _numbers(db) == [1, 3]
         async with db.begin() as conn:  # the held connection writes afresh
             await conn.execute(text("INSERT INTO t VALUES (4)"))
     finally:
@@ -341,9 +355,7 @@ async def test_the_tasks_of_one_process_take_turns_on_the_sqlite_write_connectio
             with pytest.raises(OperationalError, match="database is locked"):
                 async with db.begin():
                     pass
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [1, 2, 3]
+        assert await _numbers(db) == [1, 2, 3]
     finally:
         await db.dispose()
 
@@ -366,9 +378,7 @@ async def test_a_broken_sqlite_write_connection_is_replaced(tmp_path: Any) -> No
             await breaks()
         async with db.begin() as conn:
             await conn.execute(text("INSERT INTO t VALUES (2)"))
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [2]
+        assert await _numbers(db) == [2]
     finally:
         await db.dispose()
 
@@ -407,9 +417,7 @@ async def test_a_writer_cancelled_while_its_broken_connection_is_replaced_lets_g
         monkeypatch.setattr("shared.db.BUSY_TIMEOUT_MS", 2000)  # a held lock fails fast
         async with db.begin() as conn:
             await conn.execute(text("INSERT INTO t VALUES (2)"))
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            assert list(rows.scalars()) == [2]
+        assert await _numbers(db) == [2]
     finally:
         await db.dispose()
 
@@ -427,9 +435,7 @@ def test_a_database_used_from_a_second_event_loop_writes_there(tmp_path: Any) ->
             await conn.execute(text(f"INSERT INTO t VALUES ({n})"))
 
     async def read_and_dispose() -> list[int]:
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM t ORDER BY n"))
-            values = [int(n) for n in rows.scalars()]
+        values = await _numbers(db)
         await db.dispose()
         return values
 
@@ -440,51 +446,47 @@ def test_a_database_used_from_a_second_event_loop_writes_there(tmp_path: Any) ->
 
 @pytest.mark.postgresql_only
 async def test_a_commit_cancelled_in_flight_does_not_pool_its_connection_in_a_transaction(
-    database_url: tuple[str, str | None],
+    one_connection: Database,
 ) -> None:
     """The COMMIT round trip is cancelled (a client gone, a shutdown) while the server works
     on it (here: a deferred trigger that sleeps). The connection is not given back to the
     pool still in the transaction: the next transaction on the one pooled connection works."""
-    url, schema = database_url
-    db = open_database(url, schema=schema, pool_size=1)
-    try:
-        async with db.engine.begin() as conn:
-            for statement in (
-                "CREATE TABLE slow_commit (n INTEGER)",
-                "CREATE FUNCTION slow_commit_sleep() RETURNS trigger LANGUAGE plpgsql AS"
-                " $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$",
-                "CREATE CONSTRAINT TRIGGER slow_commit_trigger AFTER INSERT ON slow_commit"
-                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit_sleep()",
-            ):
-                await conn.execute(text(statement))
-        insert = DriverSQL("", "INSERT INTO slow_commit VALUES ($1)")
-        body_done = asyncio.Event()
+    db = one_connection
+    async with db.engine.begin() as conn:
+        for statement in (
+            "CREATE TABLE slow_commit (n INTEGER)",
+            "CREATE FUNCTION slow_commit_sleep() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$",
+            "CREATE CONSTRAINT TRIGGER slow_commit_trigger AFTER INSERT ON slow_commit"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit_sleep()",
+        ):
+            await conn.execute(text(statement))
+    insert = DriverSQL("", "INSERT INTO slow_commit VALUES ($1)")
+    body_done = asyncio.Event()
 
-        async def command() -> None:
-            async with db.begin() as conn:
-                await driver_rows(conn, insert, (1,))
-                body_done.set()
-
-        task = asyncio.create_task(command())
-        await body_done.wait()
-        for _ in range(5):  # on to the COMMIT, which the trigger holds for a second
-            await asyncio.sleep(0)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    async def command() -> None:
         async with db.begin() as conn:
-            await conn.execute(text("DROP TRIGGER slow_commit_trigger ON slow_commit"))
-            await driver_rows(conn, insert, (2,))
-        async with db.read_engine.connect() as reader:
-            rows = await reader.execute(text("SELECT n FROM slow_commit WHERE n = 2"))
-            assert list(rows.scalars()) == [2]  # (1 is the server's to finish or not)
-    finally:
-        await db.dispose()
+            await driver_rows(conn, insert, (1,))
+            body_done.set()
+
+    task = asyncio.create_task(command())
+    await body_done.wait()
+    for _ in range(5):  # on to the COMMIT, which the trigger holds for a second
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.begin() as conn:
+        await conn.execute(text("DROP TRIGGER slow_commit_trigger ON slow_commit"))
+        await driver_rows(conn, insert, (2,))
+    async with db.read_engine.connect() as reader:
+        rows = await reader.execute(text("SELECT n FROM slow_commit WHERE n = 2"))
+        assert list(rows.scalars()) == [2]  # (1 is the server's to finish or not)
 
 
 @pytest.mark.postgresql_only
 async def test_a_begin_cancelled_in_flight_does_not_swallow_the_next_transactions(
-    database_url: tuple[str, str | None],
+    one_connection: Database, database_url: tuple[str, str | None]
 ) -> None:
     """A write transaction is cancelled while its BEGIN is on the wire (a timeout, a
     shutdown). asyncpg then keeps a failed transaction of its own on the connection; held
@@ -492,78 +494,71 @@ async def test_a_begin_cancelled_in_flight_does_not_swallow_the_next_transaction
     any, and never commit them. It is dropped instead: what comes after commits, visibly to
     another connection, and no session is left idle in a transaction."""
     url, schema = database_url
-    db = open_database(url, schema=schema, pool_size=1)
+    db = one_connection
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE begun (n INTEGER)"))
+    select_one = DriverSQL("SELECT 1", "SELECT 1")
+    async with db.begin() as conn:  # the one held connection, warm
+        await driver_rows(conn, select_one, ())
+
+    async def cancelled() -> None:
+        async with db.begin() as conn:
+            await driver_rows(conn, select_one, ())  # BEGIN first, on the driver
+
+    task = asyncio.create_task(cancelled())
+    await asyncio.sleep(0)  # the BEGIN is sent; its answer not read yet
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.begin() as conn:
+        await conn.execute(text("INSERT INTO begun VALUES (1)"))
+    async with db.begin() as conn:
+        await driver_rows(conn, DriverSQL("", "INSERT INTO begun VALUES ($1)"), (2,))
+    other = open_database(url, schema=schema)
     try:
-        async with db.engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE begun (n INTEGER)"))
-        select_one = DriverSQL("SELECT 1", "SELECT 1")
-        async with db.begin() as conn:  # the one held connection, warm
-            await driver_rows(conn, select_one, ())
-
-        async def cancelled() -> None:
-            async with db.begin() as conn:
-                await driver_rows(conn, select_one, ())  # BEGIN first, on the driver
-
-        task = asyncio.create_task(cancelled())
-        await asyncio.sleep(0)  # the BEGIN is sent; its answer not read yet
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        async with db.begin() as conn:
-            await conn.execute(text("INSERT INTO begun VALUES (1)"))
-        async with db.begin() as conn:
-            await driver_rows(conn, DriverSQL("", "INSERT INTO begun VALUES ($1)"), (2,))
-        other = open_database(url, schema=schema)
-        try:
-            async with other.read_engine.connect() as reader:
-                rows = await reader.execute(text("SELECT n FROM begun ORDER BY n"))
-                assert list(rows.scalars()) == [1, 2]
-                idle = await reader.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND state LIKE 'idle in transaction%' AND query LIKE '%begun%'"
-                    )
+        async with other.read_engine.connect() as reader:
+            rows = await reader.execute(text("SELECT n FROM begun ORDER BY n"))
+            assert list(rows.scalars()) == [1, 2]
+            idle = await reader.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%' AND query LIKE '%begun%'"
                 )
-                assert idle.scalar() == 0
-        finally:
-            await other.dispose()
+            )
+            assert idle.scalar() == 0
     finally:
-        await db.dispose()
+        await other.dispose()
 
 
 @pytest.mark.postgresql_only
 async def test_a_writer_waiting_for_a_held_connection_gets_one_when_it_is_dropped(
-    database_url: tuple[str, str | None],
+    one_connection: Database,
 ) -> None:
     """All held connections are taken (here: the one of a pool of one) and a second writer
     waits. The first one's connection breaks and is dropped: that makes room, and the waiter
     goes on with a new connection instead of waiting for good."""
-    url, schema = database_url
-    db = open_database(url, schema=schema, pool_size=1)
-    try:
-        holding, breaking = asyncio.Event(), asyncio.Event()
+    db = one_connection
+    holding, breaking = asyncio.Event(), asyncio.Event()
 
-        async def breaks() -> None:
-            async with db.begin() as conn:
-                await conn.execute(text("SELECT 1"))
-                holding.set()
-                await breaking.wait()
-                await conn.invalidate()  # as after a disconnect
-                raise RuntimeError("connection lost")
+    async def breaks() -> None:
+        async with db.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            holding.set()
+            await breaking.wait()
+            await conn.invalidate()  # as after a disconnect
+            raise RuntimeError("connection lost")
 
-        async def waits() -> int:
-            await holding.wait()
-            async with db.begin() as conn:
-                return int((await conn.execute(text("SELECT 41 + 1"))).scalar_one())
-
-        first, second = asyncio.create_task(breaks()), asyncio.create_task(waits())
+    async def waits() -> int:
         await holding.wait()
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert not second.done()  # waiting for the one connection
-        breaking.set()
-        with pytest.raises(RuntimeError, match="connection lost"):
-            await first
-        assert await asyncio.wait_for(second, timeout=10) == 42
-    finally:
-        await db.dispose()
+        async with db.begin() as conn:
+            return int((await conn.execute(text("SELECT 41 + 1"))).scalar_one())
+
+    first, second = asyncio.create_task(breaks()), asyncio.create_task(waits())
+    await holding.wait()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not second.done()  # waiting for the one connection
+    breaking.set()
+    with pytest.raises(RuntimeError, match="connection lost"):
+        await first
+    assert await asyncio.wait_for(second, timeout=10) == 42
