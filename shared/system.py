@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ import httpx
 import nats
 
 from shared.nats_auth import OPERATOR, inbox_prefix
-from shared.nats_server import EmbeddedNats, free_port, port_is_free
+from shared.nats_server import EmbeddedNats
 from shared.streams import ensure_streams
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +80,23 @@ class RestartPolicy:
         return float(min(self.base_delay * 2 ** max(crashes - 1, 0), self.max_delay))
 
 
+def listen(preferred: int = 0, host: str = "127.0.0.1") -> socket.socket:
+    """A listening TCP socket on `preferred`, else (taken, or 0) on a port the system picks."""
+    for port in dict.fromkeys((preferred, 0)):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            if port == 0:
+                raise
+            continue
+        sock.listen(2048)
+        return sock
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class System:
     data_dir: Path
@@ -89,6 +107,11 @@ class System:
     nats: EmbeddedNats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    #: Each service's listening socket, bound here and handed to every process of that
+    #: service (`uvicorn --fd`): its port is never free between choosing it and serving on
+    #: it, so no other service or test can take it, and a restart keeps the address (a
+    #: client's connection waits in the backlog instead of being refused).
+    listeners: dict[str, socket.socket] = field(default_factory=dict)
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     #: When each service crashed within the policy's window (monotonic seconds).
     crashes: dict[str, list[float]] = field(default_factory=dict)
@@ -125,11 +148,10 @@ class System:
         return self
 
     def start_service(self, service: str) -> None:
-        preferred = self.preferred_ports.get(service, 0)
-        if service in self.urls:
-            port = int(self.urls[service].rsplit(":", 1)[1])
-        else:
-            port = preferred if preferred and port_is_free(preferred) else free_port()
+        listener = self.listeners.get(service)
+        if listener is None:
+            listener = self.listeners[service] = listen(self.preferred_ports.get(service, 0))
+        port = int(listener.getsockname()[1])
         database = self.database(service)
         env = {
             **os.environ,
@@ -151,11 +173,16 @@ class System:
         log = (self.data_dir / f"{service}.log").open("ab")
         command = [
             sys.executable, "-m", "uvicorn", "--factory", f"services.{service}.main:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            "--fd", str(listener.fileno()), "--no-access-log",
             *UVICORN_LIMITS, *UVICORN_LOOP,
         ]  # fmt: skip
         self.processes[service] = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            pass_fds=(listener.fileno(),),
         )
         self.urls[service] = f"http://127.0.0.1:{port}"
 
@@ -195,6 +222,9 @@ class System:
     def stop(self) -> None:
         for service in list(self.processes):
             self.stop_service(service)
+        for listener in self.listeners.values():
+            listener.close()
+        self.listeners.clear()
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

@@ -1,0 +1,32 @@
+"""How the process runner gives each service its address."""
+
+from __future__ import annotations
+
+import socket
+
+from shared.system import listen
+
+
+def test_a_preferred_port_that_is_free_is_the_one_listened_on() -> None:
+    with listen() as first:
+        port = first.getsockname()[1]
+    with listen(port) as again:
+        assert again.getsockname()[1] == port
+
+
+def test_a_port_held_for_one_service_is_never_handed_to_another() -> None:
+    """Two services preferring one port (or both given port 0 while the first's process is
+    still starting) get two addresses: the first's socket is bound and listening from the
+    moment its port is chosen, not probed free and released for its process to bind later."""
+    with listen() as held:
+        port = held.getsockname()[1]
+        with listen(port) as other:
+            assert other.getsockname()[1] != port
+        others = [listen() for _ in range(50)]
+        try:
+            assert port not in {s.getsockname()[1] for s in others}
+        finally:
+            for s in others:
+                s.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # already accepting into its backlog, before any process serves it
