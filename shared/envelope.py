@@ -242,6 +242,17 @@ class Envelope:
     def to_json(self) -> bytes:
         return canonical_json(self.attributes())
 
+    def covered_bytes(self) -> tuple[bytes, bytes]:
+        """What its hash covers and what its signature covers (`signed_bytes`), in one pass:
+        the attributes built and checked for orjson once, as `seal_new` does."""
+        attrs = self.attributes(with_hash=False)
+        dump = _plain_canonical_json if _plain(attrs) else stdlib_canonical_json
+        hashed = dump(attrs)
+        attrs["hash"] = self.hash
+        if self.sigkeyid is not None:
+            attrs["sigkeyid"] = self.sigkeyid
+        return hashed, dump(attrs)
+
     def computed_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.attributes(with_hash=False))).hexdigest()
 

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
-from shared.envelope import TYPE_PREFIX, Envelope, canonical_json
+from shared.envelope import TYPE_PREFIX, Envelope
 
 
 class Untrusted:
@@ -223,10 +223,8 @@ class TrustedKeys:
         `envelope` already, or the `Verification` still to run (on any thread)."""
         if not envelope.signature or not envelope.sigkeyid:
             return Untrusted.UNSIGNED
-        # The hashed content and the signed bytes share their attributes: the envelope
-        # without hash, key id and signature, then with hash and key id (`signed_bytes`).
-        attributes = envelope.attributes(with_hash=False)
-        if hashlib.sha256(canonical_json(attributes)).hexdigest() != envelope.hash:
+        hashed, signed = envelope.covered_bytes()
+        if hashlib.sha256(hashed).hexdigest() != envelope.hash:
             return Untrusted.BAD_HASH
         self.refresh()
         found = self.keys.get(envelope.sigkeyid)
@@ -242,13 +240,8 @@ class TrustedKeys:
             return Untrusted.BAD_SIGNATURE
         if len(signature) != SIGNATURE_BYTES:
             return Untrusted.BAD_SIGNATURE
-        attributes["hash"] = envelope.hash
-        attributes["sigkeyid"] = envelope.sigkeyid
         return Verification(
-            envelope,
-            service,
-            self._raw(envelope.sigkeyid, public),
-            signature + canonical_json(attributes),
+            envelope, service, self._raw(envelope.sigkeyid, public), signature + signed
         )
 
     def _raw(self, sigkeyid: str, public: Ed25519PublicKey) -> bytes:

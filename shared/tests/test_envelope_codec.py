@@ -327,3 +327,82 @@ def test_decoding_the_same_type_again_decodes_as_the_first_time() -> None:
     assert registry.decode("haizhi.funding.Funded.v1", data).amount_fen == 2
     with pytest.raises(UnknownEventType):
         registry.decode("haizhi.funding.Nope.v1", data)
+
+
+# ------------------------------------------- the bytes a hash and a signature cover, received
+
+
+#: Data that spells the attributes cut from the received bytes: in keys, in values, nested.
+DECOYS: list[dict[str, Any]] = [
+    {"signature": "x", "sigkeyid": "y", "hash": "z"},
+    {"a": 1, "signature": "AAAA", "z": {"b": 2, "hash": GENESIS, "sigkeyid": "funding:1"}},
+    {"note": ',"signature":"AAAA","hash":"' + GENESIS + '","sigkeyid":"funding:1"'},
+    {"list": [{"x": 1, "signature": "s"}, ',"hash":"h"'], "quote": '"\\",\\"signature\\":"'},
+]
+
+
+def _received_forms(envelope: Envelope) -> list[bytes]:
+    """The producer's canonical bytes, then the same envelope written otherwise: spaced,
+    keys in another order, the time as +00:00, an attribute left out that defaults to null,
+    a null key id written out, and with an attribute of our own added."""
+    attributes = envelope.attributes()
+    canonical = envelope.to_json()
+    reordered = dict(reversed(list(attributes.items())))
+    other_time = {**attributes, "time": attributes["time"].replace("Z", "+00:00")}
+    no_causation = {k: v for k, v in attributes.items() if k != "causationid"}
+    return [
+        canonical,
+        json.dumps(attributes, ensure_ascii=False).encode(),
+        json.dumps(reordered, separators=(",", ":"), ensure_ascii=False).encode(),
+        stdlib_canonical_json(other_time),
+        stdlib_canonical_json(no_causation),
+        stdlib_canonical_json({**attributes, "datacontenttype": "text/json"}),
+        stdlib_canonical_json({**attributes, "extra": "ours"}),
+    ]
+
+
+@pytest.mark.parametrize("data", [*DECOYS, *(d for d in AWKWARD if isinstance(d, dict))])
+def test_what_a_received_envelopes_hash_and_signature_cover_is_what_the_eager_one_computes(
+    data: dict[str, Any],
+) -> None:
+    """The bytes a received envelope's hash and signature cover (`covered_bytes`, one pass)
+    are those of its attributes, read eagerly or lazily, in any form it may arrive, for data
+    that spells the attributes they leave out."""
+    key = signer("funding")
+    trusted = TrustedKeys.of(("funding", key.public))
+    plain = json.loads(stdlib_canonical_json(data))
+    for content in (plain, {**plain, "~": {"0": 0, "sigkeyid": key.key_id}}):  # the real id
+        _covered_alike(key.sign(sealed(data=content, causationid=None)), trusted)
+
+
+def _covered_alike(envelope: Envelope, trusted: TrustedKeys) -> None:
+    for received in _received_forms(envelope):
+        eager = Envelope.from_json(received)
+        unhashed = eager.attributes(with_hash=False)
+        expected = (stdlib_canonical_json(unhashed), eager.signed_bytes())
+        for form in (received, received.decode()):
+            lazy = Envelope.from_stored(form)
+            assert lazy.covered_bytes() == eager.covered_bytes() == expected
+            assert trusted.check(lazy) == trusted.check(eager)
+    assert trusted.check(Envelope.from_stored(envelope.to_json())) is None
+
+
+def test_a_received_envelope_altered_anywhere_is_refused_as_the_eager_one_is() -> None:
+    key = signer("funding")
+    trusted = TrustedKeys.of(("funding", key.public))
+    good = key.sign(sealed(data={"amount_fen": 20000000, "signature": "decoy"}))
+    wire = good.to_json()
+    altered = [
+        wire.replace(b"20000000", b"20000001"),  # the content: the hash no longer matches
+        wire.replace(b'"decoy"', b'"decoz"'),
+        wire.replace(good.hash.encode(), hashlib.sha256(b"other").hexdigest().encode()),
+        wire.replace(good.sigkeyid.encode(), b"funding:ffffffffffffffff"),  # type: ignore[union-attr]
+    ]
+    resealed = replace(good, data={"amount_fen": 1, "signature": "decoy"}).sealed()
+    altered.append(replace(resealed, sigkeyid=good.sigkeyid, signature=good.signature).to_json())
+    for bad in altered:
+        lazy, eager = Envelope.from_stored(bad), Envelope.from_json(bad)
+        assert trusted.check(lazy) == trusted.check(eager) is not None
+    impossible_day = wire.replace(b'"time":"2026-05-01', b'"time":"2026-02-30')
+    with pytest.raises(ValueError, match="day is out of range"):
+        Envelope.from_stored(impossible_day).covered_bytes()
