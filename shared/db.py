@@ -39,6 +39,13 @@ def async_database_url(url: str) -> str:
         raise ValueError(
             f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"
         )
+    if dialect == "sqlite" and "?" in rest:
+        # `open_database` opens the file itself, with its own settings (WAL, FULL sync, the
+        # busy timeout): options given here would be dropped without a word.
+        raise ValueError(
+            f"unsupported database URL {url!r}: a SQLite URL takes no options (the store sets "
+            "its own); give the path alone, sqlite:///path"
+        )
     if driver:
         return f"{dialect}+{driver}://{rest}"
     return f"{_ASYNC_DRIVERS[dialect]}://{rest}"

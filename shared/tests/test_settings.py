@@ -147,7 +147,16 @@ def test_async_database_url_names_the_async_driver(plain: str, async_url: str) -
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://u@h/db", "not a url", "", "sqlite+:///x.db", "oracle+cx://u@h/db"]
+    "url",
+    [
+        "mysql://u@h/db",
+        "not a url",
+        "",
+        "sqlite+:///x.db",
+        "oracle+cx://u@h/db",
+        "sqlite:///x.db?timeout=30",  # SQLite options would be dropped: refused, not ignored
+        "sqlite:///file:x.db?mode=ro&uri=true",
+    ],
 )
 def test_async_database_url_refuses_other_databases(url: str) -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
