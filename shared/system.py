@@ -12,7 +12,6 @@ again after an exponential backoff, and given up on only when it crashes more th
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import socket
 import subprocess
@@ -27,17 +26,14 @@ import nats
 
 from shared.nats_auth import OPERATOR, inbox_prefix
 from shared.nats_server import EmbeddedNats
+from shared.serve import uvicorn_options
 from shared.streams import ensure_streams
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
 DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
-#: Against slow and greedy clients: idle keep-alive connections close after 5 s, a request's
-#: head may hold at most 16 KiB. uvicorn has no deadline for a head sent slowly; production
-#: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
-UVICORN_LIMITS = ("--timeout-keep-alive", "5", "--h11-max-incomplete-event-size", "16384")
-#: uvloop's event loop where it is installed (not on Windows): less CPU per command.
-UVICORN_LOOP = ("--loop", "uvloop") if importlib.util.find_spec("uvloop") else ()
+#: Whether a child process can inherit a socket (`pass_fds`: not on Windows).
+PASS_FDS = os.name == "posix"
 
 
 async def apply_streams(operator_url: str) -> None:
@@ -87,12 +83,12 @@ def listen(preferred: int = 0, host: str = "127.0.0.1") -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(2048)  # another's bound, not yet listening socket may refuse it here
         except OSError:
             sock.close()
             if port == 0:
                 raise
             continue
-        sock.listen(2048)
         return sock
     raise AssertionError("unreachable")
 
@@ -148,10 +144,25 @@ class System:
         return self
 
     def start_service(self, service: str) -> None:
-        listener = self.listeners.get(service)
-        if listener is None:
-            listener = self.listeners[service] = listen(self.preferred_ports.get(service, 0))
-        port = int(listener.getsockname()[1])
+        app = f"services.{service}.main:create_app"
+        inherit: tuple[int, ...] = ()
+        if PASS_FDS:
+            listener = self.listeners.get(service)
+            if listener is None:
+                listener = self.listeners[service] = listen(self.preferred_ports.get(service, 0))
+            port = int(listener.getsockname()[1])
+            inherit = (listener.fileno(),)
+            command = [sys.executable, "-m", "shared.serve", "--fd", str(listener.fileno()), app]
+        else:  # Windows: the port is chosen, let go of and bound by the process (a narrow race)
+            if service in self.urls:
+                port = int(self.urls[service].rsplit(":", 1)[1])
+            else:
+                with listen(self.preferred_ports.get(service, 0)) as probe:
+                    port = int(probe.getsockname()[1])
+            command = [
+                sys.executable, "-m", "uvicorn", "--factory", app,
+                "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(),
+            ]  # fmt: skip
         database = self.database(service)
         env = {
             **os.environ,
@@ -171,18 +182,13 @@ class System:
         if database.schema:
             env["HAIZHI_DATABASE_SCHEMA"] = database.schema
         log = (self.data_dir / f"{service}.log").open("ab")
-        command = [
-            sys.executable, "-m", "uvicorn", "--factory", f"services.{service}.main:create_app",
-            "--fd", str(listener.fileno()), "--no-access-log",
-            *UVICORN_LIMITS, *UVICORN_LOOP,
-        ]  # fmt: skip
         self.processes[service] = subprocess.Popen(
             command,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
-            pass_fds=(listener.fileno(),),
+            pass_fds=inherit,
         )
         self.urls[service] = f"http://127.0.0.1:{port}"
 
@@ -267,7 +273,11 @@ class System:
         return given_up
 
     def __enter__(self) -> System:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # what did start: processes, NATS, the listening sockets
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

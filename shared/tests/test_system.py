@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
+from shared.serve import inherited
 from shared.system import listen
 
 
@@ -30,3 +32,17 @@ def test_a_port_held_for_one_service_is_never_handed_to_another() -> None:
                 s.close()
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # already accepting into its backlog, before any process serves it
+
+
+def test_a_service_takes_its_inherited_socket_as_the_tcp_listener_it_is() -> None:
+    """uvicorn's own `--fd` wraps any descriptor as a Unix socket, and uvloop then serves a
+    TCP listener as a pipe, without `TCP_NODELAY`: `shared.serve` reads the real family."""
+    with listen() as held:
+        duplicate = os.dup(held.fileno())
+        taken = inherited(duplicate)
+        try:
+            assert taken.family == socket.AF_INET
+            assert taken.type == socket.SOCK_STREAM
+            assert taken.getsockname() == held.getsockname()
+        finally:
+            taken.close()

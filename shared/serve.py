@@ -1,0 +1,67 @@
+"""Serve one service's ASGI app on a listening socket the process runner bound for it.
+
+    python -m shared.serve --fd N services.application.main:create_app
+
+`shared.system` binds each service's socket itself and hands it to the service's process
+(`pass_fds`), so its port is held from the moment it is chosen and a restart keeps it. This
+is uvicorn with that socket, not `uvicorn --fd`: uvicorn wraps a passed descriptor as a Unix
+socket whatever it is, so uvloop would serve a TCP listener as a pipe and never set
+`TCP_NODELAY` on its connections (a response's head and body then wait for the client's
+delayed acknowledgement, up to 40 ms). Here the socket is taken as what it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import socket
+import sys
+
+import uvicorn
+
+#: Against slow and greedy clients: idle keep-alive connections close after 5 s, a request's
+#: head may hold at most 16 KiB. uvicorn has no deadline for a head sent slowly; production
+#: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
+KEEP_ALIVE_S = 5
+MAX_HEAD_BYTES = 16384
+#: uvloop's event loop where it is installed (not on Windows): less CPU per command.
+LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
+
+
+def uvicorn_options() -> list[str]:
+    """The same settings as uvicorn's command-line options (where no socket is passed)."""
+    loop = ["--loop", LOOP] if LOOP != "auto" else []
+    return [
+        "--no-access-log",
+        "--timeout-keep-alive", str(KEEP_ALIVE_S),
+        "--h11-max-incomplete-event-size", str(MAX_HEAD_BYTES),
+        *loop,
+    ]  # fmt: skip
+
+
+def inherited(fd: int) -> socket.socket:
+    """The listening socket at descriptor `fd`, its family and type read from the descriptor."""
+    return socket.socket(fileno=fd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.serve", description=__doc__)
+    parser.add_argument("--fd", type=int, required=True, help="the inherited listening socket")
+    parser.add_argument("app", help="module:factory of the ASGI app")
+    args = parser.parse_args(argv)
+    listener = inherited(args.fd)
+    config = uvicorn.Config(
+        args.app,
+        factory=True,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        loop=LOOP,
+    )
+    host, port = listener.getsockname()[:2]
+    print(f"serving {args.app} on http://{host}:{port}", file=sys.stderr, flush=True)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+if __name__ == "__main__":
+    main()
