@@ -223,7 +223,17 @@ class TrustedKeys:
         `envelope` already, or the `Verification` still to run (on any thread)."""
         if not envelope.signature or not envelope.sigkeyid:
             return Untrusted.UNSIGNED
-        hashed, signed = envelope.covered_bytes()
+        # What a wire may carry that no producer writes: refused, never raised.
+        if type(envelope.sigkeyid) is not str:
+            return Untrusted.UNKNOWN_KEY
+        if type(envelope.signature) is not str:
+            return Untrusted.BAD_SIGNATURE
+        if type(envelope.hash) is not str:
+            return Untrusted.BAD_HASH
+        try:
+            hashed, signed = envelope.covered_bytes()
+        except (ValueError, TypeError):  # NaN or Infinity: no canonical JSON, so no hash of it
+            return Untrusted.BAD_HASH
         if hashlib.sha256(hashed).hexdigest() != envelope.hash:
             return Untrusted.BAD_HASH
         self.refresh()

@@ -7,6 +7,7 @@ alert metric, and has no effect; the real event keeps its place in the stream's 
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,6 +166,30 @@ def test_the_signature_is_verified_over_exactly_the_envelopes_signed_bytes() -> 
     # Signed by upstream's key over other bytes: the key id's service is checked after it.
     other = signer("upstream").sign(event("s-1", 2))
     assert trust().check(replace(real, signature=other.signature)) == Untrusted.BAD_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("odd", "reason"),
+    [
+        ({"hash": float("nan")}, Untrusted.BAD_HASH),
+        ({"hash": ["h"]}, Untrusted.BAD_HASH),
+        ({"sigkeyid": ["upstream:1"]}, Untrusted.UNKNOWN_KEY),
+        ({"sigkeyid": 7}, Untrusted.UNKNOWN_KEY),
+        ({"signature": 12345}, Untrusted.BAD_SIGNATURE),
+        ({"data": {"amount": float("nan")}}, Untrusted.BAD_HASH),
+        ({"data": {"amount": float("inf")}, "actor": float("nan")}, Untrusted.BAD_HASH),
+    ],
+    ids=["nan-hash", "list-hash", "list-key-id", "number-key-id", "number-signature",
+         "nan-data", "infinity-data"],
+)  # fmt: skip
+def test_a_received_envelope_of_odd_types_is_refused_with_a_reason_never_raised(
+    odd: dict[str, Any], reason: str
+) -> None:
+    """What JSON can carry and no producer writes (`json.loads` reads NaN and Infinity):
+    the check answers with a reason, so the consumer dead-letters the message as untrusted
+    instead of failing on it as on a poison message."""
+    received = Envelope.from_json(json.dumps({**event("s-1", 1).attributes(), **odd}))
+    assert trust().check(received) == reason
 
 
 def test_a_signature_is_the_keys_ed25519_signature_of_the_signed_bytes() -> None:
