@@ -29,9 +29,12 @@ from shared.signing import Signer, TrustedKeys, Untrusted
 #: Expected version for "whatever the stream is at": only for facts that cannot conflict.
 ANY_VERSION = -1
 
-#: SQLite: the envelope as the UTF-8 bytes it is stored as, which `Envelope.from_stored` parses
-#: as they are (no decoding to `str` and encoding back for orjson).
+#: The envelope as the UTF-8 bytes it is stored as, which `Envelope.from_stored` parses as they
+#: are: no decoding to `str` by the driver and encoding back by orjson, about 1 µs an event
+#: of Chinese text. SQLite casts to a BLOB; PostgreSQL's `convert_to` gives `bytea` (a `text`
+#: to `bytea` cast would read backslashes as escapes).
 _ENVELOPE_BYTES = "CAST(envelope AS BLOB)"
+_PG_ENVELOPE_BYTES = "convert_to(envelope, 'UTF8')"
 _HEAD = DriverSQL(
     "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1",
     "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
@@ -39,22 +42,25 @@ _HEAD = DriverSQL(
 _STREAM = DriverSQL(
     f"SELECT position, {_ENVELOPE_BYTES} FROM events WHERE stream_id = ? AND version > ?"
     " ORDER BY version",
-    "SELECT position, envelope FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version",
+    f"SELECT position, {_PG_ENVELOPE_BYTES} FROM events WHERE stream_id = $1 AND version > $2"
+    " ORDER BY version",
 )
 _AFTER = DriverSQL(
     f"SELECT position, {_ENVELOPE_BYTES} FROM events WHERE position > ? ORDER BY position LIMIT ?",
-    "SELECT position, envelope FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+    f"SELECT position, {_PG_ENVELOPE_BYTES} FROM events WHERE position > $1"
+    " ORDER BY position LIMIT $2",
 )
 _CASE = DriverSQL(
     f"SELECT position, {_ENVELOPE_BYTES} FROM events WHERE case_id = ? AND position > ?"
     " ORDER BY position LIMIT ?",
-    "SELECT position, envelope FROM events WHERE case_id = $1 AND position > $2"
+    f"SELECT position, {_PG_ENVELOPE_BYTES} FROM events WHERE case_id = $1 AND position > $2"
     " ORDER BY position LIMIT $3",
 )
 _CASE_ALL = DriverSQL(
     f"SELECT position, {_ENVELOPE_BYTES} FROM events WHERE case_id = ? AND position > ?"
     " ORDER BY position",
-    "SELECT position, envelope FROM events WHERE case_id = $1 AND position > $2 ORDER BY position",
+    f"SELECT position, {_PG_ENVELOPE_BYTES} FROM events WHERE case_id = $1 AND position > $2"
+    " ORDER BY position",
 )
 _LAST = DriverSQL("SELECT max(position) FROM events", "SELECT max(position) FROM events")
 _COLUMNS = [column.name for column in events.columns if column.name != "position"]

@@ -130,6 +130,30 @@ async def test_a_case_reads_back_by_position(database: Database) -> None:
     ]
 
 
+async def test_every_read_gives_back_the_stored_envelope_byte_for_byte(
+    database: Database,
+) -> None:
+    """The readers take the envelope as its stored UTF-8 bytes (SQLite: a BLOB cast;
+    PostgreSQL: `convert_to`): backslashes, escapes and text beyond the BMP come back as
+    they went in, through the stream, the log, its pages and the case."""
+    store = EventStore(database, "test")
+    data = {"path": "C:\\基地\\x41\\n", "quote": '"\\"', "emoji": "😀 海智", "nul": "\u0000"}
+    async with database.engine.begin() as conn:
+        (appended,) = await store.append(
+            conn, "s-1", 0, [PendingEvent("haizhi.test.Odd.v1", data)], META, NOW
+        )
+    async with database.read_engine.connect() as conn:
+        (streamed,) = await store.read_stream(conn, "s-1")
+    (logged,) = await store.read_all()
+    (paged,) = [e async for e in store.iterate_all(batch=1)]
+    (cased,) = await store.read_case("case-1")
+    for read in (streamed, logged, paged, cased):
+        assert read.data == data
+        assert read.to_json() == appended.to_json()
+        assert read.hash == read.computed_hash() == appended.hash
+    assert await store.verify() == []
+
+
 @pytest.mark.parametrize(
     "statement",
     ["UPDATE events SET envelope = '{}'", "DELETE FROM events"],
