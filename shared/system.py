@@ -104,9 +104,9 @@ class System:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     #: Each service's listening socket, bound here and handed to every process of that
-    #: service (`uvicorn --fd`): its port is never free between choosing it and serving on
-    #: it, so no other service or test can take it, and a restart keeps the address (a
-    #: client's connection waits in the backlog instead of being refused).
+    #: service (`python -m shared.serve`): its port is never free between choosing it and
+    #: serving on it, so no other service or test can take it, and a restart keeps the
+    #: address (a client's connection waits in the backlog instead of being refused).
     listeners: dict[str, socket.socket] = field(default_factory=dict)
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     #: When each service crashed within the policy's window (monotonic seconds).
