@@ -73,7 +73,7 @@ from shared.envelope import Envelope, format_time
 from shared.faults import is_transient
 from shared.logging import get_logger
 from shared.schema import inbox
-from shared.signing import TrustedKeys
+from shared.signing import TrustedKeys, published_on
 from shared.streams import DLQ_SUBJECT_PREFIX, STREAM
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
@@ -275,7 +275,7 @@ class Consumer:
         if self.trust is None:
             return "no-trusted-keys"
         reason = self.trust.check(envelope)
-        if reason is None and message.subject != envelope.nats_subject:
+        if reason is None and not published_on(envelope, message.subject):
             return "wrong-subject"
         return reason
 

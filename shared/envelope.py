@@ -120,6 +120,14 @@ def _plain(value: Any) -> bool:
     return False
 
 
+def _plain_within_depth(value: Any) -> bool:
+    """`_plain(value)`, False where it is nested too deeply to walk."""
+    try:
+        return _plain(value)
+    except RecursionError:
+        return False
+
+
 def stdlib_canonical_json(value: Any) -> bytes:
     """The reference encoding (what `canonical_json` always gives)."""
     return json.dumps(
@@ -141,14 +149,18 @@ def _plain_canonical_json(value: Any) -> bytes:
 
 
 def parse_json(raw: bytes | str) -> Any:
-    """`json.loads(raw)`, faster: the same values, the same refusals (see the module's doc)."""
+    """`json.loads(raw)`, faster: the same values, the same refusals (see the module's doc),
+    and a document nested too deeply to read refused as malformed (`ValueError`)."""
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
-    if type(value) in _SCALARS or _plain(value):
-        return value
-    return json.loads(raw)  # a float: perhaps an integer beyond 64 bits, read exactly
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return json.loads(raw)
+        if type(value) in _SCALARS or _plain(value):
+            return value
+        return json.loads(raw)  # a float: perhaps an integer beyond 64 bits, read exactly
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
 
 
 class Signing(Protocol):
@@ -298,8 +310,10 @@ class Envelope:
             type(attrs) is not dict
             or attrs.get("specversion") != SPEC_VERSION
             or not attrs.keys() >= _REQUIRED
-            or type(attrs["type"]) is float
-            or not _plain(attrs["data"])
+            or type(attrs["type"]) is not str
+            or type(attrs["time"]) is not str
+            or type(attrs["streamversion"]) is not int  # a float: beyond 64 bits, read exactly
+            or not _plain_within_depth(attrs["data"])
         ):
             return Envelope.from_json(raw, position)  # reads exactly, or raises as it does
         stored = _new(_Stored)
@@ -313,8 +327,15 @@ class Envelope:
 
     @classmethod
     def from_attributes(cls, attrs: dict[str, Any], position: int | None = None) -> Envelope:
+        """The envelope of a parsed document; anything else than one is refused with a
+        `ValueError` (a `KeyError` for a missing attribute), never another error."""
+        if type(attrs) is not dict:
+            raise ValueError(f"an envelope is a JSON object, not {type(attrs).__name__}")
         if attrs.get("specversion") != SPEC_VERSION:
             raise ValueError(f"unsupported CloudEvents specversion {attrs.get('specversion')!r}")
+        for name, kind in _TYPED:
+            if type(attrs[name]) is not kind:
+                raise ValueError(f"{name} must be a {kind.__name__}, not {attrs[name]!r:.40}")
         return cls(
             id=attrs["id"],
             source=attrs["source"],
@@ -322,7 +343,7 @@ class Envelope:
             subject=attrs["subject"],
             time=datetime.fromisoformat(attrs["time"].replace("Z", "+00:00")),
             data=attrs["data"],
-            streamversion=int(attrs["streamversion"]),
+            streamversion=attrs["streamversion"],
             caseid=attrs["caseid"],
             correlationid=attrs["correlationid"],
             causationid=attrs.get("causationid"),
@@ -336,6 +357,8 @@ class Envelope:
         )
 
 
+#: The attributes every reader takes as they are, and the one type each must have.
+_TYPED = (("type", str), ("time", str), ("streamversion", int))
 _FIELD_NAMES = tuple(f.name for f in fields(Envelope))
 #: What `from_attributes` reads with `attrs[...]` (the others with `attrs.get`).
 _REQUIRED = frozenset(
@@ -422,17 +445,15 @@ def _time(self: _Stored) -> datetime:
     try:
         parsed: datetime = _TIME_SLOT.__get__(self)
     except AttributeError:
-        value = self._attrs["time"]
-        if type(value) is float:
-            value = _exactly(self)["time"]
+        value: str = self._attrs["time"]  # a string: `from_stored` took no other
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         _TIME_SLOT.__set__(self, parsed)
     return parsed
 
 
 def _streamversion(self: _Stored) -> int:
-    value = self._attrs["streamversion"]
-    return int(_exactly(self)["streamversion"] if type(value) is float else value)
+    version: int = self._attrs["streamversion"]  # an int: `from_stored` took no other
+    return version
 
 
 for _name in _REQUIRED - {"time", "streamversion", "type", "data"}:

@@ -232,7 +232,7 @@ class TrustedKeys:
             return Untrusted.BAD_HASH
         try:
             hashed, signed = envelope.covered_bytes()
-        except (ValueError, TypeError):  # NaN or Infinity: no canonical JSON, so no hash of it
+        except (ValueError, TypeError, RecursionError):  # NaN, Infinity: no canonical JSON
             return Untrusted.BAD_HASH
         if hashlib.sha256(hashed).hexdigest() != envelope.hash:
             return Untrusted.BAD_HASH
@@ -285,6 +285,15 @@ class Verification:
         if not owned_by(self.envelope, self.service):
             return Untrusted.WRONG_SERVICE
         return None
+
+
+def published_on(envelope: Envelope, subject: str) -> bool:
+    """Whether `subject` is where `envelope` is published (a type of another shape than ours
+    has no such subject)."""
+    try:
+        return subject == envelope.nats_subject
+    except ValueError:
+        return False
 
 
 def owned_by(envelope: Envelope, service: str) -> bool:

@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 
 from shared.envelope import Envelope
 from shared.reconcile import stored_messages
-from shared.signing import TrustedKeys, Untrusted
+from shared.signing import TrustedKeys, Untrusted, published_on
 from shared.streams import SUBJECT_PREFIX
 
 
@@ -56,7 +56,7 @@ async def audit_stream(js: JetStreamContext, trust: TrustedKeys) -> StreamAudit:
             tally.bad[message.seq] = "unreadable"
             continue
         reason = trust.check(envelope)
-        if reason is None and message.subject != envelope.nats_subject:
+        if reason is None and not published_on(envelope, message.subject):
             reason = Untrusted.WRONG_SUBJECT
         if reason == Untrusted.UNSIGNED:
             tally.unsigned += 1

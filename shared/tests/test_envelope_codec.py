@@ -290,7 +290,7 @@ def test_a_stored_envelope_reads_attributes_exactly_as_json_loads() -> None:
     assert lazy.streamversion == eager.streamversion == 2**64 + 1
     assert repr(lazy.actor) == repr(eager.actor) == "1.5"
     assert lazy == eager
-    odd = json.dumps({**attributes, "type": 0.1, "data": {"x": 1e-05}})
+    odd = json.dumps({**attributes, "causationid": 0.1, "data": {"x": 1e-05}})
     assert repr(Envelope.from_stored(odd)) == repr(Envelope.from_json(odd))
 
 
@@ -300,12 +300,39 @@ def test_a_stored_envelope_is_refused_as_the_eager_parse_refuses_it() -> None:
         ("{not json", json.JSONDecodeError),
         (json.dumps({**good, "specversion": "0.3"}), ValueError),
         (json.dumps({k: v for k, v in good.items() if k != "subject"}), KeyError),
-        (json.dumps(["not", "an", "object"]), AttributeError),
+        # What JSON can carry and no producer writes: refused as malformed (`ValueError`),
+        # never another error, so a consumer dead-letters it as unreadable.
+        (json.dumps(["not", "an", "object"]), ValueError),
+        ("null", ValueError),
+        ("1", ValueError),
+        (json.dumps({**good, "type": 0.1}), ValueError),
+        (json.dumps({**good, "type": ["haizhi.x.Y.v1"]}), ValueError),
+        (json.dumps({**good, "time": 0}), ValueError),
+        (json.dumps({**good, "time": None}), ValueError),
+        (json.dumps({**good, "streamversion": "3"}), ValueError),
+        (json.dumps({**good, "streamversion": True}), ValueError),
+        (json.dumps({**good, "streamversion": 2.0}), ValueError),
+        (
+            stdlib_canonical_json(good)
+            .decode()
+            .replace('"streamversion":1', '"streamversion":1e400'),
+            ValueError,
+        ),
+        ('{"data":' + "[" * 5000 + "]" * 5000 + "}", ValueError),
+        (
+            json.dumps({**good, "data": {"deep": "X"}}).replace('"X"', "[" * 995 + "]" * 995),
+            ValueError,
+        ),
     ):
         with pytest.raises(error):
             Envelope.from_json(broken)
         with pytest.raises(error):
             Envelope.from_stored(broken)
+    not_a_time = json.dumps({**good, "time": "yesterday"})
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        Envelope.from_json(not_a_time)
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        Envelope.from_stored(not_a_time).time  # noqa: B018 - parsed when first read
 
 
 def test_decoding_the_same_type_again_decodes_as_the_first_time() -> None:

@@ -192,6 +192,35 @@ def test_a_received_envelope_of_odd_types_is_refused_with_a_reason_never_raised(
     assert trust().check(received) == reason
 
 
+async def test_messages_no_producer_writes_are_dead_lettered_and_the_rest_flows(
+    consumer: Consumer, js: JetStreamContext, database: Database
+) -> None:
+    """Bytes that are JSON but not an envelope (not an object, a time or version of another
+    type, a version beyond any float, nesting too deep to read) and a signed event whose type
+    has no subject: each is dead-lettered, none stops the consumer; the real event after
+    them is applied."""
+    real = event("s-1", 1)
+    good = json.loads(real.to_json())
+    subject = real.nats_subject
+    for body in (
+        b"[]",
+        json.dumps({**good, "time": 0}).encode(),
+        json.dumps(good).replace('"streamversion": 1', '"streamversion": 1e400').encode(),
+        b'{"data":' + b"[" * 3000 + b"]" * 3000 + b"}",
+    ):
+        await js.publish(subject, body)
+    odd_type = signer("upstream").sign(replace(real, type="haizhi.upstream.NoVersion").sealed())
+    await js.publish(subject, odd_type.to_json())
+    await publish(js, real)
+
+    outcomes = await run_until_idle(consumer)
+
+    assert outcomes == [*[Outcome.DEAD_LETTERED] * 4, Outcome.UNTRUSTED, Outcome.APPLIED]
+    assert await applied(database) == [("s-1", 1, real.id)]
+    reasons = await dead_reasons(js)
+    assert reasons[-1] == "wrong-subject"
+
+
 def test_a_signature_is_the_keys_ed25519_signature_of_the_signed_bytes() -> None:
     """The store signs through libsodium: what it writes is exactly the RFC 8032 signature of
     the key (as `cryptography` computes it) over `signed_bytes()`, so any Ed25519 library,
