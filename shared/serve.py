@@ -13,6 +13,7 @@ delayed acknowledgement, up to 40 ms). Here the socket is taken as what it is.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import socket
 import sys
@@ -24,6 +25,8 @@ import uvicorn
 #: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
 KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 16384
+#: The exit status of a server that never started serving (as uvicorn's command gives).
+STARTUP_FAILURE = 3
 #: uvloop's event loop where it is installed (not on Windows): less CPU per command.
 LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
 
@@ -60,7 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     host, port = listener.getsockname()[:2]
     print(f"serving {args.app} on http://{host}:{port}", file=sys.stderr, flush=True)
-    uvicorn.Server(config).run(sockets=[listener])
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # a terminal's Ctrl-C reaches every child
+        server.run(sockets=[listener])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 if __name__ == "__main__":

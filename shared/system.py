@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
 DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
 #: Whether a child process can inherit a socket (`pass_fds`: not on Windows).
-PASS_FDS = os.name == "posix"
+PASS_FDS = sys.platform != "win32"
 
 
 async def apply_streams(operator_url: str) -> None:
@@ -80,7 +80,10 @@ def listen(preferred: int = 0, host: str = "127.0.0.1") -> socket.socket:
     """A listening TCP socket on `preferred`, else (taken, or 0) on a port the system picks."""
     for port in dict.fromkeys((preferred, 0)):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sys.platform == "win32":  # its SO_REUSEADDR would share a port another listens on
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:  # a port in TIME_WAIT may be taken again, a listened one not
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
             sock.listen(2048)  # another's bound, not yet listening socket may refuse it here

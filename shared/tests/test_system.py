@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
 
 from shared.serve import inherited
 from shared.system import listen
+
+APP = "shared.tests.serve_app:create_app"
 
 
 def test_a_preferred_port_that_is_free_is_the_one_listened_on() -> None:
@@ -46,3 +54,28 @@ def test_a_service_takes_its_inherited_socket_as_the_tcp_listener_it_is() -> Non
             assert taken.getsockname() == held.getsockname()
         finally:
             taken.close()
+
+
+def test_a_served_service_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """`haizhi up` in a terminal: Ctrl-C reaches every child of the process group. The
+    service serves on the inherited socket, then shuts down with status 0 and no traceback."""
+    with listen() as held:
+        out = (tmp_path / "serve.log").open("w+b")
+        served = subprocess.Popen(
+            [sys.executable, "-m", "shared.serve", "--fd", str(held.fileno()), APP],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=(held.fileno(),),
+        )
+        try:
+            url = f"http://127.0.0.1:{held.getsockname()[1]}/"
+            assert httpx.get(url, timeout=30).text == "ok"  # waits in the backlog until served
+            served.send_signal(signal.SIGINT)
+            assert served.wait(timeout=30) == 0
+        finally:
+            served.kill()
+            served.wait()
+    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    assert f"serving {APP} on {url.rstrip('/')}" in log
+    assert "Traceback" not in log
+    assert "KeyboardInterrupt" not in log
