@@ -91,23 +91,6 @@ GROUP_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-async def whatifs(env: Env, pg: bool) -> dict[str, Any]:
-    """Prototypes of recommended changes (bench.whatif), each against today's code."""
-    out: dict[str, Any] = {}
-    for name, measure in (
-        ("append_sqlite", append.whatif_sqlite),
-        ("consume", messaging.whatif_consume),
-        ("rebuild", rebuild.whatif),
-    ):
-        env.close()
-        print(f"· whatif {name} …", flush=True)
-        out[name] = await measure(env)
-    if pg:
-        print("· whatif append_postgres …", flush=True)
-        out["append_postgres_8w"] = await append.whatif_postgres(env)
-    return out
-
-
 #: name -> (runs only with PostgreSQL, group)
 GROUPS: dict[str, tuple[bool, Group]] = {
     "append": (False, _append),
@@ -141,7 +124,7 @@ async def run(args: argparse.Namespace) -> int:
     pg_url = postgres_url()
     workdir = Path(tempfile.mkdtemp(prefix="haizhi-bench-"))
     env = Env(workdir, sizes, pg_url)
-    chosen = [] if args.only == ["none"] else args.only or [*GROUPS, "growth"]
+    chosen = args.only or [*GROUPS, "growth"]
     values: dict[str, float | None] = dict.fromkeys(KEYS)
     figures: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -164,15 +147,6 @@ async def run(args: argparse.Namespace) -> int:
                 errors[name] = traceback.format_exc()
                 print(errors[name], file=sys.stderr, flush=True)
             seconds[name] = round(time.perf_counter() - began, 1)
-        whatif_figures: dict[str, Any] | None = None
-        if args.whatif:
-            began = time.perf_counter()
-            try:
-                whatif_figures = await whatifs(env, pg_url is not None)
-            except Exception:
-                errors["whatif"] = traceback.format_exc()
-                print(errors["whatif"], file=sys.stderr, flush=True)
-            seconds["whatif"] = round(time.perf_counter() - began, 1)
         growth_table: dict[str, Any] | None = None
         if "growth" in chosen:
             print("· growth …", flush=True)
@@ -206,7 +180,6 @@ async def run(args: argparse.Namespace) -> int:
         "sizes": sizes.__dict__,
         "figures": figures,
         "growth": growth_table,
-        "whatif": whatif_figures,
         "seconds": {**seconds, "total": round(time.perf_counter() - started, 1)},
         "errors": errors,
     }
@@ -225,13 +198,10 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=[*GROUPS, "growth", "none"],
-        help="run only these groups (none: only --whatif)",
+        choices=[*GROUPS, "growth"],
+        help="run only these groups",
     )
     parser.add_argument("--out", type=Path, help="where to write the results (JSON)")
-    parser.add_argument(
-        "--whatif", action="store_true", help="also measure the prototypes in bench/whatif.py"
-    )
     args = parser.parse_args()
     # The services log every request and command; a benchmark wants only warnings.
     configure_logging(json=False, level="WARNING")

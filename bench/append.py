@@ -34,23 +34,20 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import Database, async_database_url, open_database
+from shared.db import Database, open_database
 from shared.envelope import GENESIS, Envelope, format_time, new_id
 from shared.migrate import upgrade
 from shared.store import EventStore
 from shared.testkit.keys import signer
 from shared.tests.toy import Count, Counted, TotalsProjection, metadata, registry, tally, totals
 
-from . import whatif
 from .common import (
     CTX,
     META,
     NOW,
     Env,
     Figure,
-    Round,
     Stopwatch,
     cpu_per_op,
     event_rows,
@@ -59,7 +56,6 @@ from .common import (
     open_streams,
     paired,
     paired_cpu,
-    ratio,
     sqlite_connect,
     sqlite_file,
 )
@@ -395,134 +391,3 @@ async def postgres_ratio(env: Env) -> tuple[Figure, Figure]:
         },
     )
     return append, syncs
-
-
-async def whatif_sqlite(env: Env) -> dict[str, Any]:
-    """The SQLite append with each prototype of bench.whatif, against the same raw baseline."""
-    n = env.sizes.append_sqlite
-    batch = itertools.count()
-    async with (
-        env.sqlite("whatif-stock") as stock,
-        env.sqlite("whatif-lean") as lean,
-        env.sqlite("whatif-inline") as inline_base,
-        env.sqlite("whatif-inline-plain") as inline_plain_base,
-        env.sqlite("whatif-raw") as raw_db,
-    ):
-        await whatif.outbox_trigger(lean)
-        await whatif.outbox_trigger(inline_base)
-        inline = whatif.inline_sqlite(sqlite_file(inline_base), inline_base)
-        inline_plain = whatif.inline_sqlite(sqlite_file(inline_plain_base), inline_plain_base)
-        raw = sqlite_connect(sqlite_file(raw_db))
-
-        def trial(db: Database, store: EventStore | None) -> Round:
-            async def one_round() -> tuple[int, float, float]:
-                streams = await open_streams(db, f"s{next(batch)}", n, store=store)
-                return (await run_commands(db, streams, 1, store)).done(n)
-
-            return one_round
-
-        async def raw_round() -> tuple[int, float]:
-            rows = event_rows(f"r{next(batch)}", n)
-            started = time.perf_counter()
-            for row in rows:
-                raw.execute("BEGIN IMMEDIATE")
-                raw.execute(INSERT_SQLITE, row)
-                raw.execute("COMMIT")
-            return n, time.perf_counter() - started
-
-        try:
-            rates = await interleave(
-                {
-                    "today": trial(stock, None),
-                    "head_from_load": trial(stock, whatif.HeadFromLoad(stock, "toy")),
-                    "head_from_load+outbox_trigger": trial(
-                        lean, whatif.HeadFromLoad(lean, "toy", trigger_outbox=True)
-                    ),
-                    "inline_driver": trial(inline_plain, None),
-                    "inline_driver+head_from_load+outbox_trigger": trial(
-                        inline, whatif.HeadFromLoad(inline, "toy", trigger_outbox=True)
-                    ),
-                    "sqlite3": raw_round,
-                },
-                env.sizes.rounds,
-            )
-        finally:
-            raw.close()
-            await inline.engine.dispose()
-            await inline_plain.engine.dispose()
-    base = rates["sqlite3"]["per_s"]
-    return {
-        name: {"per_s": r["per_s"], "ratio_to_raw": ratio(r["per_s"], base)}
-        for name, r in rates.items()
-    }
-
-
-async def whatif_postgres(env: Env) -> dict[str, Any]:
-    """Eight writers on PostgreSQL: today, the leaner append, and group commit's commit_delay."""
-    url = env.pg_url
-    assert url is not None
-    n = env.sizes.append_postgres
-    batch = itertools.count()
-    admin = await asyncpg.connect(asyncpg_dsn(url))
-    syncs: dict[str, list[float]] = {}
-    async with env.pg_schema("whatif_today") as today, env.pg_schema("whatif_lean") as lean:
-        setups = {today: open_database(url, schema=today), lean: open_database(url, schema=lean)}
-        for db in setups.values():
-            await upgrade(db)
-        await whatif.outbox_trigger(setups[lean])
-
-        def trial(name: str, schema: str, lean_store: bool, settings: dict[str, str]) -> Round:
-            async def one_round() -> tuple[int, float]:
-                setup_store = (
-                    whatif.HeadFromLoad(setups[schema], "toy", trigger_outbox=True)
-                    if lean_store
-                    else None
-                )
-                streams = await open_streams(
-                    setups[schema], f"s{next(batch)}", n, store=setup_store
-                )
-                engine = create_async_engine(
-                    async_database_url(url),
-                    pool_size=WRITERS,
-                    max_overflow=WRITERS,
-                    connect_args={"server_settings": {"search_path": schema, **settings}},
-                )
-                db = Database(url, engine, engine)
-                store = whatif.HeadFromLoad(db, "toy", trigger_outbox=True) if lean_store else None
-                async with engine.connect() as warm:
-                    await warm.execute(text("SELECT 1"))
-                await asyncio.sleep(0.3)
-                syncs_before, commits_before = await _pg_counters(admin)
-                seconds = (await run_commands(db, streams, WRITERS, store)).seconds
-                await engine.dispose()
-                await asyncio.sleep(0.3)
-                syncs_after, commits_after = await _pg_counters(admin)
-                commits = commits_after - commits_before
-                syncs.setdefault(name, []).append((syncs_after - syncs_before) / max(1, commits))
-                return n, seconds
-
-            return one_round
-
-        delay = {"commit_delay": "500", "commit_siblings": "2"}
-        try:
-            rates = await interleave(
-                {
-                    "today": trial("today", today, False, {}),
-                    "head_from_load+outbox_trigger": trial("lean", lean, True, {}),
-                    "today+commit_delay_500us": trial("delay", today, False, delay),
-                },
-                env.sizes.rounds,
-            )
-        finally:
-            for db in setups.values():
-                await db.dispose()
-            await admin.close()
-    names = {"today": "today", "lean": "head_from_load+outbox_trigger"}
-    names["delay"] = "today+commit_delay_500us"
-    return {
-        names[key]: {
-            "commands_per_s": rates[names[key]]["per_s"],
-            "wal_syncs_per_commit": round(statistics.median(values[1:] or values), 3),
-        }
-        for key, values in syncs.items()
-    }

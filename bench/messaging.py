@@ -50,7 +50,6 @@ from shared.testkit.bus import foreign_event
 from shared.testkit.keys import trust
 from shared.tests.toy import Open, TotalsProjection, metadata, registry, tally
 
-from . import whatif
 from .common import (
     CTX,
     NOW,
@@ -371,16 +370,6 @@ async def consume_ratio(env: Env) -> Figure:
         "handler": "no-op: the figure is the consumer's own cost (inbox row, transaction, ack)",
         "baseline": "raw durable pull consumer: fetch(64), json.loads, inbox rows by one "
         "executemany in a sqlite3 BEGIN IMMEDIATE … COMMIT, then ack each",
-    }
-
-
-async def whatif_consume(env: Env) -> dict[str, Any]:
-    rates = await _consume_rates(
-        env, {"consumer": Consumer, "batch_consumer": whatif.BatchConsumer, "raw": None}
-    )
-    base = rates["raw"]["per_s"]
-    return {
-        k: {"per_s": r["per_s"], "ratio_to_raw": ratio(r["per_s"], base)} for k, r in rates.items()
     }
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
-from typing import Any
 
 from sqlalchemy import MetaData
 
@@ -25,7 +23,6 @@ from shared.projection import REBUILD_PAGE, replay
 from shared.store import EventStore
 from shared.tests.toy import TotalsProjection, registry, totals
 
-from . import whatif as prototypes
 from .common import (
     Env,
     Figure,
@@ -130,30 +127,3 @@ async def figures(env: Env) -> tuple[Figure, Figure]:
             {**shared_raw, "cpu_us_per_op": cpu_per_op(rates, "replay", "naive")},
         ),
     )
-
-
-async def whatif(env: Env) -> dict[str, Any]:
-    """Today's replay against set-based page writes (bench.whatif.replay_batched)."""
-    n = max(env.sizes.rebuild, 3 * PAGE)
-    scratch_ids = itertools.count()
-    async with env.sqlite("whatif-rebuild") as db:
-        await open_streams(db, "s", n // 10, per_stream=10)
-        up_to = await EventStore(db, "toy").last_position()
-
-        async def today() -> tuple[int, float, float]:
-            return await rebuild_rate(db, next(scratch_ids), up_to)
-
-        async def batched() -> tuple[int, float]:
-            scratch = MetaData()
-            table = totals.to_metadata(scratch, name=f"bench_totals_{next(scratch_ids)}")
-            async with db.engine.begin() as conn:
-                await conn.run_sync(scratch.create_all)
-            started = time.perf_counter()
-            applied = await prototypes.replay_batched(db, registry, table, up_to, PAGE)
-            elapsed = time.perf_counter() - started
-            async with db.engine.begin() as conn:
-                await conn.run_sync(scratch.drop_all)
-            return applied, elapsed
-
-        rates = await interleave({"replay": today, "replay_batched": batched}, env.sizes.rounds)
-    return {k: {"per_s": r["per_s"]} for k, r in rates.items()}
