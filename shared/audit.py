@@ -33,7 +33,7 @@ from shared.envelope import Envelope
 from shared.problems import jsonable
 from shared.projection import TableProjection, rebuild_and_compare
 from shared.reconcile import reconcile, stored_messages
-from shared.signing import TrustedKeys
+from shared.signing import TrustedKeys, published_on
 from shared.store import EventStore
 
 Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
@@ -121,21 +121,48 @@ def timeline_entry(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-async def case_timeline(js: JetStreamContext, case_id: str) -> list[dict[str, Any]]:
+#: A timeline entry's `signature` when the event verified under a trusted key of its service.
+VERIFIED = "verified"
+
+
+async def case_timeline(
+    js: JetStreamContext, case_id: str, trust: TrustedKeys
+) -> list[dict[str, Any]]:
     """Every service's events about one case, from `HAIZHI`, by the time each was recorded.
 
     The stream's own order is the order of publication, and two services' relays publish
     independently; the events' times (one clock) put a cause before its effect. Events of one
     instant keep their order in the stream.
+
+    The stream may hold what a consumer refused, so each entry says what its signature is:
+    `verified`, or the reason it is refused (`unsigned`, `bad-signature`, … as in
+    shared/signing.py). A message that is no envelope, or that cannot be placed (a type with
+    no subject of its own, a time without an offset), is left out.
     """
     if not _CASE_ID.fullmatch(case_id):
         raise ValueError(f"not a case id: {case_id!r}")
     found = []
     async for message in stored_messages(js, f"haizhi.*.{case_id}.>"):
-        with contextlib.suppress(ValueError, KeyError):
-            found.append((Envelope.from_json(message.data), message.seq))
+        try:
+            envelope = Envelope.from_json(message.data)
+        except (ValueError, KeyError, TypeError):
+            continue
+        if envelope.time.tzinfo is None or not published_on(envelope, message.subject):
+            continue
+        found.append((envelope, message.seq, trust.check(envelope) or VERIFIED))
     found.sort(key=lambda item: (item[0].time, item[1]))
-    return [timeline_entry(envelope) | {"stream_sequence": seq} for envelope, seq in found]
+    return [
+        timeline_entry(envelope) | {"stream_sequence": seq, "signature": signature}
+        for envelope, seq, signature in found
+    ]
+
+
+def verified_data(events: Sequence[dict[str, Any]]) -> list[object]:
+    """The data of a timeline's verified events: what may place a case in a jurisdiction (a
+    forged event naming one must not open a case to that jurisdiction's auditors). Events,
+    none of them verified: a case naming no jurisdiction (nationwide auditors only)."""
+    verified = [event["data"] for event in events if event["signature"] == VERIFIED]
+    return verified if verified or not events else [{}]
 
 
 async def case_as_of(
@@ -223,14 +250,16 @@ def audit_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/audit", tags=["audit"])
 
+    def keys(request: Request) -> TrustedKeys:
+        return trusted(request) if trusted is not None else TrustedKeys()
+
     @router.get("/verify", summary="Hash chains intact, and the stream holds exactly our events")
     async def verify(request: Request, auditor: Auditor) -> dict[str, Any]:
         require_nationwide(auditor)
         db, store, js = parts(request)
         breaks = await store.verify()
         report = await reconcile(db, js, service, repair=False)
-        keys = trusted(request) if trusted is not None else TrustedKeys()
-        signatures = await store.verify_signatures(keys)
+        signatures = await store.verify_signatures(keys(request))
         return {
             "service": service,
             "ok": not breaks and report.clean and signatures.clean,
@@ -281,8 +310,8 @@ def audit_router(
         limit, cursor = page
         after = _timeline_after(cursor)
         _db, _store, js = parts(request)
-        events = await case_timeline(js, case_id)
-        require_case_in_scope(auditor, (event["data"] for event in events))
+        events = await case_timeline(js, case_id, keys(request))
+        require_case_in_scope(auditor, verified_data(events))
         if after is not None:
             events = [e for e in events if _timeline_key(e) > after]
         found = page_of(events, limit, lambda e: f"{e['time']}~{e['stream_sequence']}")
@@ -300,8 +329,8 @@ def audit_router(
         _db, store, js = parts(request)
         if not nationwide(auditor):  # the case's jurisdiction, from every service's events
             ours = [envelope.data for envelope in await store.read_case(case_id)]
-            events = await case_timeline(js, case_id)
-            require_case_in_scope(auditor, [*ours, *(event["data"] for event in events)])
+            events = await case_timeline(js, case_id, keys(request))
+            require_case_in_scope(auditor, [*ours, *verified_data(events)])
         streams = await case_as_of(store, registry, deciders, case_id, time)
         return {"service": service, "case_id": case_id, "as_of": time, "streams": streams}
 

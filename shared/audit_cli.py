@@ -119,7 +119,10 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
         )
         if not args.json:
             for e in out["events"]:
-                print(f"{e['time']}  {e['service']:<11} {e['event']:<32} by {e['actor']}")
+                refused = (
+                    "" if e["signature"] == "verified" else f"  [NOT VERIFIED: {e['signature']}]"
+                )
+                print(f"{e['time']}  {e['service']:<11} {e['event']:<32} by {e['actor']}{refused}")
             print(f"{len(out['events'])} events in case {args.case_id}")
             return 0
     elif args.tool in ("verify", "reconcile"):

@@ -53,10 +53,12 @@ def assert_audit_clean(data_dir: Path) -> None:
 
 
 def timeline(data_dir: Path, case_id: str) -> list[dict[str, Any]]:
-    """The case's whole life across the services, as `haizhi audit timeline` reads it."""
+    """The case's whole life across the services, as `haizhi audit timeline` reads it; every
+    event on the stream signed by its own service, and verified so by the one answering."""
     status, out = haizhi(data_dir, "timeline", case_id)
     assert status == 0
     events: list[dict[str, Any]] = out["events"]
+    assert {e["signature"] for e in events} <= {"verified"}, events
     return events
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 
 from shared.testkit.service import RunningService
@@ -87,3 +90,45 @@ async def test_an_unknown_case_has_an_empty_timeline_for_any_auditor(
 
     assert read.status_code == 200
     assert read.json()["events"] == []
+
+
+async def test_a_timeline_marks_what_did_not_verify_and_is_not_scoped_by_it(
+    service: RunningService,
+) -> None:
+    """The stream may hold what no producer wrote: a forged event naming another prefecture,
+    bytes that are no envelope, one of a type without a subject, one timed without an
+    offset. The timeline answers (never a 500), marks each event's signature, leaves out what
+    it cannot place, and only verified events decide whose jurisdiction the case is in."""
+    case_id = await submitted_case(service)
+    subject = f"haizhi.application.{case_id}.ApplicationSubmitted"
+    path = f"/audit/cases/{case_id}/timeline"
+    nationwide = auditor(service, "CN")
+    real = (await service.client.get(path, headers=nationwide)).json()["events"]
+    last = (await service.kernel.store.read_case(case_id))[-1]
+    forged = replace(
+        last,
+        id="01J0FORGED0000000000000000",
+        actor="mallory",
+        data={**last.data, "jurisdiction": "5302", "prefecture": "5302"},
+        sigkeyid=None,
+        signature=None,
+    ).sealed()  # a valid hash, no signature
+    attributes = json.loads(forged.to_json())
+    for body in (
+        forged.to_json(),
+        b"[]",
+        json.dumps({**attributes, "time": "2030-01-01T00:00:00"}).encode(),  # no offset
+        json.dumps({**attributes, "type": "haizhi.application.X"}).encode(),  # no subject
+    ):
+        await service.bus.publish(subject, body)
+
+    read = await service.client.get(path, headers=nationwide)
+
+    assert read.status_code == 200, read.text
+    events = read.json()["events"]
+    assert [e["signature"] for e in events] == ["verified"] * len(real) + ["unsigned"]
+    assert events[-1]["actor"] == "mallory"
+    refused = await service.client.get(path, headers=auditor(service, "5302"))
+    assert refused.status_code == 403, refused.text
+    allowed = await service.client.get(path, headers=auditor(service, "5301"))
+    assert allowed.status_code == 200, allowed.text
