@@ -24,7 +24,7 @@ from shared.db import Database, DriverSQL, driver_rows
 from shared.decider import ConcurrencyConflict
 from shared.envelope import GENESIS, Envelope, format_time, new_id
 from shared.schema import events
-from shared.signing import Signer, TrustedKeys, Untrusted
+from shared.signing import Signer, TrustedKeys, Untrusted, owned_by
 
 #: Expected version for "whatever the stream is at": only for facts that cannot conflict.
 ANY_VERSION = -1
@@ -437,7 +437,7 @@ class EventStore:
                 reason = trust.check(envelope)
                 if reason == Untrusted.UNSIGNED and int(row.position) < cutover:
                     report.unsigned_legacy += 1
-                elif reason is None and envelope.service != self.service:
+                elif reason is None and not owned_by(envelope, self.service):
                     report.bad[str(row.event_id)] = Untrusted.WRONG_SERVICE
                 elif reason is not None:
                     report.bad[str(row.event_id)] = reason

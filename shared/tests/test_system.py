@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+import uvicorn
 
-from shared.serve import inherited
-from shared.system import listen
+from shared.serve import main as serve_main
+from shared.system import PASS_FDS, listen
 
 APP = "shared.tests.serve_app:create_app"
+#: Handing a socket to a child process (and so `shared.serve`) is POSIX's alone.
+posix_only = pytest.mark.skipif(not PASS_FDS, reason="no socket inheritance on Windows")
 
 
 def test_a_preferred_port_that_is_free_is_the_one_listened_on() -> None:
@@ -42,12 +46,23 @@ def test_a_port_held_for_one_service_is_never_handed_to_another() -> None:
             pass  # already accepting into its backlog, before any process serves it
 
 
-def test_a_service_takes_its_inherited_socket_as_the_tcp_listener_it_is() -> None:
+@posix_only
+def test_a_service_serves_its_inherited_socket_as_the_tcp_listener_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """uvicorn's own `--fd` wraps any descriptor as a Unix socket, and uvloop then serves a
-    TCP listener as a pipe, without `TCP_NODELAY`: `shared.serve` reads the real family."""
+    TCP listener as a pipe, without `TCP_NODELAY`: `shared.serve` hands uvicorn the socket
+    with the family and type the descriptor really has."""
+    handed: list[socket.socket] = []
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        handed.extend(sockets or [])
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     with listen() as held:
-        duplicate = os.dup(held.fileno())
-        taken = inherited(duplicate)
+        serve_main(["--fd", str(os.dup(held.fileno())), APP])
+        (taken,) = handed
         try:
             assert taken.family == socket.AF_INET
             assert taken.type == socket.SOCK_STREAM
@@ -56,17 +71,19 @@ def test_a_service_takes_its_inherited_socket_as_the_tcp_listener_it_is() -> Non
             taken.close()
 
 
+@posix_only
 def test_a_served_service_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     """`haizhi up` in a terminal: Ctrl-C reaches every child of the process group. The
     service serves on the inherited socket, then shuts down with status 0 and no traceback."""
     with listen() as held:
-        out = (tmp_path / "serve.log").open("w+b")
-        served = subprocess.Popen(
-            [sys.executable, "-m", "shared.serve", "--fd", str(held.fileno()), APP],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=(held.fileno(),),
-        )
+        log_file = tmp_path / "serve.log"
+        with log_file.open("wb") as out:
+            served = subprocess.Popen(
+                [sys.executable, "-m", "shared.serve", "--fd", str(held.fileno()), APP],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(held.fileno(),),
+            )
         try:
             url = f"http://127.0.0.1:{held.getsockname()[1]}/"
             assert httpx.get(url, timeout=30).text == "ok"  # waits in the backlog until served
@@ -75,7 +92,7 @@ def test_a_served_service_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         finally:
             served.kill()
             served.wait()
-    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    log = log_file.read_text(encoding="utf-8")
     assert f"serving {APP} on {url.rstrip('/')}" in log
     assert "Traceback" not in log
     assert "KeyboardInterrupt" not in log
