@@ -73,7 +73,7 @@ from shared.envelope import Envelope, format_time
 from shared.faults import is_transient
 from shared.logging import get_logger
 from shared.schema import inbox
-from shared.signing import TrustedKeys, published_on
+from shared.signing import TrustedKeys
 from shared.streams import DLQ_SUBJECT_PREFIX, STREAM
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
@@ -274,10 +274,7 @@ class Consumer:
         trusted key of the service that owns its type and source, on its own subject."""
         if self.trust is None:
             return "no-trusted-keys"
-        reason = self.trust.check(envelope)
-        if reason is None and not published_on(envelope, message.subject):
-            return "wrong-subject"
-        return reason
+        return self.trust.check_received(envelope, message.subject)
 
     async def _process(self, message: Msg, envelope: Envelope) -> str:
         for _ in range(5):  # policies retry on a concurrency conflict

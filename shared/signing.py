@@ -218,6 +218,14 @@ class TrustedKeys:
         prepared = self.prepare(envelope)
         return prepared if isinstance(prepared, str) else prepared.run()
 
+    def check_received(self, envelope: Envelope, subject: str) -> str | None:
+        """`check` of an envelope received on `subject`, which must be its own (the NATS
+        subject is derived from the type, so the signature does not cover it)."""
+        reason = self.check(envelope)
+        if reason is None and not published_on(envelope, subject):
+            return Untrusted.WRONG_SUBJECT
+        return reason
+
     def prepare(self, envelope: Envelope) -> str | Verification:
         """Every step of `check` before the Ed25519 verification: the reason to refuse
         `envelope` already, or the `Verification` still to run (on any thread)."""
@@ -228,8 +236,6 @@ class TrustedKeys:
             return Untrusted.UNKNOWN_KEY
         if type(envelope.signature) is not str:
             return Untrusted.BAD_SIGNATURE
-        if type(envelope.hash) is not str:
-            return Untrusted.BAD_HASH
         try:
             hashed, signed = envelope.covered_bytes()
         except (ValueError, TypeError, RecursionError):  # NaN, Infinity: no canonical JSON

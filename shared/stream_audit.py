@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 
 from shared.envelope import Envelope
 from shared.reconcile import stored_messages
-from shared.signing import TrustedKeys, Untrusted, published_on
+from shared.signing import TrustedKeys, Untrusted
 from shared.streams import SUBJECT_PREFIX
 
 
@@ -55,9 +55,7 @@ async def audit_stream(js: JetStreamContext, trust: TrustedKeys) -> StreamAudit:
         except (ValueError, KeyError, TypeError):
             tally.bad[message.seq] = "unreadable"
             continue
-        reason = trust.check(envelope)
-        if reason is None and not published_on(envelope, message.subject):
-            reason = Untrusted.WRONG_SUBJECT
+        reason = trust.check_received(envelope, message.subject)
         if reason == Untrusted.UNSIGNED:
             tally.unsigned += 1
         elif reason is not None:
