@@ -120,6 +120,16 @@ def _plain(value: Any) -> bool:
     return False
 
 
+def _well_typed(attrs: dict[str, Any]) -> bool:
+    """Whether the attributes every reader takes as they are have the one type each must
+    have (a `KeyError` where one is missing)."""
+    return (
+        type(attrs["type"]) is str
+        and type(attrs["time"]) is str
+        and type(attrs["streamversion"]) is int
+    )
+
+
 def _plain_within_depth(value: Any) -> bool:
     """`_plain(value)`, False where it is nested too deeply to walk."""
     try:
@@ -310,9 +320,7 @@ class Envelope:
             type(attrs) is not dict
             or attrs.get("specversion") != SPEC_VERSION
             or not attrs.keys() >= _REQUIRED
-            or type(attrs["type"]) is not str
-            or type(attrs["time"]) is not str
-            or type(attrs["streamversion"]) is not int  # a float: beyond 64 bits, read exactly
+            or not _well_typed(attrs)  # a float version: beyond 64 bits, read exactly
             or not _plain_within_depth(attrs["data"])
         ):
             return Envelope.from_json(raw, position)  # reads exactly, or raises as it does
@@ -333,9 +341,11 @@ class Envelope:
             raise ValueError(f"an envelope is a JSON object, not {type(attrs).__name__}")
         if attrs.get("specversion") != SPEC_VERSION:
             raise ValueError(f"unsupported CloudEvents specversion {attrs.get('specversion')!r}")
-        for name, kind in _TYPED:
-            if type(attrs[name]) is not kind:
-                raise ValueError(f"{name} must be a {kind.__name__}, not {attrs[name]!r:.40}")
+        if not _well_typed(attrs):
+            raise ValueError(
+                "type and time must be strings and streamversion an integer, not "
+                f"{attrs['type']!r:.40}, {attrs['time']!r:.40}, {attrs['streamversion']!r:.40}"
+            )
         return cls(
             id=attrs["id"],
             source=attrs["source"],
@@ -357,8 +367,6 @@ class Envelope:
         )
 
 
-#: The attributes every reader takes as they are, and the one type each must have.
-_TYPED = (("type", str), ("time", str), ("streamversion", int))
 _FIELD_NAMES = tuple(f.name for f in fields(Envelope))
 #: What `from_attributes` reads with `attrs[...]` (the others with `attrs.get`).
 _REQUIRED = frozenset(
