@@ -17,34 +17,32 @@ import contextlib
 import importlib.util
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 
-#: Against slow and greedy clients: idle keep-alive connections close after 5 s, a request's
-#: head may hold at most 16 KiB. uvicorn has no deadline for a head sent slowly; production
-#: puts a proxy in front with one (docs/runbook.md, "HTTP edges").
-KEEP_ALIVE_S = 5
-MAX_HEAD_BYTES = 16384
+#: uvicorn's settings for every service: its access log off (ours logs each request); against
+#: slow and greedy clients, idle keep-alive connections closed after 5 s and a request's head
+#: held to 16 KiB (uvicorn has no deadline for a head sent slowly; production puts a proxy in
+#: front with one, docs/runbook.md, "HTTP edges"); uvloop's event loop where it is installed
+#: (not on Windows): less CPU per command.
+SETTINGS: dict[str, Any] = {
+    "access_log": False,
+    "timeout_keep_alive": 5,
+    "h11_max_incomplete_event_size": 16384,
+    "loop": "uvloop" if importlib.util.find_spec("uvloop") else "auto",
+}
 #: The exit status of a server that never started serving (as uvicorn's command gives).
 STARTUP_FAILURE = 3
-#: uvloop's event loop where it is installed (not on Windows): less CPU per command.
-LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
 
 
 def uvicorn_options() -> list[str]:
-    """The same settings as uvicorn's command-line options (where no socket is passed)."""
-    loop = ["--loop", LOOP] if LOOP != "auto" else []
-    return [
-        "--no-access-log",
-        "--timeout-keep-alive", str(KEEP_ALIVE_S),
-        "--h11-max-incomplete-event-size", str(MAX_HEAD_BYTES),
-        *loop,
-    ]  # fmt: skip
-
-
-def inherited(fd: int) -> socket.socket:
-    """The listening socket at descriptor `fd`, its family and type read from the descriptor."""
-    return socket.socket(fileno=fd)
+    """`SETTINGS` as uvicorn's command-line options (where no socket is handed down)."""
+    options = []
+    for name, value in SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        options += [flag.replace("--", "--no-", 1)] if value is False else [flag, str(value)]
+    return options
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,15 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="the inherited listening socket")
     parser.add_argument("app", help="module:factory of the ASGI app")
     args = parser.parse_args(argv)
-    listener = inherited(args.fd)
-    config = uvicorn.Config(
-        args.app,
-        factory=True,
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-        loop=LOOP,
-    )
+    listener = socket.socket(fileno=args.fd)  # its family and type read from the descriptor
+    config = uvicorn.Config(args.app, factory=True, **SETTINGS)
     host, port = listener.getsockname()[:2]
     print(f"serving {args.app} on http://{host}:{port}", file=sys.stderr, flush=True)
     server = uvicorn.Server(config)

@@ -78,22 +78,27 @@ class RestartPolicy:
 
 def listen(preferred: int = 0, host: str = "127.0.0.1") -> socket.socket:
     """A listening TCP socket on `preferred`, else (taken, or 0) on a port the system picks."""
-    for port in dict.fromkeys((preferred, 0)):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if sys.platform == "win32":  # its SO_REUSEADDR would share a port another listens on
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        else:  # a port in TIME_WAIT may be taken again, a listened one not
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-            sock.listen(2048)  # another's bound, not yet listening socket may refuse it here
-        except OSError:
-            sock.close()
-            if port == 0:
-                raise
-            continue
-        return sock
-    raise AssertionError("unreachable")
+    try:
+        return _listening(host, preferred)
+    except OSError:
+        if not preferred:
+            raise
+        return _listening(host, 0)
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sys.platform == "win32":  # its SO_REUSEADDR would share a port another listens on
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    else:  # a port in TIME_WAIT may be taken again, a listened one not
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # another's bound, not yet listening socket may refuse it here
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 @dataclass
