@@ -36,12 +36,6 @@ def test_a_port_held_for_one_service_is_never_handed_to_another() -> None:
         port = held.getsockname()[1]
         with listen(port) as other:
             assert other.getsockname()[1] != port
-        others = [listen() for _ in range(50)]
-        try:
-            assert port not in {s.getsockname()[1] for s in others}
-        finally:
-            for s in others:
-                s.close()
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # already accepting into its backlog, before any process serves it
 
