@@ -25,6 +25,8 @@ from nats.js.kv import KeyValue
 from shared.logging import get_logger
 
 BUCKET = "HAIZHI_CLOCK"
+#: The JetStream stream behind the bucket.
+CLOCK_STREAM = f"KV_{BUCKET}"
 KEY = "now"
 
 log = get_logger(__name__)
@@ -132,12 +134,20 @@ class ClockSetting:
         return cls.running(timedelta(seconds=float(stored.get("offset_seconds", 0))))
 
 
-async def _bucket(js: JetStreamContext) -> KeyValue:
+async def _bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
         # Creating an existing bucket with the same configuration is a no-op, so racing is safe.
-        return await js.create_key_value(bucket=BUCKET, history=16)
+        return await js.create_key_value(bucket=BUCKET, history=16, replicas=replicas)
+
+
+async def ensure_clock(js: JetStreamContext, replicas: int) -> None:
+    """The clock's bucket at `replicas` (the operator's: a service may only create it)."""
+    await _bucket(js, replicas)
+    info = await js.stream_info(CLOCK_STREAM)
+    if info.config.num_replicas != replicas:
+        await js.update_stream(info.config.evolve(num_replicas=replicas))
 
 
 async def _read(kv: KeyValue) -> tuple[ClockSetting, int]:
@@ -210,10 +220,12 @@ class SharedDevClock:
 
     @classmethod
     async def connect(
-        cls, js: JetStreamContext, *, environment: str = "development"
+        cls, js: JetStreamContext, *, environment: str = "development", replicas: int = 1
     ) -> SharedDevClock:
+        """Follow the shared clock; its bucket is made (at `replicas`) if no one has yet."""
         if environment == "production":
             raise RuntimeError("the shared development clock is refused in production")
+        await _bucket(js, replicas)
         watcher, setting = await cls._watch(js)
         clock = cls(js, watcher, setting)
         clock._task = asyncio.create_task(clock._follow(watcher), name="shared-dev-clock")

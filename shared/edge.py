@@ -115,7 +115,7 @@ class LinkEvents:
 
 
 def new_broker(
-    url: str,
+    url: str | list[str],
     service: str,
     user: str | None = None,
     password: str | None = None,

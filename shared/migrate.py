@@ -2,18 +2,36 @@
 
 A service passes the folder of its revisions (its read-model tables); they live on their own
 branch that depends on the kernel's. `create_all` is never used on a production database.
+
+In development a service migrates its own database as it starts. A deployment with replicas
+runs the migrations once, as their own step (`python -m shared.migrate
+services.<name>.main:spec`: the image's migration command), and starts the services with
+`HAIZHI_MIGRATE_ON_START=false`: each then only checks that its schema is at least what its
+code needs (`require_current`) and refuses to start otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Connection
 
-from shared.db import Database
+from shared.db import Database, open_database
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,3 +55,89 @@ async def upgrade(db: Database, version_locations: list[Path] | None = None) -> 
 
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
+
+
+class SchemaBehind(RuntimeError):
+    """The database lacks revisions this code needs: run the migrations first."""
+
+
+def _applied(script: ScriptDirectory, current: tuple[str, ...]) -> tuple[set[str], set[str]]:
+    """The revisions the database holds (its heads and all below them) and its unknown heads."""
+    applied: set[str] = set()
+    unknown: set[str] = set()
+    for head in current:
+        try:
+            applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+        except RevisionError:  # a revision of newer code than this
+            unknown.add(head)
+    return applied, unknown
+
+
+async def require_current(db: Database, version_locations: list[Path] | None = None) -> None:
+    """Refuse (`SchemaBehind`) a database that lacks a revision of this code.
+
+    A schema newer than the code (a revision this code does not know) is accepted: in a rolling
+    upgrade the new code's migrations run first and the old replicas keep serving, which is
+    why a migration must keep the previous release working (expand, then contract).
+    """
+    script = ScriptDirectory.from_config(_config(version_locations or []))
+
+    def current(connection: Connection) -> tuple[str, ...]:
+        return MigrationContext.configure(connection).get_current_heads()
+
+    async with db.engine.connect() as conn:
+        heads = await conn.run_sync(current)
+    applied, unknown = _applied(script, heads)
+    missing = sorted(set(script.get_heads()) - applied)
+    if unknown:
+        log.warning("the schema is newer than this code", unknown=sorted(unknown))
+    elif missing:
+        raise SchemaBehind(
+            f"the database lacks migrations {', '.join(missing)}: run "
+            "`python -m shared.migrate <service module>:spec` (the migration job) first"
+        )
+
+
+class MigrationSettings(BaseSettings):
+    """What the one-shot migration needs: the service's database, from `HAIZHI_*`."""
+
+    model_config = SettingsConfigDict(env_prefix="HAIZHI_", extra="ignore")
+
+    database_url: str
+    database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
+
+
+def _spec_migrations(target: str) -> tuple[str, Path]:
+    """`module:factory` of a service's spec: its name and the folder of its own revisions."""
+    module_name, _, factory = target.partition(":")
+    spec = getattr(importlib.import_module(module_name), factory or "spec")()
+    return str(spec.name), Path(spec.migrations)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m shared.migrate services.<name>.main:spec`: bring its database to the newest
+    schema and exit; what a deployment runs once (a Job, a one-shot) before the new code."""
+    parser = argparse.ArgumentParser(prog="python -m shared.migrate", description=main.__doc__)
+    parser.add_argument("spec", help="module:factory of the service's spec")
+    args = parser.parse_args(argv)
+    try:
+        settings = MigrationSettings()
+    except ValidationError as invalid:
+        sys.exit(f"migration settings: {invalid}")
+    name, migrations = _spec_migrations(args.spec)
+    db = open_database(
+        settings.database_url, schema=settings.database_schema, name=f"haizhi-{name}-migrate"
+    )
+
+    async def run() -> None:
+        try:
+            await upgrade(db, [migrations])
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    print(f"{name}: the database is at the newest schema", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

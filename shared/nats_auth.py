@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared.clock import BUCKET as CLOCK_BUCKET
+from shared.clock import CLOCK_STREAM as _CLOCK_STREAM
 from shared.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, STREAM, SUBJECT_PREFIX
 
 SERVICES = ("application", "review", "assessment", "funding")
@@ -33,7 +34,6 @@ AUDITOR = "auditor"
 USERS_FILE = "users.json"
 
 _API = "$JS.API"
-_CLOCK_STREAM = f"KV_{CLOCK_BUCKET}"
 #: What only the operator may do, denied to every other user whatever else they are allowed.
 OPERATOR_ONLY = (
     f"{_API}.STREAM.DELETE.>",
@@ -202,6 +202,14 @@ class NatsUsers:
         ]
         # JSON is valid nats-server configuration syntax, and quotes every subject safely.
         return "authorization: " + json.dumps({"users": entries}, indent=2) + "\n"
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers of `url`: one, or a cluster's separated by commas (the client fails over)."""
+    servers = [server.strip() for server in url.split(",") if server.strip()]
+    if not servers:
+        raise ValueError("no NATS server in the URL")
+    return servers
 
 
 def with_credentials(url: str, user: str, password: str) -> str:

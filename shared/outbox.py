@@ -20,12 +20,12 @@ that one awaits each acknowledgement and adds headers of its own (a random `corr
 `content-type`), while the stored bytes and our `Nats-Msg-Id` must go out exactly as they are,
 pipelined (docs/architecture.md, "The messaging edge").
 
-One active relay per database: on PostgreSQL the relay holds a session advisory lock on a
-connection of its own, so of several relay processes pointed at one store only one
-publishes; the others stand by and take over when its session ends. Correctness does not
-rest on the lock (duplicates are dropped, and a stream's next event is only sent once the
-previous one is stored), it saves doubled work. SQLite is the embedded, single-process store:
-its relay runs in the service's own process and takes no lock.
+One active relay per database: on PostgreSQL the relay holds a `shared.lease.Lease` (a
+session advisory lock on a connection of its own), so of several relay processes pointed at
+one store only one publishes; the others stand by and take over when its session ends.
+Correctness does not rest on the lock (duplicates are dropped, and a stream's next event is
+only sent once the previous one is stored), it saves doubled work. SQLite is the embedded,
+single-process store: its relay runs in the service's own process and takes no lock.
 
 Cost per pass: a burst of commits is served by one pass (one `SELECT` of the outbox joined
 with the events, whose columns give each message's subject and id: the stored envelope is
@@ -55,12 +55,12 @@ from dataclasses import dataclass
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
 from shared.envelope import Envelope, nats_subject_of
+from shared.lease import Lease
 from shared.logging import get_logger
 from shared.schema import events, outbox
 from shared.streams import STREAM
@@ -203,7 +203,7 @@ class OutboxRelay:
         self._lag_counted_at = -float("inf")
         self._woken = asyncio.Event()
         self._passes = asyncio.Lock()
-        self._lease: AsyncConnection | None = None
+        self._lease = Lease(db, _LOCK_CLASS, "outbox relay")
         self._delete_after = delete_after
         #: Positions JetStream acknowledged whose rows are not deleted yet, and since when.
         self._confirmed: set[int] = set()
@@ -231,7 +231,7 @@ class OutboxRelay:
         relayed = 0
         async with self._passes:
             self._woken.clear()
-            if not await self._hold_lease():
+            if not await self._lease.hold():
                 return 0
             try:
                 while True:
@@ -252,7 +252,7 @@ class OutboxRelay:
                 try:
                     async with self._passes:
                         self._woken.clear()
-                        leading = await self._hold_lease()
+                        leading = await self._lease.hold()
                         read = (await self._relay_batch())[0] if leading else 0
                         if self._delete_due():
                             await self._delete_confirmed()
@@ -276,17 +276,7 @@ class OutboxRelay:
 
     async def close(self) -> None:
         """Give up the lead (PostgreSQL), so a standing-by relay takes over at once."""
-        lease, self._lease = self._lease, None
-        if lease is None:
-            return
-        try:
-            await lease.execute(
-                text("SELECT pg_advisory_unlock(:c, hashtext(current_schema()))"),
-                {"c": _LOCK_CLASS},
-            )
-            await lease.close()
-        except SQLAlchemyError:
-            await lease.invalidate()  # the session is gone, and its lock with it
+        await self._lease.release()
 
     async def _relay_batch(self) -> tuple[int, int]:
         """One batch: (rows read, rows relayed)."""
@@ -341,36 +331,6 @@ class OutboxRelay:
                 chunk = confirmed[start : start + _DELETE_CHUNK]
                 await conn.execute(delete(outbox).where(outbox.c.position.in_(chunk)))
         self._confirmed.difference_update(confirmed)
-
-    async def _hold_lease(self) -> bool:
-        """Whether this relay leads: always on SQLite; holding the advisory lock on PostgreSQL."""
-        if self._db.is_sqlite:
-            return True
-        if self._lease is not None:
-            try:
-                await self._lease.execute(text("SELECT 1"))
-                return True
-            except SQLAlchemyError:
-                await self.close()
-        conn = await self._db.engine.connect()
-        # Autocommit: the lock is the session's; an open transaction would idle for hours.
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            taken = (
-                await conn.execute(
-                    text("SELECT pg_try_advisory_lock(:c, hashtext(current_schema()))"),
-                    {"c": _LOCK_CLASS},
-                )
-            ).scalar()
-        except BaseException:
-            await conn.close()
-            raise
-        if not taken:
-            await conn.close()
-            return False
-        log.info("outbox relay leads")
-        self._lease = conn
-        return True
 
     async def _report_lag(self, *, drained: bool) -> None:
         """Tell `on_lag` the lag without counting when the pass emptied the outbox it read.

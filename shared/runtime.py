@@ -31,12 +31,14 @@ from shared.decider import Decider
 from shared.edge import Consumers, LinkEvents, asyncapi_routes, jetstream, new_broker
 from shared.envelope import Envelope
 from shared.http import create_app
+from shared.lease import Lease
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Metrics
-from shared.migrate import upgrade
+from shared.migrate import require_current, upgrade
 from shared.outbox import OutboxRelay
 from shared.policy import PolicyBook
 from shared.projection import TableProjection
+from shared.scheduler import LEASE_KEY as SCHEDULER_LEASE
 from shared.scheduler import run_scheduler
 from shared.settings import ServiceSettings
 from shared.signing import Signer, TrustedKeys, development_signer
@@ -96,7 +98,7 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     password = settings.nats_password
     link = LinkEvents()
     broker = new_broker(
-        settings.nats_url,
+        settings.nats_servers,
         spec.name,
         settings.nats_user,
         password.get_secret_value() if password is not None else None,
@@ -109,14 +111,19 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         db = open_database(
             settings.database_url, schema=settings.database_schema, name=f"haizhi-{spec.name}"
         )
-        await upgrade(db, [spec.migrations])
+        if settings.migrate_on_start:
+            await upgrade(db, [spec.migrations])
+        else:
+            await require_current(db, [spec.migrations])
         nc = await broker.connect()
         js = jetstream(broker)
         # Before any subscriber binds: FastStream leaves HAIZHI to us (declare=False).
         await ensure_streams(js, replicas=settings.nats_replicas)
         clock: WatchableClock
         if settings.clock == "controlled":
-            clock = await SharedDevClock.connect(js, environment=settings.environment)
+            clock = await SharedDevClock.connect(
+                js, environment=settings.environment, replicas=settings.nats_replicas
+            )
             link.on_lost.append(clock.lost)
             link.on_back.append(clock.rewatch)
         else:
@@ -184,7 +191,13 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         if tick is not None:
             tasks.append(
                 asyncio.create_task(
-                    run_scheduler(clock, lambda now: tick(usecases, now), stop), name="scheduler"
+                    run_scheduler(
+                        clock,
+                        lambda now: tick(usecases, now),
+                        stop,
+                        lease=Lease(db, SCHEDULER_LEASE, "scheduler"),
+                    ),
+                    name="scheduler",
                 )
             )
         await broker.start()

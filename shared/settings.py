@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import async_database_url
+from shared.nats_auth import nats_servers
 
 # Marked so that nobody mistakes it for a secret; production refuses to start with it.
 DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
@@ -43,6 +44,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(default_factory=_default_database_url)
     #: PostgreSQL schema (search_path) holding this service's tables; None = the default.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
+    #: Migrate the database as the service starts (development, one replica). With replicas,
+    #: false: the deployment's migration step runs once, each replica only checks the schema.
+    migrate_on_start: bool = True
+    #: One server, or a cluster's servers separated by commas (`nats_servers`).
     nats_url: str = "nats://127.0.0.1:4222"
     #: This service's own NATS user and password (`shared/nats_auth.py`). None: the URL says
     #: (a development server without users); production refuses to connect anonymously.
@@ -80,6 +85,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _known_database(cls, url: str) -> str:
         async_database_url(url)
+        return url
+
+    @field_validator("nats_url")
+    @classmethod
+    def _some_server(cls, url: str) -> str:
+        nats_servers(url)
         return url
 
     @field_validator("jwt_secret")
@@ -120,6 +131,11 @@ class ServiceSettings(BaseSettings):
     @property
     def trusted_keys_path(self) -> Path:
         return self.trusted_keys_dir or self.data_dir / "keys" / "trusted"
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """`nats_url` as the list of servers a client connects to (and fails over between)."""
+        return nats_servers(self.nats_url)
 
     @property
     def sqlalchemy_url(self) -> str:

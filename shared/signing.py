@@ -30,6 +30,7 @@ in GIL hand-offs, one per signature.)
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import os
@@ -307,3 +308,27 @@ def owned_by(envelope: Envelope, service: str) -> bool:
     return envelope.type.startswith(f"{TYPE_PREFIX}.{service}.") and (
         envelope.source == f"/{TYPE_PREFIX}/{service}"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m shared.signing keys DIR SERVICE...`: each service's development key
+    (`DIR/<service>.key`, 0600) made where missing, and its public key in `DIR/trusted`.
+
+    For a deployment that runs on development keys (the compose file's default): production
+    keys are made and kept in the secret store, never by the services (docs/deployment.md).
+    """
+    parser = argparse.ArgumentParser(prog="python -m shared.signing", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    keys = commands.add_parser("keys", help="make the missing development keys")
+    keys.add_argument("directory", type=Path)
+    keys.add_argument("services", nargs="+")
+    args = parser.parse_args(argv)
+    for service in args.services:
+        signer = development_signer(
+            service, args.directory / f"{service}.key", args.directory / "trusted"
+        )
+        print(f"{service}: {signer.key_id}")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,27 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import nats
 
-from shared.nats_auth import OPERATOR, inbox_prefix
+from shared.nats_auth import OPERATOR
 from shared.nats_server import EmbeddedNats
+from shared.provision import provision
 from shared.serve import uvicorn_options
-from shared.streams import ensure_streams
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
 DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
 #: Whether a child process can inherit a socket (`pass_fds`: not on Windows).
 PASS_FDS = sys.platform != "win32"
-
-
-async def apply_streams(operator_url: str) -> None:
-    """Create or update `HAIZHI` and `HAIZHI_DLQ` as the operator (`ensure_streams`)."""
-    client = await nats.connect(operator_url, inbox_prefix=inbox_prefix(OPERATOR))
-    try:
-        await ensure_streams(client.jetstream())
-    finally:
-        await client.close()
 
 
 @dataclass(frozen=True)
@@ -145,7 +135,7 @@ class System:
             self.nats = EmbeddedNats(self.data_dir / "nats").start(self.preferred_nats_port)
         # As the operator, as production's deployment does: the streams as this version
         # wants them (a service may create a missing stream but never change one).
-        asyncio.run(apply_streams(self.operator_url))
+        asyncio.run(provision([self.operator_url]))
         for service in SERVICES:
             self.start_service(service)
         self.wait_ready(timeout)

@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
+from shared.nats_server import free_port
 from shared.serve import main as serve_main
 from shared.system import PASS_FDS, listen
 
@@ -90,3 +92,44 @@ def test_a_served_service_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert f"serving {APP} on {url.rstrip('/')}" in log
     assert "Traceback" not in log
     assert "KeyboardInterrupt" not in log
+
+
+def test_a_container_serves_its_service_on_the_address_it_is_given(tmp_path: Path) -> None:
+    """The image's command (`--host/--port`, no runner to hand a socket down): the service
+    binds the address itself and, on the SIGTERM an orchestrator stops it with, shuts its app
+    down cleanly before it exits by that signal (uvicorn re-raises it, so a supervisor sees
+    why the process ended)."""
+    port = free_port()
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as out:
+        served = subprocess.Popen(
+            [sys.executable, "-m", "shared.serve", "--host", "127.0.0.1", "--port", str(port), APP],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # nothing holds the port for it: poll until it listens
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the service never listened"
+                with pytest.raises(subprocess.TimeoutExpired):  # it must not have exited
+                    served.wait(timeout=0.05)
+        assert answer.text == "ok"
+        served.send_signal(signal.SIGTERM)
+        assert served.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        served.kill()
+        served.wait()
+    log = log_file.read_text(encoding="utf-8")
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in log
+    assert "Application shutdown complete" in log
+    assert "Traceback" not in log
+
+
+def test_serve_needs_a_socket_or_a_port() -> None:
+    with pytest.raises(SystemExit) as refused:
+        serve_main([APP])
+    assert refused.value.code == 2

@@ -1,0 +1,97 @@
+"""Provisioning of the bus, once per deployment and upgrade, as the NATS operator.
+
+    python -m shared.provision --replicas 3 [--dev-clock]
+
+Creates `HAIZHI` and `HAIZHI_DLQ`, or brings them to what this version wants (their replicas
+included): the services may create a missing stream but never change one, so this is the
+step that applies a change (docs/runbook.md, "NATS in production"). With `--dev-clock`, the
+development clock's bucket too, at the same replicas. Reads `HAIZHI_NATS_URL` (one server or a
+cluster's, comma-separated), `HAIZHI_NATS_USER` and `HAIZHI_NATS_PASSWORD` (the operator's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import nats
+from nats.errors import Error as NatsError
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import ensure_clock
+from shared.nats_auth import OPERATOR, inbox_prefix, nats_servers
+from shared.streams import ensure_streams
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAIZHI_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str = OPERATOR
+    nats_password: SecretStr | None = None
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+
+
+async def provision(
+    servers: list[str],
+    *,
+    replicas: int = 1,
+    dev_clock: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+) -> None:
+    """`HAIZHI`, `HAIZHI_DLQ` (and the clock's bucket) as this version wants them."""
+
+    async def quiet(_error: Exception) -> None:
+        """nats-py would print each failed attempt's traceback; the caller reports the end."""
+
+    client = await nats.connect(
+        servers,
+        user=user,
+        password=password,
+        inbox_prefix=inbox_prefix(user or OPERATOR),
+        connect_timeout=5,
+        max_reconnect_attempts=2,
+        reconnect_time_wait=0.5,
+        error_cb=quiet,
+    )
+    try:
+        js = client.jetstream()
+        await ensure_streams(js, replicas=replicas)
+        if dev_clock:
+            await ensure_clock(js, replicas)
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.provision", description=__doc__)
+    parser.add_argument("--replicas", type=int, help="replicas (default HAIZHI_NATS_REPLICAS)")
+    parser.add_argument("--dev-clock", action="store_true", help="the development clock too")
+    args = parser.parse_args(argv)
+    try:
+        settings = OperatorSettings()
+        servers = nats_servers(settings.nats_url)
+    except (ValidationError, ValueError) as invalid:
+        sys.exit(f"provision: {invalid}")
+    replicas = args.replicas or settings.nats_replicas
+    password = settings.nats_password.get_secret_value() if settings.nats_password else None
+    try:
+        asyncio.run(
+            provision(
+                servers,
+                replicas=replicas,
+                dev_clock=args.dev_clock,
+                user=settings.nats_user if password is not None else None,
+                password=password,
+            )
+        )
+    except (NatsError, OSError, TimeoutError) as failed:
+        sys.exit(f"provision: NATS at {', '.join(servers)}: {failed!r}")
+    print(f"provisioned HAIZHI and HAIZHI_DLQ at {replicas} replica(s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The one-shot commands a deployment runs beside the services (the image's other commands):
+the migrations, the bus's provisioning as the operator, the development keys."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import nats
+import pytest
+
+from services.application.main import create_app
+from services.application.main import spec as application_spec
+from shared.clock import CLOCK_STREAM
+from shared.db import open_database
+from shared.migrate import SchemaBehind, require_current, upgrade
+from shared.nats_server import EmbeddedNats, free_port
+from shared.settings import ServiceSettings
+from shared.streams import DLQ_STREAM, STREAM
+
+SPEC = "services.application.main:spec"
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HAIZHI_")}
+    return subprocess.run(
+        [sys.executable, *args], env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_the_migration_command_brings_a_new_database_to_what_the_code_needs(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'application.db'}"
+    migrations = [application_spec().migrations]
+    db = open_database(url)
+    try:
+        with pytest.raises(SchemaBehind, match=r"run `python -m shared\.migrate"):
+            await require_current(db, migrations)
+        done = run("-m", "shared.migrate", SPEC, env={"HAIZHI_DATABASE_URL": url})
+        assert done.returncode == 0, done.stderr
+        assert "application: the database is at the newest schema" in done.stderr
+        await require_current(db, migrations)  # no longer refused
+    finally:
+        await db.dispose()
+
+
+async def test_a_replica_that_does_not_migrate_refuses_to_start_on_a_database_behind_it(
+    tmp_path: Path,
+) -> None:
+    settings = ServiceSettings(
+        service="application",
+        environment="test",
+        database_url=f"sqlite:///{tmp_path / 'application.db'}",
+        data_dir=tmp_path,
+        migrate_on_start=False,
+    )
+    app = create_app(settings)
+    with pytest.raises(SchemaBehind):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+async def test_a_schema_newer_than_the_code_is_served_during_a_rolling_upgrade(
+    tmp_path: Path,
+) -> None:
+    """The new release's migration ran first; the old replicas keep serving until replaced."""
+    db = open_database(f"sqlite:///{tmp_path / 'application.db'}")
+    migrations = [application_spec().migrations]
+    try:
+        await upgrade(db, migrations)
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql(  # one branch moved on to a revision of newer code
+                "UPDATE alembic_version SET version_num = 'from_the_future' "
+                "WHERE rowid = (SELECT min(rowid) FROM alembic_version)"
+            )
+        await require_current(db, migrations)
+    finally:
+        await db.dispose()
+
+
+def test_the_migration_command_says_what_is_missing_without_a_traceback() -> None:
+    done = run("-m", "shared.migrate", SPEC, env={})
+    assert done.returncode != 0
+    assert "database_url" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_provisioning_creates_the_streams_and_the_clock_as_the_operator(
+    tmp_path: Path,
+) -> None:
+    with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
+        server.start()
+        done = run(
+            "-m",
+            "shared.provision",
+            "--dev-clock",
+            env={
+                "HAIZHI_NATS_URL": f"nats://127.0.0.1:1,{server.url}",  # a cluster, one down
+                "HAIZHI_NATS_USER": "operator",
+                "HAIZHI_NATS_PASSWORD": server.password("operator"),
+            },
+        )
+        assert done.returncode == 0, done.stderr
+        client = await nats.connect(server.url_as())
+        try:
+            js = client.jetstream()
+            for stream in (STREAM, DLQ_STREAM, CLOCK_STREAM):
+                assert (await js.stream_info(stream)).config.num_replicas == 1
+        finally:
+            await client.close()
+
+
+async def test_only_the_operator_may_change_the_streams(tmp_path: Path) -> None:
+    """A stream that differs from what this version wants is brought back by the operator's
+    provisioning; a service's credentials may create a missing stream, never change one."""
+    with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
+        server.start()
+        as_operator = {
+            "HAIZHI_NATS_URL": server.url,
+            "HAIZHI_NATS_USER": "operator",
+            "HAIZHI_NATS_PASSWORD": server.password("operator"),
+        }
+        assert run("-m", "shared.provision", env=as_operator).returncode == 0
+        client = await nats.connect(server.url_as())
+        try:
+            js = client.jetstream()
+            wanted = (await js.stream_info(STREAM)).config
+            await js.update_stream(wanted.evolve(duplicate_window=60.0))
+            as_service = {**as_operator, "HAIZHI_NATS_USER": "review"}
+            as_service["HAIZHI_NATS_PASSWORD"] = server.password("review")
+            refused = run("-m", "shared.provision", env=as_service)
+            assert refused.returncode != 0
+            assert "provision: NATS" in refused.stderr
+            assert (await js.stream_info(STREAM)).config.duplicate_window == 60.0
+            assert run("-m", "shared.provision", env=as_operator).returncode == 0
+            assert (await js.stream_info(STREAM)).config.duplicate_window == wanted.duplicate_window
+        finally:
+            await client.close()
+
+
+def test_provisioning_an_unreachable_bus_fails_with_a_clear_message() -> None:
+    done = run(
+        "-m",
+        "shared.provision",
+        env={"HAIZHI_NATS_URL": f"nats://127.0.0.1:{free_port()}"},
+    )
+    assert done.returncode != 0
+    assert "provision: NATS at nats://127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_development_keys_are_made_once_private_and_trusted(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    first = run("-m", "shared.signing", "keys", str(keys), "application", "review", env={})
+    assert first.returncode == 0, first.stderr
+    again = run("-m", "shared.signing", "keys", str(keys), "application", env={})
+    assert again.stdout.splitlines()[0] == first.stdout.splitlines()[0]  # the same key id
+    assert stat.S_IMODE((keys / "application.key").stat().st_mode) == 0o600
+    trusted = sorted(path.name.split(".")[0] for path in (keys / "trusted").iterdir())
+    assert trusted == ["application", "review"]
