@@ -21,6 +21,7 @@ import httpx
 import nats
 
 from shared.clock import advance_clock, read_clock, set_clock
+from shared.nats_auth import nats_servers
 from shared.settings import DEVELOPMENT_JWT_SECRET
 
 from .client import DEFAULT_WAIT, CallFailed, Person, Sent, ServiceClient, eventually
@@ -465,7 +466,7 @@ class SharedClock:
         self.nats_url = nats_url
 
     async def _with_js(self, act: Callable[[Any], Any]) -> datetime:
-        client = await nats.connect(self.nats_url)
+        client = await nats.connect(nats_servers(self.nats_url))  # one server, or a cluster's
         try:
             result: datetime = await act(client.jetstream())
             return result

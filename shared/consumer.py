@@ -174,6 +174,9 @@ class Consumer:
     on_alert: Callable[[str, str], None] | None = None
     #: Deliveries a gap waits for its missing predecessor before it is parked.
     max_gap_deliveries: int = 1200
+    #: Called with (durable name, outcome) for every message this process handled (a metric
+    #: counts them: with replicas, each one's share of the work).
+    on_outcome: Callable[[str, str], None] | None = None
     _sub: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
     _streak: int = field(default=0, repr=False)  # consecutive transient failures
     #: Deterministic failures by HAIZHI sequence, in this process (a restart starts over).
@@ -221,6 +224,13 @@ class Consumer:
 
         First as one transaction, else message by message (see the module's docstring).
         """
+        outcomes = await self._handle(messages)
+        if self.on_outcome is not None:
+            for outcome in outcomes:
+                self.on_outcome(self.durable, outcome)
+        return outcomes
+
+    async def _handle(self, messages: list[Msg]) -> list[str]:
         if len(messages) > 1 and all(_first_delivery(message) for message in messages):
             try:
                 outcomes = await self._apply_batch(messages)

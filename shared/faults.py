@@ -12,13 +12,22 @@ raised while handling another), so a handler that wraps a lost connection is sti
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.errors import ConnectionClosedError, NoRespondersError, StaleConnectionError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import ServiceUnavailableError
 from sqlalchemy import exc as sa
+
+from shared.logging import get_logger
+
+T = TypeVar("T")
+log = get_logger(__name__)
 
 #: SQLite primary result codes that describe the disk, a lock or the file, not the statement.
 SQLITE_TRANSIENT = {
@@ -112,3 +121,26 @@ def _asyncpg_connection_error(failure: BaseException) -> bool:
         kind.__name__ == "ConnectionDoesNotExistError" and kind.__module__.startswith("asyncpg")
         for kind in type(failure).__mro__
     )
+
+
+async def patiently(
+    step: Callable[[], Awaitable[T]], what: str, *, within: float = 60.0, first_wait: float = 0.5
+) -> T:
+    """`step()`, tried again after a transient failure (backing off, up to 5 s between tries)
+    until `within` seconds have passed; a deterministic failure is raised at once.
+
+    For a service's start-up: a NATS cluster electing a stream leader (a node was lost, or
+    restarted) answers nothing for a few seconds, and a replica starting meanwhile should wait
+    for it rather than exit and be restarted in a loop by its orchestrator.
+    """
+    deadline = time.monotonic() + within
+    wait = first_wait
+    while True:
+        try:
+            return await step()
+        except Exception as failure:
+            if not is_transient(failure) or time.monotonic() + wait > deadline:
+                raise
+            log.warning("waiting to start", step=what, error=repr(failure), retry_in=wait)
+        await asyncio.sleep(wait)  # a backoff between tries, not a synchronisation
+        wait = min(wait * 2, 5.0)

@@ -15,6 +15,8 @@ database in separate schemas (the tests) lead separately.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,10 +28,20 @@ log = get_logger(__name__)
 
 
 class Lease:
-    def __init__(self, db: Database, key: int, name: str) -> None:
+    """`on_change` hears True when this process takes the lead and False when it gives it up
+    or finds it lost (a gauge shows which replica leads)."""
+
+    def __init__(
+        self,
+        db: Database,
+        key: int,
+        name: str,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self._db = db
         self._key = key
         self._name = name
+        self._on_change = on_change
         self._session: AsyncConnection | None = None
 
     @property
@@ -65,6 +77,8 @@ class Lease:
             return False
         log.info("leads", task=self._name)
         self._session = conn
+        if self._on_change is not None:
+            self._on_change(True)
         return True
 
     async def release(self) -> None:
@@ -72,6 +86,8 @@ class Lease:
         session, self._session = self._session, None
         if session is None:
             return
+        if self._on_change is not None:
+            self._on_change(False)
         try:
             await session.execute(
                 text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),

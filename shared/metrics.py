@@ -50,6 +50,19 @@ class Metrics:
             ["consumer"],
             registry=registry,
         )
+        self.leads = Gauge(
+            "leads",
+            "1 while this process leads a singleton task (outbox relay, scheduler) among the "
+            "service's replicas; on SQLite, where there is one process, it is not set.",
+            ["task"],
+            registry=registry,
+        )
+        self.consumer_messages_total = Counter(
+            "consumer_messages_total",
+            "Messages this process's consumers handled, by outcome (applied, duplicate, gap, …).",
+            ["consumer", "outcome"],
+            registry=registry,
+        )
         self.dead_letters_total = Counter(
             "dead_letters_total",
             "Messages moved to the dead-letter stream.",

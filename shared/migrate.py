@@ -26,12 +26,16 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from shared.db import Database, open_database
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+#: The migrations' advisory lock ("hzmg"), held for the migrating transaction.
+_LOCK_KEY = 0x687A6D67
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -54,6 +58,11 @@ async def upgrade(db: Database, version_locations: list[Path] | None = None) -> 
         command.upgrade(config, "heads")
 
     async with db.engine.begin() as conn:
+        if not db.is_sqlite:  # replicas starting together migrate one after another
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                {"k": _LOCK_KEY},
+            )
         await conn.run_sync(run)
 
 

@@ -16,10 +16,14 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.nats_auth import OPERATOR, NatsUsers, private_folder, write_private
+
+#: The JetStream cluster's name (every node's `cluster.name`).
+CLUSTER_NAME = "haizhi"
 
 
 def nats_server_binary() -> str:
@@ -53,6 +57,12 @@ class EmbeddedNats:
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
     users: NatsUsers | None = None
+    #: A node of a cluster (`NatsCluster`): its name, its route port and its peers' ports.
+    server_name: str | None = None
+    cluster_port: int = 0
+    routes: tuple[int, ...] = ()
+    #: The node's monitoring port (`/healthz`), for a cluster's readiness.
+    monitor_port: int = 0
 
     @property
     def url(self) -> str:
@@ -70,7 +80,8 @@ class EmbeddedNats:
 
     def _config(self) -> Path:
         private_folder(self.data_dir)
-        self.users = NatsUsers.load_or_create(self.data_dir)
+        if self.users is None:  # a cluster's nodes are given the cluster's users
+            self.users = NatsUsers.load_or_create(self.data_dir)
         store = self.data_dir / "jetstream"
         store.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats-server.conf"
@@ -81,8 +92,19 @@ class EmbeddedNats:
             f'  store_dir: "{store}"',
             "  sync_interval: always",
             "}",
-            "",
         ]
+        if self.server_name is not None:
+            routes = ", ".join(f'"nats-route://{self.host}:{port}"' for port in self.routes)
+            lines += [
+                f"server_name: {self.server_name}",
+                f"http: {self.host}:{self.monitor_port}",
+                "cluster {",
+                f"  name: {CLUSTER_NAME}",
+                f"  listen: {self.host}:{self.cluster_port}",
+                f"  routes: [{routes}]",
+                "}",
+            ]
+        lines.append("")
         write_private(config, "\n".join(lines) + self.users.authorization())
         return config
 
@@ -128,6 +150,98 @@ class EmbeddedNats:
 
     def __enter__(self) -> EmbeddedNats:
         return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class NatsCluster:
+    """A JetStream cluster of `size` embedded nodes on loopback, for the tests of a deployment.
+
+    The nodes share one set of users (production's permission model, as `EmbeddedNats`), each
+    keeps its JetStream data in its own folder under `data_dir`, and they find each other by
+    their route ports. `url` names every node, comma-separated, as a service is given a
+    cluster (`HAIZHI_NATS_URL`); a node stopped or killed is started again on its port and
+    data with `start_node`.
+    """
+
+    data_dir: Path
+    size: int = 3
+    nodes: list[EmbeddedNats] = field(default_factory=list)
+
+    def start(self, timeout: float = 30.0) -> NatsCluster:
+        private_folder(self.data_dir)
+        users = NatsUsers.load_or_create(self.data_dir)
+        if not self.nodes:
+            cluster_ports = [free_port() for _ in range(self.size)]
+            self.nodes = [
+                EmbeddedNats(
+                    self.data_dir / f"n{number + 1}",
+                    port=free_port(),
+                    users=users,
+                    server_name=f"n{number + 1}",
+                    cluster_port=cluster_ports[number],
+                    routes=tuple(p for p in cluster_ports if p != cluster_ports[number]),
+                    monitor_port=free_port(),
+                )
+                for number in range(self.size)
+            ]
+        for node in self.nodes:
+            if node.process is None:
+                node.start(timeout=timeout)
+        self.wait_healthy(timeout)
+        return self
+
+    def start_node(self, server_name: str, timeout: float = 30.0) -> None:
+        """Start a stopped or killed node again, on its port and data; return once the
+        cluster is healthy (it has rejoined and caught up)."""
+        self.node(server_name).start(timeout=timeout)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Until every node's `/healthz` answers 200: JetStream has its meta leader and the
+        node's streams and consumers are current."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            url = f"http://{node.host}:{node.monitor_port}/healthz"
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:  # refused, or 503 (HTTPError) while it is not current
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"NATS node {node.server_name} not healthy in {timeout}s")
+                time.sleep(0.1)  # polling a server's health endpoint
+
+    @property
+    def users(self) -> NatsUsers:
+        users = self.nodes[0].users if self.nodes else None
+        if users is None:
+            raise RuntimeError("the cluster is not started")
+        return users
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def url_as(self, user: str = OPERATOR) -> str:
+        return ",".join(node.url_as(user) for node in self.nodes)
+
+    def password(self, user: str) -> str:
+        return self.users.passwords[user]
+
+    def node(self, server_name: str) -> EmbeddedNats:
+        return next(node for node in self.nodes if node.server_name == server_name)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> NatsCluster:
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

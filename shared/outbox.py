@@ -183,12 +183,14 @@ class OutboxRelay:
         coalesce: float = 0.002,
         lag_interval: float = 1.0,
         delete_after: float = 0.5,
+        on_lead: Callable[[bool], None] | None = None,
     ) -> None:
         """`after_publish` sees the acknowledged event ids before their rows are deleted.
 
         `coalesce`: how long a woken relay waits for more commits before its pass (seconds).
         `lag_interval`: while a backlog drains, `on_lag` is given a count at most this often.
         `delete_after`: how long acknowledged rows may wait for their (batched) delete.
+        `on_lead`: told when this relay takes or gives up the lead (`shared.lease.Lease`).
         """
         self._db = db
         self._js = js
@@ -203,7 +205,7 @@ class OutboxRelay:
         self._lag_counted_at = -float("inf")
         self._woken = asyncio.Event()
         self._passes = asyncio.Lock()
-        self._lease = Lease(db, _LOCK_CLASS, "outbox relay")
+        self._lease = Lease(db, _LOCK_CLASS, "outbox relay", on_lead)
         self._delete_after = delete_after
         #: Positions JetStream acknowledged whose rows are not deleted yet, and since when.
         self._confirmed: set[int] = set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Request
 from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
 from shared.audit import audit_router
@@ -30,6 +32,7 @@ from shared.db import Database, open_database
 from shared.decider import Decider
 from shared.edge import Consumers, LinkEvents, asyncapi_routes, jetstream, new_broker
 from shared.envelope import Envelope
+from shared.faults import patiently
 from shared.http import create_app
 from shared.lease import Lease
 from shared.logging import configure_logging, get_logger
@@ -44,7 +47,7 @@ from shared.settings import ServiceSettings
 from shared.signing import Signer, TrustedKeys, development_signer
 from shared.snapshot import Snapshotting
 from shared.store import EventStore
-from shared.streams import ensure_streams
+from shared.streams import STREAM, ensure_streams
 from shared.usecase import Executor, Projection
 
 log = get_logger(__name__)
@@ -118,19 +121,28 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
         nc = await broker.connect()
         js = jetstream(broker)
         # Before any subscriber binds: FastStream leaves HAIZHI to us (declare=False).
-        await ensure_streams(js, replicas=settings.nats_replicas)
+        await patiently(lambda: ensure_streams(js, replicas=settings.nats_replicas), "streams")
         clock: WatchableClock
         if settings.clock == "controlled":
-            clock = await SharedDevClock.connect(
-                js, environment=settings.environment, replicas=settings.nats_replicas
+            shared_clock = await patiently(
+                lambda: SharedDevClock.connect(
+                    js, environment=settings.environment, replicas=settings.nats_replicas
+                ),
+                "shared clock",
             )
-            link.on_lost.append(clock.lost)
-            link.on_back.append(clock.rewatch)
+            link.on_lost.append(shared_clock.lost)
+            link.on_back.append(shared_clock.rewatch)
+            clock = shared_clock
         else:
             clock = SystemClock()
         signer, trust = signing_keys(settings)
         store = EventStore(db, spec.name, signer)
-        relay = OutboxRelay(db, js, on_lag=metrics.outbox_lag_events.set)
+        relay = OutboxRelay(
+            db,
+            js,
+            on_lag=metrics.outbox_lag_events.set,
+            on_lead=lambda leads: metrics.leads.labels("outbox relay").set(int(leads)),
+        )
 
         def observe(command: str, outcome: str, events: Sequence[Envelope]) -> None:
             metrics.commands_total.labels(command, outcome).inc()
@@ -178,6 +190,9 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                 trust=trust,
                 on_alert=metrics.alert,
                 max_gap_deliveries=settings.consumer_max_gap_deliveries,
+                on_outcome=lambda name, outcome: metrics.consumer_messages_total.labels(
+                    name, outcome
+                ).inc(),
             )
             consumers[consumer.durable] = consumer
             kernel.consumers.append(consumer)
@@ -195,11 +210,20 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                         clock,
                         lambda now: tick(usecases, now),
                         stop,
-                        lease=Lease(db, SCHEDULER_LEASE, "scheduler"),
+                        lease=Lease(
+                            db,
+                            SCHEDULER_LEASE,
+                            "scheduler",
+                            lambda leads: metrics.leads.labels("scheduler").set(int(leads)),
+                        ),
                     ),
                     name="scheduler",
                 )
             )
+        # The subscribers bind their durable consumers as the broker starts, once: first
+        # wait until JetStream answers for them (a cluster electing leaders does not).
+        for consumer in kernel.consumers:
+            await patiently(functools.partial(_durable_answers, js, consumer.durable), "consumers")
         await broker.start()
         log.info("service started", service=spec.name, database=db.engine.dialect.name)
         try:
@@ -268,6 +292,12 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     )
     app.state.broker = broker
     return app
+
+
+async def _durable_answers(js: JetStreamContext, durable: str) -> None:
+    """Whether JetStream answers about `durable` (missing is an answer: the broker makes it)."""
+    with contextlib.suppress(NotFoundError):
+        await js.consumer_info(STREAM, durable)
 
 
 def signing_keys(settings: ServiceSettings) -> tuple[Signer, TrustedKeys]:

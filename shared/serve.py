@@ -1,6 +1,6 @@
 """Serve one service's ASGI app: on a socket the process runner bound for it, or on an address.
 
-    python -m shared.serve --fd N services.application.main:create_app
+    python -m shared.serve --fd N [--fd M] services.application.main:create_app
     python -m shared.serve --host 0.0.0.0 --port 8000 services.application.main:create_app
 
 The second is a container's command (Dockerfile, docker-compose.yml, deploy/k8s): the same
@@ -52,19 +52,23 @@ def uvicorn_options() -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.serve", description=__doc__)
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--fd", type=int, help="the inherited listening socket")
+    where.add_argument(
+        "--fd", type=int, action="append", help="an inherited listening socket (repeatable)"
+    )
     where.add_argument("--port", type=int, help="the TCP port to bind (with --host)")
     parser.add_argument("--host", default="127.0.0.1", help="the address to bind with --port")
     parser.add_argument("app", help="module:factory of the ASGI app")
     args = parser.parse_args(argv)
     server: uvicorn.Server
     if args.fd is not None:
-        listener = socket.socket(fileno=args.fd)  # its family and type read from the descriptor
-        host, port = listener.getsockname()[:2]
-        print(f"serving {args.app} on http://{host}:{port}", file=sys.stderr, flush=True)
+        # Each socket's family and type are read from its descriptor.
+        listeners = [socket.socket(fileno=fd) for fd in args.fd]
+        for listener in listeners:
+            host, port = listener.getsockname()[:2]
+            print(f"serving {args.app} on http://{host}:{port}", file=sys.stderr, flush=True)
         server = uvicorn.Server(uvicorn.Config(args.app, factory=True, **SETTINGS))
         with contextlib.suppress(KeyboardInterrupt):  # a terminal's Ctrl-C reaches every child
-            server.run(sockets=[listener])
+            server.run(sockets=listeners)
     else:  # uvicorn binds the address itself, as a TCP socket
         config = uvicorn.Config(args.app, factory=True, host=args.host, port=args.port, **SETTINGS)
         server = uvicorn.Server(config)

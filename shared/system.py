@@ -7,6 +7,13 @@ PostgreSQL URL and schema per service).
 `supervise` is what an orchestrator does for `haizhi up`: a service that exits is started
 again after an exponential backoff, and given up on only when it crashes more than
 `RestartPolicy.max_crashes` times within `window` seconds.
+
+A deployment's shape on one machine (tests/cluster): `nats` may be a `NatsCluster`, and
+`replicas` processes of each service share its database and its listening socket, as
+replicas behind a load balancer do: the kernel hands each new connection to one of them.
+Each replica also listens on a socket of its own (`replica_urls`), so its readiness can be
+asked of it alone. Replica 1 of a service is named as the service, the others
+`<service>.<n>` (their processes, logs and private addresses).
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.nats_auth import OPERATOR
-from shared.nats_server import EmbeddedNats
+from shared.nats_auth import OPERATOR, nats_servers
+from shared.nats_server import EmbeddedNats, NatsCluster
 from shared.provision import provision
 from shared.serve import uvicorn_options
 
@@ -98,9 +105,14 @@ class System:
     preferred_nats_port: int = 4222
     preferred_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     extra_env: dict[str, str] = field(default_factory=dict)
-    nats: EmbeddedNats | None = None
+    nats: EmbeddedNats | NatsCluster | None = None
+    #: Processes per service (on SQLite keep 1: its store is one process's).
+    replicas: int = 1
+    #: By instance: `<service>` for the first replica, `<service>.<n>` for the others.
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    #: Each instance's own address (beside the service's shared one).
+    replica_urls: dict[str, str] = field(default_factory=dict)
     #: Each service's listening socket, bound here and handed to every process of that
     #: service (`python -m shared.serve`): its port is never free between choosing it and
     #: serving on it, so no other service or test can take it, and a restart keeps the
@@ -133,15 +145,50 @@ class System:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.nats is None:
             self.nats = EmbeddedNats(self.data_dir / "nats").start(self.preferred_nats_port)
-        # As the operator, as production's deployment does: the streams as this version
-        # wants them (a service may create a missing stream but never change one).
-        asyncio.run(provision([self.operator_url]))
+        elif isinstance(self.nats, NatsCluster):
+            self.nats.start()
+        # As the operator, as production's deployment does: the streams (and the development
+        # clock) as this version wants them (a service may create a missing stream but never
+        # change one).
+        asyncio.run(
+            provision(nats_servers(self.operator_url), replicas=self.nats_replicas, dev_clock=True)
+        )
+        if self.replicas > 1:  # as a deployment does: the migrations once, then the replicas
+            for service in SERVICES:
+                self.migrate(service)
         for service in SERVICES:
-            self.start_service(service)
+            for instance in self.instances(service):
+                self.start_service(instance)
         self.wait_ready(timeout)
         return self
 
-    def start_service(self, service: str) -> None:
+    def migrate(self, service: str) -> None:
+        """The one-shot migration step of `service` (`python -m shared.migrate`)."""
+        database = self.database(service)
+        env = {**os.environ, "HAIZHI_DATABASE_URL": database.url}
+        if database.schema:
+            env["HAIZHI_DATABASE_SCHEMA"] = database.schema
+        done = subprocess.run(
+            [sys.executable, "-m", "shared.migrate", f"services.{service}.main:spec"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"migrating {service} failed:\n{done.stderr[-3000:]}")
+
+    @property
+    def nats_replicas(self) -> int:
+        """Replicas of the streams: 3 on a cluster (at most its size), else 1."""
+        return min(3, self.nats.size) if isinstance(self.nats, NatsCluster) else 1
+
+    def instances(self, service: str) -> list[str]:
+        return [service, *(f"{service}.{n}" for n in range(2, self.replicas + 1))]
+
+    def start_service(self, instance: str) -> None:
+        """Start a service's process: `<service>`, or its replica `<service>.<n>`."""
+        service = instance.split(".")[0]
         app = f"services.{service}.main:create_app"
         inherit: tuple[int, ...] = ()
         if PASS_FDS:
@@ -150,7 +197,15 @@ class System:
                 listener = self.listeners[service] = listen(self.preferred_ports.get(service, 0))
             port = int(listener.getsockname()[1])
             inherit = (listener.fileno(),)
-            command = [sys.executable, "-m", "shared.serve", "--fd", str(listener.fileno()), app]
+            command = [sys.executable, "-m", "shared.serve", "--fd", str(listener.fileno())]
+            if self.replicas > 1:  # and its own address, to ask this replica alone
+                own = self.listeners.get(instance + "#own")
+                if own is None:
+                    own = self.listeners[instance + "#own"] = listen()
+                inherit += (own.fileno(),)
+                command += ["--fd", str(own.fileno())]
+                self.replica_urls[instance] = f"http://127.0.0.1:{own.getsockname()[1]}"
+            command.append(app)
         else:  # Windows: the port is chosen, let go of and bound by the process (a narrow race)
             if service in self.urls:
                 port = int(self.urls[service].rsplit(":", 1)[1])
@@ -171,16 +226,19 @@ class System:
             "HAIZHI_DATA_DIR": str(self.data_dir),
             "HAIZHI_DATABASE_URL": database.url,
             "HAIZHI_NATS_URL": self.nats_url,
+            "HAIZHI_NATS_REPLICAS": str(self.nats_replicas),
             # Each service speaks on the bus as itself (shared/nats_auth.py).
             "HAIZHI_NATS_USER": service,
             "HAIZHI_NATS_PASSWORD": self.nats.password(service) if self.nats else "",
             "HAIZHI_POLICY_DIR": os.environ.get("HAIZHI_POLICY_DIR", str(REPO / "policies")),
             "HAIZHI_HTTP_PORT": str(port),
+            # Replicas check their schema; the migration step has brought it up to date.
+            "HAIZHI_MIGRATE_ON_START": str(self.replicas == 1).lower(),
         }
         if database.schema:
             env["HAIZHI_DATABASE_SCHEMA"] = database.schema
-        log = (self.data_dir / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
+        log = (self.data_dir / f"{instance}.log").open("ab")
+        self.processes[instance] = subprocess.Popen(
             command,
             env=env,
             stdout=log,
@@ -191,26 +249,30 @@ class System:
         self.urls[service] = f"http://127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float) -> None:
+        """Until every running instance answers its readiness (each replica on its own)."""
         deadline = time.monotonic() + timeout
-        waiting = dict(self.urls)
+        waiting = {
+            instance: self.replica_urls.get(instance, self.urls[instance.split(".")[0]])
+            for instance in self.processes
+        }
         while waiting:
-            for service, url in list(waiting.items()):
-                process = self.processes[service]
+            for instance, url in list(waiting.items()):
+                process = self.processes[instance]
                 if process.poll() is not None:
-                    log = self.data_dir / f"{service}.log"
+                    log = self.data_dir / f"{instance}.log"
                     tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
+                    raise RuntimeError(f"{instance} exited with {process.returncode}:\n{tail}")
                 try:
                     if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                        del waiting[service]
+                        del waiting[instance]
                 except httpx.HTTPError:
                     pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout}s: {', '.join(waiting)}")
             time.sleep(0.1)  # polling child processes' readiness endpoints
 
-    def stop_service(self, service: str, kill: bool = False) -> None:
-        process = self.processes.pop(service, None)
+    def stop_service(self, instance: str, kill: bool = False) -> None:
+        process = self.processes.pop(instance, None)
         if process is None:
             return
         if kill:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from shared.cli import RUNTIME_FILE
 from shared.db import open_database
 from shared.envelope import new_id
-from shared.nats_server import free_port
+from shared.nats_server import NatsCluster, free_port
 from shared.system import SERVICES, ServiceDatabase, System
 
 
@@ -38,10 +38,15 @@ def whole_system(
     databases: Mapping[str, ServiceDatabase] | None = None,
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
+    replicas: int = 1,
+    nats: NatsCluster | None = None,
 ) -> Iterator[System]:
     """A started `System` in `data_dir`: every service on PostgreSQL at `postgresql_url` (a
     fresh schema each) when given, else on SQLite files; `databases` overrides single
-    services' stores (a SQLite file on a small file system, say)."""
+    services' stores (a SQLite file on a small file system, say). `replicas` processes per
+    service (PostgreSQL only) and a NATS `cluster` make it a deployment's shape."""
+    if replicas > 1 and not postgresql_url:
+        raise ValueError("replicas share a PostgreSQL store; SQLite is one process's")
     schemas: dict[str, ServiceDatabase] = {}
     if postgresql_url:
         suffix = new_id().lower()
@@ -54,6 +59,8 @@ def whole_system(
         preferred_nats_port=free_port(),
         preferred_ports={},
         extra_env=dict(extra_env or {}),
+        nats=nats,
+        replicas=replicas,
     )
     try:
         running.start(timeout=timeout)

@@ -33,7 +33,9 @@ async def test_the_single_process_store_always_leads(tmp_path: Path) -> None:
 async def test_one_replica_leads_and_a_standby_takes_over_when_it_lets_go(
     database: Database,
 ) -> None:
-    leader, standby = Lease(database, 1, "task"), Lease(database, 1, "task")
+    told: dict[str, list[bool]] = {"leader": [], "standby": []}
+    leader = Lease(database, 1, "task", told["leader"].append)
+    standby = Lease(database, 1, "task", told["standby"].append)
     other_task = Lease(database, 2, "another task")
     try:
         assert await leader.hold()
@@ -43,6 +45,7 @@ async def test_one_replica_leads_and_a_standby_takes_over_when_it_lets_go(
         await leader.release()
         assert await standby.hold()
         assert not await leader.hold()
+        assert told == {"leader": [True, False], "standby": [True]}  # the `leads` gauge
     finally:
         for lease in (leader, standby, other_task):
             await lease.release()

@@ -29,7 +29,7 @@ from haizhi.flows import HaiZhi
 from haizhi.journeys import CAST
 from shared.db import open_database
 from shared.envelope import Envelope
-from shared.nats_auth import OPERATOR, inbox_prefix
+from shared.nats_auth import OPERATOR, inbox_prefix, nats_servers
 from shared.reconcile import stored_messages
 from shared.schema import events, inbox
 from shared.signing import TrustedKeys
@@ -93,7 +93,8 @@ def read_store(system: System, service: str) -> Stored:
 
 async def _bus(system: System) -> tuple[int, StreamAudit, list[dict[str, str]]]:
     """`HAIZHI`'s message count, its audit under the public keys, and `HAIZHI_DLQ`'s letters."""
-    client = await nats.connect(system.operator_url, inbox_prefix=inbox_prefix(OPERATOR))
+    servers = nats_servers(system.operator_url)
+    client = await nats.connect(servers, inbox_prefix=inbox_prefix(OPERATOR))
     try:
         js = client.jetstream()
         total = (await js.stream_info(STREAM)).state.messages

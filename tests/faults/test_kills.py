@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from haizhi.flows import HaiZhi
+from shared.nats_server import EmbeddedNats
 from shared.system import SERVICES, System
 
 from .load import Journal, Load
@@ -54,7 +55,7 @@ def test_nats_killed_mid_load_and_restarted_loses_nothing(
     system: System, hz: HaiZhi, journal: Journal, figures: dict[str, Any]
 ) -> None:
     before = len(journal.answered())
-    assert system.nats is not None
+    assert isinstance(system.nats, EmbeddedNats)
     nats_server = system.nats
 
     def kill_and_restart() -> None:
