@@ -308,7 +308,7 @@ class Consumer:
         if outcome == Outcome.PARKED:
             return await self._park(message, envelope)
         if outcome == Outcome.GAP:
-            await message.nak(delay=self.gap_delay)
+            await message.nak(delay=self._gap_wait(message))
         elif outcome == Outcome.SKIPPED and not _first_delivery(message):
             # Dead-lettered on an earlier delivery whose publication may have failed: publish
             # again (idempotent), so the record never stands without its dead letter.
@@ -744,6 +744,13 @@ class Consumer:
             outcomes.append(Outcome.TRANSIENT)
         await asyncio.sleep(delay)  # the backoff itself: no fetch until it has passed
         return outcomes
+
+    def _gap_wait(self, message: Msg) -> float:
+        """How long a gap waits before it comes back: `gap_delay`, but an eighth, a quarter
+        and a half of it at its first three deliveries. A gap is most often its predecessor in
+        flight at this moment, in another replica sharing the durable consumer, or in the
+        same fetch's rolled-back batch: it is done within milliseconds, not half a second."""
+        return self.gap_delay * min(1.0, 2.0 ** (_delivered(message) - 4))
 
     def _backoff(self) -> float:
         return float(min(self.retry_delay * 2 ** min(self._streak, 16), self.max_backoff))

@@ -21,7 +21,6 @@ from fastapi import APIRouter, FastAPI, Request
 from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
 from shared.audit import audit_router
@@ -47,7 +46,7 @@ from shared.settings import ServiceSettings
 from shared.signing import Signer, TrustedKeys, development_signer
 from shared.snapshot import Snapshotting
 from shared.store import EventStore
-from shared.streams import STREAM, ensure_streams
+from shared.streams import ensure_streams
 from shared.usecase import Executor, Projection
 
 log = get_logger(__name__)
@@ -220,11 +219,9 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                     name="scheduler",
                 )
             )
-        # The subscribers bind their durable consumers as the broker starts, once: first
-        # wait until JetStream answers for them (a cluster electing leaders does not).
-        for consumer in kernel.consumers:
-            await patiently(functools.partial(_durable_answers, js, consumer.durable), "consumers")
-        await broker.start()
+        # The subscribers bind their durable consumers as the broker starts: a cluster electing
+        # a consumer's leader does not answer for a few seconds, so start them again then.
+        await patiently(functools.partial(_start_subscribers, broker), "subscribers")
         log.info("service started", service=spec.name, database=db.engine.dialect.name)
         try:
             yield
@@ -294,10 +291,15 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     return app
 
 
-async def _durable_answers(js: JetStreamContext, durable: str) -> None:
-    """Whether JetStream answers about `durable` (missing is an answer: the broker makes it)."""
-    with contextlib.suppress(NotFoundError):
-        await js.consumer_info(STREAM, durable)
+async def _start_subscribers(broker: NatsBroker) -> None:
+    """`broker.start()`, or, where it fails, every subscriber stopped again (to start afresh)."""
+    try:
+        await broker.start()
+    except BaseException:
+        for subscriber in broker.subscribers:
+            with contextlib.suppress(Exception):
+                await subscriber.stop()
+        raise
 
 
 def signing_keys(settings: ServiceSettings) -> tuple[Signer, TrustedKeys]:

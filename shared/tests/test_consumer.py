@@ -329,3 +329,17 @@ async def test_a_pull_subscription_hands_over_queued_messages_in_order_and_accou
             await pull.fetch(64, timeout=0.2)
     finally:
         await pull.unsubscribe()
+
+
+def test_a_gap_first_waits_briefly_then_at_the_full_delay(consumer: Consumer) -> None:
+    """Most gaps are their predecessor in flight (in another replica, or the same fetch):
+    the first three waits are an eighth, a quarter and a half of `gap_delay`, then all of it,
+    so a parked gap still waits about `max_gap_deliveries` × `gap_delay` in all."""
+
+    def delivered(times: int) -> Msg:
+        # JetStream's reply subject carries the delivery count: $JS.ACK.<stream>.<consumer>.
+        # <delivered>.<stream seq>.<consumer seq>.<timestamp>.<pending>
+        return Msg(None, "haizhi.upstream.x.Happened", f"$JS.ACK.HAIZHI.c.{times}.9.9.0.0")  # type: ignore[arg-type]
+
+    waits = [consumer._gap_wait(delivered(n)) for n in range(1, 7)]
+    assert waits == pytest.approx([0.0125, 0.025, 0.05, 0.1, 0.1, 0.1])

@@ -174,3 +174,28 @@ def test_replicas_on_a_cluster_share_the_work_and_lose_nothing_to_killed_leaders
     finally:
         hz.close()
         record_property("figures", figures)
+
+
+def test_a_replica_started_while_the_cluster_has_no_quorum_waits_for_it(
+    system: System,
+) -> None:
+    """Two of three nodes down: JetStream answers nothing (no quorum, no leaders). A replica
+    starting then waits for the bus (its streams, clock and durable consumers) instead of
+    exiting, and is ready once the nodes are back."""
+    cluster = system.nats
+    assert isinstance(cluster, NatsCluster)
+    down = [node.server_name for node in cluster.nodes[1:]]
+    victim = system.instances("review")[-1]
+    system.stop_service(victim)
+    for name in down:
+        assert name is not None
+        cluster.node(name).stop()
+    system.start_service(victim)
+    with pytest.raises(RuntimeError, match="not ready"):
+        system.wait_ready(timeout=8)  # alive (it would have raised "exited"), not ready
+    for name in down:
+        assert name is not None
+        cluster.node(name).start()
+    cluster.wait_healthy(60)
+    system.wait_ready(timeout=90)
+    assert httpx.get(f"{system.replica_urls[victim]}/readyz", timeout=10).status_code == 200
