@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,17 +27,28 @@ pytest.register_assert_rewrite("tests.faults.oracle")
 START = beijing(2022, 1, 1, 9)
 
 
+#: PostgreSQL's client tools, for the database restore drill (not a Python package).
+PG_DUMP = shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None
+
+
 def pytest_report_header() -> list[str]:
+    lines = []
     if os.geteuid() != 0:
-        return ["faults: the full-disk test is deselected: mounting its tmpfs needs root"]
-    return []
+        lines.append("faults: the full-disk test is deselected: mounting its tmpfs needs root")
+    if not PG_DUMP:
+        lines.append("faults: the database restore drill is deselected: no pg_dump/pg_restore")
+    return lines
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (never skip) what needs root where the run is not root."""
-    if os.geteuid() == 0:
-        return
-    dropped = [item for item in items if item.get_closest_marker("needs_root")]
+    """Deselect (never skip) what needs root where the run is not root, and what needs
+    PostgreSQL's client tools where they are not installed."""
+    dropped = [
+        item
+        for item in items
+        if (item.get_closest_marker("needs_root") and os.geteuid() != 0)
+        or (item.get_closest_marker("needs_pg_dump") and not PG_DUMP)
+    ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
@@ -44,6 +56,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_root: mounts a file system (deselected otherwise)")
+    config.addinivalue_line(
+        "markers", "needs_pg_dump: uses pg_dump and pg_restore (deselected without them)"
+    )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
