@@ -1,0 +1,87 @@
+"""The deployment tests run offline; the two that need more are deselected (never skipped) where
+it is missing, and the pytest header says why:
+
+- `needs_compose`: a reachable Docker engine with the `docker compose` plugin (the smoke test
+  builds the image and brings the whole compose file up); `HAIZHI_TEST_CONTAINERS=0` opts out
+  as it does for the test kit's containers.
+- `needs_postgresql`: a PostgreSQL the test kit has (`TEST_DATABASE_URL`, or its container) and
+  `psql` on PATH (the init script is a psql script).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from shared.testkit.containers import OPT_OUT, docker_engine_reachable, docker_host
+from shared.testkit.fixtures import BACKENDS
+
+
+@functools.cache
+def compose_missing() -> str | None:
+    """Why the compose smoke test cannot run here, or None when it can."""
+    if os.environ.get(OPT_OUT) == "0":
+        return f"{OPT_OUT}=0"
+    host = docker_host()
+    # The test kit's probe: GET /_ping on the engine's socket (the docker SDK's own ping
+    # leaves its socket open when it fails).
+    if not docker_engine_reachable(host):
+        return f"no Docker engine answers at {host}"
+    try:
+        done = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as failed:
+        return f"`docker compose` cannot run: {failed}"
+    if done.returncode != 0:
+        return "the docker CLI has no `compose` plugin"
+    return None
+
+
+@functools.cache
+def postgresql_missing() -> str | None:
+    if "postgresql" not in BACKENDS:
+        return "no PostgreSQL (TEST_DATABASE_URL unset and no test containers)"
+    if shutil.which("psql") is None:
+        return "no psql on PATH"
+    return None
+
+
+def _reasons() -> dict[str, str | None]:
+    return {"needs_compose": compose_missing(), "needs_postgresql": postgresql_missing()}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_compose: brings docker-compose.yml up (deselected without Docker)"
+    )
+    config.addinivalue_line(
+        "markers", "needs_postgresql: runs a psql script on PostgreSQL (deselected without)"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    what = {
+        "needs_compose": "the compose smoke test (tests/deploy/test_compose_smoke.py)",
+        "needs_postgresql": "the PostgreSQL init-script test (tests/deploy)",
+    }
+    return [
+        f"deploy: {what[marker]} is deselected: {reason}"
+        for marker, reason in _reasons().items()
+        if reason is not None
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (never skip) what cannot run on this machine."""
+    missing = {marker for marker, reason in _reasons().items() if reason is not None}
+    if not missing:
+        return
+    dropped = [item for item in items if any(item.get_closest_marker(m) for m in missing)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
