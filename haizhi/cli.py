@@ -34,7 +34,7 @@ from shared import cli as kernel
 from shared.auth import issue_development_token
 from shared.clock import BUCKET, KEY, ClockSetting, advance_clock, set_clock
 from shared.cst import CST
-from shared.nats_auth import OPERATOR
+from shared.nats_auth import OPERATOR, nats_servers
 from shared.settings import DEVELOPMENT_JWT_SECRET
 
 from . import demo
@@ -180,7 +180,7 @@ async def move_clock(
     nats_url: str, action: str, value: str | None
 ) -> tuple[datetime, ClockSetting]:
     """Do `action` to the shared clock; the time it shows after, and its setting."""
-    client = await nats.connect(nats_url)
+    client = await nats.connect(nats_servers(nats_url))
     try:
         js = client.jetstream()
         if action == "advance":

@@ -19,7 +19,7 @@ import httpx
 import nats
 
 from shared.auth import issue_development_token
-from shared.nats_auth import AUDITOR, inbox_prefix, user_url
+from shared.nats_auth import AUDITOR, inbox_prefix, nats_servers, user_url
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from shared.signing import TrustedKeys
 from shared.stream_audit import StreamAudit, audit_stream
@@ -100,7 +100,7 @@ def _every(url: str, token: str, items: str) -> dict[str, Any]:
 
 async def _stream_total(nats_url: str) -> int:
     """Messages in `HAIZHI`, read as the auditor (who reads on an inbox of its own)."""
-    client = await nats.connect(nats_url, inbox_prefix=inbox_prefix(AUDITOR))
+    client = await nats.connect(nats_servers(nats_url), inbox_prefix=inbox_prefix(AUDITOR))
     try:
         info = await client.jetstream().stream_info(STREAM)
         return int(info.state.messages)
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace, info: dict[str, Any]) -> int:
 
 async def _stream_signatures(nats_url: str, trust: TrustedKeys) -> StreamAudit:
     """Every message of `HAIZHI` checked under the public keys, read as the auditor."""
-    client = await nats.connect(nats_url, inbox_prefix=inbox_prefix(AUDITOR))
+    client = await nats.connect(nats_servers(nats_url), inbox_prefix=inbox_prefix(AUDITOR))
     try:
         return await audit_stream(client.jetstream(), trust)
     finally:

@@ -29,7 +29,7 @@ import nats
 from shared import audit_cli
 from shared.auth import Role, issue_development_token
 from shared.clock import advance_clock, read_clock, set_clock
-from shared.nats_auth import OPERATOR, user_url
+from shared.nats_auth import OPERATOR, nats_servers, user_url
 from shared.settings import DEVELOPMENT_JWT_SECRET
 from shared.system import RestartPolicy, System
 
@@ -106,7 +106,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 async def clock(nats_url: str, action: str, value: str | None) -> datetime:
-    client = await nats.connect(nats_url)
+    client = await nats.connect(nats_servers(nats_url))
     try:
         js = client.jetstream()
         if action == "advance":

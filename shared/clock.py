@@ -236,9 +236,14 @@ class SharedDevClock:
         kv = await _bucket(js)
         watcher = await kv.watch(KEY)
         setting = ClockSetting()
-        # The watch first delivers the current value (if any), then None: the initial state.
-        while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
-            setting = ClockSetting.decode(None if entry.operation else entry.value)
+        try:
+            # The watch first delivers the current value (if any), then None: the initial state.
+            while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
+                setting = ClockSetting.decode(None if entry.operation else entry.value)
+        except BaseException:  # a try that failed (an election, a timeout) leaves no watch
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+            raise
         return watcher, setting
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:

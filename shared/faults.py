@@ -126,8 +126,9 @@ def _asyncpg_connection_error(failure: BaseException) -> bool:
 async def patiently(
     step: Callable[[], Awaitable[T]], what: str, *, within: float = 60.0, first_wait: float = 0.5
 ) -> T:
-    """`step()`, tried again after a transient failure (backing off, up to 5 s between tries)
-    until `within` seconds have passed; a deterministic failure is raised at once.
+    """`step()`, tried again after a transient failure (backing off, up to 5 s between tries);
+    no new try starts once `within` seconds have passed (a try itself may take the step's own
+    timeout), and then the last failure is raised. A deterministic failure is raised at once.
 
     For a service's start-up: a NATS cluster electing a stream leader (a node was lost, or
     restarted) answers nothing for a few seconds, and a replica starting meanwhile should wait

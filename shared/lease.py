@@ -44,11 +44,6 @@ class Lease:
         self._on_change = on_change
         self._session: AsyncConnection | None = None
 
-    @property
-    def held(self) -> bool:
-        """Whether this process led at its last `hold` (always on SQLite)."""
-        return self._db.is_sqlite or self._session is not None
-
     async def hold(self) -> bool:
         """Whether this process leads now: keeps the lock it has, or tries to take it."""
         if self._db.is_sqlite:
@@ -70,7 +65,8 @@ class Lease:
                 )
             ).scalar()
         except BaseException:
-            await conn.close()
+            # Not back to the pool: a lock taken just before a cancellation would stay with it.
+            await conn.invalidate()
             raise
         if not taken:
             await conn.close()
@@ -93,6 +89,10 @@ class Lease:
                 text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),
                 {"k": self._key},
             )
-            await session.close()
         except SQLAlchemyError:
             await session.invalidate()  # the session is gone, and its lock with it
+            return
+        except BaseException:  # cancelled mid-unlock: end the session, and the lock with it
+            await session.invalidate()
+            raise
+        await session.close()

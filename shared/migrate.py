@@ -28,6 +28,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db import Database, open_database
 from shared.logging import get_logger
@@ -70,6 +71,11 @@ class SchemaBehind(RuntimeError):
     """The database lacks revisions this code needs: run the migrations first."""
 
 
+def _branch(revision: str) -> str:
+    """A revision's branch by our naming: `kernel_0003` is the kernel's, `review_0002` review's."""
+    return revision.rsplit("_", 1)[0]
+
+
 def _applied(script: ScriptDirectory, current: tuple[str, ...]) -> tuple[set[str], set[str]]:
     """The revisions the database holds (its heads and all below them) and its unknown heads."""
     applied: set[str] = set()
@@ -77,7 +83,7 @@ def _applied(script: ScriptDirectory, current: tuple[str, ...]) -> tuple[set[str
     for head in current:
         try:
             applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
-        except RevisionError:  # a revision of newer code than this
+        except RevisionError:  # a revision of newer code than this, or of another service
             unknown.add(head)
     return applied, unknown
 
@@ -85,9 +91,11 @@ def _applied(script: ScriptDirectory, current: tuple[str, ...]) -> tuple[set[str
 async def require_current(db: Database, version_locations: list[Path] | None = None) -> None:
     """Refuse (`SchemaBehind`) a database that lacks a revision of this code.
 
-    A schema newer than the code (a revision this code does not know) is accepted: in a rolling
-    upgrade the new code's migrations run first and the old replicas keep serving, which is
-    why a migration must keep the previous release working (expand, then contract).
+    A branch newer than the code (a revision this code does not know, on one of its branches)
+    is accepted: in a rolling upgrade the new code's migrations run first and the old replicas
+    keep serving, which is why a migration must keep the previous release working (expand,
+    then contract). A revision of a branch this code does not have (another service's schema)
+    is refused, and so is any branch behind.
     """
     script = ScriptDirectory.from_config(_config(version_locations or []))
 
@@ -97,14 +105,21 @@ async def require_current(db: Database, version_locations: list[Path] | None = N
     async with db.engine.connect() as conn:
         heads = await conn.run_sync(current)
     applied, unknown = _applied(script, heads)
-    missing = sorted(set(script.get_heads()) - applied)
-    if unknown:
-        log.warning("the schema is newer than this code", unknown=sorted(unknown))
-    elif missing:
+    ours = {_branch(head) for head in script.get_heads()}
+    if foreign := sorted(u for u in unknown if _branch(u) not in ours):
+        raise SchemaBehind(
+            f"the database holds revisions {', '.join(foreign)} of no branch of this code: "
+            "is HAIZHI_DATABASE_URL (or HAIZHI_DATABASE_SCHEMA) another service's?"
+        )
+    newer = {_branch(u) for u in unknown}
+    missing = sorted(h for h in set(script.get_heads()) - applied if _branch(h) not in newer)
+    if missing:
         raise SchemaBehind(
             f"the database lacks migrations {', '.join(missing)}: run "
             "`python -m shared.migrate <service module>:spec` (the migration job) first"
         )
+    if unknown:
+        log.warning("the schema is newer than this code", revisions=sorted(unknown))
 
 
 class MigrationSettings(BaseSettings):
@@ -133,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         settings = MigrationSettings()
     except ValidationError as invalid:
         sys.exit(f"migration settings: {invalid}")
-    name, migrations = _spec_migrations(args.spec)
+    try:
+        name, migrations = _spec_migrations(args.spec)
+    except (ImportError, AttributeError, TypeError) as wrong:
+        sys.exit(f"migrate: {args.spec} is not a service's spec: {wrong}")
     db = open_database(
         settings.database_url, schema=settings.database_schema, name=f"haizhi-{name}-migrate"
     )
@@ -144,7 +162,10 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (SQLAlchemyError, OSError) as failed:
+        sys.exit(f"migrate: {name}'s database: {failed}")
     print(f"{name}: the database is at the newest schema", file=sys.stderr)
 
 

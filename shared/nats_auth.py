@@ -213,6 +213,11 @@ def nats_servers(url: str) -> list[str]:
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
+    """`url` (one server or a cluster's, comma-separated) carrying `user`'s credentials."""
+    return ",".join(_with_credentials(server, user, password) for server in nats_servers(url))
+
+
+def _with_credentials(url: str, user: str, password: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
@@ -222,6 +227,11 @@ def with_credentials(url: str, user: str, password: str) -> str:
 
 
 def without_credentials(url: str) -> str:
+    """`url` (one server or a cluster's) without the credentials it may carry."""
+    return ",".join(_without_credentials(server) for server in nats_servers(url))
+
+
+def _without_credentials(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
@@ -233,7 +243,7 @@ def user_url(nats_url: str, data_dir: Path | None, user: str) -> str:
     A URL that already carries credentials, or a data folder without users (an external
     server), is returned as it is.
     """
-    if data_dir is None or urlsplit(nats_url).username:
+    if data_dir is None or urlsplit(nats_servers(nats_url)[0]).username:
         return nats_url
     users = NatsUsers.load(data_dir / "nats")
     if users is None or user not in users.passwords:

@@ -112,17 +112,16 @@ class EmbeddedNats:
         if not self.port:
             self.port = preferred_port if port_is_free(preferred_port) else free_port()
         config = self._config()
-        log = (self.data_dir / "nats-server.log").open("ab")
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        log = self.data_dir / "nats-server.log"
+        with log.open("ab") as out:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [nats_server_binary(), "-c", str(config)], stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while port_is_free(self.port, self.host):
             if self.process.poll() is not None:
                 code = self.process.returncode
-                raise RuntimeError(f"nats-server exited with {code}; see {log.name}")
+                raise RuntimeError(f"nats-server exited with {code}; see {log}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"nats-server did not listen on {self.port} in {timeout}s")

@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         servers = nats_servers(settings.nats_url)
     except (ValidationError, ValueError) as invalid:
         sys.exit(f"provision: {invalid}")
-    replicas = args.replicas or settings.nats_replicas
+    replicas = settings.nats_replicas if args.replicas is None else args.replicas
+    if not 1 <= replicas <= 5:
+        sys.exit(f"provision: --replicas must be 1 to 5 (a JetStream stream's), not {replicas}")
     password = settings.nats_password.get_secret_value() if settings.nats_password else None
     try:
         asyncio.run(

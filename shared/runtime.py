@@ -110,97 +110,110 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = open_database(
-            settings.database_url, schema=settings.database_schema, name=f"haizhi-{spec.name}"
-        )
-        if settings.migrate_on_start:
-            await upgrade(db, [spec.migrations])
-        else:
-            await require_current(db, [spec.migrations])
-        nc = await broker.connect()
-        js = jetstream(broker)
-        # Before any subscriber binds: FastStream leaves HAIZHI to us (declare=False).
-        await patiently(lambda: ensure_streams(js, replicas=settings.nats_replicas), "streams")
-        clock: WatchableClock
-        if settings.clock == "controlled":
-            shared_clock = await patiently(
-                lambda: SharedDevClock.connect(
-                    js, environment=settings.environment, replicas=settings.nats_replicas
-                ),
-                "shared clock",
+        # What has started is undone if start-up fails (a schema behind, a bus that never
+        # answers), so nothing is left running in the process that tried.
+        async with contextlib.AsyncExitStack() as undo:
+            db = open_database(
+                settings.database_url, schema=settings.database_schema, name=f"haizhi-{spec.name}"
             )
-            link.on_lost.append(shared_clock.lost)
-            link.on_back.append(shared_clock.rewatch)
-            clock = shared_clock
-        else:
-            clock = SystemClock()
-        signer, trust = signing_keys(settings)
-        store = EventStore(db, spec.name, signer)
-        relay = OutboxRelay(
-            db,
-            js,
-            on_lag=metrics.outbox_lag_events.set,
-            on_lead=lambda leads: metrics.leads.labels("outbox relay").set(int(leads)),
-        )
-
-        def observe(command: str, outcome: str, events: Sequence[Envelope]) -> None:
-            metrics.commands_total.labels(command, outcome).inc()
-            for envelope in events:
-                metrics.events_appended_total.labels(envelope.type).inc()
-
-        executor = Executor(
-            db,
-            store,
-            spec.registry,
-            clock,
-            spec.projections,
-            observe,
-            on_commit=relay.wake,
-            snapshots=spec.snapshots,
-        )
-        kernel = Kernel(
-            settings,
-            db,
-            store,
-            executor,
-            clock,
-            PolicyBook.load(settings.policy_dir),
-            metrics,
-            nc,
-            js,
-            relay,
-            broker,
-        )
-        kernel.trust = trust
-        usecases = spec.usecases(kernel)
-        app.state.kernel = kernel
-        app.state.usecases = usecases
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
-        for subscription in spec.subscriptions(usecases):
-            consumer = Consumer(
+            undo.push_async_callback(db.dispose)
+            if settings.migrate_on_start:
+                await upgrade(db, [spec.migrations])
+            else:
+                await require_current(db, [spec.migrations])
+            nc = await broker.connect()
+            undo.push_async_callback(broker.stop)
+            js = jetstream(broker)
+            # Before any subscriber binds: FastStream leaves HAIZHI to us (declare=False).
+            await patiently(
+                lambda: ensure_streams(js, replicas=settings.nats_replicas, may_update=False),
+                "streams",
+            )
+            clock: WatchableClock
+            if settings.clock == "controlled":
+                shared_clock = await patiently(
+                    lambda: SharedDevClock.connect(
+                        js, environment=settings.environment, replicas=settings.nats_replicas
+                    ),
+                    "shared clock",
+                )
+                undo.push_async_callback(shared_clock.close)
+                link.on_lost.append(shared_clock.lost)
+                link.on_back.append(shared_clock.rewatch)
+                clock = shared_clock
+            else:
+                clock = SystemClock()
+            signer, trust = signing_keys(settings)
+            store = EventStore(db, spec.name, signer)
+            relay = OutboxRelay(
                 db,
                 js,
-                subscription,
-                ack_wait=settings.consumer_ack_wait,
-                on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
-                on_transient=lambda name: metrics.transient_failures_total.labels(name).inc(),
-                on_store=lambda available: metrics.store_available.set(int(available)),
-                trust=trust,
-                on_alert=metrics.alert,
-                max_gap_deliveries=settings.consumer_max_gap_deliveries,
-                on_outcome=lambda name, outcome: metrics.consumer_messages_total.labels(
-                    name, outcome
-                ).inc(),
+                on_lag=metrics.outbox_lag_events.set,
+                on_lead=lambda leads: metrics.leads.labels("outbox relay").set(int(leads)),
             )
-            consumers[consumer.durable] = consumer
-            kernel.consumers.append(consumer)
-            metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
-            metrics.transient_failures_total.labels(subscription.name)
-        if consumers.declared != set(consumers):
-            raise RuntimeError(
-                f"subscribers {sorted(consumers.declared)} vs consumers {sorted(consumers)}"
+
+            def observe(command: str, outcome: str, events: Sequence[Envelope]) -> None:
+                metrics.commands_total.labels(command, outcome).inc()
+                for envelope in events:
+                    metrics.events_appended_total.labels(envelope.type).inc()
+
+            executor = Executor(
+                db,
+                store,
+                spec.registry,
+                clock,
+                spec.projections,
+                observe,
+                on_commit=relay.wake,
+                snapshots=spec.snapshots,
             )
+            kernel = Kernel(
+                settings,
+                db,
+                store,
+                executor,
+                clock,
+                PolicyBook.load(settings.policy_dir),
+                metrics,
+                nc,
+                js,
+                relay,
+                broker,
+            )
+            kernel.trust = trust
+            usecases = spec.usecases(kernel)
+            app.state.kernel = kernel
+            app.state.usecases = usecases
+            for subscription in spec.subscriptions(usecases):
+                consumer = Consumer(
+                    db,
+                    js,
+                    subscription,
+                    ack_wait=settings.consumer_ack_wait,
+                    on_dead_letter=lambda name: metrics.dead_letters_total.labels(name).inc(),
+                    on_transient=lambda name: metrics.transient_failures_total.labels(name).inc(),
+                    on_store=lambda available: metrics.store_available.set(int(available)),
+                    trust=trust,
+                    on_alert=metrics.alert,
+                    max_gap_deliveries=settings.consumer_max_gap_deliveries,
+                    on_outcome=lambda name, outcome: metrics.consumer_messages_total.labels(
+                        name, outcome
+                    ).inc(),
+                )
+                consumers[consumer.durable] = consumer
+                kernel.consumers.append(consumer)
+                metrics.dead_letters_total.labels(subscription.name)  # a series at 0 from the start
+                metrics.transient_failures_total.labels(subscription.name)
+            if consumers.declared != set(consumers):
+                raise RuntimeError(
+                    f"subscribers {sorted(consumers.declared)} vs consumers {sorted(consumers)}"
+                )
+            # The subscribers bind their durable consumers as the broker starts: a cluster electing
+            # a consumer's leader does not answer for a few seconds, so start them again then.
+            await patiently(functools.partial(_start_subscribers, broker), "subscribers")
+            undo.pop_all()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
         tick = spec.tick
         if tick is not None:
             tasks.append(
@@ -219,9 +232,6 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                     name="scheduler",
                 )
             )
-        # The subscribers bind their durable consumers as the broker starts: a cluster electing
-        # a consumer's leader does not answer for a few seconds, so start them again then.
-        await patiently(functools.partial(_start_subscribers, broker), "subscribers")
         log.info("service started", service=spec.name, database=db.engine.dialect.name)
         try:
             yield

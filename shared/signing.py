@@ -34,6 +34,7 @@ import argparse
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -310,6 +311,10 @@ def owned_by(envelope: Envelope, service: str) -> bool:
     )
 
 
+#: What a service is called (a subject token and a file name): as `ServiceSettings.service`.
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m shared.signing keys DIR SERVICE...`: each service's development key
     (`DIR/<service>.key`, 0600) made where missing, and its public key in `DIR/trusted`.
@@ -323,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     keys.add_argument("directory", type=Path)
     keys.add_argument("services", nargs="+")
     args = parser.parse_args(argv)
+    if wrong := [name for name in args.services if not SERVICE_NAME.fullmatch(name)]:
+        parser.error(f"not a service's name: {', '.join(wrong)}")
     for service in args.services:
         signer = development_signer(
             service, args.directory / f"{service}.key", args.directory / "trusted"

@@ -1,10 +1,12 @@
 """JetStream provisioning: the `HAIZHI` event log and its dead-letter stream, idempotently.
 
-Every service calls `ensure_streams` at start-up. A stream that already exists as wanted is
-left alone; one that differs in a way JetStream can change in place (subjects, limits,
-duplicate window, replicas, turning deny-delete/purge on) is updated; one that differs in a
-way it cannot (storage, retention) is refused loudly, because moving the log is an operator's
-job, not a side effect of starting a service.
+The operator's provisioning (`shared/provision.py`) and every service at start-up call
+`ensure_streams`. A stream that already exists as wanted is left alone; one that differs in a
+way JetStream can change in place (subjects, limits, duplicate window, replicas, turning
+deny-delete/purge on) is updated by the operator, and only reported by a service (its NATS
+user may not change a stream); one that differs in a way it cannot (storage, retention) is
+refused loudly, because moving the log is an operator's job, not a side effect of starting a
+service.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 STREAM = "HAIZHI"
 DLQ_STREAM = "HAIZHI_DLQ"
@@ -90,16 +96,21 @@ def _dead_letters(replicas: int) -> _Wanted:
     )
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+async def ensure_streams(
+    js: JetStreamContext, replicas: int = 1, *, may_update: bool = True
+) -> None:
     """Create or update `HAIZHI` and `HAIZHI_DLQ`; a no-op when both are already as wanted.
 
-    `replicas` is 1 on the embedded server and 3 on the production cluster.
+    `replicas` is 1 on the embedded server and 3 on the production cluster. A service passes
+    `may_update=False`: it creates a missing stream but leaves one that differs as it is,
+    with a warning (changing it is the operator's provisioning step, and the stream serves
+    meanwhile: an old release's replica meets a stream a new release provisioned).
     """
     for wanted in (_log(replicas), _dead_letters(replicas)):
-        await _ensure(js, wanted)
+        await _ensure(js, wanted, may_update)
 
 
-async def _ensure(js: JetStreamContext, wanted: _Wanted) -> None:
+async def _ensure(js: JetStreamContext, wanted: _Wanted, may_update: bool) -> None:
     try:
         info = await js.stream_info(wanted.name)
     except NotFoundError:
@@ -120,6 +131,14 @@ async def _ensure(js: JetStreamContext, wanted: _Wanted) -> None:
             f"stream {wanted.name} exists with a different {', '.join(sorted(fixed))}; "
             "it cannot be changed in place"
         )
+    if not may_update:
+        log.warning(
+            "the stream differs from what this version wants: the operator applies it with "
+            "`python -m shared.provision`",
+            stream=wanted.name,
+            fields=sorted(differing),
+        )
+        return
     # Evolve the live config so settings an operator added (placement, metadata) survive.
     await js.update_stream(current.evolve(**wanted.fields))
 

@@ -141,6 +141,10 @@ class System:
         )
 
     def start(self, timeout: float = 60.0) -> System:
+        if self.replicas > 1 and any(
+            self.database(service).url.startswith("sqlite") for service in SERVICES
+        ):
+            raise ValueError("replicas share a PostgreSQL store; SQLite is one process's")
         self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.nats is None:
@@ -237,15 +241,15 @@ class System:
         }
         if database.schema:
             env["HAIZHI_DATABASE_SCHEMA"] = database.schema
-        log = (self.data_dir / f"{instance}.log").open("ab")
-        self.processes[instance] = subprocess.Popen(
-            command,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            pass_fds=inherit,
-        )
+        with (self.data_dir / f"{instance}.log").open("ab") as log:  # the child keeps its own
+            self.processes[instance] = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                pass_fds=inherit,
+            )
         self.urls[service] = f"http://127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float) -> None:

@@ -45,8 +45,6 @@ def whole_system(
     fresh schema each) when given, else on SQLite files; `databases` overrides single
     services' stores (a SQLite file on a small file system, say). `replicas` processes per
     service (PostgreSQL only) and a NATS `cluster` make it a deployment's shape."""
-    if replicas > 1 and not postgresql_url:
-        raise ValueError("replicas share a PostgreSQL store; SQLite is one process's")
     schemas: dict[str, ServiceDatabase] = {}
     if postgresql_url:
         suffix = new_id().lower()

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import FixedClock
 from shared.db import Database, open_database
@@ -109,3 +111,31 @@ async def test_of_two_replicas_only_the_leader_ticks_and_the_other_takes_over(
         stop_second.set()
         clock.advance(timedelta(seconds=1))
         await asyncio.gather(*running)
+
+
+@pytest.mark.postgresql_only
+async def test_a_take_cancelled_just_after_the_lock_leaves_no_lock_behind(
+    database: Database, database_url: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica stopped while taking the lead: the connection that took the lock must not go
+    back to the pool still holding it, or no other replica could ever lead."""
+    execute = AsyncConnection.execute
+
+    async def cancelled_after_the_lock(self: AsyncConnection, *args: Any, **kwargs: Any) -> Any:
+        result = await execute(self, *args, **kwargs)
+        if "pg_try_advisory_lock" in str(args[0]):
+            raise asyncio.CancelledError
+        return result
+
+    monkeypatch.setattr(AsyncConnection, "execute", cancelled_after_the_lock)
+    with pytest.raises(asyncio.CancelledError):
+        await Lease(database, 1, "task").hold()
+    monkeypatch.undo()
+    url, schema = database_url
+    other_replica = open_database(url, schema=schema)
+    standby = Lease(other_replica, 1, "task")
+    try:
+        assert await standby.hold()
+    finally:
+        await standby.release()
+        await other_replica.dispose()

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.db import async_database_url
+from shared.nats_auth import nats_servers, with_credentials, without_credentials
 from shared.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 
 PRODUCTION = {
@@ -161,3 +162,21 @@ def test_async_database_url_names_the_async_driver(plain: str, async_url: str) -
 def test_async_database_url_refuses_other_databases(url: str) -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         async_database_url(url)
+
+
+def test_a_cluster_url_names_each_server_and_credentials_go_to_every_one() -> None:
+    url = "nats://n1:4222, nats://n2:4223"
+    assert nats_servers(url) == ["nats://n1:4222", "nats://n2:4223"]
+    signed_in = with_credentials(url, "review", "p@ss:word")
+    assert nats_servers(signed_in) == [
+        "nats://review:p%40ss%3Aword@n1:4222",
+        "nats://review:p%40ss%3Aword@n2:4223",
+    ]
+    assert without_credentials(signed_in) == "nats://n1:4222,nats://n2:4223"
+    settings = ServiceSettings(service="review", environment="development", nats_url=url)
+    assert settings.nats_servers == ["nats://n1:4222", "nats://n2:4223"]
+
+
+def test_a_nats_url_without_a_server_is_refused() -> None:
+    with pytest.raises(ValidationError, match="no NATS server"):
+        ServiceSettings(service="review", environment="development", nats_url=" , ")

@@ -84,6 +84,23 @@ async def test_provisioning_restores_a_setting_changed_behind_its_back(
     assert (await js.stream_info(STREAM)).config.duplicate_window == DUPLICATE_WINDOW
 
 
+async def test_a_service_leaves_a_stream_that_differs_as_it_is_and_starts_on_it(
+    js: JetStreamContext,
+) -> None:
+    """A service may not change a stream (its NATS user is refused, without an answer): it
+    reports the difference and serves on the stream as provisioned, e.g. an old release's
+    replica restarted after the new release's provisioning."""
+    await ensure_streams(js)
+    config = (await js.stream_info(STREAM)).config
+    await js.update_stream(config.evolve(duplicate_window=120.0))
+    recorded = WritesRecorded(js)
+
+    await ensure_streams(cast(JetStreamContext, recorded), may_update=False)
+
+    assert recorded.writes == []
+    assert (await js.stream_info(STREAM)).config.duplicate_window == 120.0
+
+
 async def test_provisioning_refuses_a_log_it_cannot_fix_in_place(js: JetStreamContext) -> None:
     await js.add_stream(
         StreamConfig(name=STREAM, subjects=["haizhi.>"], storage=StorageType.MEMORY)

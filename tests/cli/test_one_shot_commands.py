@@ -3,6 +3,7 @@ the migrations, the bus's provisioning as the operator, the development keys."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from services.application.main import create_app
 from services.application.main import spec as application_spec
+from services.review import main as review_main
 from shared.clock import CLOCK_STREAM
 from shared.db import open_database
 from shared.migrate import SchemaBehind, require_current, upgrade
@@ -73,13 +75,58 @@ async def test_a_schema_newer_than_the_code_is_served_during_a_rolling_upgrade(
     try:
         await upgrade(db, migrations)
         async with db.engine.begin() as conn:
-            await conn.exec_driver_sql(  # one branch moved on to a revision of newer code
-                "UPDATE alembic_version SET version_num = 'from_the_future' "
-                "WHERE rowid = (SELECT min(rowid) FROM alembic_version)"
+            await conn.exec_driver_sql(  # its branch moved on to a revision of newer code
+                "UPDATE alembic_version SET version_num = 'application_9999' "
+                "WHERE version_num LIKE 'application_%'"
             )
         await require_current(db, migrations)
     finally:
         await db.dispose()
+
+
+async def test_another_services_schema_is_refused_even_where_it_looks_newer(
+    tmp_path: Path,
+) -> None:
+    """HAIZHI_DATABASE_URL pointing at review's database: refused at start, not at the first
+    query on a table that is not there."""
+    db = open_database(f"sqlite:///{tmp_path / 'review.db'}")
+    try:
+        await upgrade(db, [Path(review_main.__file__).parent / "migrations" / "versions"])
+        with pytest.raises(SchemaBehind, match=r"review_\d+ of no branch of this code"):
+            await require_current(db, [application_spec().migrations])
+    finally:
+        await db.dispose()
+
+
+async def test_replicas_starting_together_migrate_one_after_another(
+    database_url: tuple[str, str | None],
+) -> None:
+    """On a new PostgreSQL schema (and SQLite), four replicas migrating at once: one migrates,
+    the others find it done (an advisory lock on PostgreSQL); each may then serve."""
+    url, schema = database_url
+    migrations = [application_spec().migrations]
+    replicas = [open_database(url, schema=schema) for _ in range(4)]
+    try:
+        # Unserialised they deadlock on PostgreSQL's catalogue, or fail on a duplicate type.
+        await asyncio.wait_for(asyncio.gather(*(upgrade(db, migrations) for db in replicas)), 60)
+        for db in replicas:
+            await require_current(db, migrations)
+    finally:
+        for db in replicas:
+            await db.dispose()
+
+
+def test_the_migration_command_names_a_wrong_spec_without_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    done = run(
+        "-m",
+        "shared.migrate",
+        "services.application.main:nothing",
+        env={"HAIZHI_DATABASE_URL": url},
+    )
+    assert done.returncode != 0
+    assert "is not a service's spec" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_migration_command_says_what_is_missing_without_a_traceback() -> None:
@@ -162,3 +209,13 @@ def test_the_development_keys_are_made_once_private_and_trusted(tmp_path: Path) 
     assert stat.S_IMODE((keys / "application.key").stat().st_mode) == 0o600
     trusted = sorted(path.name.split(".")[0] for path in (keys / "trusted").iterdir())
     assert trusted == ["application", "review"]
+
+
+def test_the_one_shot_commands_refuse_what_is_not_a_name_or_a_number(tmp_path: Path) -> None:
+    keys = run("-m", "shared.signing", "keys", str(tmp_path), "../escape", env={})
+    assert keys.returncode == 2
+    assert "not a service's name: ../escape" in keys.stderr
+    assert not (tmp_path.parent / "escape.key").exists()
+    replicas = run("-m", "shared.provision", "--replicas", "0", env={})
+    assert replicas.returncode != 0
+    assert "--replicas must be 1 to 5" in replicas.stderr

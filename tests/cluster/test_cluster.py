@@ -76,6 +76,20 @@ def leaders(system: System, task: str) -> dict[str, list[str]]:
     }
 
 
+def standbys_lead(system: System, victims: list[str], within: float = 30.0) -> None:
+    """Until the other replica of each victim's service leads its outbox relay."""
+    standbys = {v: next(i for i in system.instances(v.split(".")[0]) if i != v) for v in victims}
+    deadline = time.monotonic() + within
+    waiting = dict(standbys)
+    while waiting:
+        for victim, standby in list(waiting.items()):
+            led = scrape(system.replica_urls[standby]).get('leads{task="outbox relay"}')
+            if led == 1:
+                del waiting[victim]
+        assert time.monotonic() < deadline, f"no standby took over the relay of {waiting}"
+        time.sleep(0.2)  # polling the standbys' gauges
+
+
 def handled_by(system: System, instance: str, outcome: str = "applied") -> int:
     """Messages this replica's consumers handled with `outcome` (`consumer_messages_total`)."""
     pattern = re.compile(rf'consumer_messages_total\{{.*outcome="{outcome}".*\}}')
@@ -143,6 +157,8 @@ def test_replicas_on_a_cluster_share_the_work_and_lose_nothing_to_killed_leaders
             for victim in victims:
                 system.stop_service(victim, kill=True)
             killed = time.monotonic()
+            standbys_lead(system, victims)  # before the victims are back to take it again
+            figures["seconds_to_standby_relays"] = round(time.monotonic() - killed, 1)
             cluster.start_node(stream_leader)
             for victim in victims:
                 system.start_service(victim)
@@ -169,8 +185,7 @@ def test_replicas_on_a_cluster_share_the_work_and_lose_nothing_to_killed_leaders
         shares = {i: handled_by(system, i) for i in instances}
         figures["consumer_messages_applied_per_replica"] = shares
         figures["consumer_gaps_waited"] = sum(handled_by(system, i, "gap") for i in instances)
-        for service in SERVICES:
-            assert sum(shares[i] for i in system.instances(service)) > 0, service
+        assert all(applied > 0 for applied in shares.values()), shares  # every replica works
     finally:
         hz.close()
         record_property("figures", figures)

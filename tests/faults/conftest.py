@@ -20,9 +20,6 @@ from shared.testkit.system import whole_system
 
 from .load import FAULT_ENV, Journal, driver
 
-# The oracle's asserts explain themselves as a test's do.
-pytest.register_assert_rewrite("tests.faults.oracle")
-
 #: Each module's calendar starts here; every scenario's load moves the clock only forward.
 START = beijing(2022, 1, 1, 9)
 
