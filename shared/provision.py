@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,15 +37,11 @@ class OperatorSettings(BaseSettings):
     nats_replicas: int = Field(default=1, ge=1, le=5)
 
 
-async def provision(
-    servers: list[str],
-    *,
-    replicas: int = 1,
-    dev_clock: bool = False,
-    user: str | None = None,
-    password: str | None = None,
-) -> None:
-    """`HAIZHI`, `HAIZHI_DLQ` (and the clock's bucket) as this version wants them."""
+@contextlib.asynccontextmanager
+async def operator_connection(
+    servers: list[str], user: str | None = None, password: str | None = None
+) -> AsyncIterator[NatsClient]:
+    """A connection as the operator (credentials given, or in the URLs), for one-shot steps."""
 
     async def quiet(_error: Exception) -> None:
         """nats-py would print each failed attempt's traceback; the caller reports the end."""
@@ -58,12 +57,36 @@ async def provision(
         error_cb=quiet,
     )
     try:
+        yield client
+    finally:
+        await client.close()
+
+
+def operator_from_environment(command: str) -> tuple[list[str], str | None, str | None]:
+    """The servers, user and password of `HAIZHI_NATS_*`, or exit with what is wrong."""
+    try:
+        settings = OperatorSettings()
+        servers = nats_servers(settings.nats_url)
+    except (ValidationError, ValueError) as invalid:
+        sys.exit(f"{command}: {invalid}")
+    password = settings.nats_password.get_secret_value() if settings.nats_password else None
+    return servers, settings.nats_user if password is not None else None, password
+
+
+async def provision(
+    servers: list[str],
+    *,
+    replicas: int = 1,
+    dev_clock: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+) -> None:
+    """`HAIZHI`, `HAIZHI_DLQ` (and the clock's bucket) as this version wants them."""
+    async with operator_connection(servers, user, password) as client:
         js = client.jetstream()
         await ensure_streams(js, replicas=replicas)
         if dev_clock:
             await ensure_clock(js, replicas)
-    finally:
-        await client.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,23 +94,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicas", type=int, help="replicas (default HAIZHI_NATS_REPLICAS)")
     parser.add_argument("--dev-clock", action="store_true", help="the development clock too")
     args = parser.parse_args(argv)
-    try:
-        settings = OperatorSettings()
-        servers = nats_servers(settings.nats_url)
-    except (ValidationError, ValueError) as invalid:
-        sys.exit(f"provision: {invalid}")
-    replicas = settings.nats_replicas if args.replicas is None else args.replicas
+    servers, user, password = operator_from_environment("provision")
+    replicas = OperatorSettings().nats_replicas if args.replicas is None else args.replicas
     if not 1 <= replicas <= 5:
         sys.exit(f"provision: --replicas must be 1 to 5 (a JetStream stream's), not {replicas}")
-    password = settings.nats_password.get_secret_value() if settings.nats_password else None
     try:
         asyncio.run(
             provision(
-                servers,
-                replicas=replicas,
-                dev_clock=args.dev_clock,
-                user=settings.nats_user if password is not None else None,
-                password=password,
+                servers, replicas=replicas, dev_clock=args.dev_clock, user=user, password=password
             )
         )
     except (NatsError, OSError, TimeoutError) as failed:
