@@ -5,6 +5,7 @@
 #   python -m shared.migrate services.<name>.main:spec
 #   python -m shared.provision --replicas 3 [--dev-clock]
 #   python -m shared.signing keys /keys application review assessment funding
+#   python -m shared.stream_backup backup|restore DIR
 # The base is pinned by tag; pin it by digest too where your registry policy asks for it
 # (`docker buildx imagetools inspect python:3.11.11-slim-bookworm` prints the digest).
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
