@@ -43,19 +43,25 @@ async def operator_connection(
 ) -> AsyncIterator[NatsClient]:
     """A connection as the operator (credentials given, or in the URLs), for one-shot steps."""
 
-    async def quiet(_error: Exception) -> None:
-        """nats-py would print each failed attempt's traceback; the caller reports the end."""
+    errors: list[Exception] = []
 
-    client = await nats.connect(
-        servers,
-        user=user,
-        password=password,
-        inbox_prefix=inbox_prefix(user or OPERATOR),
-        connect_timeout=5,
-        max_reconnect_attempts=2,
-        reconnect_time_wait=0.5,
-        error_cb=quiet,
-    )
+    async def keep(error: Exception) -> None:
+        """nats-py would print each failed attempt's traceback; the caller reports the last."""
+        errors.append(error)
+
+    try:
+        client = await nats.connect(
+            servers,
+            user=user,
+            password=password,
+            inbox_prefix=inbox_prefix(user or OPERATOR),
+            connect_timeout=5,
+            max_reconnect_attempts=2,
+            reconnect_time_wait=0.5,
+            error_cb=keep,
+        )
+    except NatsError as failed:  # "no servers": say why the last try failed (a password?)
+        raise NatsError(f"{failed}; {errors[-1]}" if errors else str(failed)) from None
     try:
         yield client
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -48,6 +50,8 @@ async def test_a_snapshot_restores_every_message_as_it_was(
     snapshot = await take(operator)
     assert snapshot.messages == 40
     snapshot.write(tmp_path / "backup")
+    for written in (tmp_path / "backup", *(tmp_path / "backup").iterdir()):  # people's data
+        assert stat.S_IMODE(written.stat().st_mode) in (0o600, 0o700), written
 
     js = operator.jetstream()
     await js.delete_stream(STREAM)  # the loss (the operator alone may)
@@ -73,15 +77,45 @@ async def test_a_snapshot_restores_every_message_as_it_was(
     await operator.close()
 
 
+async def test_a_large_stream_comes_in_many_chunks_in_order(operator: NatsClient) -> None:
+    js = operator.jetstream()
+    await ensure_streams(js)
+    body = b"x" * 1000
+    for n in range(1500):  # 1.5 MB: a dozen chunks, each acknowledged
+        await js.publish(f"haizhi.review.case-{n % 7}.Happened", body)
+    snapshot = await take(operator)
+    assert snapshot.messages == 1500
+    await js.delete_stream(STREAM)
+    assert (await restore(operator, snapshot))["state"]["messages"] == 1500
+
+
 async def test_a_snapshot_altered_on_disk_is_refused(operator: NatsClient, tmp_path: Path) -> None:
     await published(operator, 3)
     (await take(operator)).write(tmp_path / "backup")
     data = tmp_path / "backup" / "stream.tar.s2"
-    tampered = bytearray(data.read_bytes())
+    original = data.read_bytes()
+    tampered = bytearray(original)
     tampered[len(tampered) // 2] ^= 0xFF
     data.write_bytes(bytes(tampered))
-    with pytest.raises(SnapshotError, match="is not the snapshot"):
+    with pytest.raises(SnapshotError, match="not the snapshot that was taken"):
         Snapshot.read(tmp_path / "backup")
+    data.write_bytes(original)  # the bytes back, the description changed: a limit added
+    meta = tmp_path / "backup" / "backup.json"
+    described = json.loads(meta.read_text())
+    described["config"]["max_msgs"] = 1
+    meta.write_text(json.dumps(described))
+    with pytest.raises(SnapshotError, match="not the snapshot that was taken"):
+        Snapshot.read(tmp_path / "backup")
+    meta.write_text("[]")
+    with pytest.raises(SnapshotError, match="not a snapshot's description"):
+        Snapshot.read(tmp_path / "backup")
+
+
+async def test_a_backup_never_overwrites_another(operator: NatsClient, tmp_path: Path) -> None:
+    await published(operator, 3)
+    (await take(operator)).write(tmp_path / "backup")
+    with pytest.raises(SnapshotError, match="not an empty folder"):
+        (await take(operator)).write(tmp_path / "backup")
 
 
 async def test_a_restore_over_a_live_stream_is_refused(operator: NatsClient) -> None:
@@ -102,6 +136,6 @@ async def test_a_service_may_not_snapshot_the_log(server: EmbeddedNats) -> None:
     try:
         await ensure_streams(review.jetstream())
         with pytest.raises(NatsTimeout):  # refused: no answer
-            await take(review, within=1)
+            await take(review, idle=1)
     finally:
         await review.close()

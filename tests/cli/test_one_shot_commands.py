@@ -219,3 +219,23 @@ def test_the_one_shot_commands_refuse_what_is_not_a_name_or_a_number(tmp_path: P
     replicas = run("-m", "shared.provision", "--replicas", "0", env={})
     assert replicas.returncode != 0
     assert "--replicas must be 1 to 5" in replicas.stderr
+
+
+def test_a_wrong_password_is_named_as_such(tmp_path: Path) -> None:
+    with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
+        server.start()
+        done = run(
+            "-m",
+            "shared.stream_backup",
+            "backup",
+            str(tmp_path / "backup"),
+            env={
+                "HAIZHI_NATS_URL": server.url,
+                "HAIZHI_NATS_USER": "operator",
+                "HAIZHI_NATS_PASSWORD": "not-the-password",
+            },
+        )
+    assert done.returncode != 0
+    assert "authorization violation" in done.stderr.lower()
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "backup").exists()

@@ -16,7 +16,6 @@ docs/deployment.md, "Backup and restore", gives the drill as an operator runs it
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from sqlalchemy import text
 
@@ -34,10 +34,11 @@ from shared.db import open_database
 from shared.nats_auth import nats_servers
 from shared.nats_server import EmbeddedNats
 from shared.provision import provision
+from shared.streams import STREAM
 from shared.system import SERVICES, System
 
 from .load import Journal, Load
-from .oracle import check
+from .oracle import check, read_store
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +51,15 @@ def test_a_lost_bus_is_restored_from_the_stores_and_nothing_is_applied_twice(
     assert len(Load(hz, "before-loss").run()) == 6
     hz.settle(120)
     at = hz.clock.now()
-    nats = system.nats
-    assert isinstance(nats, EmbeddedNats)
+    before = effects(system)
+    bus = system.nats
+    assert isinstance(bus, EmbeddedNats)
 
-    nats.kill()
-    shutil.rmtree(nats.data_dir / "jetstream")  # every stream, consumer and the clock: gone
     for service in SERVICES:  # as an operator would: nothing runs on a bus being rebuilt
         system.stop_service(service)
-    nats.start()
+    bus.kill()
+    shutil.rmtree(bus.data_dir / "jetstream")  # every stream, consumer and the clock: gone
+    bus.start()
     asyncio.run(provision(nats_servers(system.operator_url), dev_clock=True))
     hz.clock.freeze(at)  # development only: production's clock is the system's
     for service in SERVICES:
@@ -74,6 +76,7 @@ def test_a_lost_bus_is_restored_from_the_stores_and_nothing_is_applied_twice(
         assert len(report["republished_ids"]) == report["in_store"] > 0, name
     figures["events_republished"] = sum(len(r["republished_ids"]) for r in repaired.values())
     figures.update(check(system, hz, journal))
+    assert effects(system) == before  # every event redelivered, none applied again
 
     assert len(Load(hz, "after-restore").run()) == 6
     check(system, hz, journal)
@@ -89,29 +92,30 @@ def test_a_bus_restored_from_its_snapshot_gets_the_rest_from_the_stores(
     republished from the stores. Nothing is applied twice; new cases go through."""
     assert len(Load(hz, "before-snapshot").run()) == 6
     hz.settle(120)
-    nats = system.nats
-    assert isinstance(nats, EmbeddedNats)
+    bus = system.nats
+    assert isinstance(bus, EmbeddedNats)
     as_operator = {
-        "HAIZHI_NATS_URL": nats.url,
+        "HAIZHI_NATS_URL": bus.url,
         "HAIZHI_NATS_USER": "operator",
-        "HAIZHI_NATS_PASSWORD": nats.password("operator"),
+        "HAIZHI_NATS_PASSWORD": bus.password("operator"),
     }
     backup = tmp_path / "haizhi-snapshot"
+    in_snapshot = asyncio.run(stream_messages(system))  # the services are idle
     taken = run_step("-m", "shared.stream_backup", "backup", str(backup), env=as_operator)
-    in_snapshot = json.loads((backup / "backup.json").read_text())["state"]["messages"]
-    assert f"HAIZHI: {in_snapshot} messages" in taken  # the command says what it wrote
+    assert f"HAIZHI: {in_snapshot} messages" in taken
     assert len(Load(hz, "after-snapshot").run()) == 6
     hz.settle(120)
     at = hz.clock.now()
+    before = effects(system)
 
     for service in SERVICES:
         system.stop_service(service)
-    nats.kill()
-    shutil.rmtree(nats.data_dir / "jetstream")
-    nats.start()
+    bus.kill()
+    shutil.rmtree(bus.data_dir / "jetstream")
+    bus.start()
     run_step("-m", "shared.stream_backup", "restore", str(backup), env=as_operator)
-    nats.stop()
-    nats.start()
+    bus.stop()
+    bus.start()
     asyncio.run(provision(nats_servers(system.operator_url), dev_clock=True))
     hz.clock.freeze(at)
     for service in SERVICES:
@@ -132,9 +136,25 @@ def test_a_bus_restored_from_its_snapshot_gets_the_rest_from_the_stores(
     figures["snapshot_bytes"] = (backup / "stream.tar.s2").stat().st_size
     figures["events_republished"] = republished
     figures.update(check(system, hz, journal))
+    assert effects(system) == before
 
     assert len(Load(hz, "after-snapshot-restore").run()) == 6
     check(system, hz, journal)
+
+
+def effects(system: System) -> dict[str, tuple[int, list[tuple[str, str]]]]:
+    """Per service: how many events its store holds, and what its consumers applied. A
+    restore must leave both as they were: an event applied again would add to either."""
+    stores = {service: read_store(system, service) for service in SERVICES}
+    return {s: (len(st.events), sorted(st.inbox)) for s, st in stores.items()}
+
+
+async def stream_messages(system: System) -> int:
+    client = await nats.connect(nats_servers(system.operator_url))
+    try:
+        return int((await client.jetstream().stream_info(STREAM)).state.messages)
+    finally:
+        await client.close()
 
 
 def run_step(*args: str, env: dict[str, str]) -> str:
@@ -158,6 +178,7 @@ def test_the_databases_restored_from_a_backup_serve_on_as_before(
     docs/deployment.md, "Backup and restore".)"""
     assert len(Load(hz, "before-backup").run()) == 6
     hz.settle(120)
+    before = effects(system)
     for service in SERVICES:
         system.stop_service(service)
     where = {service: system.database(service) for service in SERVICES}
@@ -172,6 +193,7 @@ def test_the_databases_restored_from_a_backup_serve_on_as_before(
         system.start_service(service)
     system.wait_ready(timeout=60)
     figures.update(check(system, hz, journal))
+    assert effects(system) == before
 
     assert len(Load(hz, "after-db-restore").run()) == 6
     check(system, hz, journal)
