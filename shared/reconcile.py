@@ -16,21 +16,30 @@ altered or duplicated messages are reported for an operator and stay.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import hashlib
 import json
+import sys
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from shared.db import Database
+from shared.db import Database, open_database
 from shared.envelope import TYPE_PREFIX
+from shared.migrate import MigrationSettings
 from shared.outbox import MSG_ID, Outgoing, PublishFailedError, publish_in_stream_order
+from shared.provision import operator_connection, operator_from_environment
 from shared.schema import events, outbox
+from shared.signing import SERVICE_NAME
 from shared.streams import STREAM
 
 _CHUNK = 500
@@ -225,3 +234,49 @@ async def _republish(db: Database, js: JetStreamContext, missing: list[str]) -> 
             f"republished {len(acked)} of {len(batch)} missing events"
         ) from failure
     return tuple(item.event_id for item in acked)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m shared.reconcile SERVICE [--repair]`: the service's store against `HAIZHI`,
+    as a one-shot step with the service's own database and NATS user (`HAIZHI_DATABASE_URL`,
+    `HAIZHI_DATABASE_SCHEMA`, `HAIZHI_NATS_URL`, `HAIZHI_NATS_USER`, `HAIZHI_NATS_PASSWORD`).
+
+    After a restore of the bus, run it with `--repair` for each service *before* the service
+    starts: the events the stream lacks then go out in order before its relay sends what
+    waited in its outbox (a later version of the same stream, had it gone first, would reach
+    the consumers as a gap). Prints the report as JSON; exit status 1 while store and stream
+    still disagree.
+    """
+    parser = argparse.ArgumentParser(prog="python -m shared.reconcile", description=main.__doc__)
+    parser.add_argument("service")
+    parser.add_argument("--repair", action="store_true", help="republish what the stream lacks")
+    args = parser.parse_args(argv)
+    if not SERVICE_NAME.fullmatch(args.service):
+        parser.error(f"not a service's name: {args.service}")
+    try:
+        database = MigrationSettings()
+    except ValidationError as invalid:
+        sys.exit(f"reconcile: {invalid}")
+    servers, user, password = operator_from_environment("reconcile")
+
+    async def run() -> ReconcileReport:
+        db = open_database(database.database_url, schema=database.database_schema)
+        try:
+            async with operator_connection(servers, user, password) as client:
+                report = await reconcile(db, client.jetstream(), args.service, args.repair)
+        finally:
+            await db.dispose()
+        return report
+
+    try:
+        report = asyncio.run(run())
+    except (NatsError, SQLAlchemyError, OSError, TimeoutError, PublishFailedError) as failed:
+        sys.exit(f"reconcile {args.service}: {failed or type(failed).__name__}")
+    print(json.dumps({"service": args.service, **report.counts()}))
+    # Repaired: what was missing is on the stream now; anything else stays for an operator.
+    remaining = report.extra or report.altered or report.duplicated
+    sys.exit(1 if remaining or (report.missing and not args.repair) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -239,3 +239,13 @@ def test_a_wrong_password_is_named_as_such(tmp_path: Path) -> None:
     assert "authorization violation" in done.stderr.lower()
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "backup").exists()
+
+
+def test_the_reconcile_step_says_what_it_needs_without_a_traceback() -> None:
+    wrong_name = run("-m", "shared.reconcile", "../review", env={})
+    assert wrong_name.returncode == 2
+    assert "not a service's name" in wrong_name.stderr
+    no_database = run("-m", "shared.reconcile", "review", "--repair", env={})
+    assert no_database.returncode != 0
+    assert "database_url" in no_database.stderr
+    assert "Traceback" not in no_database.stderr + wrong_name.stderr
