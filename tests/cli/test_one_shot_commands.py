@@ -33,6 +33,17 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def signed_in(
+    server: EmbeddedNats, user: str = "operator", password: str | None = None, url: str = ""
+) -> dict[str, str]:
+    """The `HAIZHI_NATS_*` a one-shot step is given: `user` on `server` (or on `url`)."""
+    return {
+        "HAIZHI_NATS_URL": url or server.url,
+        "HAIZHI_NATS_USER": user,
+        "HAIZHI_NATS_PASSWORD": server.password(user) if password is None else password,
+    }
+
+
 async def test_the_migration_command_brings_a_new_database_to_what_the_code_needs(
     tmp_path: Path,
 ) -> None:
@@ -141,16 +152,8 @@ async def test_provisioning_creates_the_streams_and_the_clock_as_the_operator(
 ) -> None:
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
         server.start()
-        done = run(
-            "-m",
-            "shared.provision",
-            "--dev-clock",
-            env={
-                "HAIZHI_NATS_URL": f"nats://127.0.0.1:1,{server.url}",  # a cluster, one down
-                "HAIZHI_NATS_USER": "operator",
-                "HAIZHI_NATS_PASSWORD": server.password("operator"),
-            },
-        )
+        one_down = f"nats://127.0.0.1:1,{server.url}"  # a cluster with a node away
+        done = run("-m", "shared.provision", "--dev-clock", env=signed_in(server, url=one_down))
         assert done.returncode == 0, done.stderr
         client = await nats.connect(server.url_as())
         try:
@@ -166,20 +169,14 @@ async def test_only_the_operator_may_change_the_streams(tmp_path: Path) -> None:
     provisioning; a service's credentials may create a missing stream, never change one."""
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
         server.start()
-        as_operator = {
-            "HAIZHI_NATS_URL": server.url,
-            "HAIZHI_NATS_USER": "operator",
-            "HAIZHI_NATS_PASSWORD": server.password("operator"),
-        }
+        as_operator = signed_in(server)
         assert run("-m", "shared.provision", env=as_operator).returncode == 0
         client = await nats.connect(server.url_as())
         try:
             js = client.jetstream()
             wanted = (await js.stream_info(STREAM)).config
             await js.update_stream(wanted.evolve(duplicate_window=60.0))
-            as_service = {**as_operator, "HAIZHI_NATS_USER": "review"}
-            as_service["HAIZHI_NATS_PASSWORD"] = server.password("review")
-            refused = run("-m", "shared.provision", env=as_service)
+            refused = run("-m", "shared.provision", env=signed_in(server, "review"))
             assert refused.returncode != 0
             assert "provision: NATS" in refused.stderr
             assert (await js.stream_info(STREAM)).config.duplicate_window == 60.0
@@ -224,17 +221,8 @@ def test_the_one_shot_commands_refuse_what_is_not_a_name_or_a_number(tmp_path: P
 def test_a_wrong_password_is_named_as_such(tmp_path: Path) -> None:
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
         server.start()
-        done = run(
-            "-m",
-            "shared.stream_backup",
-            "backup",
-            str(tmp_path / "backup"),
-            env={
-                "HAIZHI_NATS_URL": server.url,
-                "HAIZHI_NATS_USER": "operator",
-                "HAIZHI_NATS_PASSWORD": "not-the-password",
-            },
-        )
+        backup = ("-m", "shared.stream_backup", "backup", str(tmp_path / "backup"))
+        done = run(*backup, env=signed_in(server, password="not-the-password"))
     assert done.returncode != 0
     assert "authorization violation" in done.stderr.lower()
     assert "Traceback" not in done.stderr
