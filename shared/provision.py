@@ -60,8 +60,9 @@ async def operator_connection(
             reconnect_time_wait=0.5,
             error_cb=keep,
         )
-    except NatsError as failed:  # "no servers": say why the last try failed (a password?)
-        raise NatsError(f"{failed}; {errors[-1]}" if errors else str(failed)) from None
+    except NatsError as failed:  # "no servers": say why (a refused password above all)
+        telling = [e for e in errors if "authoriz" in str(e).lower()] or errors
+        raise NatsError(f"{failed}; {telling[-1]}" if telling else str(failed)) from None
     try:
         yield client
     finally:

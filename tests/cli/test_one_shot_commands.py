@@ -224,7 +224,7 @@ def test_a_wrong_password_is_named_as_such(tmp_path: Path) -> None:
         backup = ("-m", "shared.stream_backup", "backup", str(tmp_path / "backup"))
         done = run(*backup, env=signed_in(server, password="not-the-password"))
     assert done.returncode != 0
-    assert "authorization violation" in done.stderr.lower()
+    assert "authoriz" in done.stderr.lower()  # "authorization failed", or the server's words
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "backup").exists()
 
