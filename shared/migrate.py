@@ -24,14 +24,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db import Database, open_database
 from shared.logging import get_logger
+from shared.settings import StoreSettings
 
 log = get_logger(__name__)
 
@@ -122,15 +122,6 @@ async def require_current(db: Database, version_locations: list[Path] | None = N
         log.warning("the schema is newer than this code", revisions=sorted(unknown))
 
 
-class MigrationSettings(BaseSettings):
-    """What the one-shot migration needs: the service's database, from `HAIZHI_*`."""
-
-    model_config = SettingsConfigDict(env_prefix="HAIZHI_", extra="ignore")
-
-    database_url: str
-    database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
-
-
 def _spec_migrations(target: str) -> tuple[str, Path]:
     """`module:factory` of a service's spec: its name and the folder of its own revisions."""
     module_name, _, factory = target.partition(":")
@@ -145,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("spec", help="module:factory of the service's spec")
     args = parser.parse_args(argv)
     try:
-        settings = MigrationSettings()
+        settings = StoreSettings()
     except ValidationError as invalid:
         sys.exit(f"migration settings: {invalid}")
     try:

@@ -20,21 +20,12 @@ from collections.abc import AsyncIterator
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 
 from shared.clock import ensure_clock
-from shared.nats_auth import OPERATOR, inbox_prefix, nats_servers
+from shared.nats_auth import OPERATOR, inbox_prefix
+from shared.settings import BusSettings
 from shared.streams import ensure_streams
-
-
-class OperatorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAIZHI_", extra="ignore")
-
-    nats_url: str = "nats://127.0.0.1:4222"
-    nats_user: str = OPERATOR
-    nats_password: SecretStr | None = None
-    nats_replicas: int = Field(default=1, ge=1, le=5)
 
 
 @contextlib.asynccontextmanager
@@ -70,14 +61,19 @@ async def operator_connection(
 
 
 def operator_from_environment(command: str) -> tuple[list[str], str | None, str | None]:
-    """The servers, user and password of `HAIZHI_NATS_*`, or exit with what is wrong."""
-    try:
-        settings = OperatorSettings()
-        servers = nats_servers(settings.nats_url)
-    except (ValidationError, ValueError) as invalid:
-        sys.exit(f"{command}: {invalid}")
+    """The servers, user and password of `HAIZHI_NATS_*` (the operator unless another user is
+    named), or exit with what is wrong."""
+    settings = bus_from_environment(command)
     password = settings.nats_password.get_secret_value() if settings.nats_password else None
-    return servers, settings.nats_user if password is not None else None, password
+    user = (settings.nats_user or OPERATOR) if password is not None else None
+    return settings.nats_servers, user, password
+
+
+def bus_from_environment(command: str) -> BusSettings:
+    try:
+        return BusSettings()
+    except ValidationError as invalid:
+        sys.exit(f"{command}: {invalid}")
 
 
 async def provision(
@@ -102,7 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dev-clock", action="store_true", help="the development clock too")
     args = parser.parse_args(argv)
     servers, user, password = operator_from_environment("provision")
-    replicas = OperatorSettings().nats_replicas if args.replicas is None else args.replicas
+    replicas = (
+        bus_from_environment("provision").nats_replicas if args.replicas is None else args.replicas
+    )
     if not 1 <= replicas <= 5:
         sys.exit(f"provision: --replicas must be 1 to 5 (a JetStream stream's), not {replicas}")
     try:

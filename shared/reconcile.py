@@ -35,11 +35,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db import Database, open_database
 from shared.envelope import TYPE_PREFIX
-from shared.migrate import MigrationSettings
 from shared.outbox import MSG_ID, Outgoing, PublishFailedError, publish_in_stream_order
 from shared.provision import operator_connection, operator_from_environment
 from shared.schema import events, outbox
-from shared.signing import SERVICE_NAME
+from shared.settings import SERVICE_NAME, StoreSettings
 from shared.streams import STREAM
 
 _CHUNK = 500
@@ -254,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     if not SERVICE_NAME.fullmatch(args.service):
         parser.error(f"not a service's name: {args.service}")
     try:
-        database = MigrationSettings()
+        database = StoreSettings()
     except ValidationError as invalid:
         sys.exit(f"reconcile: {invalid}")
     servers, user, password = operator_from_environment("reconcile")

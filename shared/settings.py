@@ -2,10 +2,15 @@
 
 Production refuses what only development may use: the development JWT secret, HS256 tokens
 instead of an OIDC provider's keys, the controllable clock and SQLite.
+
+`StoreSettings` (a service's database) and `BusSettings` (its way onto NATS) are the parts a
+deployment's one-shot steps read as well (`shared.migrate`, `shared.reconcile`,
+`shared.provision`, `shared.stream_backup`); `ServiceSettings` is all of them and the rest.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,30 +36,79 @@ def _default_database_url(data: dict[str, Any]) -> str:
     return f"sqlite:///{data_dir / data.get('service', 'service')}.db"
 
 
-class ServiceSettings(BaseSettings):
-    """One service's configuration; `main.py` builds it once and passes it down."""
+#: What a service is called: a token of its subjects (`haizhi.<service>.…`) and a file name.
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+_FROM_ENVIRONMENT = SettingsConfigDict(env_prefix="HAIZHI_", frozen=True, extra="ignore")
 
-    model_config = SettingsConfigDict(env_prefix="HAIZHI_", frozen=True, extra="ignore")
 
-    #: Production unless set: a deployment that forgets it still refuses the development secret,
-    #: HS256 tokens, SQLite and the controlled clock. `haizhi up` and the test kit set it.
-    environment: Environment = "production"
-    service: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # a subject token: haizhi.<service>.…
-    data_dir: Path = Path("var")
-    database_url: str = Field(default_factory=_default_database_url)
+class StoreSettings(BaseSettings):
+    """A service's database: what the service and its one-shot steps connect to."""
+
+    model_config = _FROM_ENVIRONMENT
+
+    database_url: str
     #: PostgreSQL schema (search_path) holding this service's tables; None = the default.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
-    #: Migrate the database as the service starts (development, one replica). With replicas,
-    #: false: the deployment's migration step runs once, each replica only checks the schema.
-    migrate_on_start: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        async_database_url(url)
+        return url
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """`database_url` with its async driver named, for `create_async_engine`."""
+        return async_database_url(self.database_url)
+
+
+class BusSettings(BaseSettings):
+    """The way onto NATS: the servers, and the user a process speaks as."""
+
+    model_config = _FROM_ENVIRONMENT
+
     #: One server, or a cluster's servers separated by commas (`nats_servers`).
     nats_url: str = "nats://127.0.0.1:4222"
-    #: This service's own NATS user and password (`shared/nats_auth.py`). None: the URL says
-    #: (a development server without users); production refuses to connect anonymously.
+    #: The NATS user and password (`shared/nats_auth.py`): a service's own, or the operator's
+    #: for the provisioning steps. None: the URL says (a development server without users);
+    #: production refuses to connect a service anonymously.
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     #: Replicas of the HAIZHI streams: 1 on the embedded server, 3 on a production cluster.
     nats_replicas: int = Field(default=1, ge=1, le=5)
+
+    @field_validator("nats_url")
+    @classmethod
+    def _some_server(cls, url: str) -> str:
+        nats_servers(url)
+        return url
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """`nats_url` as the list of servers a client connects to (and fails over between)."""
+        return nats_servers(self.nats_url)
+
+
+class _Identity(BaseSettings):
+    """Who the service is and where its files are. A base of its own, listed last below, so
+    that its fields come first: `database_url`'s default is made from them."""
+
+    model_config = _FROM_ENVIRONMENT
+
+    #: Production unless set: a deployment that forgets it still refuses the development secret,
+    #: HS256 tokens, SQLite and the controlled clock. `haizhi up` and the test kit set it.
+    environment: Environment = "production"
+    service: str = Field(pattern=rf"^{SERVICE_NAME.pattern}$")
+    data_dir: Path = Path("var")
+
+
+class ServiceSettings(StoreSettings, BusSettings, _Identity):
+    """One service's configuration; `main.py` builds it once and passes it down."""
+
+    database_url: str = Field(default_factory=_default_database_url)
+    #: Migrate the database as the service starts (development, one replica). With replicas,
+    #: false: the deployment's migration step runs once, each replica only checks the schema.
+    migrate_on_start: bool = True
     #: Seconds before JetStream redelivers what a consumer fetched and did not acknowledge (a
     #: batch in hand when its process stopped). Set when a durable consumer is first created.
     consumer_ack_wait: float = Field(default=30.0, gt=0)
@@ -80,18 +134,6 @@ class ServiceSettings(BaseSettings):
     #: Deliveries a gap (an event whose predecessor never came) waits before it is parked in
     #: the dead letters with `gap-unfilled` (at `gap_delay` 0.5 s each: ten minutes).
     consumer_max_gap_deliveries: int = Field(default=1200, ge=1)
-
-    @field_validator("database_url")
-    @classmethod
-    def _known_database(cls, url: str) -> str:
-        async_database_url(url)
-        return url
-
-    @field_validator("nats_url")
-    @classmethod
-    def _some_server(cls, url: str) -> str:
-        nats_servers(url)
-        return url
 
     @field_validator("jwt_secret")
     @classmethod
@@ -131,13 +173,3 @@ class ServiceSettings(BaseSettings):
     @property
     def trusted_keys_path(self) -> Path:
         return self.trusted_keys_dir or self.data_dir / "keys" / "trusted"
-
-    @property
-    def nats_servers(self) -> list[str]:
-        """`nats_url` as the list of servers a client connects to (and fails over between)."""
-        return nats_servers(self.nats_url)
-
-    @property
-    def sqlalchemy_url(self) -> str:
-        """`database_url` with its async driver named, for `create_async_engine`."""
-        return async_database_url(self.database_url)

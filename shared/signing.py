@@ -34,7 +34,6 @@ import argparse
 import base64
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +44,7 @@ from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypai
 from nacl.exceptions import BadSignatureError
 
 from shared.envelope import TYPE_PREFIX, Envelope
+from shared.settings import SERVICE_NAME
 
 
 class Untrusted:
@@ -309,10 +309,6 @@ def owned_by(envelope: Envelope, service: str) -> bool:
     return envelope.type.startswith(f"{TYPE_PREFIX}.{service}.") and (
         envelope.source == f"/{TYPE_PREFIX}/{service}"
     )
-
-
-#: What a service is called (a subject token and a file name): as `ServiceSettings.service`.
-SERVICE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 def main(argv: list[str] | None = None) -> None:
