@@ -196,12 +196,25 @@ class NatsUsers:
 
     def authorization(self, services: Sequence[str] = SERVICES) -> str:
         """The nats-server `authorization` block: every user with its permissions."""
-        entries = [
-            {"user": user, "password": password, "permissions": permissions(user, services)}
-            for user, password in sorted(self.passwords.items())
-        ]
-        # JSON is valid nats-server configuration syntax, and quotes every subject safely.
-        return "authorization: " + json.dumps({"users": entries}, indent=2) + "\n"
+        return authorization_block(self.passwords, services)
+
+
+def authorization_users(
+    passwords: Mapping[str, str], services: Sequence[str] = SERVICES
+) -> list[dict[str, Any]]:
+    """The users of nats-server's `authorization` block, by name: each with its password as
+    given (a secret, or a reference a deployment's configuration resolves) and its permissions."""
+    return [
+        {"user": user, "password": password, "permissions": permissions(user, services)}
+        for user, password in sorted(passwords.items())
+    ]
+
+
+def authorization_block(passwords: Mapping[str, str], services: Sequence[str] = SERVICES) -> str:
+    """nats-server's `authorization` block for `authorization_users`."""
+    # JSON is valid nats-server configuration syntax, and quotes every subject safely.
+    users = authorization_users(passwords, services)
+    return "authorization: " + json.dumps({"users": users}, indent=2) + "\n"
 
 
 def nats_servers(url: str) -> list[str]:

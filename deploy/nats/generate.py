@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import re
 import sys
 from pathlib import Path
@@ -29,7 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script: the repository's packages
     sys.path.insert(0, str(ROOT))
 
-from shared.nats_auth import AUDITOR, OPERATOR, SERVICES, permissions  # noqa: E402
+from shared.nats_auth import (  # noqa: E402
+    AUDITOR,
+    OPERATOR,
+    SERVICES,
+    authorization_block,
+    authorization_users,
+)
 
 AUTHORIZATION_CONF = ROOT / "deploy" / "nats" / "authorization.conf"
 HELM_VALUES = ROOT / "deploy" / "k8s" / "nats" / "values.yaml"
@@ -60,32 +65,18 @@ def nats_image_tag() -> str:
 
 def authorization_conf() -> str:
     """The nats-server `authorization` block, its passwords `$NATS_PASSWORD_<USER>`."""
-    users = [
-        {
-            "user": user,
-            "password": f"@@{password_variable(user)}@@",
-            "permissions": permissions(user),
-        }
-        for user in USERS
-    ]
-    # JSON is nats-server configuration syntax; an unquoted $NAME is a variable reference.
-    body = re.sub(r'"@@(\w+)@@"', r"$\1", json.dumps({"users": users}, indent=2))
+    placeholders = {user: f"@@{password_variable(user)}@@" for user in USERS}
+    # An unquoted $NAME is a variable reference in nats-server's configuration.
+    block = re.sub(r'"@@(\w+)@@"', r"$\1", authorization_block(placeholders))
     header = [
         f"# {_GENERATED}",
         "# Each password is a variable, NATS_PASSWORD_<USER>, taken from the node's environment.",
     ]
-    return "\n".join(header) + "\nauthorization: " + body + "\n"
+    return "\n".join(header) + "\n" + block
 
 
 def helm_values() -> dict[str, Any]:
-    users = [
-        {
-            "user": user,
-            "password": f"<< ${password_variable(user)} >>",
-            "permissions": permissions(user),
-        }
-        for user in USERS
-    ]
+    users = authorization_users({user: f"<< ${password_variable(user)} >>" for user in USERS})
     env = {
         password_variable(user): {
             "valueFrom": {"secretKeyRef": {"name": USERS_SECRET, "key": user}}
