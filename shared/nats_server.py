@@ -216,13 +216,6 @@ class NatsCluster:
                 time.sleep(0.1)  # polling a server's health endpoint
 
     @property
-    def users(self) -> NatsUsers:
-        users = self.nodes[0].users if self.nodes else None
-        if users is None:
-            raise RuntimeError("the cluster is not started")
-        return users
-
-    @property
     def url(self) -> str:
         return ",".join(node.url for node in self.nodes)
 
@@ -230,7 +223,7 @@ class NatsCluster:
         return ",".join(node.url_as(user) for node in self.nodes)
 
     def password(self, user: str) -> str:
-        return self.users.passwords[user]
+        return self.nodes[0].password(user)
 
     def node(self, server_name: str) -> EmbeddedNats:
         return next(node for node in self.nodes if node.server_name == server_name)
@@ -238,9 +231,3 @@ class NatsCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-    def __enter__(self) -> NatsCluster:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -47,6 +47,12 @@ class ServiceDatabase:
     url: str
     schema: str | None = None
 
+    def env(self) -> dict[str, str]:
+        """As `StoreSettings` reads it (a service, and its one-shot steps)."""
+        return {"HAIZHI_DATABASE_URL": self.url} | (
+            {"HAIZHI_DATABASE_SCHEMA": self.schema} if self.schema else {}
+        )
+
 
 @dataclass(frozen=True)
 class RestartPolicy:
@@ -168,19 +174,29 @@ class System:
 
     def migrate(self, service: str) -> None:
         """The one-shot migration step of `service` (`python -m shared.migrate`)."""
-        database = self.database(service)
-        env = {**os.environ, "HAIZHI_DATABASE_URL": database.url}
-        if database.schema:
-            env["HAIZHI_DATABASE_SCHEMA"] = database.schema
-        done = subprocess.run(
-            [sys.executable, "-m", "shared.migrate", f"services.{service}.main:spec"],
-            env=env,
+        spec = f"services.{service}.main:spec"
+        done = self.run_step("-m", "shared.migrate", spec, env=self.database(service).env())
+        if done.returncode != 0:
+            raise RuntimeError(f"migrating {service} failed:\n{done.stderr[-3000:]}")
+
+    def run_step(self, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        """A one-shot command (`python -m shared.…`) with `env` added to this one's."""
+        return subprocess.run(
+            [sys.executable, *args],
+            env={**os.environ, **env},
             cwd=REPO,
             capture_output=True,
             text=True,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"migrating {service} failed:\n{done.stderr[-3000:]}")
+
+    def bus_env(self, user: str) -> dict[str, str]:
+        """As `BusSettings` reads it: the bus, as `user` (a service, or the operator)."""
+        assert self.nats is not None, "the system is not started"
+        return {
+            "HAIZHI_NATS_URL": self.nats.url,
+            "HAIZHI_NATS_USER": user,
+            "HAIZHI_NATS_PASSWORD": self.nats.password(user),
+        }
 
     @property
     def nats_replicas(self) -> int:
@@ -220,7 +236,6 @@ class System:
                 sys.executable, "-m", "uvicorn", "--factory", app,
                 "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(),
             ]  # fmt: skip
-        database = self.database(service)
         env = {
             **os.environ,
             **self.extra_env,
@@ -228,19 +243,15 @@ class System:
             "HAIZHI_ENVIRONMENT": os.environ.get("HAIZHI_ENVIRONMENT", "development"),
             "HAIZHI_SERVICE": service,
             "HAIZHI_DATA_DIR": str(self.data_dir),
-            "HAIZHI_DATABASE_URL": database.url,
-            "HAIZHI_NATS_URL": self.nats_url,
-            "HAIZHI_NATS_REPLICAS": str(self.nats_replicas),
+            **self.database(service).env(),
             # Each service speaks on the bus as itself (shared/nats_auth.py).
-            "HAIZHI_NATS_USER": service,
-            "HAIZHI_NATS_PASSWORD": self.nats.password(service) if self.nats else "",
+            **self.bus_env(service),
+            "HAIZHI_NATS_REPLICAS": str(self.nats_replicas),
             "HAIZHI_POLICY_DIR": os.environ.get("HAIZHI_POLICY_DIR", str(REPO / "policies")),
             "HAIZHI_HTTP_PORT": str(port),
             # Replicas check their schema; the migration step has brought it up to date.
             "HAIZHI_MIGRATE_ON_START": str(self.replicas == 1).lower(),
         }
-        if database.schema:
-            env["HAIZHI_DATABASE_SCHEMA"] = database.schema
         with (self.data_dir / f"{instance}.log").open("ab") as log:  # the child keeps its own
             self.processes[instance] = subprocess.Popen(
                 command,

@@ -6,28 +6,30 @@ from __future__ import annotations
 
 import pytest
 
+from shared.testkit.deselect import Needs, deselect, header, register
 from shared.testkit.fixtures import BACKENDS
 
-NO_POSTGRESQL = "postgresql" not in BACKENDS
+NEEDS = (
+    Needs(
+        "cluster",
+        "a NATS cluster and replicated services (needs PostgreSQL)",
+        "cluster: the replicated system",
+        lambda: (
+            None
+            if "postgresql" in BACKENDS
+            else "replicas need PostgreSQL (TEST_DATABASE_URL or Docker)"
+        ),
+    ),
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "cluster: a NATS cluster and replicated services (needs PostgreSQL)"
-    )
+    register(config, NEEDS)
 
 
 def pytest_report_header() -> list[str]:
-    if NO_POSTGRESQL:
-        return ["cluster: deselected: replicas need PostgreSQL (TEST_DATABASE_URL or Docker)"]
-    return []
+    return header(NEEDS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (never skip) the cluster tests where no PostgreSQL runs."""
-    if not NO_POSTGRESQL:
-        return
-    dropped = [item for item in items if item.get_closest_marker("cluster")]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+    deselect(config, items, NEEDS)

@@ -11,7 +11,6 @@ figures (commands per second in each phase, seconds to ready again) go to the te
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from haizhi.flows import HaiZhi
 from shared.clock import CLOCK_STREAM
@@ -53,15 +53,16 @@ def system(postgresql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield running
 
 
-def scrape(url: str) -> dict[str, float]:
-    """A replica's own `/metrics`, as `name{labels}` -> value."""
+def metric(url: str, name: str, **labels: str) -> float:
+    """The sum of a replica's samples of `name` whose labels include `labels` (its own
+    `/metrics`: each replica counts only what it did)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
-    found = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            found[name] = float(value)
-    return found
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 def leaders(system: System, task: str) -> dict[str, list[str]]:
@@ -70,7 +71,7 @@ def leaders(system: System, task: str) -> dict[str, list[str]]:
         service: [
             instance
             for instance in system.instances(service)
-            if scrape(system.replica_urls[instance]).get(f'leads{{task="{task}"}}') == 1
+            if metric(system.replica_urls[instance], "leads", task=task) == 1
         ]
         for service in SERVICES
     }
@@ -83,19 +84,10 @@ def standbys_lead(system: System, victims: list[str], within: float = 30.0) -> N
     waiting = dict(standbys)
     while waiting:
         for victim, standby in list(waiting.items()):
-            led = scrape(system.replica_urls[standby]).get('leads{task="outbox relay"}')
-            if led == 1:
+            if metric(system.replica_urls[standby], "leads", task="outbox relay") == 1:
                 del waiting[victim]
         assert time.monotonic() < deadline, f"no standby took over the relay of {waiting}"
         time.sleep(0.2)  # polling the standbys' gauges
-
-
-def handled_by(system: System, instance: str, outcome: str = "applied") -> int:
-    """Messages this replica's consumers handled with `outcome` (`consumer_messages_total`)."""
-    pattern = re.compile(rf'consumer_messages_total\{{.*outcome="{outcome}".*\}}')
-    return int(
-        sum(v for k, v in scrape(system.replica_urls[instance]).items() if pattern.search(k))
-    )
 
 
 async def bus_state(system: System) -> dict[str, Any]:
@@ -182,9 +174,14 @@ def test_replicas_on_a_cluster_share_the_work_and_lose_nothing_to_killed_leaders
             s: int(s in SCHEDULED) for s in SERVICES
         }
         instances = [i for s in SERVICES for i in system.instances(s)]
-        shares = {i: handled_by(system, i) for i in instances}
+        handled = "consumer_messages_total"
+        shares = {
+            i: int(metric(system.replica_urls[i], handled, outcome="applied")) for i in instances
+        }
         figures["consumer_messages_applied_per_replica"] = shares
-        figures["consumer_gaps_waited"] = sum(handled_by(system, i, "gap") for i in instances)
+        figures["consumer_gaps_waited"] = int(
+            sum(metric(system.replica_urls[i], handled, outcome="gap") for i in instances)
+        )
         assert all(applied > 0 for applied in shares.values()), shares  # every replica works
     finally:
         hz.close()

@@ -18,6 +18,7 @@ import subprocess
 import pytest
 
 from shared.testkit.containers import OPT_OUT, docker_engine_reachable, docker_host
+from shared.testkit.deselect import Needs, deselect, header, register
 from shared.testkit.fixtures import BACKENDS
 
 
@@ -51,37 +52,30 @@ def postgresql_missing() -> str | None:
     return None
 
 
-def _reasons() -> dict[str, str | None]:
-    return {"needs_compose": compose_missing(), "needs_postgresql": postgresql_missing()}
+NEEDS = (
+    Needs(
+        "needs_compose",
+        "brings docker-compose.yml up (deselected without Docker)",
+        "deploy: the compose smoke test (tests/deploy/test_compose_smoke.py)",
+        compose_missing,
+    ),
+    Needs(
+        "needs_postgresql",
+        "runs a psql script on PostgreSQL (deselected without)",
+        "deploy: the PostgreSQL init-script test (tests/deploy)",
+        postgresql_missing,
+    ),
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "needs_compose: brings docker-compose.yml up (deselected without Docker)"
-    )
-    config.addinivalue_line(
-        "markers", "needs_postgresql: runs a psql script on PostgreSQL (deselected without)"
-    )
+    register(config, NEEDS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    what = {
-        "needs_compose": "the compose smoke test (tests/deploy/test_compose_smoke.py)",
-        "needs_postgresql": "the PostgreSQL init-script test (tests/deploy)",
-    }
-    return [
-        f"deploy: {what[marker]} is deselected: {reason}"
-        for marker, reason in _reasons().items()
-        if reason is not None
-    ]
+    return header(NEEDS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect (never skip) what cannot run on this machine."""
-    missing = {marker for marker, reason in _reasons().items() if reason is not None}
-    if not missing:
-        return
-    dropped = [item for item in items if any(item.get_closest_marker(m) for m in missing)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+    deselect(config, items, NEEDS)

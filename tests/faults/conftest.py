@@ -15,6 +15,7 @@ import pytest
 from haizhi.flows import HaiZhi
 from haizhi.journeys import beijing
 from shared.system import System
+from shared.testkit.deselect import Needs, deselect, header, register
 from shared.testkit.fixtures import BACKENDS
 from shared.testkit.system import whole_system
 
@@ -24,38 +25,36 @@ from .load import FAULT_ENV, Journal, driver
 START = beijing(2022, 1, 1, 9)
 
 
-#: PostgreSQL's client tools, for the database restore drill (not a Python package).
-PG_DUMP = shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None
-
-
-def pytest_report_header() -> list[str]:
-    lines = []
-    if os.geteuid() != 0:
-        lines.append("faults: the full-disk test is deselected: mounting its tmpfs needs root")
-    if not PG_DUMP:
-        lines.append("faults: the database restore drill is deselected: no pg_dump/pg_restore")
-    return lines
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (never skip) what needs root where the run is not root, and what needs
-    PostgreSQL's client tools where they are not installed."""
-    dropped = [
-        item
-        for item in items
-        if (item.get_closest_marker("needs_root") and os.geteuid() != 0)
-        or (item.get_closest_marker("needs_pg_dump") and not PG_DUMP)
-    ]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
+NEEDS = (
+    Needs(
+        "needs_root",
+        "mounts a file system (deselected otherwise)",
+        "faults: the full-disk test",
+        lambda: None if os.geteuid() == 0 else "mounting its tmpfs needs root",
+    ),
+    Needs(
+        "needs_pg_dump",
+        "uses pg_dump and pg_restore (deselected without them)",
+        "faults: the database restore drill",
+        lambda: (
+            None
+            if shutil.which("pg_dump") and shutil.which("pg_restore")
+            else "no pg_dump/pg_restore"
+        ),
+    ),
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "needs_root: mounts a file system (deselected otherwise)")
-    config.addinivalue_line(
-        "markers", "needs_pg_dump: uses pg_dump and pg_restore (deselected without them)"
-    )
+    register(config, NEEDS)
+
+
+def pytest_report_header() -> list[str]:
+    return header(NEEDS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselect(config, items, NEEDS)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

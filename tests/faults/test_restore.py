@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +52,9 @@ def test_a_lost_bus_is_restored_from_the_stores_and_nothing_is_applied_twice(
     hz.settle(120)
     at = hz.clock.now()
     before = effects(system)
-    bus = system.nats
-    assert isinstance(bus, EmbeddedNats)
-
-    for service in SERVICES:  # as an operator would: nothing runs on a bus being rebuilt
-        system.stop_service(service)
-    bus.kill()
-    shutil.rmtree(bus.data_dir / "jetstream")  # every stream, consumer and the clock: gone
-    bus.start()
-    asyncio.run(provision(nats_servers(system.operator_url), dev_clock=True))
-    hz.clock.freeze(at)  # development only: production's clock is the system's
-    for service in SERVICES:
-        system.start_service(service)
-    system.wait_ready(timeout=60)
+    lose_the_bus(system)
+    provision_again(system, hz, at)
+    start_services(system)
 
     ops = HaiZhi.connect(system.urls, system.operator_url)  # not the load's: no command
     try:
@@ -94,48 +83,29 @@ def test_a_bus_restored_from_its_snapshot_gets_the_rest_from_the_stores(
     started. Nothing is applied twice; new cases go through."""
     assert len(Load(hz, "before-snapshot").run()) == 6
     hz.settle(120)
-    bus = system.nats
-    assert isinstance(bus, EmbeddedNats)
-    as_operator = {
-        "HAIZHI_NATS_URL": bus.url,
-        "HAIZHI_NATS_USER": "operator",
-        "HAIZHI_NATS_PASSWORD": bus.password("operator"),
-    }
+    as_operator = system.bus_env("operator")
     backup = tmp_path / "haizhi-snapshot"
     in_snapshot = asyncio.run(stream_messages(system))  # the services are idle
-    taken = run_step("-m", "shared.stream_backup", "backup", str(backup), env=as_operator)
+    taken = run_step(system, "-m", "shared.stream_backup", "backup", str(backup), env=as_operator)
     assert f"HAIZHI: {in_snapshot} messages" in taken
     assert len(Load(hz, "after-snapshot").run()) == 6
     hz.settle(120)
     at = hz.clock.now()
     before = effects(system)
 
-    for service in SERVICES:
-        system.stop_service(service)
-    bus.kill()
-    shutil.rmtree(bus.data_dir / "jetstream")
+    bus = lose_the_bus(system)
+    run_step(system, "-m", "shared.stream_backup", "restore", str(backup), env=as_operator)
+    bus.stop()  # JetStream rebuilds the restored stream's duplicate window as it starts
     bus.start()
-    run_step("-m", "shared.stream_backup", "restore", str(backup), env=as_operator)
-    bus.stop()
-    bus.start()
-    asyncio.run(provision(nats_servers(system.operator_url), dev_clock=True))
-    hz.clock.freeze(at)
+    provision_again(system, hz, at)
     repaired = {}  # before the services start: what the stream lacks goes out before their relays
     for service in SERVICES:
-        where = system.database(service)
-        as_service = {
-            "HAIZHI_DATABASE_URL": where.url,
-            "HAIZHI_NATS_URL": bus.url,
-            "HAIZHI_NATS_USER": service,
-            "HAIZHI_NATS_PASSWORD": bus.password(service),
-        }
-        if where.schema:
-            as_service["HAIZHI_DATABASE_SCHEMA"] = where.schema
-        report = run_step("-m", "shared.reconcile", service, "--repair", env=as_service, out=True)
+        as_service = system.database(service).env() | system.bus_env(service)
+        report = run_step(
+            system, "-m", "shared.reconcile", service, "--repair", env=as_service, out=True
+        )
         repaired[service] = json.loads(report)
-    for service in SERVICES:
-        system.start_service(service)
-    system.wait_ready(timeout=60)
+    start_services(system)
 
     restored = sum(report["in_stream"] for report in repaired.values())
     republished = sum(report["republished"] for report in repaired.values())
@@ -167,12 +137,37 @@ async def stream_messages(system: System) -> int:
         await client.close()
 
 
-def run_step(*args: str, env: dict[str, str], out: bool = False) -> str:
+def lose_the_bus(system: System) -> EmbeddedNats:
+    """The services stopped (as an operator would: nothing runs on a bus being rebuilt), then
+    NATS killed with all its JetStream data (every stream, consumer and the clock), and
+    started again empty."""
+    bus = system.nats
+    assert isinstance(bus, EmbeddedNats)
+    for service in SERVICES:
+        system.stop_service(service)
+    bus.kill()
+    shutil.rmtree(bus.data_dir / "jetstream")
+    bus.start()
+    return bus
+
+
+def provision_again(system: System, hz: HaiZhi, at: datetime) -> None:
+    """The provisioning step, and the development clock set back where it stood (production's
+    clock is the system's)."""
+    asyncio.run(provision(nats_servers(system.operator_url), dev_clock=True))
+    hz.clock.freeze(at)
+
+
+def start_services(system: System) -> None:
+    for service in SERVICES:
+        system.start_service(service)
+    system.wait_ready(timeout=60)
+
+
+def run_step(system: System, *args: str, env: dict[str, str], out: bool = False) -> str:
     """A one-shot command as an operator runs it; what it printed (its report on stderr, or
     its output with `out`)."""
-    done = subprocess.run(
-        [sys.executable, *args], env={**os.environ, **env}, capture_output=True, text=True
-    )
+    done = system.run_step(*args, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout if out else done.stderr
 
@@ -200,9 +195,7 @@ def test_the_databases_restored_from_a_backup_serve_on_as_before(
     asyncio.run(drop_schemas(url, [str(d.schema) for d in where.values()]))
     subprocess.run(["pg_restore", "--exit-on-error", f"--dbname={url}", str(backup)], check=True)
     figures["backup_bytes"] = backup.stat().st_size
-    for service in SERVICES:
-        system.start_service(service)
-    system.wait_ready(timeout=60)
+    start_services(system)
     figures.update(check(system, hz, journal))
     assert effects(system) == before
 
