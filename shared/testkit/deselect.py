@@ -1,14 +1,16 @@
 """Tests that need what a machine may not have (root, a Docker engine, PostgreSQL's client
 tools): deselected where it is missing, never skipped, and the pytest header says why.
 
-A conftest lists its `Needs` and calls `register`, `header` and `deselect` from its
-`pytest_configure`, `pytest_report_header` and `pytest_collection_modifyitems`.
+A conftest lists its `Needs` and takes its three hooks from them:
+
+    pytest_configure, pytest_report_header, pytest_collection_modifyitems = hooks(NEEDS)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -40,3 +42,19 @@ def deselect(config: pytest.Config, items: list[pytest.Item], needs: Sequence[Ne
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+
+
+def hooks(needs: Sequence[Needs]) -> tuple[Callable[..., Any], ...]:
+    """`pytest_configure`, `pytest_report_header` and `pytest_collection_modifyitems` for a
+    conftest whose tests have `needs`."""
+
+    def pytest_configure(config: pytest.Config) -> None:
+        register(config, needs)
+
+    def pytest_report_header() -> list[str]:
+        return header(needs)
+
+    def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+        deselect(config, items, needs)
+
+    return pytest_configure, pytest_report_header, pytest_collection_modifyitems

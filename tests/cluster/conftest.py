@@ -4,9 +4,7 @@ process's): without one this session, its tests are deselected and the header sa
 
 from __future__ import annotations
 
-import pytest
-
-from shared.testkit.deselect import Needs, deselect, header, register
+from shared.testkit.deselect import Needs, hooks
 from shared.testkit.fixtures import BACKENDS
 
 NEEDS = (
@@ -23,13 +21,4 @@ NEEDS = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    register(config, NEEDS)
-
-
-def pytest_report_header() -> list[str]:
-    return header(NEEDS)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    deselect(config, items, NEEDS)
+pytest_configure, pytest_report_header, pytest_collection_modifyitems = hooks(NEEDS)

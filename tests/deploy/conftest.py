@@ -15,10 +15,8 @@ import os
 import shutil
 import subprocess
 
-import pytest
-
 from shared.testkit.containers import OPT_OUT, docker_engine_reachable, docker_host
-from shared.testkit.deselect import Needs, deselect, header, register
+from shared.testkit.deselect import Needs, hooks
 from shared.testkit.fixtures import BACKENDS
 
 
@@ -68,14 +66,4 @@ NEEDS = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    register(config, NEEDS)
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    return header(NEEDS)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (never skip) what cannot run on this machine."""
-    deselect(config, items, NEEDS)
+pytest_configure, pytest_report_header, pytest_collection_modifyitems = hooks(NEEDS)

@@ -15,7 +15,7 @@ import pytest
 from haizhi.flows import HaiZhi
 from haizhi.journeys import beijing
 from shared.system import System
-from shared.testkit.deselect import Needs, deselect, header, register
+from shared.testkit.deselect import Needs, hooks
 from shared.testkit.fixtures import BACKENDS
 from shared.testkit.system import whole_system
 
@@ -45,16 +45,7 @@ NEEDS = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    register(config, NEEDS)
-
-
-def pytest_report_header() -> list[str]:
-    return header(NEEDS)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    deselect(config, items, NEEDS)
+pytest_configure, pytest_report_header, pytest_collection_modifyitems = hooks(NEEDS)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
