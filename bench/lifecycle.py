@@ -23,17 +23,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from haizhi.flows import HaiZhi
-from haizhi.journeys import (
-    CAST,
-    Case,
-    Unit,
-    apply,
-    beijing,
-    designate,
-    pay_instalment,
-    recommend,
-    to_candidate,
-)
+from haizhi.journeys import Case, apply, beijing, designate, pay_instalment, recommend, to_candidate
+from haizhi.people import CAST, Unit
 from shared.nats_server import free_port
 from shared.system import System
 

@@ -20,11 +20,7 @@ from .client import CallFailed, NotReached
 from .flows import HaiZhi, instalment, stages
 from .journeys import (
     BEIJING,
-    CAST,
     EXCELLENT,
-    KMUST,
-    KUNMING_HTZ,
-    QUJING_EDZ,
     UNQUALIFIED,
     YUNNAN_CALL,
     Case,
@@ -38,8 +34,8 @@ from .journeys import (
     rectification_of,
     register,
     report_year,
-    verifier,
 )
+from .people import CAST, KMUST, KUNMING_HTZ, QUJING_EDZ, verifier
 from .running import Running
 from .settle import NotSettled
 

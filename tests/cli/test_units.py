@@ -17,7 +17,7 @@ from haizhi.credit_code import (
     organisation_check,
 )
 from haizhi.demo import moved_clock
-from haizhi.journeys import CAST, KMUST, KUNMING_HTZ, KUNMING_UNIVERSITY, QUJING_EDZ, verifier
+from haizhi.people import CAST, KMUST, KUNMING_HTZ, KUNMING_UNIVERSITY, QUJING_EDZ, verifier
 
 UNITS = (KMUST, QUJING_EDZ, KUNMING_HTZ, KUNMING_UNIVERSITY)
 

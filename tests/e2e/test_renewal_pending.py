@@ -16,19 +16,8 @@ from typing import Any
 import pytest
 
 from haizhi.flows import HaiZhi, stages
-from haizhi.journeys import (
-    CAST,
-    KMUST,
-    KUNMING_HTZ,
-    KUNMING_UNIVERSITY,
-    Case,
-    apply,
-    beijing,
-    designate,
-    pay_instalment,
-    recommend,
-    to_candidate,
-)
+from haizhi.journeys import Case, apply, beijing, designate, pay_instalment, recommend, to_candidate
+from haizhi.people import CAST, KMUST, KUNMING_HTZ, KUNMING_UNIVERSITY
 
 from .support import assert_audit_clean, assert_in_order, names, timeline
 

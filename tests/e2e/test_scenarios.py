@@ -22,15 +22,10 @@ from haizhi.client import CallFailed, eventually
 from haizhi.flows import HaiZhi, instalment, stages
 from haizhi.journeys import (
     AMOUNT_FEN,
-    CAST,
     EXCELLENT,
-    KMUST,
-    KUNMING_HTZ,
     QUALIFIED,
-    QUJING_EDZ,
     UNQUALIFIED,
     Case,
-    Unit,
     apply,
     assess_year,
     beijing,
@@ -42,6 +37,7 @@ from haizhi.journeys import (
     report_year,
     to_candidate,
 )
+from haizhi.people import CAST, KMUST, KUNMING_HTZ, QUJING_EDZ, Unit
 
 from .support import as_of, assert_audit_clean, assert_in_order, names, timeline
 

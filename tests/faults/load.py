@@ -22,9 +22,7 @@ from datetime import date, timedelta
 from haizhi.client import Sent
 from haizhi.flows import HaiZhi
 from haizhi.journeys import (
-    CAST,
     Case,
-    Unit,
     apply,
     beijing,
     designate,
@@ -33,6 +31,7 @@ from haizhi.journeys import (
     to_candidate,
     today,
 )
+from haizhi.people import CAST, Unit
 
 #: A killed consumer's fetched, unacknowledged messages come back to its successor after the
 #: durable consumer's ack wait: 30 s by default, 5 s here so that no case waits on it longer

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from haizhi.client import Sent
 from haizhi.flows import HaiZhi
-from haizhi.journeys import CAST
+from haizhi.people import CAST
 from shared.db import open_database
 from shared.envelope import Envelope
 from shared.nats_auth import OPERATOR, inbox_prefix, nats_servers

@@ -24,16 +24,8 @@ import nats
 import pytest
 
 from haizhi.flows import HaiZhi
-from haizhi.journeys import (
-    CAST,
-    Case,
-    apply,
-    beijing,
-    designate,
-    recommend,
-    to_candidate,
-    today,
-)
+from haizhi.journeys import Case, apply, beijing, designate, recommend, to_candidate, today
+from haizhi.people import CAST
 from shared.envelope import Envelope, new_id
 from shared.nats_auth import inbox_prefix
 from shared.signing import Signer
