@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -473,15 +474,25 @@ class SharedClock:
         finally:
             await client.close()
 
+    def _run(self, act: Callable[[Any], Any]) -> datetime:
+        """`act` on the clock's bucket, on a thread of its own where this one already runs an
+        event loop (a synchronous browser driver's, say), where `asyncio.run` may not."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._with_js(act))
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(asyncio.run, self._with_js(act)).result()
+
     def now(self) -> datetime:
-        return asyncio.run(self._with_js(read_clock))
+        return self._run(read_clock)
 
     def freeze(self, at: datetime) -> datetime:
         """Stop the clock at `at` (a scenario's start on a system with no history yet)."""
-        return asyncio.run(self._with_js(lambda js: set_clock(js, at.astimezone(UTC))))
+        return self._run(lambda js: set_clock(js, at.astimezone(UTC)))
 
     def advance(self, delta: timedelta) -> datetime:
-        return asyncio.run(self._with_js(lambda js: advance_clock(js, delta)))
+        return self._run(lambda js: advance_clock(js, delta))
 
     def to(self, at: datetime) -> datetime:
         """Move the clock forward to `at`; refuses to move it back."""

@@ -37,7 +37,7 @@ RUNTIME_FILE = "haizhi.json"
 
 
 def up(data_dir: Path, timeout: float = 60.0) -> int:
-    system = System(data_dir, restart_policy=RestartPolicy.from_env())
+    system = System(data_dir, restart_policy=RestartPolicy.from_env(), console=True)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -55,6 +55,7 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
                 {
                     "nats": system.nats_url,
                     "services": system.urls,
+                    "console": system.console_url,
                     "pids": {s: p.pid for s, p in system.processes.items()},  # as started
                 },
                 indent=2,
@@ -62,6 +63,7 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
             encoding="utf-8",
         )
         print("HaiZhi Cases is running; Ctrl-C stops it, the data stays in", system.data_dir)
+        print(f"  console     {system.console_url}   (sign in as anyone: development)")
         print(f"  NATS        {system.nats_url}")
         for service, url in system.urls.items():
             print(f"  {service:<11} {url}   (API docs {url}/docs)")

@@ -37,7 +37,16 @@ from shared.serve import uvicorn_options
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("application", "review", "assessment", "funding")
-DEFAULT_PORTS = {"application": 8001, "review": 8002, "assessment": 8003, "funding": 8004}
+#: The web console (`web/`): a process beside the services that calls them over HTTP only.
+CONSOLE = "web"
+CONSOLE_APP = "web.main:create_app"
+DEFAULT_PORTS = {
+    "application": 8001,
+    "review": 8002,
+    "assessment": 8003,
+    "funding": 8004,
+    CONSOLE: 8000,
+}
 #: Whether a child process can inherit a socket (`pass_fds`: not on Windows).
 PASS_FDS = sys.platform != "win32"
 
@@ -114,6 +123,10 @@ class System:
     nats: EmbeddedNats | NatsCluster | None = None
     #: Processes per service (on SQLite keep 1: its store is one process's).
     replicas: int = 1
+    #: Start the web console too (`haizhi up` does; most tests need only the services).
+    console: bool = False
+    #: The console's address, once started.
+    console_url: str | None = None
     #: By instance: `<service>` for the first replica, `<service>.<n>` for the others.
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
@@ -169,6 +182,8 @@ class System:
         for service in SERVICES:
             for instance in self.instances(service):
                 self.start_service(instance)
+        if self.console:
+            self.start_service(CONSOLE)
         self.wait_ready(timeout)
         return self
 
@@ -209,7 +224,7 @@ class System:
     def start_service(self, instance: str) -> None:
         """Start a service's process: `<service>`, or its replica `<service>.<n>`."""
         service = instance.split(".")[0]
-        app = f"services.{service}.main:create_app"
+        app = CONSOLE_APP if service == CONSOLE else f"services.{service}.main:create_app"
         inherit: tuple[int, ...] = ()
         if PASS_FDS:
             listener = self.listeners.get(service)
@@ -227,8 +242,9 @@ class System:
                 self.replica_urls[instance] = f"http://127.0.0.1:{own.getsockname()[1]}"
             command.append(app)
         else:  # Windows: the port is chosen, let go of and bound by the process (a narrow race)
-            if service in self.urls:
-                port = int(self.urls[service].rsplit(":", 1)[1])
+            known = self.console_url if service == CONSOLE else self.urls.get(service)
+            if known:
+                port = int(known.rsplit(":", 1)[1])
             else:
                 with listen(self.preferred_ports.get(service, 0)) as probe:
                     port = int(probe.getsockname()[1])
@@ -236,7 +252,33 @@ class System:
                 sys.executable, "-m", "uvicorn", "--factory", app,
                 "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(),
             ]  # fmt: skip
-        env = {
+        env = self._console_env() if service == CONSOLE else self._service_env(instance, port)
+        with (self.data_dir / f"{instance}.log").open("ab") as log:  # the child keeps its own
+            self.processes[instance] = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                pass_fds=inherit,
+            )
+        if service == CONSOLE:
+            self.console_url = f"http://127.0.0.1:{port}"
+        else:
+            self.urls[service] = f"http://127.0.0.1:{port}"
+
+    def _console_env(self) -> dict[str, str]:
+        """The console's settings (`web.settings.WebSettings`): where the services are."""
+        return {
+            **os.environ,
+            **self.extra_env,
+            "HAIZHI_WEB_ENVIRONMENT": os.environ.get("HAIZHI_ENVIRONMENT", "development"),
+            **{f"HAIZHI_WEB_{s.upper()}_URL": self.urls[s] for s in SERVICES},
+        }
+
+    def _service_env(self, instance: str, port: int) -> dict[str, str]:
+        service = instance.split(".")[0]
+        return {
             **os.environ,
             **self.extra_env,
             # Settings default to production; this runner is development's (or a test's).
@@ -252,24 +294,11 @@ class System:
             # Replicas check their schema; the migration step has brought it up to date.
             "HAIZHI_MIGRATE_ON_START": str(self.replicas == 1).lower(),
         }
-        with (self.data_dir / f"{instance}.log").open("ab") as log:  # the child keeps its own
-            self.processes[instance] = subprocess.Popen(
-                command,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                pass_fds=inherit,
-            )
-        self.urls[service] = f"http://127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float) -> None:
         """Until every running instance answers its readiness (each replica on its own)."""
         deadline = time.monotonic() + timeout
-        waiting = {
-            instance: self.replica_urls.get(instance, self.urls[instance.split(".")[0]])
-            for instance in self.processes
-        }
+        waiting = {instance: self.url_of(instance) for instance in self.processes}
         while waiting:
             for instance, url in list(waiting.items()):
                 process = self.processes[instance]
@@ -285,6 +314,13 @@ class System:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout}s: {', '.join(waiting)}")
             time.sleep(0.1)  # polling child processes' readiness endpoints
+
+    def url_of(self, instance: str) -> str:
+        """Where `instance` alone answers (a replica's own address, or its service's)."""
+        if instance == CONSOLE:
+            assert self.console_url is not None
+            return self.console_url
+        return self.replica_urls.get(instance, self.urls[instance.split(".")[0]])
 
     def stop_service(self, instance: str, kill: bool = False) -> None:
         process = self.processes.pop(instance, None)

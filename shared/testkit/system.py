@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from shared.cli import RUNTIME_FILE
 from shared.db import open_database
 from shared.envelope import new_id
 from shared.nats_server import NatsCluster, free_port
-from shared.system import SERVICES, ServiceDatabase, System
+from shared.system import CONSOLE, SERVICES, ServiceDatabase, System
 
 
 async def _run_statements(url: str, statements: list[str]) -> None:
@@ -40,11 +41,15 @@ def whole_system(
     timeout: float = 120.0,
     replicas: int = 1,
     nats: NatsCluster | None = None,
+    console: bool = False,
+    console_listener: socket.socket | None = None,
 ) -> Iterator[System]:
     """A started `System` in `data_dir`: every service on PostgreSQL at `postgresql_url` (a
     fresh schema each) when given, else on SQLite files; `databases` overrides single
     services' stores (a SQLite file on a small file system, say). `replicas` processes per
-    service (PostgreSQL only) and a NATS `cluster` make it a deployment's shape."""
+    service (PostgreSQL only) and a NATS `cluster` make it a deployment's shape; `console`
+    starts the web console beside them, on `console_listener` if given (a socket bound
+    before the start: an OpenID provider's registered redirect names its port)."""
     schemas: dict[str, ServiceDatabase] = {}
     if postgresql_url:
         suffix = new_id().lower()
@@ -59,11 +64,16 @@ def whole_system(
         extra_env=dict(extra_env or {}),
         nats=nats,
         replicas=replicas,
+        console=console,
     )
+    if console_listener is not None:
+        running.listeners[CONSOLE] = console_listener
     try:
         running.start(timeout=timeout)
         (running.data_dir / RUNTIME_FILE).write_text(
-            json.dumps({"nats": running.nats_url, "services": running.urls}),
+            json.dumps(
+                {"nats": running.nats_url, "services": running.urls, "console": running.console_url}
+            ),
             encoding="utf-8",
         )
         yield running
