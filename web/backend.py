@@ -1,0 +1,141 @@
+"""The four services, called over HTTP as the signed-in person — as any web client would.
+
+Every call carries the person's bearer token; a command carries the `Idempotency-Key` its form
+was rendered with, so a form sent twice (a double click, a reload after a lost answer) is
+answered from the first result and applied once. A refusal raises `ServiceProblem` with the
+service's RFC 9457 problem; an unreachable service is a 503 problem of our own making.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.envelope import new_id
+from shared.http import CORRELATION_ID_HEADER
+
+from .settings import SERVICES, WebSettings
+
+Json = Any
+
+
+class ServiceProblem(Exception):
+    """A service refused or failed a call: `status` and its problem detail (None: no body)."""
+
+    def __init__(self, service: str, status: int, problem: Mapping[str, Any] | None) -> None:
+        self.service, self.status, self.problem = service, status, problem
+        said = (problem or {}).get("detail") or (problem or {}).get("title") or ""
+        super().__init__(f"{service} answered {status}: {said}")
+
+    @property
+    def code(self) -> str | None:
+        code = (self.problem or {}).get("code")
+        return str(code) if code else None
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file a service answered: its bytes and what it says of them."""
+
+    content: bytes
+    media_type: str
+    filename: str | None
+
+
+class Backend:
+    """The services' HTTP APIs; one connection pool for the console's life."""
+
+    def __init__(self, settings: WebSettings, http: httpx.AsyncClient | None = None) -> None:
+        self.urls = {service: settings.service_url(service) for service in SERVICES}
+        self.http = http or httpx.AsyncClient(timeout=settings.service_timeout)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        key: str | None = None,
+        **send: Any,
+    ) -> httpx.Response:
+        headers = {CORRELATION_ID_HEADER: new_id()}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if method != "GET":
+            headers["Idempotency-Key"] = key or new_id()
+        try:
+            response = await self.http.request(
+                method, f"{self.urls[service]}{path}", headers=headers, **send
+            )
+        except httpx.TransportError as error:
+            problem = {"title": "Service unavailable", "code": "service-unreachable"}
+            raise ServiceProblem(service, 503, problem | {"detail": str(error)}) from error
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise ServiceProblem(
+                service, response.status_code, body if isinstance(body, dict) else None
+            )
+        return response
+
+    async def get(
+        self, service: str, path: str, token: str | None, **params: str | int | None
+    ) -> Json:
+        query = {k: v for k, v in params.items() if v is not None and v != ""}
+        response = await self._send(service, "GET", path, token, params=query)
+        return response.json()
+
+    async def find(
+        self, service: str, path: str, token: str | None, **params: str | int | None
+    ) -> Json | None:
+        """GET, or None for a 404: not there (yet), or not for this person to see."""
+        try:
+            return await self.get(service, path, token, **params)
+        except ServiceProblem as problem:
+            if problem.status == 404:
+                return None
+            raise
+
+    async def send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        key: str | None = None,
+        json: Json = None,
+        data: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> Json:
+        """A command: POST, PATCH, PUT or DELETE with its idempotency key."""
+        send: dict[str, Any] = {}
+        if files is not None or data is not None:
+            send.update(data=data, files=files)
+        else:
+            send["json"] = {} if json is None else json
+        response = await self._send(service, method, path, token, key=key, **send)
+        if not response.content:
+            return None
+        return response.json() if "json" in response.headers.get("content-type", "") else None
+
+    async def download(self, service: str, path: str, token: str | None, **params: str) -> Download:
+        response = await self._send(service, "GET", path, token, params=params)
+        disposition = response.headers.get("content-disposition", "")
+        filename = (
+            disposition.split("filename=", 1)[1].strip('"') if "filename=" in disposition else None
+        )
+        return Download(
+            response.content,
+            response.headers.get("content-type", "application/octet-stream"),
+            filename,
+        )

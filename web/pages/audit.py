@@ -1,0 +1,205 @@
+"""The auditor's pages (审计): a case's whole timeline, the services' records verified, a case
+as of a chosen time. The auditor reads and changes nothing.
+
+Every service answers a case's timeline from the `HAIZHI` stream, so one service tells the
+whole case; each event carries its hash and whether its signature verified. The verification
+and the view "as of" a time are each service's own, so they are asked of all four.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from shared.auth import Role
+
+from ..backend import ServiceProblem
+from ..errors import explain
+from ..i18n import N_
+from ..settings import SERVICES
+from ..visit import CST, CurrentVisit, NavItem, Visit
+
+router = APIRouter()
+NAV: list[NavItem] = [NavItem(N_("Audit"), "/audit", frozenset({Role.AUDITOR}))]
+
+SERVICE_NAMES = {
+    "application": N_("Applications (application service)"),
+    "review": N_("Reviews (review service)"),
+    "assessment": N_("Annual assessment (assessment service)"),
+    "funding": N_("Subsidy funding (funding service)"),
+}
+APPLICATION_STATUSES = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted (申报)"),
+    "returned": N_("Returned for revision (退回修改)"),
+    "withdrawn": N_("Withdrawn"),
+    "rejected": N_("Not approved (不予通过)"),
+    "designated": N_("Designated a base"),
+}
+PROGRAMMES = {
+    "national_base": N_("CAST HaiZhi Plan work base (national)"),
+    "provincial_workstation": N_("Provincial CAST HaiZhi work station"),
+}
+#: Annex 2's fields (附件2 申报表) by their names in a dossier's form, for the state as of a time.
+FORM_LABELS = {
+    "base_location": N_("Base location (基地所在地)"),
+    "host_unit": N_("Host unit (承担单位)"),
+    "address": N_("Unit address (单位地址)"),
+    "telephone": N_("Telephone (电话)"),
+    "fax": N_("Fax (传真)"),
+    "contact_person": N_("Standing contact person (常设联系人)"),
+    "email": N_("Email (电子信箱)"),
+    "postcode": N_("Postcode (邮编)"),
+    "overview_basic_conditions": N_("Overview 1. Basic conditions (基础条件)"),
+    "overview_advantages": N_("Overview 2. Advantages (优势)"),
+    "overview_description": N_("Overview 3. Brief description (情况简述)"),
+    "overview_expected_goals": N_("Overview 4. Expected goals (预期目标)"),
+    "office_space": N_("Office space (办公场地)"),
+    "matching_funds_wan": N_("Matching funds, 10,000 CNY (配套资金，万元)"),
+    "self_raised_funds_wan": N_("Self-raised funds, 10,000 CNY (自筹资金，万元)"),
+    "opinion_text": N_("Opinion of the filling unit (填表单位意见)"),
+    "opinion_responsible_person": N_("Responsible person (负责人)"),
+    "opinion_title": N_("Title of the responsible person (职务)"),
+    "opinion_date": N_("Date of the opinion (年 月 日)"),
+    "declares_organisation": N_("Art. 6(1): organisation, rules and staff in place"),
+    "declares_overseas_channels": N_("Art. 6(2): overseas channels"),
+    "declares_government_support": N_("Art. 6(3): local government support"),
+}
+_CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_PAGE = 100  # the services' largest page
+
+
+def _case_path(case_id: str) -> str:
+    return f"/audit/cases/{quote(case_id, safe='')}"
+
+
+def instant_of(typed: str) -> datetime | None:
+    """A CST date-time as typed ("2022-03-20T10:00", "2022-03-20 10:00") as a UTC instant; a
+    date alone means the end of that day (24:00 CST). None when it is neither."""
+    text = unicodedata.normalize("NFKC", typed).strip().replace(" ", "T")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?", text):
+        return None
+    try:
+        if "T" not in text:
+            day = datetime.fromisoformat(text).date()
+            moment = datetime.combine(day, time(), CST) + timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(text).replace(tzinfo=CST)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC)
+
+
+async def _each_service(
+    visit: Visit, path: str, **params: str
+) -> list[tuple[str, dict[str, Any] | None, Any]]:
+    """`path` asked of every service at once: (service, answer, or None and why it failed)."""
+
+    async def ask(service: str) -> tuple[str, dict[str, Any] | None, Any]:
+        try:
+            return service, await visit.get(service, path, **params), None
+        except ServiceProblem as problem:
+            if problem.status == 401:
+                raise
+            return service, None, explain(problem.status, problem.problem, visit.t.gettext)
+
+    return list(await asyncio.gather(*(ask(service) for service in SERVICES)))
+
+
+@router.get("/audit")
+async def find_case(
+    visit: CurrentVisit,
+    case_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    """Find a case: by its id, or from the applications the auditor may read."""
+    visit.require(Role.AUDITOR)
+    typed = (case_id or "").strip()
+    if typed and _CASE_ID.fullmatch(typed):
+        return visit.redirect(_case_path(typed))
+    wanted = status if status in APPLICATION_STATUSES else None
+    page = await visit.get(
+        "application", "/applications", limit=_PAGE, cursor=cursor, status=wanted
+    )
+    return visit.page(
+        "audit/find.html",
+        status=422 if typed else 200,
+        applications=page["items"],
+        next_cursor=page.get("next_cursor"),
+        chosen_status=wanted or "",
+        statuses=APPLICATION_STATUSES,
+        programmes=PROGRAMMES,
+        typed=typed,
+        bad_case_id=bool(typed),
+        case_path=_case_path,
+    )
+
+
+@router.get("/audit/verify")
+async def verify(visit: CurrentVisit) -> Response:
+    """Every service's hash chains, signatures, and its events against the stream's."""
+    visit.require(Role.AUDITOR)
+    results = await _each_service(visit, "/audit/verify")
+    return visit.page("audit/verify.html", results=results, services=SERVICE_NAMES)
+
+
+@router.get("/audit/cases/{case_id}")
+async def timeline(visit: CurrentVisit, case_id: str, cursor: str | None = None) -> Response:
+    """The case's whole life across the services, from the stream: one service tells it."""
+    visit.require(Role.AUDITOR)
+    if not _CASE_ID.fullmatch(case_id):
+        return visit.page("audit/no_case.html", status=404, case_id=case_id)
+    path = f"/audit/cases/{case_id}/timeline"
+    answer: dict[str, Any] | None = None
+    for service in SERVICES:  # any one answers; the next if one is unreachable
+        try:
+            answer = await visit.get(service, path, limit=_PAGE, cursor=cursor)
+            break
+        except ServiceProblem as problem:
+            if problem.status not in (502, 503, 504) or service == SERVICES[-1]:
+                raise
+    assert answer is not None
+    return visit.page(
+        "audit/timeline.html",
+        case_id=case_id,
+        events=answer["events"],
+        next_cursor=answer.get("next_cursor"),
+        first_page=cursor is None,
+        services=SERVICE_NAMES,
+        case_path=_case_path(case_id),
+    )
+
+
+@router.get("/audit/cases/{case_id}/as-of")
+async def as_of(visit: CurrentVisit, case_id: str, at: str | None = None) -> Response:
+    """The case as each service knew it at a CST date and time the auditor chooses."""
+    visit.require(Role.AUDITOR)
+    if not _CASE_ID.fullmatch(case_id):
+        return visit.page("audit/no_case.html", status=404, case_id=case_id)
+    typed = (at or "").strip()
+    moment = instant_of(typed) if typed else None
+    results: list[tuple[str, dict[str, Any] | None, Any]] = []
+    if moment is not None:
+        results = await _each_service(
+            visit, f"/audit/cases/{case_id}/as-of", time=moment.isoformat()
+        )
+    return visit.page(
+        "audit/as_of.html",
+        status=422 if typed and moment is None else 200,
+        case_id=case_id,
+        case_path=_case_path(case_id),
+        typed=typed,
+        bad_time=bool(typed) and moment is None,
+        moment=moment,
+        results=results,
+        services=SERVICE_NAMES,
+        form_labels=FORM_LABELS,
+    )

@@ -1,0 +1,238 @@
+"""One request to the console as its pages see it: who, in which language, and the services.
+
+A page takes `Visit` (and, for a form, `Form`) as dependencies: `visit.page(...)` renders a
+template in the visitor's language; `visit.get/find/send` call a service with the signed-in
+person's token; `visit.done(...)` tells the person what happened and redirects (POST, then
+GET). What goes wrong is raised and turned into a page by `web.failures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment
+from starlette.datastructures import FormData
+
+from shared.auth import Role
+from shared.envelope import new_id
+
+from .backend import Backend, Download, Json
+from .i18n import HTML_LANG, Translator
+from .session import CSRF_FIELD, Person, Session
+from .settings import WebSettings
+
+CST = timezone(timedelta(hours=8), "CST")
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in person; the browser is sent to sign in, then back."""
+
+
+class NotAllowed(Exception):
+    """The signed-in person's roles do not include one the page is for."""
+
+
+class CsrfRefused(Exception):
+    """A form without this session's CSRF token: from another site, or an expired page."""
+
+
+class BadForm(Exception):
+    """A form field the console itself could not read (a malformed number or date)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the header: its label (an English msgid), path, and who sees it (None: all)."""
+
+    label: str
+    path: str
+    roles: frozenset[Role] | None = None
+
+
+@dataclass
+class Visit:
+    request: Request
+    session: Session
+    t: Translator
+    backend: Backend
+    settings: WebSettings
+    templates: Environment
+    nav: tuple[NavItem, ...]
+
+    # --- who ------------------------------------------------------------------------------
+
+    @property
+    def person(self) -> Person:
+        person = self.session.person
+        if person is None or person.expired:
+            raise NotSignedIn
+        return person
+
+    def require(self, *roles: Role) -> Person:
+        person = self.person
+        if roles and not person.has(*roles):
+            raise NotAllowed
+        return person
+
+    @property
+    def token(self) -> str:
+        return self.person.token
+
+    def say(self, message: str, **values: object) -> str:
+        """`message` (an English msgid) in the visitor's language, `%(name)s` filled in."""
+        said = self.t.gettext(message)
+        return said % values if values else said
+
+    # --- the services ---------------------------------------------------------------------
+
+    async def get(self, service: str, path: str, **params: str | int | None) -> Json:
+        return await self.backend.get(service, path, self.token, **params)
+
+    async def find(self, service: str, path: str, **params: str | int | None) -> Json | None:
+        return await self.backend.find(service, path, self.token, **params)
+
+    async def download(self, service: str, path: str, **params: str) -> Download:
+        """A file a service holds, fetched as the signed-in person."""
+        return await self.backend.download(service, path, self.token, **params)
+
+    async def public(self, service: str, path: str, **params: str | int | None) -> Json:
+        """A service's answer to anyone (no token): what needs no sign-in."""
+        return await self.backend.get(service, path, None, **params)
+
+    async def send(
+        self,
+        service: str,
+        path: str,
+        form: FormData | None = None,
+        *,
+        method: str = "POST",
+        json: Json = None,
+        data: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> Json:
+        """A command as the signed-in person, keyed by the form's `idempotency_key`."""
+        key = form.get("idempotency_key") if form is not None else None
+        return await self.backend.send(
+            service,
+            method,
+            path,
+            self.token,
+            key=key if isinstance(key, str) and key else None,
+            json=json,
+            data=data,
+            files=files,
+        )
+
+    # --- answers --------------------------------------------------------------------------
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        person = (
+            self.session.person if self.session.person and not self.session.person.expired else None
+        )
+        visible = [
+            item for item in self.nav
+            if person is not None and (item.roles is None or person.has(*item.roles))
+        ]  # fmt: skip
+        html = self.templates.get_template(template).render(
+            _=self.say,
+            gettext=self.say,
+            ngettext=self.t.ngettext,
+            lang=self.t.language,
+            html_lang=HTML_LANG[self.t.language],
+            person=person,
+            nav=visible,
+            path=self.request.url.path,
+            flashes=self.session.take_flashes(),
+            csrf_field=CSRF_FIELD,
+            csrf_token=self.session.csrf,
+            new_key=new_id,
+            persona_picker=self.settings.persona_picker,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def redirect(self, path: str) -> RedirectResponse:
+        return RedirectResponse(local_path(path), status_code=303)
+
+    def done(self, message: str, to: str) -> RedirectResponse:
+        """Tell the person `message` (an English msgid) on the page at `to`."""
+        self.session.flash("success", self.t.gettext(message))
+        return self.redirect(to)
+
+
+def local_path(path: str | None, default: str = "/") -> str:
+    """`path` if it is a path of this console (never another site's address), else `default`."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):  # no header splitting
+        return default
+    return path
+
+
+def sign_in_path(next_path: str) -> str:
+    return f"/signin?next={quote(local_path(next_path), safe='/')}"
+
+
+# --- formatting, for the templates --------------------------------------------------------
+
+
+def yuan(fen: int | None, lang: str = "zh") -> str:
+    """Integer fen as yuan, exactly: 20000000 → "200,000.00 元" (zh) / "CNY 200,000.00"."""
+    if fen is None:
+        return "—"
+    sign, fen = ("-" if fen < 0 else ""), abs(int(fen))
+    amount = f"{sign}{fen // 100:,}.{fen % 100:02d}"
+    return f"{amount} 元" if lang == "zh" else f"CNY {amount}"
+
+
+def cst(value: str | datetime | date | None, with_time: bool = True) -> str:
+    """An instant in China Standard Time (the rules' dates): "2026-12-07 18:05 CST"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = moment.astimezone(CST)
+    return local.strftime("%Y-%m-%d %H:%M CST") if with_time else local.date().isoformat()
+
+
+async def _form(request: Request) -> FormData:
+    form = await request.form()
+    request.state.form = form  # for the failure pages, after the body has been read
+    session: Session = request.state.session
+    if not session.csrf_matches(form.get(CSRF_FIELD)):
+        raise CsrfRefused
+    return form
+
+
+def _visit(request: Request) -> Visit:
+    state = request.app.state
+    session: Session = request.state.session
+    return Visit(
+        request,
+        session,
+        state.translations[session.language],
+        state.backend,
+        state.settings,
+        state.templates,
+        state.nav,
+    )
+
+
+Form = Annotated[FormData, Depends(_form)]
+CurrentVisit = Annotated[Visit, Depends(_visit)]
