@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# One image for the four services and the deployment's one-shot steps; the command chooses
-# (docs/deployment.md, "Artefacts"):
+# One image for the four services, the web console and the deployment's one-shot steps; the
+# command chooses (docs/deployment.md, "Artefacts"):
 #   python -m shared.serve --host 0.0.0.0 --port 8000 services.<name>.main:create_app
+#   python -m shared.serve --host 0.0.0.0 --port 8000 web.main:create_app
 #   python -m shared.migrate services.<name>.main:spec
 #   python -m shared.provision --replicas 3 [--dev-clock]
 #   python -m shared.signing keys /keys application review assessment funding
@@ -21,6 +22,7 @@ COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
 COPY haizhi ./haizhi
+COPY web ./web
 # The project and its runtime dependencies only (no dev or bench extras); pip compiles them to
 # bytecode here, since the running container's file system is read-only.
 RUN pip install .

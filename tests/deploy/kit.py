@@ -18,6 +18,11 @@ ENV_EXAMPLE = ROOT / ".env.example"
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 SERVICES = ("application", "review", "assessment", "funding")
+#: The web console (web/): served from the same image beside the services, which it calls over
+#: HTTP; no database, no NATS, no signing key.
+CONSOLE = "web"
+#: Every long-running HTTP process of the deployment (`python -m shared.serve …:create_app`).
+SERVED = (*SERVICES, CONSOLE)
 
 #: `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`, `${NAME?error}`, `$NAME`;
 #: `$$` is a literal dollar (the Compose Specification's interpolation).

