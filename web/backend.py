@@ -8,8 +8,10 @@ service's RFC 9457 problem; an unreachable service is a 503 problem of our own m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 import httpx
@@ -20,6 +22,13 @@ from shared.http import CORRELATION_ID_HEADER
 from .settings import SERVICES, WebSettings
 
 Json = Any
+
+
+#: A path the console asks a service for: segments of ids and names (percent-encoded where a
+#: page quoted one: a certificate number of a Chinese series), nothing that would change which
+#: resource (`..`) or add a query (`?`, `#`) when an id is spliced in.
+_SAFE_PATH = re.compile(r"^(/([A-Za-z0-9_.~:-]|%[0-9A-Fa-f]{2})+)+/?$|^/$")
+_SAFE_PATH_DOTS = re.compile(r"(^|/)\.\.?(/|$)")
 
 
 class ServiceProblem(Exception):
@@ -45,6 +54,25 @@ class Download:
     filename: str | None
 
 
+def _unexpected(service: str, detail: str) -> ServiceProblem:
+    return ServiceProblem(service, 502, {"title": "Bad gateway", "detail": detail})
+
+
+def _json(service: str, response: httpx.Response) -> Json:
+    try:
+        return response.json()
+    except ValueError:  # a proxy's HTML page, or a body cut short
+        raise _unexpected(service, f"{response.request.url.path}: not JSON") from None
+
+
+def _filename(disposition: str) -> str | None:
+    """The `filename` parameter of a Content-Disposition header, quoted or not."""
+    message = Message()
+    message["content-disposition"] = disposition
+    found = message.get_param("filename", header="content-disposition")
+    return found if isinstance(found, str) and found else None
+
+
 class Backend:
     """The services' HTTP APIs; one connection pool for the console's life."""
 
@@ -65,6 +93,8 @@ class Backend:
         key: str | None = None,
         **send: Any,
     ) -> httpx.Response:
+        if not _SAFE_PATH.match(path) or _SAFE_PATH_DOTS.search(path):
+            raise ServiceProblem(service, 404, {"title": "Not found", "code": "not-found"})
         headers = {CORRELATION_ID_HEADER: new_id()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -85,6 +115,8 @@ class Backend:
             raise ServiceProblem(
                 service, response.status_code, body if isinstance(body, dict) else None
             )
+        if not 200 <= response.status_code < 300:  # a redirect is no answer: nothing was done
+            raise _unexpected(service, f"{method} {path} answered {response.status_code}")
         return response
 
     async def get(
@@ -92,7 +124,7 @@ class Backend:
     ) -> Json:
         query = {k: v for k, v in params.items() if v is not None and v != ""}
         response = await self._send(service, "GET", path, token, params=query)
-        return response.json()
+        return _json(service, response)
 
     async def find(
         self, service: str, path: str, token: str | None, **params: str | int | None
@@ -126,7 +158,9 @@ class Backend:
         response = await self._send(service, method, path, token, key=key, **send)
         if not response.content:
             return None
-        return response.json() if "json" in response.headers.get("content-type", "") else None
+        return (
+            _json(service, response) if "json" in response.headers.get("content-type", "") else None
+        )
 
     async def download(self, service: str, path: str, token: str | None, **params: str) -> Download:
         response = await self._send(service, "GET", path, token, params=params)

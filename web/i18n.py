@@ -8,6 +8,7 @@ read with Babel when the console starts — there is no compile step. English is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ DEFAULT_LANGUAGE: Language = "zh"
 #: The `lang` attribute of each language's pages (BCP 47).
 HTML_LANG: Mapping[Language, str] = {"zh": "zh-Hans", "en": "en"}
 LOCALE_DIR = Path(__file__).parent / "locale"
+#: The values a message is filled with: `%(name)s` in pages, `{name}` in web/errors.py.
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
 
 
 def N_(message: str) -> str:  # noqa: N802 -- gettext's name for "mark, translate later"
@@ -82,6 +85,10 @@ class Translations:
                 )
                 if key in messages and messages[key] != translated:
                     raise ValueError(f"{path.name}: {key!r} translated differently elsewhere")
+                said = translated if isinstance(translated, str) else " ".join(translated)
+                if said and sorted(_PLACEHOLDER.findall(said)) != sorted(_PLACEHOLDER.findall(key)):
+                    # a translator's typo would otherwise fail only the Chinese page, at `%`
+                    raise ValueError(f"{path.name}: {key!r}'s placeholders differ in {said!r}")
                 messages[key] = translated
         return cls(zh=Translator("zh", messages), en=Translator("en"))
 

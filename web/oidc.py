@@ -59,6 +59,11 @@ class Provider:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    #: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), if the provider has one.
+    end_session_endpoint: str | None = None
+    #: RFC 9207: the provider names itself in every authorization response; one without
+    #: `iss` is then refused (a mix-up attack's answer from another provider).
+    iss_in_response: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,13 @@ async def discover(http: httpx.AsyncClient, issuer: str) -> Provider:
     missing = sorted(name for name, value in endpoints.items() if not isinstance(value, str))
     if missing:
         raise OidcError(f"The discovery document at {url} lacks {', '.join(missing)}.")
-    return Provider(issuer=issuer, **{name: str(value) for name, value in endpoints.items()})
+    logout = document.get("end_session_endpoint")
+    return Provider(
+        issuer=issuer,
+        **{name: str(value) for name, value in endpoints.items()},
+        end_session_endpoint=logout if isinstance(logout, str) else None,
+        iss_in_response=document.get("authorization_response_iss_parameter_supported") is True,
+    )
 
 
 def begin(
@@ -178,6 +189,8 @@ async def finish(
         raise OidcError(
             "The sign-in's state does not match the one this browser started: start again."
         )
+    if iss is None and provider.iss_in_response:
+        raise OidcError("The callback does not name its issuer, which this provider always does.")
     if iss is not None and iss != provider.issuer:
         raise OidcError(f"The callback came from the issuer {iss!r}, not {provider.issuer!r}.")
     if error:

@@ -8,12 +8,14 @@ token — and JavaScript cannot read it (HttpOnly). Every POST must carry the se
 token in its `csrf_token` field; a cross-site form cannot know it, and SameSite=Lax keeps the
 cookie off cross-site POSTs besides.
 
-A second, long-lived cookie remembers each person's language on this browser, so that signing
-in again brings back the language they chose.
+A second, long-lived cookie remembers each person's language on this browser (by a keyed
+hash of their account, not the account itself), so that signing in again brings back the
+language they chose.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -31,8 +33,19 @@ from .i18n import Language, language
 SESSION_COOKIE = "haizhi_session"
 LANGUAGE_COOKIE = "haizhi_lang"
 CSRF_FIELD = "csrf_token"
+#: Browsers drop a cookie over 4096 bytes (name and attributes included) without a word.
+MAX_COOKIE_BYTES = 3900
 _LANGUAGE_YEARS = 1
 _REMEMBERED_PEOPLE = 20  # languages kept per browser: the last people who signed in on it
+
+
+class SessionTooLarge(Exception):
+    """The session would not fit in a cookie: an identity provider's access token too large
+    (many group claims, say). Refused with a clear page instead of a sign-in loop."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the session cookie would be {size} bytes, over {MAX_COOKIE_BYTES}")
+        self.size = size
 
 
 @dataclass
@@ -100,7 +113,8 @@ class Session:
         self.changed = True
 
     def flash(self, kind: str, message: str, next_step: str = "", detail: str = "") -> None:
-        self.flashes.append(Flash(kind, message, next_step, detail))
+        # The service's own detail is cut short: the whole session must fit in one cookie.
+        self.flashes.append(Flash(kind, message[:500], next_step[:500], detail[:300]))
         self.changed = True
 
     def take_flashes(self) -> list[Flash]:
@@ -137,6 +151,7 @@ class Cookies:
     """Reads and writes the session and language cookies, signed with the console's secret."""
 
     def __init__(self, secret: str, max_age: int, secure: bool) -> None:
+        self._secret = secret.encode()
         self._session = URLSafeTimedSerializer(secret, salt="haizhi-session")
         self._languages = URLSafeTimedSerializer(secret, salt="haizhi-languages")
         self.max_age, self.secure = max_age, secure
@@ -153,9 +168,15 @@ class Cookies:
         return fresh
 
     def save(self, response: Response, session: Session) -> None:
+        value = self._session.dumps(session.dump())
+        if len(value) > MAX_COOKIE_BYTES and session.flashes:  # the messages give way first
+            session.flashes = [Flash(f.kind, f.message) for f in session.flashes[-1:]]
+            value = self._session.dumps(session.dump())
+        if len(value) > MAX_COOKIE_BYTES:
+            raise SessionTooLarge(len(value))
         response.set_cookie(
             SESSION_COOKIE,
-            self._session.dumps(session.dump()),
+            value,
             max_age=self.max_age,
             httponly=True,
             samesite="lax",
@@ -173,17 +194,25 @@ class Cookies:
             return {}
         return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
+    def _key(self, user_id: str | None) -> str:
+        """Who chose, as the language cookie names them: a keyed hash, not the account id
+        (the cookie stays on a shared computer after signing out)."""
+        if not user_id:
+            return ""
+        return hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
     def remembered(self, request: Request, user_id: str | None) -> Language | None:
         """The language last chosen on this browser by `user_id` (None: by anyone)."""
-        chosen = self._languages_of(request).get(user_id or "")
+        chosen = self._languages_of(request).get(self._key(user_id))
         return language(chosen) if chosen else None
 
     def remember(
         self, request: Request, response: Response, user_id: str | None, lang: Language
     ) -> None:
         languages = self._languages_of(request)
-        languages.pop(user_id or "", None)
-        languages[user_id or ""] = lang
+        key = self._key(user_id)
+        languages.pop(key, None)
+        languages[key] = lang
         if "" not in languages or user_id is None:
             languages[""] = lang
         kept = dict(list(languages.items())[-_REMEMBERED_PEOPLE:])

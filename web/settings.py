@@ -8,6 +8,7 @@ picker (it needs the development JWT secret) and the development cookie secret.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,7 +72,10 @@ class WebSettings(BaseSettings):
             refusals.append("HAIZHI_WEB_SESSION_SECRET is the development secret")
         if not self.oidc_issuer:
             refusals.append("HAIZHI_WEB_OIDC_ISSUER is missing: production signs in with OIDC")
-        if not self.public_url or not self.public_url.startswith("https://"):
+        elif urlsplit(self.oidc_issuer).scheme != "https":
+            refusals.append("HAIZHI_WEB_OIDC_ISSUER must be https:// (the client secret and codes)")
+        public = urlsplit(self.public_url or "")
+        if public.scheme != "https" or not public.hostname:
             refusals.append("HAIZHI_WEB_PUBLIC_URL must be the console's https:// address")
         if refusals:
             raise ValueError("refused in production: " + "; ".join(refusals))
@@ -79,8 +83,14 @@ class WebSettings(BaseSettings):
 
     @property
     def persona_picker(self) -> bool:
-        """Development's sign-in: pick a role, unit and jurisdiction; never in production."""
-        return self.environment != "production" and not self.oidc_issuer
+        """Development's sign-in: pick a role, unit and jurisdiction. Never in production, nor
+        with an identity provider, nor with a JWT secret other than the development one (a
+        real secret would let anyone sign in as anyone)."""
+        return (
+            self.environment != "production"
+            and not self.oidc_issuer
+            and self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+        )
 
     @property
     def secure_cookies(self) -> bool:

@@ -211,8 +211,13 @@ def cst(value: str | datetime | date | None, with_time: bool = True) -> str:
     return local.strftime("%Y-%m-%d %H:%M CST") if with_time else local.date().isoformat()
 
 
+#: A form's fields: what no page of the console comes near (files have their own limit).
+MAX_FORM_FIELDS = 400
+MAX_FIELD_BYTES = 256 * 1024
+
+
 async def _form(request: Request) -> FormData:
-    form = await request.form()
+    form = await request.form(max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
     request.state.form = form  # for the failure pages, after the body has been read
     session: Session = request.state.session
     if not session.csrf_matches(form.get(CSRF_FIELD)):
@@ -222,7 +227,9 @@ async def _form(request: Request) -> FormData:
 
 def _visit(request: Request) -> Visit:
     state = request.app.state
-    session: Session = request.state.session
+    session: Session | None = getattr(request.state, "session", None)
+    if session is None:  # the session layer did not run (a failure before it): a new one
+        session = request.state.session = Session()
     return Visit(
         request,
         session,

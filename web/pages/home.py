@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
@@ -42,5 +44,19 @@ async def switch_language(visit: CurrentVisit, form: Form) -> Response:
 
 @router.post("/signout")
 async def sign_out(visit: CurrentVisit, form: Form) -> Response:
+    """Signed out, to a page that stays put: not the sign-in, which with an identity provider
+    would sign the person straight back in."""
     visit.session.sign_out()
-    return visit.done("You have signed out.", "/signin")
+    return visit.redirect("/goodbye")
+
+
+@router.get("/goodbye")
+async def goodbye(visit: CurrentVisit) -> Response:
+    """After signing out; with a provider that has RP-initiated logout, a link to leave its
+    session too (a shared computer)."""
+    provider = getattr(visit.request.app.state, "oidc_provider", None)
+    logout = None
+    if provider is not None and provider.end_session_endpoint and visit.settings.oidc_client_id:
+        query = urlencode({"client_id": visit.settings.oidc_client_id})
+        logout = f"{provider.end_session_endpoint}?{query}"
+    return visit.page("goodbye.html", provider_logout=logout)

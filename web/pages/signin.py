@@ -8,8 +8,10 @@ the services' development secret, as `haizhi token` does.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
@@ -38,6 +40,11 @@ ROLE_LABELS = {
     Role.AUDITOR: N_("Auditor"),
     Role.ADMIN: N_("Administrator"),
 }
+#: How long a sign-in may take at the provider before its callback is refused.
+PENDING_SECONDS = 600
+#: An access token with less left than this is refused at sign-in: the person would be sent
+#: back to sign in at once (and, with single sign-on, round and round).
+MIN_TOKEN_SECONDS = 60
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _JURISDICTION = re.compile(r"^(CN|[0-9]{2}([0-9]{2}){0,2})$")
 
@@ -68,7 +75,7 @@ PERSONAS: tuple[Persona, ...] = (
 @router.get("/signin")
 async def sign_in_page(visit: CurrentVisit, next: str = "/") -> Response:
     if not visit.settings.persona_picker:
-        return visit.redirect(f"/auth/login?next={local_path(next)}")
+        return visit.redirect(f"/auth/login?next={quote(local_path(next), safe='/')}")
     return visit.page(
         "signin.html",
         personas=PERSONAS,
@@ -161,7 +168,7 @@ async def oidc_login(visit: CurrentVisit, next: str = "/") -> Response:
     url, pending = begin(
         provider, settings.oidc_client_id, _callback_url(visit), next_path=local_path(next)
     )
-    visit.session.pending = pending.as_dict()
+    visit.session.pending = pending.as_dict() | {"started": str(int(time.time()))}
     visit.session.changed = True
     return RedirectResponse(url, status_code=303)
 
@@ -180,6 +187,9 @@ async def oidc_callback(
         return visit.page("error.html", status=404, explanation=None)
     secret = settings.oidc_client_secret
     try:
+        started = int((visit.session.pending or {}).get("started", "0"))
+        if time.time() - started > PENDING_SECONDS:
+            raise OidcError("The sign-in was started too long ago: start again.")
         pending = Pending.from_dict(visit.session.pending or {})
         signed = await finish(
             visit.backend.http,
@@ -203,6 +213,10 @@ async def oidc_callback(
         visit.session.pending = None
         visit.session.changed = True
         return _sign_in_failed(visit, 400, N_("Signing in did not succeed."), str(failure))
+    if signed.expires_at.timestamp() - time.time() < MIN_TOKEN_SECONDS:
+        return _sign_in_failed(
+            visit, 400, N_("Signing in did not succeed."), "the access token expires at once"
+        )
     principal = signed.principal
     person = Person(
         principal.user_id,

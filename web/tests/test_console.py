@@ -3,15 +3,21 @@ cookie, CSRF on every form, the two languages remembered per person, and failure
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from starlette.responses import Response
 
+from web.errors import explain
+from web.i18n import Translations
 from web.main import create_app
-from web.settings import WebSettings
+from web.session import Cookies, Person, Session
+from web.settings import DEVELOPMENT_SESSION_SECRET, WebSettings
 
-from .forms import FormClient, HtmlForm, Page
+from .forms import FormClient, HtmlForm, Page, read_page
 
 KMUST_CONTACT = {"user_id": "liming", "name": "李明", "role": "applicant", "org": "unit-kmust"}
 
@@ -141,10 +147,70 @@ def test_production_refuses_development_secrets_and_the_persona_picker() -> None
     )
     assert not settings.persona_picker
     assert settings.secure_cookies
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="https://testserver") as client:  # Secure
         page = client.get("/signin", follow_redirects=False)
         assert page.headers["location"] == "/auth/login?next=/"
         token = client.cookies.get("haizhi_session")
         assert token is not None
-        refused_picker = client.post("/signin/persona", data={"user_id": "x"})
-        assert refused_picker.status_code in (403, 404)
+        csrf = read_page(client.get("/goodbye")).forms[0].fields["csrf_token"]
+        picked = client.post("/signin/persona", data={"csrf_token": csrf, "user_id": "x"})
+        assert picked.status_code == 404  # with a valid form: the picker is not there at all
+
+
+def test_signing_out_lands_on_a_page_that_stays_signed_out(browser: FormClient) -> None:
+    home = browser.sign_in("wangfang", "王芳", "province_reviewer", "53", "cast-yn")
+    gone = browser.submit(home, "/signout")
+    assert gone.url.endswith("/goodbye")
+    assert gone.says("您已退出登录。")
+    assert not gone.has_form("/signout")
+    assert browser.get("/").url.endswith("/signin?next=/")
+
+
+def test_a_form_sent_after_the_sign_in_ended_asks_to_sign_in_again_without_a_redirect(
+    browser: FormClient,
+) -> None:
+    home = browser.sign_in("wangfang", "王芳", "province_reviewer", "53", "cast-yn")
+    form = home.form("/language")
+    # The same browser, its sign-in ended: the cookie as the console would have written it.
+    cookies = Cookies(DEVELOPMENT_SESSION_SECRET, max_age=3600, secure=False)
+    session = Session(csrf=form.fields["csrf_token"])
+    session.person = Person("wangfang", "王芳", ["province_reviewer"], "cast-yn", ["53"], "t", 0)
+    written = Response()
+    cookies.save(written, session)
+    ended = written.headers["set-cookie"].split(";")[0]
+    back = "/review/units/unit-kmust"
+    browser.http.cookies.clear()
+    answer = browser.http.post(
+        f"{back}/verify",
+        data={"csrf_token": form.fields["csrf_token"], "back": back},
+        headers={"Cookie": ended},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 401  # a page, not a redirect chain to an identity provider
+    page = read_page(answer)
+    assert page.says("请重新登录", "提交表单前登录已失效，因此未作任何更改。")
+    assert f'href="/signin?next={back}"' in page.html  # back to the form's page after it
+
+
+def test_a_body_too_large_is_refused_on_the_form_s_page(browser: FormClient) -> None:
+    home = browser.sign_in("wangfang", "王芳", "province_reviewer", "53", "cast-yn")
+    form = home.form("/language")
+    huge = {**form.fields, "language": "en", "padding": "x" * (2 * 1024 * 1024)}
+    told = read_page(browser.http.post("/language", data=huge))
+    assert told.url.endswith("/")
+    assert told.says("欢迎，王芳")  # unchanged: still Chinese
+    too_large = explain(413, None, Translations.load().zh.gettext)
+    assert told.says(too_large.message, too_large.next_step)
+
+
+def test_pages_are_never_cached_and_the_language_cookie_names_nobody(
+    browser: FormClient,
+) -> None:
+    home = browser.sign_in("wangfang", "王芳", "province_reviewer", "53", "cast-yn")
+    assert browser.http.get("/").headers["cache-control"] == "no-store"
+    assert "no-store" not in browser.http.get("/static/app.css").headers.get("cache-control", "")
+    browser.submit(home, "/language", button="en")
+    remembered = browser.http.cookies["haizhi_lang"]
+    payload = remembered.split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"wangfang" not in decoded
