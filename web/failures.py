@@ -90,15 +90,13 @@ def install_failure_pages(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _: Exception) -> Response:
-        visit = _visit(request)
-        explanation = Explanation(
-            visit.t.gettext("This form has expired or did not come from this console."),
-            visit.t.gettext("Go back, reload the page and send the form again."),
-            "csrf-refused",
+        return _error_page(
+            _visit(request),
             403,
-            None,
+            "csrf-refused",
+            N_("This form has expired or did not come from this console."),
+            N_("Go back, reload the page and send the form again."),
         )
-        return visit.page("error.html", status=403, explanation=explanation)
 
     @app.exception_handler(BadForm)
     async def _bad_form(request: Request, error: Exception) -> Response:
@@ -106,12 +104,18 @@ def install_failure_pages(app: FastAPI) -> None:
         visit = _visit(request)
         problem = {"code": "validation-failed", "errors": [{"loc": [error.field]}]}
         explained = explain(422, problem, visit.t.gettext)
-        return await _told(visit, replace(explained, message=error.message), 422)
+        told = replace(
+            explained, message=error.message, next_step=error.next_step or explained.next_step
+        )
+        return await _told(visit, told, 422)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in error.errors()]
+        if errors and all(e["loc"][:1] == ["path"] for e in errors):
+            # An id of another shape in the address (`web.fields.Id`): no such page.
+            return await _told(_visit(request), _own(request, 404, None), 404)
         visit = _visit(request)
         return await _told(
             visit,
@@ -151,14 +155,22 @@ def session_too_large(request: Request) -> Response:
     visit = _visit(request)
     visit.session.sign_out()
     visit.session.flashes = []
-    explanation = Explanation(
-        visit.t.gettext("Your account's sign-in is too large for the console to keep."),
-        visit.t.gettext("Tell your administrator: the identity provider's token is too large."),
-        "session-too-large",
+    return _error_page(
+        visit,
         500,
-        None,
+        "session-too-large",
+        N_("Your account's sign-in is too large for the console to keep."),
+        N_("Tell your administrator: the identity provider's token is too large."),
     )
-    return visit.page("error.html", status=500, explanation=explanation)
+
+
+def _error_page(visit: Visit, status: int, code: str, message: str, next_step: str) -> Response:
+    """The console's own error page: `message` and `next_step` (msgids) in the visitor's
+    language."""
+    explanation = Explanation(
+        visit.t.gettext(message), visit.t.gettext(next_step), code, status, None
+    )
+    return visit.page("error.html", status=status, explanation=explanation)
 
 
 def _own(request: Request, status: int, code: str | None) -> Explanation:

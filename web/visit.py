@@ -2,20 +2,20 @@
 
 A page takes `Visit` (and, for a form, `Form`) as dependencies: `visit.page(...)` renders a
 template in the visitor's language; `visit.get/find/send` call a service with the signed-in
-person's token; `visit.done(...)` tells the person what happened and redirects (POST, then
-GET). What goes wrong is raised and turned into a page by `web.failures`.
-"""
+person's token (`visit.download` fetches a file it holds, `visit.file` hands that to the
+browser); `visit.done(...)` tells the person what happened and redirects (POST, then GET).
+What goes wrong is raised and turned into a page by `web.failures`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 from starlette.datastructures import FormData
 
@@ -43,11 +43,13 @@ class CsrfRefused(Exception):
 
 
 class BadForm(Exception):
-    """A form field the console itself could not read (a malformed number or date)."""
+    """A form field the console itself could not read (a malformed number or date): `message`
+    and `next_step` (what to type instead) in the visitor's language, told on the page the form
+    came from (`web.fields` reads the fields that raise it)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, next_step: str = "") -> None:
         super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+        self.field, self.message, self.next_step = field, message, next_step
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,26 @@ class Visit:
         )
         return HTMLResponse(html, status_code=status)
 
+    def file(
+        self,
+        download: Download,
+        name: str,
+        *,
+        inline: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """A file a service holds, handed to the browser under `name` (any characters: RFC
+        6266's encoded form), to download or, `inline`, to show in the page."""
+        disposition = "inline" if inline else "attachment"
+        return Response(
+            download.content,
+            media_type=download.media_type,
+            headers={
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name, safe='')}",
+                **(headers or {}),
+            },
+        )
+
     def redirect(self, path: str) -> RedirectResponse:
         return RedirectResponse(local_path(path), status_code=303)
 
@@ -209,6 +231,32 @@ def cst(value: str | datetime | date | None, with_time: bool = True) -> str:
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     local = moment.astimezone(CST)
     return local.strftime("%Y-%m-%d %H:%M CST") if with_time else local.date().isoformat()
+
+
+def deadline_text(value: object) -> str:
+    """A call's deadline as the notice writes it: the last day (CST), to 24:00 unless another
+    hour is set — "2022-04-30 24:00"."""
+    if not isinstance(value, str) or not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CST)
+    if local.time() == time(0):
+        return f"{(local.date() - timedelta(days=1)).isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def size_text(size: object, unknown: str = "—") -> str:
+    """A file's size in bytes as people read it: "812 B", "35.2 KB", "20.0 MB"."""
+    if not isinstance(size, int) or size < 0:
+        return unknown
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 #: A form's fields: what no page of the console comes near (files have their own limit).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,9 +31,21 @@ from shared.settings import ServiceSettings
 
 from ..backend import Json, ServiceProblem
 from ..errors import Explanation, explain
+from ..fields import Id, Sha256, Year, back, day_of, text, ticked, whole_of
 from ..i18n import N_
+from ..paging import PAGE, every
 from ..session import CSRF_FIELD
-from ..visit import CST, CsrfRefused, CurrentVisit, Form, NavItem, Visit, local_path
+from ..visit import (
+    CST,
+    CsrfRefused,
+    CurrentVisit,
+    Form,
+    NavItem,
+    Visit,
+    deadline_text,
+    local_path,
+    size_text,
+)
 
 router = APIRouter()
 _APPLICANT = frozenset({Role.APPLICANT})
@@ -44,19 +56,11 @@ NAV: list[NavItem] = [
     NavItem(N_("My base"), "/unit/bases", _APPLICANT),
 ]
 
-#: Ids the services hand out (ULIDs, `unit-…`): anything else is refused before a service is
-#: asked, so that no path or query can be smuggled into the call.
-Id = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
-Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
-Year = Annotated[int, Path(ge=2000, le=2100)]
-
 #: The services' default attachment limit (`HAIZHI_ATTACHMENT_MAX_BYTES`): the console refuses
 #: larger files itself, before sending a byte on; a service configured lower still answers 413.
 UPLOAD_MAX_BYTES: int = ServiceSettings.model_fields["attachment_max_bytes"].default
 _MULTIPART_ALLOWANCE = 64 * 1024  # boundaries, part headers and the small fields
 _DRAIN_LIMIT = 4 * UPLOAD_MAX_BYTES  # read (and drop) a refused body up to this, then hang up
-_PAGE = 100  # the services' largest page
-_MAX_PAGES = 20
 
 
 # --- the Annex 2 form (附件2 申报表) -----------------------------------------------------------
@@ -343,46 +347,9 @@ REPORT_FIELDS: dict[str, str] = {
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
-
-
 def _xhr(request: Request) -> bool:
     """Sent by the console's own scripts (autosave, upload), which want JSON back."""
     return bool(request.headers.get("x-requested-with"))
-
-
-def _instant(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def deadline_text(value: object) -> str:
-    """A call's deadline as the notice writes it: the last day (CST), to 24:00 unless another
-    hour is set — "2022-04-30 24:00"."""
-    moment = _instant(value)
-    if moment is None:
-        return "—"
-    local = moment.astimezone(CST)
-    if local.time() == time(0):
-        return f"{(local.date() - timedelta(days=1)).isoformat()} 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
-def size_text(size: object) -> str:
-    if not isinstance(size, int):
-        return "—"
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def wan_to_fen(text: str | None) -> int | None:
@@ -401,19 +368,6 @@ def _unit_id(visit: Visit) -> str:
     if not org or not re.match(r"^[0-9A-Za-z_.@-]{1,64}$", org):
         raise ServiceProblem("application", 403, {"code": "applicant-without-unit"})
     return org
-
-
-async def _all(visit: Visit, service: str, path: str, **params: str | int | None) -> list[Json]:
-    """Every item of a paged list (up to `_MAX_PAGES` pages)."""
-    items: list[Json] = []
-    cursor: str | None = None
-    for _ in range(_MAX_PAGES):
-        page = await visit.get(service, path, limit=_PAGE, cursor=cursor, **params)
-        items.extend(page.get("items", []))
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    return items
 
 
 def _labeller(visit: Visit) -> Callable[[str], str]:
@@ -450,12 +404,7 @@ def _invalid(fields: Iterable[str]) -> ServiceProblem:
     return ServiceProblem("console", 422, {"code": "invalid-request", "errors": errors})
 
 
-def _back(form: FormData | None, default: str) -> str:
-    back = form.get("back") if form is not None else None
-    return local_path(back if isinstance(back, str) else None, default)
-
-
-def _told(visit: Visit, problem: ServiceProblem, back: str) -> Response:
+def _told(visit: Visit, problem: ServiceProblem, to: str) -> Response:
     """A refusal told on the page the form came from (or, to a script, as JSON)."""
     if problem.status == 401:
         raise problem  # the sign-in has ended: web.failures signs the person in again
@@ -464,8 +413,8 @@ def _told(visit: Visit, problem: ServiceProblem, back: str) -> Response:
         "error", explanation.message, explanation.next_step, explanation.detail or ""
     )
     if _xhr(visit.request):
-        return JSONResponse({"location": back}, status_code=problem.status)
-    return visit.redirect(back)
+        return JSONResponse({"location": to}, status_code=problem.status)
+    return visit.redirect(to)
 
 
 def _finished(visit: Visit, message: str, to: str) -> Response:
@@ -477,13 +426,33 @@ def _finished(visit: Visit, message: str, to: str) -> Response:
 
 
 async def _command(
-    visit: Visit, back: str, act: Callable[[], Awaitable[Json]]
+    visit: Visit, to: str, act: Callable[[], Awaitable[Json]]
 ) -> tuple[Json, Response | None]:
     """Run a command; a refusal becomes the answer to send back instead."""
     try:
         return await act(), None
     except ServiceProblem as problem:
-        return None, _told(visit, problem, back)
+        return None, _told(visit, problem, to)
+
+
+async def _text_command(
+    visit: Visit,
+    form: FormData,
+    to: str,
+    name: str,
+    service: str,
+    path: str,
+    *,
+    most: int | None = None,
+    **also: Any,
+) -> tuple[Json, Response | None]:
+    """The command at `path` whose body is what the unit wrote in `name` (and `also`); refused
+    and told at `to` when it is left empty, or longer than `most`."""
+    said = text(form, name)
+    if not said or (most is not None and len(said) > most):
+        return None, _told(visit, _invalid([name]), to)
+    body = {name: said, **also}
+    return await _command(visit, to, lambda: visit.send(service, path, form, json=body))
 
 
 # --- my unit (单位注册) ------------------------------------------------------------------------
@@ -540,7 +509,7 @@ async def edit_unit(visit: CurrentVisit) -> Response:
 def _registration(form: FormData) -> tuple[dict[str, Any], list[str]]:
     """The registration as typed, and the fields the console could not read."""
     body: dict[str, Any] = {
-        name: _text(form, name)
+        name: text(form, name)
         for name in ("name", "credit_code", "category", "level", "jurisdiction", "address")
     }
     body["credit_code"] = body["credit_code"].upper()
@@ -553,7 +522,7 @@ def _registration(form: FormData) -> tuple[dict[str, Any], list[str]]:
         invalid.append("jurisdiction")
     contacts = []
     for row in range(_CONTACT_ROWS):
-        contact = {key: _text(form, f"contact_{row}_{key}") for key in ("name", "phone", "email")}
+        contact = {key: text(form, f"contact_{row}_{key}") for key in ("name", "phone", "email")}
         if any(contact.values()):
             contacts.append(contact)
             invalid += [f"contacts.{row}.{key}" for key, value in contact.items() if not value]
@@ -605,8 +574,8 @@ async def open_calls(visit: CurrentVisit) -> Response:
     unit = await visit.find("application", f"/units/{quote(unit_id)}")
     # The unit applies in its own province (Notice §1): its registration says which.
     province = unit.get("province") if unit else None
-    calls = await _all(visit, "application", "/calls", status="open", province=province)
-    mine = await _all(visit, "application", "/applications")
+    calls = await every(visit, "application", "/calls", status="open", province=province)
+    mine = await every(visit, "application", "/applications")
     active = {
         app["call_id"]: app
         for app in mine
@@ -627,7 +596,7 @@ async def open_calls(visit: CurrentVisit) -> Response:
 @router.post("/apply/{call_id}")
 async def draft_application(visit: CurrentVisit, form: Form, call_id: Id) -> Response:
     _unit_id(visit)
-    body = {"call_id": call_id, "also_workstation": form.get("also_workstation") == "yes"}
+    body = {"call_id": call_id, "also_workstation": ticked(form, "also_workstation")}
     answer, refused = await _command(
         visit, "/apply", lambda: visit.send("application", "/applications", form, json=body)
     )
@@ -645,9 +614,9 @@ async def draft_application(visit: CurrentVisit, form: Form, call_id: Id) -> Res
 @router.get("/applications")
 async def my_applications(visit: CurrentVisit) -> Response:
     _unit_id(visit)
-    applications = await _all(visit, "application", "/applications")
+    applications = await every(visit, "application", "/applications")
     applications.sort(key=lambda a: a.get("updated_at", ""), reverse=True)
-    calls = {c["call_id"]: c for c in await _all(visit, "application", "/calls")}
+    calls = {c["call_id"]: c for c in await every(visit, "application", "/calls")}
     return visit.page(
         "applicant/applications.html", applications=applications, calls=calls, statuses=STATUS
     )
@@ -762,7 +731,7 @@ def _timeline(entries: list[Json]) -> list[dict[str, Any]]:
 @router.get("/applications/{application_id}")
 async def application_page(visit: CurrentVisit, application_id: Id) -> Response:
     application, call = await _application(visit, application_id)
-    history = await _all(visit, "application", f"/applications/{application_id}/history")
+    history = await every(visit, "application", f"/applications/{application_id}/history")
     return visit.page(
         "applicant/application.html",
         app=application,
@@ -823,8 +792,7 @@ def form_changes(
             continue
         if not isinstance(raw, str):
             continue
-        text = _text(form, f.name)
-        value: str | None = text or None
+        value: str | None = text(form, f.name) or None
         if value is not None and f.kind == "wan":
             value = value.replace(",", "").replace("，", "")
             if not _WAN.match(value):
@@ -834,11 +802,11 @@ def form_changes(
             if old is not None and Decimal(old) == Decimal(value):
                 continue
         elif value is not None and f.kind == "date":
-            try:
-                value = date.fromisoformat(value).isoformat()
-            except ValueError:
+            day = day_of(value)
+            if day is None:
                 invalid.append(f.name)
                 continue
+            value = day.isoformat()
         elif value is not None and len(value) > f.max_length:
             invalid.append(f.name)
             continue
@@ -868,7 +836,7 @@ async def save_form(visit: CurrentVisit, form: Form, application_id: Id) -> Resp
             raise _invalid(invalid)
     except ServiceProblem as problem:
         if not script:
-            return _told(visit, problem, _back(form, page))
+            return _told(visit, problem, back(form, page))
         if problem.status == 401:
             raise
         explanation = _explained(visit, problem)
@@ -883,7 +851,7 @@ async def save_form(visit: CurrentVisit, form: Form, application_id: Id) -> Resp
              "message": visit.say("Saved at %(time)s", time=at)}
         )  # fmt: skip
     message = N_("The form is saved.") if changes else N_("Nothing was changed.")
-    return visit.done(message, _back(form, page))
+    return visit.done(message, back(form, page))
 
 
 @router.get("/applications/{application_id}/materials")
@@ -991,15 +959,15 @@ async def upload_material(visit: CurrentVisit, application_id: Id) -> Response:
     except ServiceProblem as problem:
         return _told(visit, problem, page)
     try:
-        data = {"slot": _text(form, "slot")}
-        if _text(form, "material"):
-            data["material"] = _text(form, "material")
+        data = {"slot": text(form, "slot")}
+        if text(form, "material"):
+            data["material"] = text(form, "material")
         await _send_file(visit, form, "POST", f"/applications/{application_id}/attachments", data)
     except ServiceProblem as problem:
-        return _told(visit, problem, _back(form, page))
+        return _told(visit, problem, back(form, page))
     finally:
         await form.close()
-    return _finished(visit, N_("The file is uploaded."), _back(form, page))
+    return _finished(visit, N_("The file is uploaded."), back(form, page))
 
 
 @router.post("/applications/{application_id}/materials/{attachment_id}")
@@ -1014,10 +982,10 @@ async def replace_material(visit: CurrentVisit, application_id: Id, attachment_i
         path = f"/applications/{application_id}/attachments/{attachment_id}"
         await _send_file(visit, form, "PUT", path, {})
     except ServiceProblem as problem:
-        return _told(visit, problem, _back(form, page))
+        return _told(visit, problem, back(form, page))
     finally:
         await form.close()
-    return _finished(visit, N_("The file is replaced."), _back(form, page))
+    return _finished(visit, N_("The file is replaced."), back(form, page))
 
 
 @router.post("/applications/{application_id}/materials/{attachment_id}/remove")
@@ -1025,32 +993,27 @@ async def remove_material(
     visit: CurrentVisit, form: Form, application_id: Id, attachment_id: Id
 ) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/applications/{application_id}/materials")
+    to = back(form, f"/applications/{application_id}/materials")
     path = f"/applications/{application_id}/attachments/{attachment_id}"
     _, refused = await _command(
-        visit, back, lambda: visit.send("application", path, form, method="DELETE")
+        visit, to, lambda: visit.send("application", path, form, method="DELETE")
     )
-    return refused or visit.done("The file is removed.", back)
+    return refused or visit.done("The file is removed.", to)
 
 
 @router.get("/applications/{application_id}/files/{sha256}")
 async def download_file(visit: CurrentVisit, application_id: Id, sha256: Sha256) -> Response:
     _unit_id(visit)
     got = await visit.download("application", f"/applications/{application_id}/files/{sha256}")
-    name = quote(got.filename or sha256)
-    return Response(
-        got.content,
-        media_type=got.media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
-    )
+    return visit.file(got, got.filename or sha256)
 
 
 @router.post("/applications/{application_id}/submit")
 async def submit_application(visit: CurrentVisit, form: Form, application_id: Id) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/applications/{application_id}")
+    to = back(form, f"/applications/{application_id}")
     path = f"/applications/{application_id}/submit"
-    answer, refused = await _command(visit, back, lambda: visit.send("application", path, form))
+    answer, refused = await _command(visit, to, lambda: visit.send("application", path, form))
     if refused:
         return refused
     message = (
@@ -1064,23 +1027,18 @@ async def submit_application(visit: CurrentVisit, form: Form, application_id: Id
 @router.post("/applications/{application_id}/withdraw")
 async def withdraw_application(visit: CurrentVisit, form: Form, application_id: Id) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/applications/{application_id}")
-    reason = _text(form, "reason")
-    if not reason:
-        return _told(visit, _invalid(["reason"]), back)
+    to = back(form, f"/applications/{application_id}")
     path = f"/applications/{application_id}/withdraw"
-    _, refused = await _command(
-        visit, back, lambda: visit.send("application", path, form, json={"reason": reason})
-    )
+    _, refused = await _text_command(visit, form, to, "reason", "application", path)
     return refused or visit.done("The application is withdrawn.", f"/applications/{application_id}")
 
 
 @router.post("/applications/{application_id}/workstation")
 async def also_workstation(visit: CurrentVisit, form: Form, application_id: Id) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/applications/{application_id}")
+    to = back(form, f"/applications/{application_id}")
     path = f"/applications/{application_id}/workstation"
-    _, refused = await _command(visit, back, lambda: visit.send("application", path, form))
+    _, refused = await _command(visit, to, lambda: visit.send("application", path, form))
     return refused or visit.done(
         "The provincial work station application is drafted beside this one.", "/applications"
     )
@@ -1092,7 +1050,7 @@ async def also_workstation(visit: CurrentVisit, form: Form, application_id: Id) 
 @router.get("/unit/bases")
 async def my_bases(visit: CurrentVisit) -> Response:
     _unit_id(visit)
-    bases = await _all(visit, "application", "/bases")
+    bases = await every(visit, "application", "/bases")
     return visit.page("applicant/bases.html", bases=bases, statuses=BASE_STATUS)
 
 
@@ -1108,9 +1066,9 @@ async def base_page(
     certificate_no: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     _unit_id(visit)
-    base = await visit.get("application", f"/bases/{base_id}", limit=_PAGE)
+    base = await visit.get("application", f"/bases/{base_id}", limit=PAGE)
     # What assessment and funding know of the base comes over the bus: maybe not yet.
-    years_page = await visit.find("assessment", f"/bases/{base_id}/years", limit=_PAGE)
+    years_page = await visit.find("assessment", f"/bases/{base_id}/years", limit=PAGE)
     funding = await visit.find("funding", f"/bases/{base_id}/funding")
     assessed = await visit.find("assessment", f"/bases/{base_id}")
     number = _certificate_no(certificate_no)
@@ -1146,14 +1104,9 @@ async def base_page(
 @router.post("/unit/bases/{base_id}/renewal")
 async def request_renewal(visit: CurrentVisit, form: Form, base_id: Id) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/unit/bases/{base_id}")
-    statement = _text(form, "statement")
-    if not statement:
-        return _told(visit, _invalid(["statement"]), back)
+    to = back(form, f"/unit/bases/{base_id}")
     path = f"/bases/{base_id}/renewal-requests"
-    _, refused = await _command(
-        visit, back, lambda: visit.send("application", path, form, json={"statement": statement})
-    )
+    _, refused = await _text_command(visit, form, to, "statement", "application", path)
     return refused or visit.done(
         "The renewal request is filed. The provincial CAST passes it on to the national "
         "department.",
@@ -1170,15 +1123,10 @@ async def renewal_act(
     act: Annotated[str, Path(pattern="^(withdraw|resubmit)$")],
 ) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/unit/bases/{base_id}")
+    to = back(form, f"/unit/bases/{base_id}")
     key = "reason" if act == "withdraw" else "statement"
-    text = _text(form, key)
-    if not text:
-        return _told(visit, _invalid([key]), back)
     path = f"/bases/{base_id}/renewal-requests/{renewal_id}/{act}"
-    _, refused = await _command(
-        visit, back, lambda: visit.send("application", path, form, json={key: text})
-    )
+    _, refused = await _text_command(visit, form, to, key, "application", path)
     if refused:
         return refused
     if act == "withdraw":
@@ -1187,7 +1135,7 @@ async def renewal_act(
 
 
 async def _year(visit: Visit, base_id: str, year: int) -> Json:
-    years = await _all(visit, "assessment", f"/bases/{base_id}/years")
+    years = await every(visit, "assessment", f"/bases/{base_id}/years")
     found = next((y for y in years if y.get("year") == year), None)
     if found is None:
         raise ServiceProblem("assessment", 404, {"code": "not-found"})
@@ -1223,22 +1171,23 @@ _LIBRARY = ("overseas_societies", "haizhi_projects", "overseas_talents")
 
 def annual_report(form: FormData) -> tuple[dict[str, Any], list[str]]:
     """Art. 10's summary and plan, and Art. 11(3)'s resource library, as the form gives them."""
-    invalid = [name for name in (*_SUMMARY, "next_year_plan") if not _text(form, name)]
-    invalid += [n for n in (*_SUMMARY, "next_year_plan") if len(_text(form, n)) > 5000]
+    invalid = [name for name in (*_SUMMARY, "next_year_plan") if not text(form, name)]
+    invalid += [n for n in (*_SUMMARY, "next_year_plan") if len(text(form, n)) > 5000]
     library: dict[str, Any] = {}
     for name in _LIBRARY:
-        text = _text(form, name)
-        if text.isdigit() and len(text) <= 9:
-            library[name] = int(text)
-        else:
+        count = whole_of(text(form, name), 0, 999_999_999)
+        if count is None:
             invalid.append(name)
-    try:
-        library["last_updated_on"] = date.fromisoformat(_text(form, "last_updated_on")).isoformat()
-    except ValueError:
+        else:
+            library[name] = count
+    updated = day_of(text(form, "last_updated_on"))
+    if updated is None:
         invalid.append("last_updated_on")
+    else:
+        library["last_updated_on"] = updated.isoformat()
     report = {
-        "summary": {name: _text(form, name) for name in _SUMMARY},
-        "next_year_plan": _text(form, "next_year_plan"),
+        "summary": {name: text(form, name) for name in _SUMMARY},
+        "next_year_plan": text(form, "next_year_plan"),
         "resource_library": library,
         "attachments": [],
     }
@@ -1255,7 +1204,7 @@ async def file_report(visit: CurrentVisit, form: Form, base_id: Id, year: Year) 
         await visit.send("assessment", f"/bases/{base_id}/years/{year}/report", form, json=report)
     except ServiceProblem as problem:
         # The report again as typed, with why it was refused: a long text is never lost.
-        typed = {name: _text(form, name) for name in REPORT_FIELDS}
+        typed = {name: text(form, name) for name in REPORT_FIELDS}
         return await _report_form(visit, base_id, year, typed, _retold(visit, problem))
     return visit.done(
         "The annual report is filed. Your local CAST forwards it to the national department.",
@@ -1268,14 +1217,10 @@ async def file_rectification(
     visit: CurrentVisit, form: Form, base_id: Id, rectification_id: Id
 ) -> Response:
     _unit_id(visit)
-    back = _back(form, f"/unit/bases/{base_id}")
-    summary = _text(form, "summary")
-    if not summary or len(summary) > 5000:
-        return _told(visit, _invalid(["summary"]), back)
+    to = back(form, f"/unit/bases/{base_id}")
     path = f"/bases/{base_id}/rectifications/{rectification_id}/report"
-    body = {"summary": summary, "attachments": []}
-    _, refused = await _command(
-        visit, back, lambda: visit.send("assessment", path, form, json=body)
+    _, refused = await _text_command(
+        visit, form, to, "summary", "assessment", path, most=5000, attachments=[]
     )
     return refused or visit.done(
         "The rectification report is filed. The national department will review it.",

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from shared.auth import Role
 
+from ..fields import Id, Refusal, Typed, Year, back
 from ..i18n import N_
-from ..visit import CurrentVisit, Form, NavItem, Visit, local_path
-from .decisions import GRADES, checked_id, date_of, every, field, lines, quoted, refuse
+from ..paging import PAGE, every, record
+from ..visit import CurrentVisit, Form, NavItem, Visit
+from .decisions import GRADES, MEETING_DATE, MEETING_REF
 
 LOCAL_CAST = (Role.PREFECTURE_REVIEWER, Role.PROVINCE_REVIEWER)
 #: Who reads the bases' years: the officials who act on them, and the auditor.
@@ -140,32 +142,52 @@ def _labels() -> dict[str, Any]:
     }
 
 
+#: What the department's and the leading group's forms are refused for.
+SCORE = Refusal(
+    N_("The score of “%(criterion)s” is not a whole number from 0 to 100."),
+    N_("Enter each criterion's score as a whole number from 0 to 100."),
+)
+GRADE = Refusal(
+    N_("Choose the grade to propose."),
+    N_("Choose excellent, qualified or unqualified, then send again."),
+)
+RECTIFICATION_REJECTED = Refusal(
+    N_("Give the reasons for rejecting the rectification report, one per line."),
+    N_("Say what the unit must still put right (at most 1,000 characters a line)."),
+)
+#: The leading group's meeting, as its decisions on the designations are refused for: the
+#: assessment service keeps a reference of at most 100 characters.
+LIST_MEETING_REF = replace(
+    MEETING_REF, message=N_("Enter the meeting's reference (at most 100 characters).")
+)
+AMENDMENT = Refusal(
+    N_("The amended grade of %(unit)s needs its reason."),
+    N_("State why the leading group sets another grade, or keep the proposed one."),
+)
+RENEWAL_ANSWER = Refusal(
+    N_("Choose whether the base is qualified for renewal."),
+    N_("Choose qualified or not qualified, give the reasons and send again."),
+)
+RENEWAL_REASONS = Refusal(
+    N_("Give the assessment's reasons, one per line."),
+    N_("Every renewal assessment states its reasons (at most 20 lines)."),
+)
+
+
 def year_of(value: str | None) -> int | None:
-    """A year the services know (2000–2100), else None."""
+    """A year the services know (2000–2100), else None: a filter of the lists."""
     if value is None or not _YEAR.fullmatch(value):
         return None
     year = int(value)
     return year if 2000 <= year <= 2100 else None
 
 
-def _path_year(value: str) -> int:
-    year = year_of(value)
-    if year is None:
-        raise HTTPException(404)
-    return year
-
-
-def _back(form: FormData, default: str) -> str:
-    back = form.get("back")
-    return local_path(back if isinstance(back, str) else None, default)
-
-
 def _base_path(base_id: str) -> str:
-    return f"/assessment/bases/{quoted(base_id)}"
+    return f"/assessment/bases/{quote(base_id, safe='')}"
 
 
 async def _years(visit: Visit, base_id: str) -> list[dict[str, Any]]:
-    return await every(visit, "assessment", f"/bases/{quoted(base_id)}/years")
+    return await every(visit, "assessment", f"/bases/{quote(base_id, safe='')}/years")
 
 
 async def _bases_with_years(
@@ -226,7 +248,7 @@ async def campaign(
     }
     pending_renewals = None
     if person.has(Role.NATIONAL_REVIEWER):
-        pending = await visit.get("assessment", "/renewal-assessments", limit=100)
+        pending = await visit.get("assessment", "/renewal-assessments", limit=PAGE)
         pending_renewals = len(pending["items"])
     return visit.page(
         "assessment/campaign.html",
@@ -250,10 +272,9 @@ async def campaign(
 
 
 @router.get("/assessment/bases/{base_id}")
-async def base(visit: CurrentVisit, base_id: str) -> Response:
+async def base(visit: CurrentVisit, base_id: Id) -> Response:
     """The base's term and years; the leading group confirms a proposed revocation here."""
     person = visit.require(*READERS)
-    base_id = checked_id(base_id)
     found, rows = await asyncio.gather(
         visit.get("assessment", f"/bases/{base_id}"), _years(visit, base_id)
     )
@@ -286,14 +307,13 @@ def _score_blocked(row: dict[str, Any]) -> str | None:
 
 
 @router.get("/assessment/bases/{base_id}/years/{year}")
-async def base_year(visit: CurrentVisit, base_id: str, year: str) -> Response:
+async def base_year(visit: CurrentVisit, base_id: Id, year: Year) -> Response:
     """The year's report and what each official may do with it now, or why not."""
     person = visit.require(*READERS)
-    base_id, on = checked_id(base_id), _path_year(year)
     found, rows = await asyncio.gather(
         visit.get("assessment", f"/bases/{base_id}"), _years(visit, base_id)
     )
-    row = next((r for r in rows if r["year"] == on), None)
+    row = next((r for r in rows if r["year"] == year), None)
     if row is None:
         raise HTTPException(404)
     national = person.has(Role.NATIONAL_REVIEWER)
@@ -312,131 +332,79 @@ async def base_year(visit: CurrentVisit, base_id: str, year: str) -> Response:
 
 
 @router.post("/assessment/bases/{base_id}/years/{year}/forwarding")
-async def forward(visit: CurrentVisit, form: Form, base_id: str, year: str) -> Response:
+async def forward(visit: CurrentVisit, form: Form, base_id: Id, year: Year) -> Response:
     """Art. 10: the local CAST passes the base's report on to the national department."""
     visit.require(*LOCAL_CAST)
-    base_id, on = checked_id(base_id), _path_year(year)
-    await visit.send("assessment", f"/bases/{base_id}/years/{on}/forwarding", form)
+    await visit.send("assessment", f"/bases/{base_id}/years/{year}/forwarding", form)
     return visit.done(
         "The annual report is forwarded to the national department.",
-        f"{_base_path(base_id)}/years/{on}",
+        f"{_base_path(base_id)}/years/{year}",
     )
 
 
-def _score(typed: str) -> int | None:
-    """A whole score from 0 to 100 as typed (full-width digits too), else None."""
-    typed = unicodedata.normalize("NFKC", typed).strip()
-    if not re.fullmatch(r"[0-9]{1,3}", typed):
-        return None
-    score = int(typed)
-    return score if score <= 100 else None
-
-
 @router.post("/assessment/bases/{base_id}/years/{year}/score")
-async def score(visit: CurrentVisit, form: Form, base_id: str, year: str) -> Response:
+async def score(visit: CurrentVisit, form: Form, base_id: Id, year: Year) -> Response:
     """Art. 11: the five criteria, each 0–100; the service suggests and proposes a grade."""
     visit.require(Role.NATIONAL_REVIEWER)
-    base_id, on = checked_id(base_id), _path_year(year)
-    here = f"{_base_path(base_id)}/years/{on}"
-    scores: dict[str, int] = {}
-    for criterion, (name, _) in CRITERIA.items():
-        value = _score(field(form, criterion))
-        if value is None:
-            return refuse(
-                visit,
-                form,
-                visit.say(
-                    "The score of “%(criterion)s” is not a whole number from 0 to 100.",
-                    criterion=visit.say(name),
-                ),
-                visit.say("Enter each criterion's score as a whole number from 0 to 100."),
-                here,
-            )
-        scores[criterion] = value
-    await visit.send("assessment", f"/bases/{base_id}/years/{on}/score", form, json=scores)
+    typed = Typed(visit, form)
+    scores = {
+        criterion: typed.whole(criterion, 0, 100, SCORE, required=True, criterion=visit.say(name))
+        for criterion, (name, _) in CRITERIA.items()
+    }
+    await visit.send("assessment", f"/bases/{base_id}/years/{year}/score", form, json=scores)
     return visit.done(
-        "The scores are recorded, and the suggested grade is proposed for the year.", here
+        "The scores are recorded, and the suggested grade is proposed for the year.",
+        f"{_base_path(base_id)}/years/{year}",
     )
 
 
 @router.post("/assessment/bases/{base_id}/years/{year}/grade-proposal")
-async def propose_grade(visit: CurrentVisit, form: Form, base_id: str, year: str) -> Response:
+async def propose_grade(visit: CurrentVisit, form: Form, base_id: Id, year: Year) -> Response:
     """Art. 12: the department's grade; another than the suggestion needs a written reason."""
     visit.require(Role.NATIONAL_REVIEWER)
-    base_id, on = checked_id(base_id), _path_year(year)
-    here = f"{_base_path(base_id)}/years/{on}"
-    grade = field(form, "grade")
-    if grade not in GRADES:
-        return refuse(
-            visit,
-            form,
-            visit.say("Choose the grade to propose."),
-            visit.say("Choose excellent, qualified or unqualified, then send again."),
-            here,
-        )
-    body = {"grade": grade, "reason": field(form, "reason")}
-    await visit.send("assessment", f"/bases/{base_id}/years/{on}/grade-proposal", form, json=body)
+    typed = Typed(visit, form)
+    body = {"grade": typed.choice("grade", GRADES, GRADE), "reason": typed.text("reason")}
+    path = f"/bases/{base_id}/years/{year}/grade-proposal"
+    await visit.send("assessment", path, form, json=body)
     return visit.done(
         "The grade is proposed. If the year's list was already proposed, propose the list again.",
-        here,
+        f"{_base_path(base_id)}/years/{year}",
     )
 
 
 @router.post("/assessment/bases/{base_id}/rectifications/{rectification_id}/acceptance")
 async def accept_rectification(
-    visit: CurrentVisit, form: Form, base_id: str, rectification_id: str
+    visit: CurrentVisit, form: Form, base_id: Id, rectification_id: Id
 ) -> Response:
     visit.require(Role.NATIONAL_REVIEWER)
-    base_id, rectification_id = checked_id(base_id), checked_id(rectification_id)
     path = f"/bases/{base_id}/rectifications/{rectification_id}/acceptance"
     await visit.send("assessment", path, form)
     return visit.done(
         "The rectification is accepted. The subsidy held for it is released by the funding "
         "service shortly.",
-        _back(form, _base_path(base_id)),
+        back(form, _base_path(base_id)),
     )
 
 
 @router.post("/assessment/bases/{base_id}/rectifications/{rectification_id}/rejection")
 async def reject_rectification(
-    visit: CurrentVisit, form: Form, base_id: str, rectification_id: str
+    visit: CurrentVisit, form: Form, base_id: Id, rectification_id: Id
 ) -> Response:
     visit.require(Role.NATIONAL_REVIEWER)
-    base_id, rectification_id = checked_id(base_id), checked_id(rectification_id)
-    reasons = lines(form, "reasons")
-    if not reasons or any(len(r) > 1000 for r in reasons):
-        return refuse(
-            visit,
-            form,
-            visit.say("Give the reasons for rejecting the rectification report, one per line."),
-            visit.say("Say what the unit must still put right (at most 1,000 characters a line)."),
-            _back(form, _base_path(base_id)),
-        )
+    reasons = Typed(visit, form).lines("reasons", RECTIFICATION_REJECTED, longest=1000)
     path = f"/bases/{base_id}/rectifications/{rectification_id}/rejection"
     await visit.send("assessment", path, form, json={"reasons": reasons})
     return visit.done(
         "The rectification report is rejected; the unit is told your reasons and reports again.",
-        _back(form, _base_path(base_id)),
+        back(form, _base_path(base_id)),
     )
 
 
 @router.post("/assessment/bases/{base_id}/revocation")
-async def confirm_revocation(visit: CurrentVisit, form: Form, base_id: str) -> Response:
+async def confirm_revocation(visit: CurrentVisit, form: Form, base_id: Id) -> Response:
     """Art. 13: the leading group confirms the revocation the second unqualified year proposed."""
     visit.require(Role.LEADING_GROUP)
-    base_id = checked_id(base_id)
-    meeting_ref = field(form, "meeting_ref")
-    if not meeting_ref or len(meeting_ref) > 100:
-        return refuse(
-            visit,
-            form,
-            visit.say("Enter the meeting's reference (at most 100 characters)."),
-            visit.say(
-                "Give the reference of the leading group meeting that decided, then send again."
-            ),
-            _base_path(base_id),
-        )
-    body = {"meeting_ref": meeting_ref}
+    body = {"meeting_ref": Typed(visit, form).text("meeting_ref", LIST_MEETING_REF, most=100)}
     await visit.send("assessment", f"/bases/{base_id}/revocation", form, json=body)
     return visit.done(
         "The revocation is confirmed: the base's designation is revoked. Its unpaid subsidy "
@@ -470,42 +438,29 @@ async def grade_lists(visit: CurrentVisit, year: str | None = None) -> Response:
     )
 
 
-async def _grade_list(
-    visit: Visit, year: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The year's list and all its entries, or None while none is proposed."""
-    head = await visit.find("assessment", f"/grade-lists/{year}", limit=100)
-    if head is None:
-        return None
-    entries = list(head["entries"])
-    cursor = head.get("next_cursor")
-    while cursor:
-        page = await visit.get("assessment", f"/grade-lists/{year}", limit=100, cursor=cursor)
-        entries.extend(page["entries"])
-        cursor = page.get("next_cursor")
-    return head, entries
+async def _grade_list(visit: Visit, year: int) -> dict[str, Any] | None:
+    """The year's list with all its entries, or None while none is proposed."""
+    return await record(visit, "assessment", f"/grade-lists/{year}", items="entries")
 
 
 @router.get("/grade-lists/{year}")
-async def grade_list(visit: CurrentVisit, year: str) -> Response:
+async def grade_list(visit: CurrentVisit, year: Year) -> Response:
     """The year's list: base, unit, suggested, proposed and final grades, and the acts on it."""
     person = visit.require(*LIST_READERS)
-    on = _path_year(year)
-    found = await _grade_list(visit, on)
+    found = await _grade_list(visit, year)
     due: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    if found is None or found[0]["status"] == "proposed":
+    if found is None or found["status"] == "proposed":
         # The bases the service will put on the list: active ones whose year has a record.
         for base, rows in await _bases_with_years(visit, "active"):
-            row = next((r for r in rows if r["year"] == on), None)
+            row = next((r for r in rows if r["year"] == year), None)
             if row is not None and not row["final_grade"]:
                 due.append((base, row))
     unscored = [base for base, row in due if not row["proposed_grade"]]
-    head, entries = found if found is not None else (None, [])
     return visit.page(
         "assessment/grade_list.html",
-        year=on,
-        head=head,
-        entries=entries,
+        year=year,
+        head=found,
+        entries=found["entries"] if found is not None else [],
         due=due,
         unscored=unscored,
         is_national=person.has(Role.NATIONAL_REVIEWER),
@@ -516,73 +471,42 @@ async def grade_list(visit: CurrentVisit, year: str) -> Response:
 
 
 @router.post("/grade-lists/{year}/proposal")
-async def propose_list(visit: CurrentVisit, form: Form, year: str) -> Response:
+async def propose_list(visit: CurrentVisit, form: Form, year: Year) -> Response:
     """Art. 12: the department proposes the list of every base due that year."""
     visit.require(Role.NATIONAL_REVIEWER)
-    on = _path_year(year)
-    await visit.send("assessment", f"/grade-lists/{on}/proposal", form, json={})
+    await visit.send("assessment", f"/grade-lists/{year}/proposal", form, json={})
     return visit.done(
-        "The grade list is proposed to the leading group for its approval.", f"/grade-lists/{on}"
+        "The grade list is proposed to the leading group for its approval.", f"/grade-lists/{year}"
     )
 
 
 @router.post("/grade-lists/{year}/approval")
-async def approve_list(visit: CurrentVisit, form: Form, year: str) -> Response:
+async def approve_list(visit: CurrentVisit, form: Form, year: Year) -> Response:
     """Art. 12: the leading group approves the list, amending grades each with its reason."""
     visit.require(Role.LEADING_GROUP)
-    on = _path_year(year)
-    here = f"/grade-lists/{on}"
-    meeting_ref = field(form, "meeting_ref")
-    meeting_date = date_of(field(form, "meeting_date"))
-    if not meeting_ref or len(meeting_ref) > 100:
-        return refuse(
-            visit,
-            form,
-            visit.say("Enter the meeting's reference (at most 100 characters)."),
-            visit.say(
-                "Give the reference of the leading group meeting that decided, then send again."
-            ),
-            here,
-        )
-    if meeting_date is None:
-        return refuse(
-            visit,
-            form,
-            visit.say("The meeting date is not a date."),
-            visit.say("Enter the day of the meeting as YYYY-MM-DD, e.g. 2022-05-10."),
-            here,
-        )
-    found = await _grade_list(visit, on)
-    entries = found[1] if found is not None else []
+    typed = Typed(visit, form)
+    meeting_ref = typed.text("meeting_ref", LIST_MEETING_REF, most=100)
+    meeting_date = typed.day("meeting_date", MEETING_DATE)
+    found = await _grade_list(visit, year)
     amendments = []
-    for entry in entries:
-        grade = field(form, f"grade-{entry['base_id']}")
+    for entry in found["entries"] if found is not None else []:
+        grade = typed.text(f"grade-{entry['base_id']}")
         if not grade or grade == entry["grade"]:
             continue
-        reason = field(form, f"reason-{entry['base_id']}")
+        reason = typed.text(f"reason-{entry['base_id']}")
         if grade not in GRADES or not reason:
-            return refuse(
-                visit,
-                form,
-                visit.say(
-                    "The amended grade of %(unit)s needs its reason.", unit=entry["unit_name"]
-                ),
-                visit.say(
-                    "State why the leading group sets another grade, or keep the proposed one."
-                ),
-                here,
-            )
+            raise typed.refused(f"reason-{entry['base_id']}", AMENDMENT, unit=entry["unit_name"])
         amendments.append({"base_id": entry["base_id"], "grade": grade, "reason": reason})
     body = {
         "meeting_ref": meeting_ref,
         "meeting_date": meeting_date.isoformat(),
         "amendments": amendments,
     }
-    await visit.send("assessment", f"/grade-lists/{on}/approval", form, json=body)
+    await visit.send("assessment", f"/grade-lists/{year}/approval", form, json=body)
     return visit.done(
         "The grade list is approved: the grades are final. Unqualified bases are ordered to "
         "rectify.",
-        here,
+        f"/grade-lists/{year}",
     )
 
 
@@ -598,11 +522,10 @@ async def renewal_assessments(visit: CurrentVisit, status: str | None = None) ->
 
 
 @router.get("/renewal-assessments/{base_id}/{renewal_id}")
-async def renewal_assessment(visit: CurrentVisit, base_id: str, renewal_id: str) -> Response:
+async def renewal_assessment(visit: CurrentVisit, base_id: Id, renewal_id: Id) -> Response:
     """The request's evidence — the term's final grades, rectifications still open, a
     proposed revocation — and the department's answer."""
     person = visit.require(*RENEWAL_READERS)
-    base_id, renewal_id = checked_id(base_id), checked_id(renewal_id)
     found = await visit.get("assessment", f"/bases/{base_id}/renewal-assessments/{renewal_id}")
     return visit.page(
         "assessment/renewal.html",
@@ -614,34 +537,15 @@ async def renewal_assessment(visit: CurrentVisit, base_id: str, renewal_id: str)
 
 
 @router.post("/renewal-assessments/{base_id}/{renewal_id}")
-async def assess_renewal(
-    visit: CurrentVisit, form: Form, base_id: str, renewal_id: str
-) -> Response:
+async def assess_renewal(visit: CurrentVisit, form: Form, base_id: Id, renewal_id: Id) -> Response:
     visit.require(Role.NATIONAL_REVIEWER)
-    base_id, renewal_id = checked_id(base_id), checked_id(renewal_id)
     here = f"/renewal-assessments/{base_id}/{renewal_id}"
-    answer = field(form, "qualified")
-    reasons = lines(form, "reasons")
-    if answer not in ("yes", "no"):
-        return refuse(
-            visit,
-            form,
-            visit.say("Choose whether the base is qualified for renewal."),
-            visit.say("Choose qualified or not qualified, give the reasons and send again."),
-            here,
-        )
-    if not reasons or len(reasons) > 20 or any(len(r) > 2000 for r in reasons):
-        return refuse(
-            visit,
-            form,
-            visit.say("Give the assessment's reasons, one per line."),
-            visit.say("Every renewal assessment states its reasons (at most 20 lines)."),
-            here,
-        )
-    body = {"qualified": answer == "yes", "reasons": reasons}
+    typed = Typed(visit, form)
+    qualified = typed.choice("qualified", ("yes", "no"), RENEWAL_ANSWER) == "yes"
+    reasons = typed.lines("reasons", RENEWAL_REASONS, most=20, longest=2000)
     path = f"/bases/{base_id}/renewal-assessments/{renewal_id}"
-    await visit.send("assessment", path, form, json=body)
-    if answer == "yes":
+    await visit.send("assessment", path, form, json={"qualified": qualified, "reasons": reasons})
+    if qualified:
         return visit.done(
             "The renewal assessment is recorded: qualified. The general office awards the plaque "
             "again once the review service has it (being processed).",

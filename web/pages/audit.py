@@ -23,6 +23,7 @@ from shared.auth import Role
 from ..backend import ServiceProblem
 from ..errors import explain
 from ..i18n import N_
+from ..paging import PAGE
 from ..settings import SERVICES
 from ..visit import CST, CurrentVisit, NavItem, Visit
 
@@ -73,7 +74,6 @@ FORM_LABELS = {
     "declares_government_support": N_("Art. 6(3): local government support"),
 }
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_PAGE = 100  # the services' largest page
 
 
 def _case_path(case_id: str) -> str:
@@ -126,9 +126,7 @@ async def find_case(
     if typed and _CASE_ID.fullmatch(typed):
         return visit.redirect(_case_path(typed))
     wanted = status if status in APPLICATION_STATUSES else None
-    page = await visit.get(
-        "application", "/applications", limit=_PAGE, cursor=cursor, status=wanted
-    )
+    page = await visit.get("application", "/applications", limit=PAGE, cursor=cursor, status=wanted)
     return visit.page(
         "audit/find.html",
         status=422 if typed else 200,
@@ -161,7 +159,7 @@ async def timeline(visit: CurrentVisit, case_id: str, cursor: str | None = None)
     answer: dict[str, Any] | None = None
     for service in SERVICES:  # any one answers; the next if one is unreachable
         try:
-            answer = await visit.get(service, path, limit=_PAGE, cursor=cursor)
+            answer = await visit.get(service, path, limit=PAGE, cursor=cursor)
             break
         except ServiceProblem as problem:
             if problem.status not in (502, 503, 504) or service == SERVICES[-1]:

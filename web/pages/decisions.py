@@ -11,44 +11,32 @@ new term (续期).
 
 The leading group's other decisions — the yearly grade lists and the revocations (撤销) —
 are on the assessment pages (`web.pages.assessment`); this module's queue links to them.
-Helpers both modules use (ids, fields, a refusal of the console's own) are here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import unicodedata
-from collections.abc import Awaitable
-from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from shared.auth import Role
 
-from ..backend import ServiceProblem
+from ..declarations import declare, declare_none, declared, declares_none
+from ..fields import Id, Refusal, Sha256, Typed, is_id, is_sha256
 from ..i18n import N_
-from ..visit import CurrentVisit, Form, NavItem, Visit, local_path
-
-T = TypeVar("T")
+from ..paging import PAGE, every
+from ..visit import CurrentVisit, Form, NavItem, Visit
 
 router = APIRouter()
 NAV: list[NavItem] = [
     NavItem(N_("Decisions"), "/decisions", frozenset({Role.LEADING_GROUP})),
     NavItem(N_("Approvals"), "/approvals", frozenset({Role.GENERAL_OFFICE})),
 ]
-
-#: What the services' ids look like (ULIDs and the like); anything else is no page of ours.
-_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_HASH = re.compile(r"^[0-9a-f]{64}$")
-_PAGE = 100  # the services' largest page
-_MAX_PAGES = 50  # a bound on following cursors, so that a page never loops
 
 LEVELS = {
     "prefecture": N_("Prefecture CAST"),
@@ -137,104 +125,55 @@ STEPS = {
 }
 
 
-# --- helpers of both modules ----------------------------------------------------------------
-
-
-def checked_id(value: str) -> str:
-    """`value` if it can be a service's id, else this is no page (404), never a call."""
-    if not _ID.fullmatch(value):
-        raise HTTPException(404)
-    return value
-
-
-def field(form: FormData, name: str) -> str:
-    """A field's text as typed, trimmed (never normalised: Chinese punctuation is kept)."""
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def lines(form: FormData, name: str) -> list[str]:
-    """A text area's lines, one entry a line, blank lines dropped."""
-    value = form.get(name)
-    text = value if isinstance(value, str) else ""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def date_of(typed: str) -> date | None:
-    """A date typed as YYYY-MM-DD (a date field's value; full-width digits too), else None."""
-    typed = unicodedata.normalize("NFKC", typed).strip()
-    if not _DATE.fullmatch(typed):
-        return None
-    try:
-        return date.fromisoformat(typed)
-    except ValueError:
-        return None
-
-
-def refuse(visit: Visit, form: FormData, message: str, next_step: str, to: str) -> RedirectResponse:
-    """The console's own refusal of a field it cannot read (`message` and `next_step` already
-    in the visitor's language), told on the page the form came from."""
-    visit.session.flash("error", message, next_step)
-    back = form.get("back")
-    return visit.redirect(local_path(back if isinstance(back, str) else None, to))
-
-
-def quoted(value: str) -> str:
-    return quote(value, safe="")
-
-
-async def every(
-    visit: Visit, service: str, path: str, items: str = "items", **params: str | int | None
-) -> list[dict[str, Any]]:
-    """Every item of a paged list of a service, following its cursors (within a bound)."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(_MAX_PAGES):
-        page = await visit.get(service, path, limit=_PAGE, cursor=cursor, **params)
-        found.extend(page[items])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    return found
-
-
-async def declared(reading: Awaitable[T]) -> T | None:
-    """What `reading` of the review service reads, or None while the person has not declared
-    their (lack of a) conflict of interest: the service shows a case's content only after it."""
-    try:
-        return await reading
-    except ServiceProblem as problem:
-        if problem.status == 403 and problem.code == "conflict-declaration-missing":
-            return None
-        raise
+#: The leading group's meeting: its decisions here, its grade lists on the assessment pages.
+MEETING_DATE = Refusal(
+    N_("The meeting date is not a date."),
+    N_("Enter the day of the meeting as YYYY-MM-DD, e.g. 2022-05-10."),
+)
+MEETING_REF = Refusal(
+    N_("Enter the meeting's reference (at most 200 characters)."),
+    N_("Give the reference of the leading group meeting that decided, then send again."),
+)
+MEMBERS = Refusal(
+    N_("Name the members present at the meeting, one per line."),
+    N_("Enter each member's name on its own line, then send again."),
+)
+OUTCOME = Refusal(
+    N_("Choose the meeting's decision."),
+    N_("Choose approve, return for revision or do not approve, then send again."),
+)
+DOSSIER_READ = Refusal(
+    N_("The form did not say which dossier you read."),
+    N_("Reload the case, read its dossier and send the decision from that page."),
+)
+APPROVAL_NO = Refusal(
+    N_("Enter the approval's document number (at most 100 characters)."),
+    N_("Copy the number from the approval document, e.g. 科协办函〔2022〕15号."),
+)
 
 
 async def _declare(visit: Visit, form: FormData, path: str, to: str) -> Response:
     """利益冲突声明: no conflict of interest, or one with its reason (the person is recused)."""
-    conflict = field(form, "conflict") == "yes"
-    reason = field(form, "reason")
-    if conflict and not reason:
-        return refuse(
-            visit,
-            form,
-            visit.say("A declared conflict of interest needs its reason."),
-            visit.say("Say what ties you to the unit, then send the declaration again."),
-            to,
-        )
-    body = {"conflict": True, "reason": reason} if conflict else {"conflict": False}
-    await visit.send("review", path, form, json=body)
-    if conflict:
-        return visit.done(
+    return await declare(
+        visit,
+        form,
+        path,
+        to,
+        clear=N_("Your declaration of no conflict of interest is recorded."),
+        recused=N_(
             "Your conflict of interest is recorded: you are recused from this case, and a "
-            "colleague decides it.",
-            to,
-        )
-    return visit.done("Your declaration of no conflict of interest is recorded.", to)
+            "colleague decides it."
+        ),
+    )
+
+
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
 
 
 async def _history(visit: Visit, case_id: str) -> list[dict[str, Any]]:
     """The review's steps worth showing (submitted, forwarded, recommended, decided …)."""
-    events = await every(visit, "review", f"/cases/{quoted(case_id)}/history", items="events")
+    events = await every(visit, "review", f"/cases/{_quoted(case_id)}/history", items="events")
     return [e for e in events if e["type"] in STEPS]
 
 
@@ -256,7 +195,7 @@ def _labels() -> dict[str, Any]:
 async def decisions(visit: CurrentVisit) -> Response:
     """The cases at the leading group, and the revocations proposed for its confirmation."""
     visit.require(Role.LEADING_GROUP)
-    queue = await visit.get("review", "/queue", limit=_PAGE)
+    queue = await visit.get("review", "/queue", limit=PAGE)
     waiting = [r for r in queue["reviews"] if r["level"] == "leading_group"]
     bases = await every(visit, "assessment", "/bases", status="active")
     revocations = [b for b in bases if b.get("revocation_proposed_for")]
@@ -270,16 +209,15 @@ async def decisions(visit: CurrentVisit) -> Response:
 
 
 @router.get("/decisions/{review_id}")
-async def case(visit: CurrentVisit, review_id: str) -> Response:
+async def case(visit: CurrentVisit, review_id: Id) -> Response:
     """One case: the declaration first; then the dossier, and the decision's form."""
     visit.require(Role.LEADING_GROUP)
-    review_id = checked_id(review_id)
     review = await visit.get("review", f"/reviews/{review_id}")
     dossier = await declared(visit.get("review", f"/reviews/{review_id}/dossier"))
     context: dict[str, Any] = {}
     if dossier is not None:
         application, scores, history = await asyncio.gather(
-            visit.get("application", f"/applications/{quoted(dossier['application_id'])}"),
+            visit.get("application", f"/applications/{_quoted(dossier['application_id'])}"),
             visit.get("review", f"/reviews/{review_id}/scores"),
             _history(visit, review["case_id"]),
         )
@@ -305,106 +243,51 @@ async def case(visit: CurrentVisit, review_id: str) -> Response:
 
 
 @router.get("/decisions/{review_id}/files/{sha256}")
-async def dossier_file(visit: CurrentVisit, review_id: str, sha256: str) -> Response:
+async def dossier_file(visit: CurrentVisit, review_id: Id, sha256: Sha256) -> Response:
     """A file of the dossier, fetched with the member's own token (after the declaration)."""
     visit.require(Role.LEADING_GROUP, Role.GENERAL_OFFICE)
-    review_id = checked_id(review_id)
-    if not _HASH.fullmatch(sha256):
-        raise HTTPException(404)
     dossier = await visit.get("review", f"/reviews/{review_id}/dossier")
     named = next((f for f in dossier["files"] if f["sha256"] == sha256), None)
     if named is None:
         raise HTTPException(404)
-    path = f"/applications/{quoted(dossier['application_id'])}/files/{sha256}"
+    path = f"/applications/{_quoted(dossier['application_id'])}/files/{sha256}"
     download = await visit.download("application", path)
-    filename = quote(download.filename or named["name"])
-    return Response(
-        download.content,
-        media_type=download.media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
-    )
+    return visit.file(download, download.filename or named["name"])
 
 
 @router.post("/decisions/{review_id}/declaration")
-async def declare(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def declare_for_decision(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.LEADING_GROUP)
-    review_id = checked_id(review_id)
     return await _declare(
         visit, form, f"/reviews/{review_id}/declarations", f"/decisions/{review_id}"
     )
 
 
 @router.post("/decisions/{review_id}/decision")
-async def decide(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def decide(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     """The meeting's decision, on the dossier the member read (its hashes come with the form)."""
     visit.require(Role.LEADING_GROUP)
-    review_id = checked_id(review_id)
     here = f"/decisions/{review_id}"
-    meeting_ref = field(form, "meeting_ref")
-    meeting_date = date_of(field(form, "meeting_date"))
-    members = lines(form, "members_present")
-    outcome = field(form, "outcome")
-    form_hash = field(form, "form_hash")
-    file_hashes = field(form, "file_hashes").split()
-    if not meeting_ref or len(meeting_ref) > 200:
-        return refuse(
-            visit,
-            form,
-            visit.say("Enter the meeting's reference (at most 200 characters)."),
-            visit.say(
-                "Give the reference of the leading group meeting that decided, then send again."
-            ),
-            here,
-        )
-    if meeting_date is None:
-        return refuse(
-            visit,
-            form,
-            visit.say("The meeting date is not a date."),
-            visit.say("Enter the day of the meeting as YYYY-MM-DD, e.g. 2022-05-10."),
-            here,
-        )
-    if not members or any(len(m) > 200 for m in members) or len(members) > 100:
-        return refuse(
-            visit,
-            form,
-            visit.say("Name the members present at the meeting, one per line."),
-            visit.say("Enter each member's name on its own line, then send again."),
-            here,
-        )
-    if outcome not in OUTCOMES:
-        return refuse(
-            visit,
-            form,
-            visit.say("Choose the meeting's decision."),
-            visit.say("Choose approve, return for revision or do not approve, then send again."),
-            here,
-        )
-    if not _HASH.fullmatch(form_hash) or not all(_HASH.fullmatch(h) for h in file_hashes):
-        return refuse(
-            visit,
-            form,
-            visit.say("The form did not say which dossier you read."),
-            visit.say("Reload the case, read its dossier and send the decision from that page."),
-            here,
-        )
+    typed = Typed(visit, form)
     body = {
-        "meeting_ref": meeting_ref,
-        "meeting_date": meeting_date.isoformat(),
-        "members_present": members,
-        "outcome": outcome,
-        "form_hash": form_hash,
-        "file_hashes": file_hashes,
-        "reasons": lines(form, "reasons"),
+        "meeting_ref": typed.text("meeting_ref", MEETING_REF, most=200),
+        "meeting_date": typed.day("meeting_date", MEETING_DATE).isoformat(),
+        "members_present": typed.lines("members_present", MEMBERS, most=100, longest=200),
+        "outcome": typed.choice("outcome", OUTCOMES, OUTCOME),
+        "form_hash": typed.text("form_hash"),
+        "file_hashes": typed.text("file_hashes").split(),
+        "reasons": typed.lines("reasons"),
     }
+    if not is_sha256(body["form_hash"]) or not all(map(is_sha256, body["file_hashes"])):
+        raise typed.refused("form_hash", DOSSIER_READ)
     await visit.send("review", f"/reviews/{review_id}/leading-group-decision", form, json=body)
-    if outcome == "approve":
+    if body["outcome"] == "approve":
         return visit.done(
             "The leading group's approval is recorded. The general office now issues the "
             "approval and the plaque.",
             here,
         )
-    if outcome == "return":
+    if body["outcome"] == "return":
         return visit.done(
             "The case is returned to the applicant unit for revision, with your reasons.", here
         )
@@ -418,7 +301,7 @@ async def decide(visit: CurrentVisit, form: Form, review_id: str) -> Response:
 async def approvals(visit: CurrentVisit) -> Response:
     """The cases the leading group approved, and the renewals assessed qualified."""
     visit.require(Role.GENERAL_OFFICE)
-    queue = await visit.get("review", "/queue", limit=_PAGE)
+    queue = await visit.get("review", "/queue", limit=PAGE)
     return visit.page(
         "decisions/approvals.html",
         waiting=[r for r in queue["reviews"] if r["level"] == "general_office"],
@@ -434,11 +317,10 @@ def _decision_of(history: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 @router.get("/approvals/{review_id}")
-async def approval(visit: CurrentVisit, review_id: str) -> Response:
+async def approval(visit: CurrentVisit, review_id: Id) -> Response:
     """One case: the declaration, the leading group's decision, then the approval's form;
     once issued, the base and its certificate."""
     visit.require(Role.GENERAL_OFFICE)
-    review_id = checked_id(review_id)
     review = await visit.get("review", f"/reviews/{review_id}")
     history = await declared(_history(visit, review["case_id"]))
     return visit.page(
@@ -452,45 +334,34 @@ async def approval(visit: CurrentVisit, review_id: str) -> Response:
 
 
 @router.post("/approvals/{review_id}/declaration")
-async def declare_for_approval(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def declare_for_approval(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.GENERAL_OFFICE)
-    review_id = checked_id(review_id)
     return await _declare(
         visit, form, f"/reviews/{review_id}/declarations", f"/approvals/{review_id}"
     )
 
 
 @router.post("/approvals/{review_id}/approval")
-async def issue_approval(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def issue_approval(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     """批复 and 授牌: the base is designated; the page then shows its id and certificate."""
     visit.require(Role.GENERAL_OFFICE)
-    review_id = checked_id(review_id)
-    here = f"/approvals/{review_id}"
-    approval_no = field(form, "approval_no")
-    if not approval_no or len(approval_no) > 100:
-        return refuse(
-            visit,
-            form,
-            visit.say("Enter the approval's document number (at most 100 characters)."),
-            visit.say("Copy the number from the approval document, e.g. 科协办函〔2022〕15号."),
-            here,
-        )
+    approval_no = Typed(visit, form).text("approval_no", APPROVAL_NO, most=100)
     await visit.send(
         "review", f"/reviews/{review_id}/approval", form, json={"approval_no": approval_no}
     )
     return visit.done(
-        "The approval is issued and the plaque awarded: the base is designated.", here
+        "The approval is issued and the plaque awarded: the base is designated.",
+        f"/approvals/{review_id}",
     )
 
 
 @router.get("/renewal-grants/{renewal_id}")
-async def renewal(visit: CurrentVisit, renewal_id: str) -> Response:
+async def renewal(visit: CurrentVisit, renewal_id: Id) -> Response:
     """A renewal request: the national department's renewal assessment, then the grant."""
     visit.require(Role.GENERAL_OFFICE)
-    renewal_id = checked_id(renewal_id)
     found = await visit.get("review", f"/renewals/{renewal_id}")
     assessment = None
-    if _ID.fullmatch(found["base_id"]):
+    if is_id(found["base_id"]):
         path = f"/bases/{found['base_id']}/renewal-assessments/{renewal_id}"
         assessment = await visit.find("assessment", path)
     return visit.page(
@@ -504,32 +375,21 @@ async def renewal(visit: CurrentVisit, renewal_id: str) -> Response:
 
 
 @router.post("/renewal-grants/{renewal_id}/declaration")
-async def declare_for_renewal(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
+async def declare_for_renewal(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
     visit.require(Role.GENERAL_OFFICE)
-    renewal_id = checked_id(renewal_id)
     return await _declare(
         visit, form, f"/renewals/{renewal_id}/declarations", f"/renewal-grants/{renewal_id}"
     )
 
 
 @router.post("/renewal-grants/{renewal_id}/grant")
-async def grant(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
-    """The plaque again (重新授牌) for a new five-year term."""
+async def grant(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
+    """The plaque again (重新授牌) for a new five-year term, on the officer's declaration."""
     visit.require(Role.GENERAL_OFFICE)
-    renewal_id = checked_id(renewal_id)
-    here = f"/renewal-grants/{renewal_id}"
-    if field(form, "no_conflict") != "yes":
-        return refuse(
-            visit,
-            form,
-            visit.say("Declare first that you have no conflict of interest with the unit."),
-            visit.say(
-                "Tick the declaration and grant again; if you have a conflict, declare it "
-                "instead and leave the grant to a colleague."
-            ),
-            here,
-        )
-    # The declaration is repeatable and changes nothing the second time: its own key.
-    await visit.send("review", f"/renewals/{renewal_id}/declarations", json={"conflict": False})
+    declares_none(Typed(visit, form))
+    await declare_none(visit, f"/renewals/{renewal_id}/declarations")
     await visit.send("review", f"/renewals/{renewal_id}/grant", form, json={})
-    return visit.done("The renewal is granted: the plaque is awarded again for a new term.", here)
+    return visit.done(
+        "The renewal is granted: the plaque is awarded again for a new term.",
+        f"/renewal-grants/{renewal_id}",
+    )

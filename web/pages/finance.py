@@ -10,20 +10,20 @@ integer fen throughout; what an officer types in 元 is converted with `Decimal`
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import date
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from shared.auth import Role
 
+from ..backend import Json
+from ..fields import Id, Refusal, Typed
 from ..i18n import N_
-from ..visit import CurrentVisit, Form, NavItem, Visit, local_path
+from ..paging import PAGE
+from ..visit import CurrentVisit, Form, NavItem, Visit
 
 router = APIRouter()
 NAV: list[NavItem] = [
@@ -73,53 +73,30 @@ FIGURES = {
     "returned": N_("Payments returned"),
 }
 _STOCKS = ("scheduled", "due", "approved", "held", "paid", "cancelled")
-_PAGE = 100  # the services' largest page
-
-#: 元 as typed: digits, at most two decimals (thousands separators and a 元 sign are dropped).
-_YUAN = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,2})?$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def fen_of(typed: str) -> int | None:
-    """An amount in 元 as an officer types it ("200000", "200,000.00", "200000元") as integer
-    fen, exactly; None when it is not such an amount or not above zero."""
-    text = unicodedata.normalize("NFKC", typed).strip()
-    text = text.replace(",", "").replace(" ", "").removeprefix("¥").removesuffix("元")
-    if not _YUAN.fullmatch(text):
-        return None
-    fen = Decimal(text) * 100
-    return int(fen) if fen > 0 else None
-
-
-def date_of(typed: str) -> date | None:
-    """A date typed as YYYY-MM-DD (a date field's value), else None."""
-    text = unicodedata.normalize("NFKC", typed).strip()
-    if not _DATE.fullmatch(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _refuse(visit: Visit, form: Any, message: str, next_step: str, to: str) -> RedirectResponse:
-    """The console's own refusal of a field it cannot read: told where the form came from."""
-    visit.session.flash("error", message, next_step)
-    back = form.get("back")
-    return visit.redirect(local_path(back if isinstance(back, str) else None, to))
+#: What a payment's forms are refused for.
+PAYMENT_REF = Refusal(
+    N_("Enter the payment reference of the bank transfer (at most 100 characters)."),
+    N_("Copy the reference from the bank's record of the transfer and send again."),
+)
+PAID_ON = Refusal(
+    N_("The payment date is not a date."),
+    N_("Enter the day of the transfer as YYYY-MM-DD (Beijing time), e.g. 2022-07-01."),
+)
+AMOUNT_PAID = Refusal(
+    N_("The amount paid is not an amount in yuan."),
+    N_("Enter the amount in yuan (元) with at most two decimals, e.g. 200000 or 200,000.00."),
+)
+RETURNED = Refusal(
+    N_("Give the returned payment's reference and why it came back."),
+    N_(
+        "Enter the reference of the payment that bounced and the bank's reason (at most "
+        "500 characters), then send again."
+    ),
+)
 
 
 def _plan_path(plan_id: str) -> str:
     return f"/finance/plans/{quote(plan_id, safe='')}"
-
-
-def _instalment_path(instalment_id: str, act: str) -> str:
-    return f"/instalments/{quote(instalment_id, safe='')}/{act}"
 
 
 def _plan_of(instalment_id: str) -> str:
@@ -146,7 +123,7 @@ def _stocks_balance(figures: dict[str, Any]) -> bool:
 async def plans(visit: CurrentVisit, cursor: str | None = None) -> Response:
     """Every subsidy plan, and the instalments that wait for finance: due, approved, held."""
     visit.require(*READERS)
-    page = await visit.get("funding", "/plans", limit=_PAGE, cursor=cursor)
+    page = await visit.get("funding", "/plans", limit=PAGE, cursor=cursor)
     found: list[dict[str, Any]] = page["items"]
     waiting = [
         (plan, inst)
@@ -173,10 +150,10 @@ async def plans(visit: CurrentVisit, cursor: str | None = None) -> Response:
 
 
 @router.get("/finance/plans/{plan_id}")
-async def plan(visit: CurrentVisit, plan_id: str) -> Response:
+async def plan(visit: CurrentVisit, plan_id: Id) -> Response:
     """One plan: its instalments, what each waits for, and the acts finance may take on it."""
     person = visit.require(*READERS)
-    found = await visit.get("funding", f"/plans/{quote(plan_id, safe='')}")
+    found = await visit.get("funding", f"/plans/{plan_id}")
     return visit.page(
         "finance/plan.html",
         plan=found,
@@ -194,84 +171,52 @@ async def plan(visit: CurrentVisit, plan_id: str) -> Response:
 # --- finance's acts on an instalment ------------------------------------------------------
 
 
-@router.post("/finance/instalments/{instalment_id}/approval")
-async def approve(visit: CurrentVisit, form: Form, instalment_id: str) -> Response:
-    visit.require(Role.FINANCE)
-    answer = await visit.send("funding", _instalment_path(instalment_id, "approval"), form)
+async def _act(
+    visit: Visit, form: FormData, instalment_id: str, act: str, done: str, body: Json = None
+) -> Response:
+    """The funding service's `act` on the instalment; its plan's page then says `done`."""
+    answer = await visit.send("funding", f"/instalments/{instalment_id}/{act}", form, json=body)
     plan_id = str((answer or {}).get("plan_id") or _plan_of(instalment_id))
-    return visit.done(
-        "The instalment is approved. Another finance officer now confirms its payment.",
-        _plan_path(plan_id),
+    return visit.done(done, _plan_path(plan_id))
+
+
+@router.post("/finance/instalments/{instalment_id}/approval")
+async def approve(visit: CurrentVisit, form: Form, instalment_id: Id) -> Response:
+    visit.require(Role.FINANCE)
+    return await _act(
+        visit,
+        form,
+        instalment_id,
+        "approval",
+        N_("The instalment is approved. Another finance officer now confirms its payment."),
     )
 
 
 @router.post("/finance/instalments/{instalment_id}/payment")
-async def confirm_payment(visit: CurrentVisit, form: Form, instalment_id: str) -> Response:
+async def confirm_payment(visit: CurrentVisit, form: Form, instalment_id: Id) -> Response:
     visit.require(Role.FINANCE)
-    here = _plan_path(_plan_of(instalment_id))
-    payment_ref = _field(form, "payment_ref")
-    if not 1 <= len(payment_ref) <= 100:
-        return _refuse(
-            visit,
-            form,
-            visit.say("Enter the payment reference of the bank transfer (at most 100 characters)."),
-            visit.say("Copy the reference from the bank's record of the transfer and send again."),
-            here,
-        )
-    paid_on = date_of(_field(form, "paid_on"))
-    if paid_on is None:
-        return _refuse(
-            visit,
-            form,
-            visit.say("The payment date is not a date."),
-            visit.say(
-                "Enter the day of the transfer as YYYY-MM-DD (Beijing time), e.g. 2022-07-01."
-            ),
-            here,
-        )
-    amount_fen = fen_of(_field(form, "amount_yuan"))
-    if amount_fen is None:
-        return _refuse(
-            visit,
-            form,
-            visit.say("The amount paid is not an amount in yuan."),
-            visit.say(
-                "Enter the amount in yuan (元) with at most two decimals, e.g. 200000 or "
-                "200,000.00."
-            ),
-            here,
-        )
-    body = {"payment_ref": payment_ref, "paid_on": paid_on.isoformat(), "amount_fen": amount_fen}
-    answer = await visit.send(
-        "funding", _instalment_path(instalment_id, "payment"), form, json=body
-    )
-    plan_id = str((answer or {}).get("plan_id") or _plan_of(instalment_id))
-    return visit.done("The payment is confirmed: the instalment is paid.", _plan_path(plan_id))
+    typed = Typed(visit, form)
+    body = {
+        "payment_ref": typed.text("payment_ref", PAYMENT_REF, most=100),
+        "paid_on": typed.day("paid_on", PAID_ON).isoformat(),
+        "amount_fen": typed.fen("amount_yuan", AMOUNT_PAID),
+    }
+    done = N_("The payment is confirmed: the instalment is paid.")
+    return await _act(visit, form, instalment_id, "payment", done, body)
 
 
 @router.post("/finance/instalments/{instalment_id}/return")
-async def report_return(visit: CurrentVisit, form: Form, instalment_id: str) -> Response:
+async def report_return(visit: CurrentVisit, form: Form, instalment_id: Id) -> Response:
     visit.require(Role.FINANCE)
-    here = _plan_path(_plan_of(instalment_id))
-    payment_ref, reason = _field(form, "payment_ref"), _field(form, "reason")
-    if not 1 <= len(payment_ref) <= 100 or not 1 <= len(reason) <= 500:
-        return _refuse(
-            visit,
-            form,
-            visit.say("Give the returned payment's reference and why it came back."),
-            visit.say(
-                "Enter the reference of the payment that bounced and the bank's reason (at most "
-                "500 characters), then send again."
-            ),
-            here,
-        )
-    body = {"payment_ref": payment_ref, "reason": reason}
-    answer = await visit.send("funding", _instalment_path(instalment_id, "return"), form, json=body)
-    plan_id = str((answer or {}).get("plan_id") or _plan_of(instalment_id))
-    return visit.done(
-        "The returned payment is recorded: the instalment is due again and can be approved anew.",
-        _plan_path(plan_id),
+    typed = Typed(visit, form)
+    body = {
+        "payment_ref": typed.text("payment_ref", RETURNED, most=100),
+        "reason": typed.text("reason", RETURNED, most=500),
+    }
+    done = N_(
+        "The returned payment is recorded: the instalment is due again and can be approved anew."
     )
+    return await _act(visit, form, instalment_id, "return", done, body)
 
 
 # --- the reconciliation --------------------------------------------------------------------
@@ -284,10 +229,10 @@ async def reconciliation(
     """Where every planned fen stands, per base and year and in total, in 元."""
     visit.require(*READERS)
     found = await visit.get(
-        "funding", "/reconciliation", limit=_PAGE, cursor=cursor, base_id=base_id or None
+        "funding", "/reconciliation", limit=PAGE, cursor=cursor, base_id=base_id or None
     )
     # The bases' units, for the reader: the reconciliation names bases by id only.
-    listed = await visit.get("funding", "/plans", limit=_PAGE, base_id=base_id or None)
+    listed = await visit.get("funding", "/plans", limit=PAGE, base_id=base_id or None)
     names = {p["base_id"]: p["unit_name"] for p in listed["items"]}
     return visit.page(
         "finance/reconciliation.html",
@@ -308,10 +253,4 @@ async def reconciliation_csv(visit: CurrentVisit, base_id: str | None = None) ->
     visit.require(*READERS)
     params = {"base_id": base_id} if base_id else {}
     download = await visit.download("funding", "/reconciliation.csv", **params)
-    # The service names the file; only a plain name goes into our header.
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", download.filename or "funding-reconciliation.csv")
-    return Response(
-        download.content,
-        media_type=download.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return visit.file(download, download.filename or "funding-reconciliation.csv")

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from ..fields import back
 from ..i18n import language
-from ..visit import CurrentVisit, Form, NavItem, local_path
+from ..visit import CurrentVisit, Form, NavItem
 from .signin import ROLE_LABELS
 
 router = APIRouter()
@@ -33,8 +34,7 @@ async def switch_language(visit: CurrentVisit, form: Form) -> Response:
     chosen = language(form.get("language"))
     visit.session.language = chosen
     visit.session.changed = True
-    back = form.get("back")
-    response = RedirectResponse(local_path(back if isinstance(back, str) else "/"), status_code=303)
+    response = RedirectResponse(back(form, "/"), status_code=303)
     person = visit.session.person
     visit.request.app.state.cookies.remember(
         visit.request, response, person.user_id if person else None, chosen

@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, replace
+from datetime import datetime, time
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
@@ -27,9 +26,12 @@ from starlette.datastructures import FormData
 
 from shared.auth import NATIONWIDE, Role
 
-from ..backend import Json, ServiceProblem
+from ..backend import Json
+from ..declarations import declare, declare_none, declared, declares_none, recusal
+from ..fields import Id, Refusal, Sha256, Typed, is_id, text, ticked
 from ..i18n import N_
-from ..visit import CST, CurrentVisit, Form, NavItem, Visit, local_path
+from ..paging import PAGE, every, record
+from ..visit import CST, CurrentVisit, Form, NavItem, Visit, deadline_text, size_text
 
 router = APIRouter()
 
@@ -49,10 +51,7 @@ PAGE_SIZE = 20
 #: Newest first, the console reads a list through (the services page oldest first): at most
 #: this many pages of the services' largest page.
 READ_THROUGH_PAGES = 10
-SERVICE_PAGE = 100
 
-_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 #: The services' keyset cursors (`shared.api.KEYSET_CURSOR`).
 _KEYSET = re.compile(r"^[0-9A-Za-z:.+_-]{1,64}~[\w-]{1,128}$")
 _PROVINCE = re.compile(r"^\d{2}$")
@@ -254,130 +253,70 @@ def label_of(visit: Visit, table: str, code: object) -> str:
 # --- what the console reads from the URL and the forms --------------------------------------
 
 
-def _id(value: str) -> str:
-    """A record's id from the path; anything else is not a record (404, never a 500)."""
-    if not _ID.fullmatch(value):
-        raise HTTPException(status_code=404)
-    return value
-
-
 def _cursor(value: str | None) -> str | None:
     return value if value and _KEYSET.fullmatch(value) else None
 
 
 def _plain_cursor(value: str | None) -> str | None:
-    return value if value and _ID.fullmatch(value) else None
+    """The application service's cursors are the last item's id."""
+    return value if is_id(value) else None
 
 
 def _offset(value: str | None) -> int:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 7 else 0
 
 
-class Unreadable(Exception):
-    """A field the console cannot read: told on the form's page with what to type instead."""
-
-    def __init__(self, message: str, next_step: str, **values: object) -> None:
-        super().__init__(message)
-        self.message, self.next_step, self.values = message, next_step, values
-
-    def told(self, visit: Visit, form: FormData, default: str) -> Response:
-        visit.session.flash(
-            "error", visit.say(self.message, **self.values), visit.say(self.next_step)
-        )
-        back = form.get("back")
-        return visit.redirect(local_path(back if isinstance(back, str) else None, default))
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _lines(form: FormData, name: str) -> list[str]:
-    """A text area's non-blank lines: one reason per line."""
-    return [line.strip() for line in _text(form, name).splitlines() if line.strip()]
-
-
-def _reasons(form: FormData, name: str = "reasons") -> list[str]:
-    reasons = _lines(form, name)
-    if not reasons:
-        raise Unreadable(
-            N_("This decision needs its reasons."),
-            N_("Write the reasons, one per line, then send the form again."),
-        )
-    return reasons
-
-
-def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int | None:
-    """A whole number from `low` to `high`, or None when the field is blank."""
-    raw = _text(form, name)
-    if not raw:
-        return None
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
-        raise Unreadable(
-            N_("%(what)s must be a whole number from %(low)s to %(high)s."),
-            N_("Correct the number and send the form again."),
-            what=what,
-            low=low,
-            high=high,
-        )
-    return int(number)
+REASONS = Refusal(
+    N_("This decision needs its reasons."),
+    N_("Write the reasons, one per line, then send the form again."),
+)
+WORKSTATION_OUTCOME = Refusal(
+    N_("Choose the decision: approve, return for revision or reject."),
+    N_("Choose one of the three and send the form again."),
+)
+NO_SCORE = Refusal(
+    N_("Give at least one score."),
+    N_("Score the criteria you have assessed, from 0 to 100, and save again."),
+)
+RECEIPT = Refusal(
+    N_("A receipt record needs the recipient and the number of paper copies."),
+    N_("Fill in who received the file and how many copies, then save again."),
+)
+NO_CANDIDATE = Refusal(
+    N_("There is no candidate to rank on this page."),
+    N_("Reload the page to see the call's candidates."),
+)
+UNRANKED = Refusal(
+    N_("Each candidate is either given an order number or not recommended with reasons."),
+    N_("Give the missing order number, or write why the candidate is not recommended."),
+)
+SAME_RANK = Refusal(
+    N_("Two candidates have the same order number."),
+    N_("Give each recommended candidate its own order number, 1 for the best."),
+)
+CALL_PROVINCE = Refusal(
+    N_("Choose the province of the call."),
+    N_("A call belongs to one province: yours."),
+)
+CALL_TITLE = Refusal(
+    N_("A call needs its year and its title."),
+    N_("Fill in the year and the title, then send the form again."),
+)
+TIME_OF_DAY = Refusal(
+    N_("A time of day is written as hours and minutes, for example 17:30."),
+    N_("Correct the time, or leave it empty for 24:00, and send the form again."),
+)
+CONTACT = Refusal(
+    N_("Each contact needs a name, a telephone and an email."),
+    N_("Complete the contact's row, or empty it, and send the form again."),
+)
+SUBMISSION_ADDRESS = Refusal(
+    N_("The address for the paper copies needs the address, the postcode and the recipient."),
+    N_("Complete the address, or leave all three empty, and send the form again."),
+)
 
 
-def _day(form: FormData, name: str, required: bool = True) -> date | None:
-    raw = _text(form, name)
-    if not raw and not required:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Unreadable(
-            N_("A date is written as year-month-day, for example 2022-04-30."),
-            N_("Correct the date and send the form again."),
-        ) from None
-
-
-def _declared_no_conflict(form: FormData) -> None:
-    if _text(form, "no_conflict") != "yes":
-        raise Unreadable(
-            N_("Declare first that you have no conflict of interest."),
-            N_(
-                "Tick the declaration box if you have no conflict of interest; if you have one, "
-                "declare it instead and leave the decision to a colleague."
-            ),
-        )
-
-
-# --- formatting -----------------------------------------------------------------------------
-
-
-def deadline_text(value: object) -> str:
-    """A call's deadline as the rules write it: its CST day, and 24:00 when it ends the day."""
-    if not isinstance(value, str) or not value:
-        return "—"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    local = moment.astimezone(CST)
-    if local.time() == time(0, 0):
-        return f"{(local.date() - timedelta(days=1)).isoformat()} 24:00"
-    return f"{local.date().isoformat()} {local:%H:%M}"
-
-
-def _size(size: object) -> str:
-    """A file's size in bytes, as people read it."""
-    if not isinstance(size, int) or size < 0:
-        return ""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+# --- what the pages show besides the services' answers ------------------------------------
 
 
 def _provinces(codes: Iterable[str]) -> list[str]:
@@ -388,7 +327,7 @@ def _provinces(codes: Iterable[str]) -> list[str]:
 
 async def _calls_by_id(visit: Visit, call_ids: Iterable[str]) -> dict[str, Json]:
     """The calls named (title and deadline for a list): one read each, at once."""
-    wanted = sorted({c for c in call_ids if c and _ID.fullmatch(c)})
+    wanted = sorted({c for c in call_ids if is_id(c)})
     found = await asyncio.gather(*(visit.find("application", f"/calls/{c}") for c in wanted))
     return {c: call for c, call in zip(wanted, found, strict=True) if call is not None}
 
@@ -427,16 +366,9 @@ class QueuePage:
 
 async def _read_through(visit: Visit, name: str) -> list[Json]:
     """One list of the queue whole (bounded), by following its cursor."""
-    items: list[Json] = []
-    cursor: str | None = None
-    for _ in range(READ_THROUGH_PAGES):
-        params: dict[str, str | int | None] = {"limit": SERVICE_PAGE, f"{name}_cursor": cursor}
-        answer = await visit.get("review", "/queue", **params)
-        items.extend(answer.get(name) or [])
-        cursor = (answer.get("next_cursors") or {}).get(name)
-        if not cursor:
-            break
-    return items
+    return await every(
+        visit, "review", "/queue", items=name, cursor=f"{name}_cursor", most=READ_THROUGH_PAGES
+    )
 
 
 @router.get("/review/queue")
@@ -566,9 +498,9 @@ def _may_verify(visit: Visit, unit: Json) -> bool:
 
 
 @router.get("/review/units/{unit_id}")
-async def unit_page(visit: CurrentVisit, unit_id: str) -> Response:
+async def unit_page(visit: CurrentVisit, unit_id: Id) -> Response:
     visit.require(*OFFICERS)
-    unit = await visit.get("application", f"/units/{_id(unit_id)}")
+    unit = await visit.get("application", f"/units/{unit_id}")
     return visit.page(
         "reviews/unit.html",
         **_context(visit, unit=unit, may_verify=_may_verify(visit, unit)),
@@ -576,10 +508,9 @@ async def unit_page(visit: CurrentVisit, unit_id: str) -> Response:
 
 
 @router.post("/review/units/{unit_id}/verify")
-async def verify_unit(visit: CurrentVisit, form: Form, unit_id: str) -> Response:
+async def verify_unit(visit: CurrentVisit, form: Form, unit_id: Id) -> Response:
     visit.require(*OFFICERS)
-    unit_id = _id(unit_id)
-    opinion = _text(form, "opinion") or None
+    opinion = Typed(visit, form).text("opinion") or None
     await visit.send("application", f"/units/{unit_id}/verify", form, json={"opinion": opinion})
     return visit.done(
         "The registration is verified: the unit may now apply.", f"/review/units/{unit_id}"
@@ -587,13 +518,9 @@ async def verify_unit(visit: CurrentVisit, form: Form, unit_id: str) -> Response
 
 
 @router.post("/review/units/{unit_id}/return")
-async def return_unit(visit: CurrentVisit, form: Form, unit_id: str) -> Response:
+async def return_unit(visit: CurrentVisit, form: Form, unit_id: Id) -> Response:
     visit.require(*OFFICERS)
-    unit_id = _id(unit_id)
-    try:
-        reasons = _reasons(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, f"/review/units/{unit_id}")
+    reasons = Typed(visit, form).lines("reasons", REASONS)
     await visit.send("application", f"/units/{unit_id}/return", form, json={"reasons": reasons})
     return visit.done(
         "The registration is returned to the unit with your reasons.", f"/review/units/{unit_id}"
@@ -643,60 +570,43 @@ async def new_call(visit: CurrentVisit) -> Response:
 
 def _call_body(visit: Visit, form: FormData, provinces: list[str]) -> dict[str, Any]:
     """POST /calls from the form: what the officer typed, checked as far as the console can."""
-    province = _text(form, "province")
+    typed = Typed(visit, form)
+    province = typed.text("province")
     if not _PROVINCE.fullmatch(province) or (provinces and province not in provinces):
-        raise Unreadable(
-            N_("Choose the province of the call."),
-            N_("A call belongs to one province: yours."),
-        )
-    year = _whole(form, "year", visit.say("Year"), 2000, 2100)
-    copies = _whole(form, "paper_copies", visit.say("Paper copies asked for"), 0, 50)
-    title = _text(form, "title")
+        raise typed.refused("province", CALL_PROVINCE)
+    year = typed.whole("year", 2000, 2100, what=visit.say("Year"))
+    copies = typed.whole("paper_copies", 0, 50, what=visit.say("Paper copies asked for"))
+    title = typed.text("title")
     if year is None or not title:
-        raise Unreadable(
-            N_("A call needs its year and its title."),
-            N_("Fill in the year and the title, then send the form again."),
-        )
-    deadline = _day(form, "deadline_on")
-    raw_time = _text(form, "deadline_time")
+        raise typed.refused("title", CALL_TITLE)
+    deadline = typed.day("deadline_on")
+    raw_time = typed.text("deadline_time")
     try:
         deadline_time = time.fromisoformat(raw_time) if raw_time else None
     except ValueError:
-        raise Unreadable(
-            N_("A time of day is written as hours and minutes, for example 17:30."),
-            N_("Correct the time, or leave it empty for 24:00, and send the form again."),
-        ) from None
+        raise typed.refused("deadline_time", TIME_OF_DAY) from None
     contacts = []
     for row in range(1, 4):
         name, phone, email = (
-            _text(form, f"contact_{what}_{row}") for what in ("name", "phone", "email")
+            typed.text(f"contact_{what}_{row}") for what in ("name", "phone", "email")
         )
         if not (name or phone or email):
             continue
         if not (name and phone and email):
-            raise Unreadable(
-                N_("Each contact needs a name, a telephone and an email."),
-                N_("Complete the contact's row, or empty it, and send the form again."),
-            )
+            raise typed.refused(f"contact_name_{row}", CONTACT)
         contacts.append({"name": name, "phone": phone, "email": email})
-    address = {k: _text(form, f"submission_{k}") for k in ("address", "postcode", "recipient")}
+    address = {k: typed.text(f"submission_{k}") for k in ("address", "postcode", "recipient")}
     if any(address.values()) and not all(address.values()):
-        raise Unreadable(
-            N_(
-                "The address for the paper copies needs the address, the postcode and the "
-                "recipient."
-            ),
-            N_("Complete the address, or leave all three empty, and send the form again."),
-        )
+        raise typed.refused("submission_address", SUBMISSION_ADDRESS)
     return {
         "province": province,
         "year": year,
         "title": title,
-        "deadline_on": deadline.isoformat() if deadline else None,
+        "deadline_on": deadline.isoformat(),
         "deadline_time": deadline_time.strftime("%H:%M") if deadline_time else None,
         "paper_copies": copies if copies is not None else 0,
-        "allows_workstation": _text(form, "allows_workstation") == "yes",
-        "additional_materials": _lines(form, "additional_materials"),
+        "allows_workstation": ticked(form, "allows_workstation"),
+        "additional_materials": typed.lines("additional_materials"),
         "contacts": contacts,
         "submission_address": address if all(address.values()) else None,
     }
@@ -705,20 +615,17 @@ def _call_body(visit: Visit, form: FormData, provinces: list[str]) -> dict[str, 
 @router.post("/review/calls")
 async def open_call(visit: CurrentVisit, form: Form) -> Response:
     person = visit.require(Role.PROVINCE_REVIEWER)
-    try:
-        body = _call_body(visit, form, _provinces(person.jurisdictions))
-    except Unreadable as bad:
-        return bad.told(visit, form, "/review/calls/new")
+    body = _call_body(visit, form, _provinces(person.jurisdictions))
     answer = await visit.send("application", "/calls", form, json=body)
     call_id = str((answer or {}).get("call_id", ""))
-    to = f"/review/calls/{call_id}" if _ID.fullmatch(call_id) else "/review/calls"
+    to = f"/review/calls/{call_id}" if is_id(call_id) else "/review/calls"
     return visit.done("The call for applications is open: units of the province may apply.", to)
 
 
 @router.get("/review/calls/{call_id}")
-async def call_page(visit: CurrentVisit, call_id: str, cursor: str | None = None) -> Response:
+async def call_page(visit: CurrentVisit, call_id: Id, cursor: str | None = None) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    call = await visit.get("application", f"/calls/{_id(call_id)}")
+    call = await visit.get("application", f"/calls/{call_id}")
     answer = await visit.get(
         "application",
         "/applications",
@@ -742,10 +649,9 @@ async def call_page(visit: CurrentVisit, call_id: str, cursor: str | None = None
 
 
 @router.get("/review/applications/{application_id}")
-async def review_of_application(visit: CurrentVisit, application_id: str) -> Response:
+async def review_of_application(visit: CurrentVisit, application_id: Id) -> Response:
     """The review of an application, found by the application's id."""
     visit.require(*REVIEWERS)
-    application_id = _id(application_id)
     found = await visit.get("review", "/reviews", application_id=application_id, limit=1)
     items = found.get("items") or []
     if items:
@@ -756,16 +662,6 @@ async def review_of_application(visit: CurrentVisit, application_id: str) -> Res
 
 
 # --- one review -----------------------------------------------------------------------------
-
-
-async def _dossier(visit: Visit, review_id: str) -> Json | None:
-    """The dossier, or None while the person has not declared no conflict of interest."""
-    try:
-        return await visit.get("review", f"/reviews/{review_id}/dossier")
-    except ServiceProblem as problem:
-        if problem.status == 403 and problem.code == "conflict-declaration-missing":
-            return None
-        raise
 
 
 def _acts(visit: Visit, review: Json) -> list[str]:
@@ -805,11 +701,11 @@ def _form_value(visit: Visit, name: str, value: object) -> str:
 
 
 @router.get("/review/cases/{review_id}")
-async def review_page(visit: CurrentVisit, review_id: str, preview: str | None = None) -> Response:
+async def review_page(visit: CurrentVisit, review_id: Id, preview: str | None = None) -> Response:
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
     review, dossier = await asyncio.gather(
-        visit.get("review", f"/reviews/{review_id}"), _dossier(visit, review_id)
+        visit.get("review", f"/reviews/{review_id}"),
+        declared(visit.get("review", f"/reviews/{review_id}/dossier")),
     )
     call = await visit.find("application", f"/calls/{review['call_id']}")
     context: dict[str, Any] = {"review": review, "call": call, "dossier": dossier}
@@ -825,7 +721,7 @@ async def review_page(visit: CurrentVisit, review_id: str, preview: str | None =
             {
                 **f,
                 "media_type": files.get(f["sha256"], {}).get("media_type"),
-                "size_text": _size(files.get(f["sha256"], {}).get("size")),
+                "size_text": size_text(files.get(f["sha256"], {}).get("size"), unknown=""),
             }
             for f in dossier.get("files") or []
         ]
@@ -865,14 +761,11 @@ async def review_page(visit: CurrentVisit, review_id: str, preview: str | None =
 
 
 @router.get("/review/cases/{review_id}/files/{sha256}")
-async def review_file(visit: CurrentVisit, review_id: str, sha256: str) -> Response:
+async def review_file(visit: CurrentVisit, review_id: Id, sha256: Sha256) -> Response:
     """One file of the dossier, from the application service with the reviewer's token: shown
     in the page (PDF, images) or downloaded. Only a file of the dossier under review, and only
     once the reviewer has declared no conflict of interest."""
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
-    if not _SHA256.fullmatch(sha256):
-        raise HTTPException(status_code=404)
     dossier = await visit.get("review", f"/reviews/{review_id}/dossier")
     file = next((f for f in dossier.get("files") or [] if f.get("sha256") == sha256), None)
     if file is None:
@@ -880,13 +773,11 @@ async def review_file(visit: CurrentVisit, review_id: str, sha256: str) -> Respo
     path = f"/applications/{dossier['application_id']}/files/{sha256}"
     download = await visit.download("application", path)
     media_type = download.media_type.split(";", 1)[0].strip().lower()
-    shown = "inline" if media_type in INLINE_TYPES else "attachment"
-    name = str(file.get("name") or download.filename or sha256)
-    return Response(
-        download.content,
-        media_type=media_type,
+    return visit.file(
+        replace(download, media_type=media_type),
+        str(file.get("name") or download.filename or sha256),
+        inline=media_type in INLINE_TYPES,
         headers={
-            "Content-Disposition": f"{shown}; filename*=UTF-8''{quote(name, safe='')}",
             # Framed by the dossier page of this console, and nowhere else.
             "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'",
             "X-Frame-Options": "SAMEORIGIN",
@@ -896,42 +787,34 @@ async def review_file(visit: CurrentVisit, review_id: str, sha256: str) -> Respo
 
 
 @router.post("/review/cases/{review_id}/declaration")
-async def declare(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def declare_for_review(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     """利益冲突声明: no conflict opens the dossier; a conflict recuses the reviewer."""
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    conflict = _text(form, "conflict") == "yes"
-    reason = _text(form, "reason")
-    if conflict and not reason:
-        return Unreadable(
-            N_("A declared conflict of interest needs its reason."),
-            N_("Write what links you to the applicant unit, then declare again."),
-        ).told(visit, form, page)
-    body = {"conflict": conflict, "reason": reason if conflict else ""}
-    await visit.send("review", f"/reviews/{review_id}/declarations", form, json=body)
-    if conflict:
-        return visit.done(
+    return await declare(
+        visit,
+        form,
+        f"/reviews/{review_id}/declarations",
+        f"/review/cases/{review_id}",
+        clear=N_("You declared no conflict of interest: the dossier is open to you."),
+        recused=N_(
             "You declared a conflict of interest and are recused from this review: another "
-            "reviewer will take it. You will not see its dossier.",
-            page,
-        )
-    return visit.done("You declared no conflict of interest: the dossier is open to you.", page)
+            "reviewer will take it. You will not see its dossier."
+        ),
+    )
 
 
 def _level(form: FormData) -> str:
-    level = _text(form, "level")
+    level = text(form, "level")
     if level not in LABELS["levels"]:
         raise HTTPException(status_code=404)
     return level
 
 
 @router.post("/review/cases/{review_id}/forward")
-async def forward(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def forward(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.PREFECTURE_REVIEWER, Role.NATIONAL_REVIEWER)
-    review_id = _id(review_id)
     level = _level(form)
-    body = {"level": level, "opinion": _text(form, "opinion")}
+    body = {"level": level, "opinion": text(form, "opinion")}
     await visit.send("review", f"/reviews/{review_id}/forward", form, json=body)
     if level == "national":
         return visit.done(
@@ -944,142 +827,95 @@ async def forward(visit: CurrentVisit, form: Form, review_id: str) -> Response:
 
 
 @router.post("/review/cases/{review_id}/accept")
-async def accept(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def accept(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    review_id = _id(review_id)
-    body = {"opinion": _text(form, "opinion")}
+    body = {"opinion": text(form, "opinion")}
     await visit.send("review", f"/reviews/{review_id}/accept", form, json=body)
     return visit.done("The application passed provincial intake.", f"/review/cases/{review_id}")
 
 
 @router.post("/review/cases/{review_id}/return")
-async def return_for_revision(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def return_for_revision(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    level = _level(form)
-    try:
-        reasons = _reasons(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
-    body = {"level": level, "reasons": reasons}
+    body = {"level": _level(form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
     await visit.send("review", f"/reviews/{review_id}/return", form, json=body)
     return visit.done(
-        "The application is returned to the unit for revision, with your reasons.", page
+        "The application is returned to the unit for revision, with your reasons.",
+        f"/review/cases/{review_id}",
     )
 
 
 @router.post("/review/cases/{review_id}/return-to-prefecture")
-async def return_to_prefecture(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def return_to_prefecture(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    try:
-        reasons = _reasons(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
-    await visit.send(
-        "review", f"/reviews/{review_id}/return-to-prefecture", form, json={"reasons": reasons}
-    )
+    body = {"reasons": Typed(visit, form).lines("reasons", REASONS)}
+    await visit.send("review", f"/reviews/{review_id}/return-to-prefecture", form, json=body)
     return visit.done(
-        "The application is returned to the prefecture CAST, with your reasons.", page
+        "The application is returned to the prefecture CAST, with your reasons.",
+        f"/review/cases/{review_id}",
     )
 
 
 @router.post("/review/cases/{review_id}/reject")
-async def reject(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def reject(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    level = _level(form)
-    try:
-        reasons = _reasons(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
-    body = {"level": level, "reasons": reasons}
+    body = {"level": _level(form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
     await visit.send("review", f"/reviews/{review_id}/reject", form, json=body)
-    return visit.done("The application is rejected; the unit will see your reasons.", page)
+    return visit.done(
+        "The application is rejected; the unit will see your reasons.", f"/review/cases/{review_id}"
+    )
 
 
 @router.post("/review/cases/{review_id}/workstation-decision")
-async def workstation_decision(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def workstation_decision(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     """The provincial CAST's own decision on a provincial work station (Notice §5(3))."""
     visit.require(Role.PROVINCE_REVIEWER)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    outcome = _text(form, "outcome")
-    if outcome not in ("approve", "return", "reject"):
-        return Unreadable(
-            N_("Choose the decision: approve, return for revision or reject."),
-            N_("Choose one of the three and send the form again."),
-        ).told(visit, form, page)
-    reasons = _lines(form, "reasons")
-    if outcome != "approve" and not reasons:
-        return Unreadable(
-            N_("This decision needs its reasons."),
-            N_("Write the reasons, one per line, then send the form again."),
-        ).told(visit, form, page)
-    body = {"outcome": outcome, "reasons": reasons, "opinion": _text(form, "opinion")}
+    typed = Typed(visit, form)
+    outcome = typed.choice("outcome", ("approve", "return", "reject"), WORKSTATION_OUTCOME)
+    reasons = typed.lines("reasons", REASONS if outcome != "approve" else None)
+    body = {"outcome": outcome, "reasons": reasons, "opinion": typed.text("opinion")}
     await visit.send("review", f"/reviews/{review_id}/workstation-decision", form, json=body)
     said = {
         "approve": N_("The provincial work station is approved; its certificate is issued."),
         "return": N_("The application is returned to the unit for revision, with your reasons."),
         "reject": N_("The application is rejected; the unit will see your reasons."),
     }
-    return visit.done(said[outcome], page)
+    return visit.done(said[outcome], f"/review/cases/{review_id}")
 
 
 @router.post("/review/cases/{review_id}/scores")
-async def record_scores(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def record_scores(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
     level = _level(form)
-    try:
-        given = [
-            (criterion, _whole(form, f"score_{criterion}", visit.say(name), 0, 100))
-            for criterion, name in SCORE_CRITERIA
-        ]
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
+    typed = Typed(visit, form)
+    given = [
+        (criterion, typed.whole(f"score_{criterion}", 0, 100, what=visit.say(name)))
+        for criterion, name in SCORE_CRITERIA
+    ]
     scores = [{"criterion": c, "score": s} for c, s in given if s is not None]
     if not scores:
-        return Unreadable(
-            N_("Give at least one score."),
-            N_("Score the criteria you have assessed, from 0 to 100, and save again."),
-        ).told(visit, form, page)
+        raise typed.refused("scores", NO_SCORE)
     await visit.send(
         "review", f"/reviews/{review_id}/scores", form, json={"level": level, "scores": scores}
     )
-    return visit.done("Your scores are recorded.", page)
+    return visit.done("Your scores are recorded.", f"/review/cases/{review_id}")
 
 
 @router.post("/review/cases/{review_id}/receipt")
-async def record_receipt(visit: CurrentVisit, form: Form, review_id: str) -> Response:
+async def record_receipt(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     """收件记录: the receiving office got the paper file."""
     visit.require(Role.PROVINCE_REVIEWER, Role.PREFECTURE_REVIEWER)
-    review_id = _id(review_id)
-    page = f"/review/cases/{review_id}"
-    try:
-        received_on = _day(form, "received_on")
-        copies = _whole(form, "paper_copies", visit.say("Paper copies received"), 0, 50)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
-    recipient = _text(form, "recipient")
+    typed = Typed(visit, form)
+    received_on = typed.day("received_on")
+    copies = typed.whole("paper_copies", 0, 50, what=visit.say("Paper copies received"))
+    recipient = typed.text("recipient")
     if not recipient or copies is None:
-        return Unreadable(
-            N_("A receipt record needs the recipient and the number of paper copies."),
-            N_("Fill in who received the file and how many copies, then save again."),
-        ).told(visit, form, page)
+        raise typed.refused("recipient", RECEIPT)
     review = await visit.get("review", f"/reviews/{review_id}")
-    body = {
-        "received_on": received_on.isoformat() if received_on else None,
-        "recipient": recipient,
-        "paper_copies": copies,
-    }
+    body = {"received_on": received_on.isoformat(), "recipient": recipient, "paper_copies": copies}
     path = f"/applications/{review['application_id']}/receipt"
     await visit.send("application", path, form, json=body)
-    return visit.done("The receipt of the paper file is recorded.", page)
+    return visit.done("The receipt of the paper file is recorded.", f"/review/cases/{review_id}")
 
 
 # --- the province's ranked recommendation (择优推荐) ------------------------------------------
@@ -1087,20 +923,8 @@ async def record_receipt(visit: CurrentVisit, form: Form, review_id: str) -> Res
 
 async def _ranking(visit: Visit, call_id: str) -> Json | None:
     """The call's ranking with every candidate (its pages read through), or None: none yet."""
-    first = await visit.find("review", f"/calls/{call_id}/ranking", limit=SERVICE_PAGE)
-    if first is None:
-        return None
-    candidates = list(first.get("candidates") or [])
-    cursor = first.get("next_cursor")
-    for _ in range(READ_THROUGH_PAGES):
-        if not cursor:
-            break
-        page = await visit.get(
-            "review", f"/calls/{call_id}/ranking", limit=SERVICE_PAGE, cursor=cursor
-        )
-        candidates.extend(page.get("candidates") or [])
-        cursor = page.get("next_cursor")
-    return {**first, "candidates": candidates}
+    path = f"/calls/{call_id}/ranking"
+    return await record(visit, "review", path, items="candidates", most=READ_THROUGH_PAGES)
 
 
 @router.get("/review/rankings")
@@ -1112,7 +936,7 @@ async def rankings(visit: CurrentVisit) -> Response:
         "application",
         "/calls",
         province=provinces[0] if len(provinces) == 1 else None,
-        limit=SERVICE_PAGE,
+        limit=PAGE,
     )
     found = [c for c in answer.get("items") or [] if not provinces or c["province"] in provinces]
     found.sort(key=lambda c: str(c.get("call_id")), reverse=True)
@@ -1128,9 +952,9 @@ async def rankings(visit: CurrentVisit) -> Response:
 
 
 @router.get("/review/rankings/{call_id}")
-async def ranking_page(visit: CurrentVisit, call_id: str) -> Response:
+async def ranking_page(visit: CurrentVisit, call_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    call = await visit.get("application", f"/calls/{_id(call_id)}")
+    call = await visit.get("application", f"/calls/{call_id}")
     ranking = await _ranking(visit, call_id)
     candidates = (ranking or {}).get("candidates") or []
     open_ones = [c for c in candidates if c.get("status") == "candidate"]
@@ -1152,38 +976,24 @@ async def ranking_page(visit: CurrentVisit, call_id: str) -> Response:
     )
 
 
-def _ranked_list(visit: Visit, form: FormData) -> dict[str, Any]:
+def _ranked_list(visit: Visit, typed: Typed) -> dict[str, Any]:
     """The ranked list from the form: an order number per recommended candidate, reasons for
     each of the others."""
-    listed = [c for c in _text(form, "candidates").split(",") if _ID.fullmatch(c)]
+    listed = [c for c in typed.text("candidates").split(",") if is_id(c)]
     if not listed:
-        raise Unreadable(
-            N_("There is no candidate to rank on this page."),
-            N_("Reload the page to see the call's candidates."),
-        )
+        raise typed.refused("candidates", NO_CANDIDATE)
     ranks: dict[str, int] = {}
     not_recommended = []
     for application_id in listed:
-        rank = _whole(form, f"rank_{application_id}", visit.say("The order number"), 1, 1000)
+        rank = typed.whole(f"rank_{application_id}", 1, 1000, what=visit.say("The order number"))
         if rank is not None:
             ranks[application_id] = rank
             continue
-        reasons = _lines(form, f"reasons_{application_id}")
-        if not reasons:
-            raise Unreadable(
-                N_(
-                    "Each candidate is either given an order number or not recommended with "
-                    "reasons."
-                ),
-                N_("Give the missing order number, or write why the candidate is not recommended."),
-            )
+        reasons = typed.lines(f"reasons_{application_id}", UNRANKED)
         not_recommended.append({"application_id": application_id, "reasons": reasons})
     if len(set(ranks.values())) != len(ranks):
-        raise Unreadable(
-            N_("Two candidates have the same order number."),
-            N_("Give each recommended candidate its own order number, 1 for the best."),
-        )
-    quota = _whole(form, "quota", visit.say("The quota"), 1, 1000)
+        raise typed.refused("candidates", SAME_RANK)
+    quota = typed.whole("quota", 1, 1000, what=visit.say("The quota"))
     return {
         "ranked": sorted(ranks, key=lambda app: ranks[app]),
         "not_recommended": not_recommended,
@@ -1192,43 +1002,31 @@ def _ranked_list(visit: Visit, form: FormData) -> dict[str, Any]:
 
 
 @router.post("/review/rankings/{call_id}")
-async def submit_ranking(visit: CurrentVisit, form: Form, call_id: str) -> Response:
+async def submit_ranking(visit: CurrentVisit, form: Form, call_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    call_id = _id(call_id)
-    page = f"/review/rankings/{call_id}"
-    try:
-        _declared_no_conflict(form)
-        body = _ranked_list(visit, form)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
+    typed = Typed(visit, form)
+    declares_none(typed)
+    body = _ranked_list(visit, typed)
     # The declaration first (a second one changes nothing), then the list, keyed by the form.
-    await visit.send("review", f"/calls/{call_id}/ranking/declarations", json={"conflict": False})
+    await declare_none(visit, f"/calls/{call_id}/ranking/declarations")
     await visit.send("review", f"/calls/{call_id}/ranking", form, json=body)
     return visit.done(
         "The ranked recommendation list is submitted to the CAST international liaison "
         "department; it is final.",
-        page,
+        f"/review/rankings/{call_id}",
     )
 
 
 @router.post("/review/rankings/{call_id}/declaration")
-async def declare_for_ranking(visit: CurrentVisit, form: Form, call_id: str) -> Response:
+async def declare_for_ranking(visit: CurrentVisit, form: Form, call_id: Id) -> Response:
     """A conflict of interest with a candidate: the officer is recused from the ranking."""
     visit.require(Role.PROVINCE_REVIEWER)
-    call_id = _id(call_id)
-    page = f"/review/rankings/{call_id}"
-    reason = _text(form, "reason")
-    if not reason:
-        return Unreadable(
-            N_("A declared conflict of interest needs its reason."),
-            N_("Write what links you to the applicant unit, then declare again."),
-        ).told(visit, form, page)
-    body = {"conflict": True, "reason": reason}
+    body = recusal(Typed(visit, form))
     await visit.send("review", f"/calls/{call_id}/ranking/declarations", form, json=body)
     return visit.done(
         "You declared a conflict of interest and are recused from this ranking: another "
         "officer will submit it.",
-        page,
+        f"/review/rankings/{call_id}",
     )
 
 
@@ -1247,9 +1045,9 @@ def _renewal_acts(visit: Visit, renewal: Json) -> list[str]:
 
 
 @router.get("/review/renewals/{renewal_id}")
-async def renewal_page(visit: CurrentVisit, renewal_id: str) -> Response:
+async def renewal_page(visit: CurrentVisit, renewal_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    renewal = await visit.get("review", f"/renewals/{_id(renewal_id)}")
+    renewal = await visit.get("review", f"/renewals/{renewal_id}")
     return visit.page(
         "reviews/renewal.html",
         **_context(visit, renewal=renewal, acts=_renewal_acts(visit, renewal)),
@@ -1259,54 +1057,46 @@ async def renewal_page(visit: CurrentVisit, renewal_id: str) -> Response:
 async def _renewal_act(
     visit: Visit, form: FormData, renewal_id: str, act: str, body: Json, message: str
 ) -> Response:
-    page = f"/review/renewals/{renewal_id}"
-    try:
-        _declared_no_conflict(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, page)
-    await visit.send("review", f"/renewals/{renewal_id}/declarations", json={"conflict": False})
+    """An act on the renewal request, on the reviewer's declaration of no conflict."""
+    declares_none(Typed(visit, form))
+    await declare_none(visit, f"/renewals/{renewal_id}/declarations")
     await visit.send("review", f"/renewals/{renewal_id}/{act}", form, json=body)
-    return visit.done(message, page)
+    return visit.done(message, f"/review/renewals/{renewal_id}")
 
 
 @router.post("/review/renewals/{renewal_id}/forward")
-async def forward_renewal(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
+async def forward_renewal(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
     return await _renewal_act(
         visit,
         form,
-        _id(renewal_id),
+        renewal_id,
         "forward",
-        {"opinion": _text(form, "opinion")},
+        {"opinion": text(form, "opinion")},
         N_("The renewal request is passed on to the CAST international liaison department."),
     )
 
 
 @router.post("/review/renewals/{renewal_id}/return")
-async def return_renewal(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
+async def return_renewal(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
     visit.require(Role.PROVINCE_REVIEWER)
-    renewal_id = _id(renewal_id)
-    try:
-        reasons = _reasons(form)
-    except Unreadable as bad:
-        return bad.told(visit, form, f"/review/renewals/{renewal_id}")
     return await _renewal_act(
         visit,
         form,
         renewal_id,
         "return",
-        {"reasons": reasons},
+        {"reasons": Typed(visit, form).lines("reasons", REASONS)},
         N_("The renewal request is returned to the unit for completion, with your reasons."),
     )
 
 
 @router.post("/review/renewals/{renewal_id}/assessment-request")
-async def request_renewal_assessment(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
+async def request_renewal_assessment(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
     visit.require(Role.NATIONAL_REVIEWER)
     return await _renewal_act(
         visit,
         form,
-        _id(renewal_id),
+        renewal_id,
         "assessment-request",
         {},
         N_("The renewal assessment is asked for: it appears among the renewal assessments."),
@@ -1314,21 +1104,13 @@ async def request_renewal_assessment(visit: CurrentVisit, form: Form, renewal_id
 
 
 @router.post("/review/renewals/{renewal_id}/declaration")
-async def declare_for_renewal(visit: CurrentVisit, form: Form, renewal_id: str) -> Response:
+async def declare_for_renewal(visit: CurrentVisit, form: Form, renewal_id: Id) -> Response:
     """A conflict of interest with the unit: the reviewer is recused from the renewal."""
     visit.require(*REVIEWERS)
-    renewal_id = _id(renewal_id)
-    page = f"/review/renewals/{renewal_id}"
-    reason = _text(form, "reason")
-    if not reason:
-        return Unreadable(
-            N_("A declared conflict of interest needs its reason."),
-            N_("Write what links you to the applicant unit, then declare again."),
-        ).told(visit, form, page)
-    body = {"conflict": True, "reason": reason}
+    body = recusal(Typed(visit, form))
     await visit.send("review", f"/renewals/{renewal_id}/declarations", form, json=body)
     return visit.done(
         "You declared a conflict of interest and are recused from this renewal request: "
         "another reviewer will take it.",
-        page,
+        f"/review/renewals/{renewal_id}",
     )

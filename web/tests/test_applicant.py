@@ -9,7 +9,6 @@ and forms. The services' refusals are checked as the person reads them, in both 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 
@@ -27,12 +26,11 @@ from haizhi.journeys import (
     to_candidate,
 )
 from haizhi.people import CAST, KMUST, KUNMING_HTZ, KUNMING_UNIVERSITY, QUJING_EDZ, Unit
-from web.i18n import Translations
 from web.pages.applicant import UPLOAD_MAX_BYTES
 
-from .forms import FormClient, Page
+from .forms import FormClient
+from .stories import sign_in, yunnan_call, zh
 
-ZH = Translations.load().zh
 #: A provincial university of Kunming that only this module plays: returned and resubmitted.
 YNU = Unit.of(
     "unit-ynu",
@@ -44,18 +42,6 @@ YNU = Unit.of(
     contact=("wanghong", "王红"),
     level="provincial",
 )
-
-
-def zh(message: str) -> str:
-    """`message` as the console says it in Chinese (the catalogues' translation)."""
-    return ZH.gettext(message)
-
-
-def sign_in(browser: FormClient, unit: Unit) -> Page:
-    person = unit.contact
-    return browser.sign_in(
-        person.user_id, person.name, "applicant", unit.jurisdiction, unit.unit_id
-    )
 
 
 def pdf(text: str) -> bytes:
@@ -78,14 +64,7 @@ def _service_attachment_limit() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def call_id(hz: HaiZhi) -> str:
-    return hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-        details=YUNNAN_CALL,
-    )
+    return yunnan_call(hz, title="2022年中国科协海智计划工作基地申报", details=YUNNAN_CALL)
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +295,7 @@ def test_another_unit_and_other_roles_are_refused(
     form = hz.application.application(KUNMING_HTZ.contact, htz_draft)["form"]
     assert form.get("telephone") != "0874-0000000"
 
-    reviewer = CAST.kunming
-    browser.sign_in(reviewer.user_id, reviewer.name, "prefecture_reviewer", "5301", "cast-km")
+    sign_in(browser, CAST.kunming)
     refused = browser.get(f"/applications/{htz_draft}")
     assert refused.status == 403
     assert refused.says(zh("You do not have permission to do this."))

@@ -15,7 +15,6 @@ The tests run in this order and share the module's one system.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -27,55 +26,25 @@ from haizhi.journeys import (
     UNQUALIFIED,
     Case,
     annual_report,
-    apply,
     assess_year,
     beijing,
-    designate,
-    recommend,
     rectification_of,
     report_year,
-    to_candidate,
 )
 from haizhi.people import CAST, KMUST, QUJING_EDZ
-from shared.envelope import new_id
-from web.i18n import Translations
 
-from .forms import FormClient, Page, read_page
+from .forms import FormClient, read_page
+from .stories import ZH, designated, flash_of, hand_made, renewal_to_assess, sign_in
 
-ZH = Translations.load().zh
-ZHAOLEI = ("zhaolei", "赵磊", "national_reviewer", "CN", "cast-ild")
-SUNTAO = ("suntao", "孙涛", "leading_group", "CN", "haizhi-lg")
-CHENJING = ("chenjing", "陈静", "prefecture_reviewer", "5303", "cast-qj")
-LIUYANG = ("liuyang", "刘洋", "prefecture_reviewer", "5301", "cast-km")
-WUJUN = ("wujun", "吴军", "auditor", "CN", "cast-audit")
+ZHAOLEI, SUNTAO, WUJUN = CAST.national, CAST.leading_group, CAST.auditor
+CHENJING, LIUYANG = CAST.qujing, CAST.kunming
 
 
 @pytest.fixture(scope="module")
 def cases(hz: HaiZhi) -> dict[str, Case]:
     """Both bases designated on 10 May 2022, their 2022 reporting open in December."""
-    hz.clock.to(beijing(2022, 3, 1))
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-    )
-    found = {unit.unit_id: apply(hz, unit, call_id) for unit in (KMUST, QUJING_EDZ)}
-    hz.clock.to(beijing(2022, 3, 10))
-    for case in found.values():
-        to_candidate(hz, case)
-    hz.clock.to(beijing(2022, 3, 30))
-    recommend(hz, call_id, list(found.values()))
-    hz.clock.to(beijing(2022, 5, 10))
-    for n, case in enumerate(found.values(), start=1):
-        designate(
-            hz,
-            case,
-            meeting_ref="海智计划领导小组2022年第2次会议",
-            approval_no=f"科协办函〔2022〕{n}号",
-        )
-    return found
+    found = designated(hz, KMUST, QUJING_EDZ, on=beijing(2022, 5, 10), first_approval=1)
+    return {case.unit.unit_id: case for case in found}
 
 
 @pytest.fixture(scope="module")
@@ -98,19 +67,6 @@ def year_path(case: Case, year: int) -> str:
     return f"/assessment/bases/{case.base_id}/years/{year}"
 
 
-def flash_of(page: Page) -> str:
-    start = page.html.find('class="flash')
-    assert start >= 0, f"no message on {page.url}: {page.text}"
-    return page.html[start : page.html.find("</div>", start)]
-
-
-def hand_made(browser: FormClient, page: Page, back: str, **extra: str) -> dict[str, str]:
-    """A form's fields as a hand-made POST carries them: this browser's CSRF token, a key."""
-    fields = dict(page.form("/language").fields)
-    fields.update({"idempotency_key": new_id(), "back": back, **extra})
-    return fields
-
-
 def test_the_campaign_shows_each_base_and_its_report(
     browser: FormClient, hz: HaiZhi, kmust: Case, qujing: Case
 ) -> None:
@@ -121,7 +77,7 @@ def test_the_campaign_shows_each_base_and_its_report(
         unit, qujing.base_id, 2022, lambda y: y["report_status"] == "open", "open"
     )
     hz.assessment.file_annual_report(unit, qujing.base_id, 2022, annual_report(QUJING_EDZ, 2022))
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     home = browser.get("/")
     assert 'href="/assessment"' in home.html
     assert 'href="/grade-lists"' in home.html
@@ -139,7 +95,7 @@ def test_the_campaign_shows_each_base_and_its_report(
 def test_a_report_not_forwarded_cannot_be_scored_in_either_language(
     browser: FormClient, hz: HaiZhi, qujing: Case
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     page = browser.get(year_path(qujing, 2022))
     assert page.says("2022年引进海外专家8名", "海外科技社团", "12")  # the report itself
     reason = (
@@ -150,7 +106,7 @@ def test_a_report_not_forwarded_cannot_be_scored_in_either_language(
     assert not page.has_form(f"{year_path(qujing, 2022)}/score")
     # Sent all the same (a page kept open): the assessment service refuses it.
     scores = {k: str(v) for k, v in QUALIFIED.items()}
-    fields = hand_made(browser, page, year_path(qujing, 2022), **scores)
+    fields = hand_made(page, year_path(qujing, 2022), **scores)
     refused = read_page(browser.http.post(f"{year_path(qujing, 2022)}/score", data=fields))
     told = (
         "The base's local CAST has not forwarded its annual report yet, so it cannot be scored "
@@ -159,7 +115,7 @@ def test_a_report_not_forwarded_cannot_be_scored_in_either_language(
     assert ZH.gettext(told) != told
     assert refused.says(ZH.gettext(told))
     english = browser.submit(page, "/language", button="en")
-    fields = hand_made(browser, english, year_path(qujing, 2022), **scores)
+    fields = hand_made(english, year_path(qujing, 2022), **scores)
     again = read_page(browser.http.post(f"{year_path(qujing, 2022)}/score", data=fields))
     assert again.says(told, "Ask the base's local CAST (the prefecture or provincial CAST)")
     browser.submit(again, "/language", button="zh")
@@ -170,9 +126,9 @@ def test_the_prefecture_cast_forwards_the_report(
     browser: FormClient, hz: HaiZhi, qujing: Case
 ) -> None:
     # Kunming's CAST does not reach a Qujing base.
-    browser.sign_in(*LIUYANG)
+    sign_in(browser, LIUYANG)
     assert browser.get(year_path(qujing, 2022)).status == 404
-    browser.sign_in(*CHENJING)
+    sign_in(browser, CHENJING)
     home = browser.get("/")
     assert 'href="/assessment"' in home.html
     listed = browser.get("/assessment")
@@ -202,7 +158,7 @@ WRONG_SCORE = "The score of “%(criterion)s” is not a whole number from 0 to 
 def test_scores_typed_wrong_are_refused(
     browser: FormClient, hz: HaiZhi, kmust: Case, criterion: str, typed: str, name: str
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     page = browser.get(year_path(kmust, 2022))
     scores = {k: str(v) for k, v in EXCELLENT.items()}
     refused = browser.submit(page, f"{year_path(kmust, 2022)}/score", {**scores, criterion: typed})
@@ -216,7 +172,7 @@ def test_the_department_scores_both_years(
     browser: FormClient, hz: HaiZhi, kmust: Case, qujing: Case
 ) -> None:
     hz.clock.to(beijing(2023, 1, 15))
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     for case, scores, grade in ((kmust, EXCELLENT, "优秀"), (qujing, UNQUALIFIED, "不合格")):
         page = browser.get(year_path(case, 2022))
         assert page.says(
@@ -237,7 +193,7 @@ def test_the_department_scores_both_years(
 def test_a_grade_other_than_the_suggestion_needs_its_reason(
     browser: FormClient, hz: HaiZhi, kmust: Case
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     page = browser.get(year_path(kmust, 2022))
     action = f"{year_path(kmust, 2022)}/grade-proposal"
     refused = browser.submit(page, action, {"grade": "qualified", "reason": ""})
@@ -263,7 +219,7 @@ def test_a_grade_other_than_the_suggestion_needs_its_reason(
 def test_the_department_proposes_the_list(
     browser: FormClient, hz: HaiZhi, kmust: Case, qujing: Case
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     index = browser.get("/grade-lists")
     assert 'href="/grade-lists/2022"' in index.html
     wrong = browser.get("/grade-lists", year="二〇二二")
@@ -288,7 +244,7 @@ def test_the_department_proposes_the_list(
 def test_the_leading_group_approves_the_list_amending_a_grade(
     browser: FormClient, hz: HaiZhi, kmust: Case, qujing: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     home = browser.get("/")
     assert 'href="/grade-lists"' in home.html
     page = browser.get("/grade-lists/2022")
@@ -325,7 +281,7 @@ def test_a_rectification_report_is_rejected_then_accepted(
 ) -> None:
     rectification_id = rectification_of(hz, qujing, 2022)
     unit = QUJING_EDZ.contact
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     waiting = browser.get(year_path(qujing, 2022))
     assert waiting.says(
         "已责令整改：待单位提交整改报告",
@@ -350,7 +306,7 @@ def test_a_rectification_report_is_rejected_then_accepted(
     row = year_of(hz, qujing, 2022)
     assert (row["rectification_status"], row["rectification_rejections"]) == ("ordered", 1)
     # Accepting with no report waiting is refused by the service.
-    fields = hand_made(browser, rejected, year_path(qujing, 2022))
+    fields = hand_made(rejected, year_path(qujing, 2022))
     refused = read_page(browser.http.post(f"{base}/acceptance", data=fields))
     assert refused.says(ZH.gettext("No rectification report is waiting for a decision."))
     hz.assessment.file_rectification(unit, qujing.base_id, rectification_id, "已补齐跟踪材料。")
@@ -383,11 +339,11 @@ def test_the_leading_group_confirms_the_revocation_after_two_unqualified_years(
     hz.assessment.wait_base(
         CAST.auditor, qujing.base_id, lambda b: bool(b["revocation_proposed_for"]), "proposed"
     )
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     base_page = browser.get(f"/assessment/bases/{qujing.base_id}")
     assert base_page.says("建议撤销（第十三条）", "2022, 2023")
     assert not base_page.has_form(f"/assessment/bases/{qujing.base_id}/revocation")
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     queue = browser.get("/decisions")
     assert queue.says("待确认的撤销建议", QUJING_EDZ.name)
     link = f'href="/assessment/bases/{qujing.base_id}#revocation"'
@@ -407,25 +363,15 @@ def test_the_leading_group_confirms_the_revocation_after_two_unqualified_years(
     assert not done.has_form(action)
     assert hz.assessment.base(CAST.auditor, qujing.base_id)["status"] == "revoked"
     # The revoked base is listed under its own filter.
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     revoked = browser.get("/assessment", status="revoked")
     assert revoked.says(QUJING_EDZ.name)
 
 
 def test_the_department_assesses_a_renewal(browser: FormClient, hz: HaiZhi, kmust: Case) -> None:
-    unit = KMUST.contact
-    hz.clock.to(beijing(2027, 2, 15))  # the term ends on 2027-05-09: inside the 90 days
-    hz.application.wait_base(unit, kmust.base_id, lambda b: b["window_announced"], "window")
-    renewal_id = hz.application.request_renewal(unit, kmust.base_id, "基地五年运行良好，申请续期。")
-    hz.review.wait_renewal(
-        CAST.province_intake, renewal_id, lambda r: r["level"] == "province", "at the province"
-    )
-    hz.review.forward_renewal(CAST.province_intake, renewal_id, "同意续期，转报中国科协。")
-    hz.review.request_renewal_assessment(CAST.national, renewal_id)
-    hz.assessment.wait_renewal_assessment(
-        CAST.national, kmust.base_id, renewal_id, lambda r: True, "opened"
-    )
-    browser.sign_in(*ZHAOLEI)
+    # The term ends on 2027-05-09: the renewal is asked for inside its last 90 days.
+    renewal_id = renewal_to_assess(hz, kmust, "基地五年运行良好，申请续期。")
+    sign_in(browser, ZHAOLEI)
     campaign = browser.get("/assessment")
     assert campaign.says("待国际联络部考核的续期申请：1件")
     listed = browser.get("/renewal-assessments")
@@ -464,7 +410,7 @@ def test_the_department_assesses_a_renewal(browser: FormClient, hz: HaiZhi, kmus
 def test_other_roles_are_refused_the_department_s_acts(
     browser: FormClient, hz: HaiZhi, kmust: Case
 ) -> None:
-    browser.sign_in("liming", "李明", "applicant", "5301", "unit-kmust")
+    sign_in(browser, KMUST)
     for path in (
         "/assessment",
         year_path(kmust, 2022),
@@ -475,15 +421,15 @@ def test_other_roles_are_refused_the_department_s_acts(
         assert page.status == 403, path
         assert page.says(ZH.gettext("You do not have permission to do this."))
     # The auditor reads, and has no form to act with.
-    browser.sign_in(*WUJUN)
+    sign_in(browser, WUJUN)
     page = browser.get(year_path(kmust, 2022))
     assert page.status == 200
     assert not page.has_form(f"{year_path(kmust, 2022)}/score")
     # A score sent by the leading group is refused by the console, and changes nothing.
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     home = browser.get("/")
     scores = {k: str(v) for k, v in QUALIFIED.items()}
-    fields = hand_made(browser, home, "/", **scores)
+    fields = hand_made(home, "/", **scores)
     refused = read_page(browser.http.post(f"{year_path(kmust, 2023)}/score", data=fields))
     assert refused.says(ZH.gettext("You do not have permission to do this."))
     assert year_of(hz, kmust, 2023)["final_grade"] == "qualified"
@@ -504,7 +450,7 @@ def test_other_roles_are_refused_the_department_s_acts(
     ],
 )
 def test_bad_ids_and_years_are_404_pages(browser: FormClient, kmust: Case, path: str) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     page = browser.get(path)
     assert page.status == 404, (path, page.status)
 
@@ -516,20 +462,20 @@ def test_bad_ids_and_years_are_404_pages(browser: FormClient, kmust: Case, path:
 def test_odd_filters_are_ignored_not_failed(
     browser: FormClient, kmust: Case, query: dict[str, str]
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     assert browser.get("/assessment", **query).status == 200
     assert browser.get("/renewal-assessments", status=query.get("status", "x")).status == 200
 
 
 def test_a_year_a_base_never_had_is_a_404_page(browser: FormClient, kmust: Case) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     assert browser.get(year_path(kmust, 2040)).status == 404
 
 
 def test_commands_with_bad_ids_are_told_not_crashed(browser: FormClient, kmust: Case) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     home = browser.get("/")
-    fields = hand_made(browser, home, "/assessment", reasons="x", grade="qualified")
+    fields = hand_made(home, "/assessment", reasons="x", grade="qualified")
     for action in (
         "/assessment/bases/no-such-base/years/2022/forwarding",
         "/assessment/bases/no-such-base/years/2022/grade-proposal",

@@ -9,47 +9,27 @@ are refused or told, never a 500.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
 
+from haizhi.client import Person
 from haizhi.flows import HaiZhi
-from haizhi.journeys import Case, apply, beijing, designate, recommend, to_candidate
-from haizhi.people import CAST, KMUST
-from web.i18n import Translations
+from haizhi.journeys import Case, beijing
+from haizhi.people import CAST
+from shared.auth import Role
 
 from .forms import FormClient, Page
+from .stories import ZH, designated, sign_in
 
-ZH = Translations.load().zh
-WUJUN = ("wujun", "吴军", "auditor", "CN")
-
-
-def designated(hz: HaiZhi) -> Case:
-    """A Yunnan call of 2022, 昆明理工大学's application up the chain, designated on 1 July."""
-    hz.clock.to(beijing(2022, 3, 1))
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-    )
-    case = apply(hz, KMUST, call_id)
-    hz.clock.to(beijing(2022, 3, 10))
-    to_candidate(hz, case)
-    hz.clock.to(beijing(2022, 3, 30))
-    recommend(hz, call_id, [case])
-    hz.clock.to(beijing(2022, 7, 1))
-    designate(
-        hz, case, meeting_ref="海智计划领导小组2022年第2次会议", approval_no="科协办函〔2022〕71号"
-    )
-    return case
+#: An auditor of Guizhou: the nation's records are beyond her reach.
+GUIZHOU_AUDITOR = Person("zhouqing", "周青", (Role.AUDITOR,), None, ("52",))
 
 
 @pytest.fixture(scope="module")
 def case(hz: HaiZhi) -> Case:
-    found = designated(hz)
+    """昆明理工大学's application of 2022, designated on 1 July."""
+    (found,) = designated(hz)
     hz.settle()  # every event published: the stream tells the whole case
     return found
 
@@ -76,7 +56,7 @@ def timeline_page(browser: FormClient, case: Case) -> Page:
 def test_the_timeline_shows_every_services_events_with_hashes(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     events: list[dict[str, Any]] = hz.audit.timeline(CAST.auditor, case.case_id)
     page = timeline_page(browser, case)
     assert page.status == 200
@@ -98,7 +78,7 @@ def test_the_timeline_shows_every_services_events_with_hashes(
 
 
 def test_the_case_is_found_by_its_id_too(browser: FormClient, case: Case) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     find = browser.get("/audit")
     opened = get_form(browser, find, "/audit", {"case_id": f"  {case.case_id} "})
     assert opened.status == 200
@@ -114,7 +94,7 @@ def test_the_case_is_found_by_its_id_too(browser: FormClient, case: Case) -> Non
 
 
 def test_verify_shows_all_four_services_intact(browser: FormClient, hz: HaiZhi) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     found = browser.get("/audit")
     assert 'href="/audit/verify"' in found.html
     answers = hz.audit.verify(CAST.auditor)
@@ -139,7 +119,7 @@ def test_verify_shows_all_four_services_intact(browser: FormClient, hz: HaiZhi) 
 def test_the_case_as_of_a_time_before_the_designation(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     timeline = browser.get(f"/audit/cases/{case.case_id}")
     action = f"/audit/cases/{case.case_id}/as-of"
     before = get_form(browser, timeline, action, {"at": "2022-06-30T10:00"})
@@ -167,7 +147,7 @@ def test_the_case_as_of_a_time_before_the_designation(
 
 @pytest.mark.parametrize("typed", ["yesterday", "2022-13-01T10:00", "2022-06-30T25:00", "x" * 300])
 def test_a_time_typed_wrong_is_told(browser: FormClient, case: Case, typed: str) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     page = browser.get(f"/audit/cases/{case.case_id}/as-of", at=typed)
     assert page.status == 422
     assert page.says(ZH.gettext("This is not a date and time: write it as YYYY-MM-DD HH:MM."))
@@ -176,7 +156,7 @@ def test_a_time_typed_wrong_is_told(browser: FormClient, case: Case, typed: str)
 def test_a_provincial_auditor_is_refused_what_spans_the_nation(
     browser: FormClient, case: Case
 ) -> None:
-    browser.sign_in("zhouqing", "周青", "auditor", "52")
+    sign_in(browser, GUIZHOU_AUDITOR)
     verify = browser.get("/audit/verify")
     assert verify.status == 200
     assert verify.text.count("✗ 未能核验") == 4
@@ -187,7 +167,7 @@ def test_a_provincial_auditor_is_refused_what_spans_the_nation(
 
 
 def test_people_of_other_roles_are_refused_the_audit_pages(browser: FormClient, case: Case) -> None:
-    browser.sign_in("yangli", "杨丽", "finance", "53")
+    sign_in(browser, CAST.finance_approver)
     for path in ("/audit", "/audit/verify", f"/audit/cases/{case.case_id}"):
         page = browser.get(path)
         assert page.status == 403, path
@@ -210,12 +190,12 @@ def test_people_of_other_roles_are_refused_the_audit_pages(browser: FormClient, 
 def test_no_audit_page_fails_on_what_a_client_sends(
     browser: FormClient, case: Case, path: str, status: int
 ) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     assert browser.get(path).status == status
 
 
 def test_an_unknown_case_has_an_empty_timeline(browser: FormClient) -> None:
-    browser.sign_in(*WUJUN)
+    sign_in(browser, CAST.auditor)
     page = browser.get("/audit/cases/NO-SUCH-CASE")
     assert page.status == 200
     assert page.says(ZH.gettext(

@@ -12,45 +12,38 @@ The tests run in this order and share the module's one system.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
 
+from haizhi.client import Person
 from haizhi.flows import HaiZhi
-from haizhi.journeys import Case, apply, beijing, recommend, to_candidate
-from haizhi.people import CAST, KUNMING_HTZ
-from shared.envelope import new_id
-from web.i18n import Translations
+from haizhi.journeys import Case, beijing
+from haizhi.people import CAST, KMUST, KUNMING_HTZ
+from shared.auth import Role
 
 from .forms import FormClient, Page
+from .stories import (
+    MEETING,
+    ZH,
+    flash_of,
+    hand_made,
+    in_english,
+    recommended,
+    renewal_to_assess,
+    sign_in,
+)
 
-ZH = Translations.load().zh
-SUNTAO = ("suntao", "孙涛", "leading_group", "CN", "haizhi-lg")
-QIANWEI = ("qianwei", "钱伟", "leading_group", "CN", "haizhi-lg")
-ZHOUMIN = ("zhoumin", "周敏", "general_office", "CN", "cast-go")
-ZHAOLEI = ("zhaolei", "赵磊", "national_reviewer", "CN", "cast-ild")
-GUIZHOU_MEMBER = ("lihua", "李华", "leading_group", "52", "gz-lg")
-MEETING = "海智计划领导小组2022年第2次会议"
+SUNTAO, ZHOUMIN, ZHAOLEI = CAST.leading_group, CAST.general_office, CAST.national
+QIANWEI = Person("qianwei", "钱伟", (Role.LEADING_GROUP,), "haizhi-lg", ("CN",))
+GUIZHOU_MEMBER = Person("lihua", "李华", (Role.LEADING_GROUP,), "gz-lg", ("52",))
 MEMBERS = "孙涛\n钱伟\n郑洁\n冯涛"
 
 
 @pytest.fixture(scope="module")
 def case(hz: HaiZhi) -> Case:
     """The application up the chain with the driver: at the leading group on 10 May 2022."""
-    hz.clock.to(beijing(2022, 3, 1))
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-    )
-    found = apply(hz, KUNMING_HTZ, call_id)
-    hz.clock.to(beijing(2022, 3, 10))
-    to_candidate(hz, found)
-    hz.clock.to(beijing(2022, 3, 30))
-    recommend(hz, call_id, [found])
+    (found,) = recommended(hz, KUNMING_HTZ)
     hz.clock.to(beijing(2022, 5, 10))
     hz.review.waiting_review(CAST.national, found.case_id, "national")
     hz.review.national_forward(CAST.national, found.review_id, "初审通过，提请领导小组审批。")
@@ -60,16 +53,6 @@ def case(hz: HaiZhi) -> Case:
 
 def review_of(hz: HaiZhi, case: Case) -> dict[str, Any]:
     return hz.review.review(CAST.auditor, case.review_id)
-
-
-def flash_of(page: Page) -> str:
-    start = page.html.find('class="flash')
-    assert start >= 0, f"no message on {page.url}: {page.text}"
-    return page.html[start : page.html.find("</div>", start)]
-
-
-def in_english(browser: FormClient, page: Page) -> Page:
-    return browser.submit(page, "/language", button="en")
 
 
 def open_case(browser: FormClient, case: Case) -> Page:
@@ -89,7 +72,7 @@ def decision(case: Case) -> str:
 def test_the_case_waits_for_the_declaration_before_its_dossier(
     browser: FormClient, case: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     queue = browser.get("/decisions")
     assert queue.says("待领导小组审批的案件", KUNMING_HTZ.name, "经州（市）科协申报")
     page = open_case(browser, case)
@@ -103,7 +86,7 @@ def test_the_case_waits_for_the_declaration_before_its_dossier(
 def test_a_conflict_declared_without_its_reason_is_refused(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     page = open_case(browser, case)
     refused = browser.submit(
         page, f"/decisions/{case.review_id}/declaration", {"conflict": "yes", "reason": " "}
@@ -116,7 +99,7 @@ def test_a_conflict_declared_without_its_reason_is_refused(
 def test_a_member_with_a_conflict_is_recused_and_never_reads_the_dossier(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*QIANWEI)
+    sign_in(browser, QIANWEI)
     page = open_case(browser, case)
     action = f"/decisions/{case.review_id}/declaration"
     recused = browser.submit(page, action, {"conflict": "yes", "reason": "本人曾任该园区顾问。"})
@@ -138,7 +121,7 @@ def test_a_member_with_a_conflict_is_recused_and_never_reads_the_dossier(
 def test_the_member_declares_and_reads_the_dossier(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     page = open_case(browser, case)
     read = browser.submit(page, f"/decisions/{case.review_id}/declaration", {"conflict": "no"})
     assert read.says(ZH.gettext("Your declaration of no conflict of interest is recorded."))
@@ -183,7 +166,7 @@ GOOD = {"meeting_ref": MEETING, "meeting_date": "2022-05-10", "members_present":
 def test_a_decision_typed_wrong_is_refused_and_says_what_to_do(
     browser: FormClient, hz: HaiZhi, case: Case, typed: dict[str, str], says: str
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     page = open_case(browser, case)
     refused = browser.submit(page, decision(case), {**GOOD, **typed})
     assert refused.url.endswith(f"/decisions/{case.review_id}")
@@ -197,7 +180,7 @@ def test_a_decision_typed_wrong_is_refused_and_says_what_to_do(
 def test_the_review_service_refusals_are_told_in_both_languages(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     page = open_case(browser, case)
     # A meeting not yet held (the shared clock says 10 May 2022).
     ahead = browser.submit(page, decision(case), {**GOOD, "meeting_date": "2030-01-01"})
@@ -231,21 +214,20 @@ def test_the_review_service_refusals_are_told_in_both_languages(
 def test_other_roles_and_jurisdictions_are_refused(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*ZHAOLEI)
+    sign_in(browser, ZHAOLEI)
     for path in ("/decisions", f"/decisions/{case.review_id}", "/approvals"):
         page = browser.get(path)
         assert page.status == 403, path
         assert page.says(ZH.gettext("You do not have permission to do this."))
-    browser.sign_in("liming", "李明", "applicant", "5301", "unit-kmust")
+    sign_in(browser, KMUST)
     assert browser.get("/decisions").status == 403
     # A decision sent all the same (by hand, with this browser's own CSRF token): refused.
     home = browser.get("/")
-    fields = dict(home.form("/language").fields)
-    fields.update({"idempotency_key": new_id(), "back": "/", **GOOD, "outcome": "approve"})
+    fields = hand_made(home, "/", **GOOD, outcome="approve")
     refused = browser.http.post(decision(case), data=fields)
     assert ZH.gettext("You do not have permission to do this.") in refused.text
     # A member of another province's reach does not see the case at all.
-    browser.sign_in(*GUIZHOU_MEMBER)
+    sign_in(browser, GUIZHOU_MEMBER)
     outside = browser.get(f"/decisions/{case.review_id}")
     assert outside.status == 404
     assert "昆明高新技术产业开发区管理委员会" not in outside.text
@@ -267,17 +249,16 @@ def test_other_roles_and_jurisdictions_are_refused(
     ],
 )
 def test_bad_ids_are_404_pages(browser: FormClient, case: Case, path: str) -> None:
-    browser.sign_in(*(ZHOUMIN if "/decisions" not in path else SUNTAO))
+    sign_in(browser, ZHOUMIN if "/decisions" not in path else SUNTAO)
     page = browser.get(path)
     assert page.status == 404, (path, page.status)
     assert "Traceback" not in page.text
 
 
 def test_commands_on_unknown_cases_are_told_not_crashed(browser: FormClient, case: Case) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     home = browser.get("/")
-    fields = dict(home.form("/language").fields)
-    fields.update({"idempotency_key": new_id(), "back": "/decisions"})
+    fields = hand_made(home, "/decisions")
     for action, extra in (
         ("/decisions/no-such-review/declaration", {"conflict": "no"}),
         (
@@ -294,7 +275,7 @@ def test_commands_on_unknown_cases_are_told_not_crashed(browser: FormClient, cas
 def test_the_leading_group_approves_through_the_console(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*SUNTAO)
+    sign_in(browser, SUNTAO)
     page = open_case(browser, case)
     done = browser.submit(page, decision(case), {**GOOD, "outcome": "approve"})
     assert done.says(
@@ -319,7 +300,7 @@ def test_the_leading_group_approves_through_the_console(
 def test_the_general_office_issues_the_approval_and_the_plaque(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*ZHOUMIN)
+    sign_in(browser, ZHOUMIN)
     home = browser.get("/")
     assert 'href="/approvals"' in home.html
     listed = browser.get("/approvals")
@@ -353,25 +334,15 @@ def test_the_general_office_issues_the_approval_and_the_plaque(
 def test_the_general_office_awards_the_plaque_again_after_a_qualified_renewal(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    unit = KUNMING_HTZ.contact
-    hz.clock.to(beijing(2027, 2, 15))  # the term ends on 2027-05-09: inside the 90 days
-    hz.application.wait_base(unit, case.base_id, lambda b: b["window_announced"], "window")
-    renewal_id = hz.application.request_renewal(unit, case.base_id, "基地运行良好，申请续期。")
-    hz.review.wait_renewal(
-        CAST.province_intake, renewal_id, lambda r: r["level"] == "province", "at the province"
-    )
-    hz.review.forward_renewal(CAST.province_intake, renewal_id, "同意续期，转报中国科协。")
-    hz.review.request_renewal_assessment(CAST.national, renewal_id)
-    hz.assessment.wait_renewal_assessment(
-        CAST.national, case.base_id, renewal_id, lambda r: True, "opened"
-    )
+    # The term ends on 2027-05-09: the renewal is asked for inside its last 90 days.
+    renewal_id = renewal_to_assess(hz, case, "基地运行良好，申请续期。")
     hz.assessment.assess_renewal(
         CAST.national, case.base_id, renewal_id, qualified=True, reasons=["同意续期。"]
     )
     hz.review.wait_renewal(
         CAST.general_office, renewal_id, lambda r: r["level"] == "general_office", "qualified"
     )
-    browser.sign_in(*ZHOUMIN)
+    sign_in(browser, ZHOUMIN)
     listed = browser.get("/approvals")
     assert listed.says("待重新授牌的续期申请", "昆明高新技术产业开发区管理委员会")
     assert f'href="/renewal-grants/{renewal_id}"' in listed.html
@@ -379,7 +350,7 @@ def test_the_general_office_awards_the_plaque_again_after_a_qualified_renewal(
     assert page.says("续期考核合格", "同意续期。", "基地运行良好，申请续期。")
     action = f"/renewal-grants/{renewal_id}/grant"
     undeclared = browser.submit(page, action)
-    assert ZH.gettext("Declare first that you have no conflict of interest with the unit.") in (
+    assert ZH.gettext("Declare first that you have no conflict of interest.") in (
         flash_of(undeclared)
     )
     assert hz.review.get(f"/renewals/{renewal_id}", CAST.auditor)["status"] == "in_review"

@@ -13,62 +13,36 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import pytest
 
-from haizhi.client import eventually
+from haizhi.client import Person, eventually
 from haizhi.flows import HaiZhi, instalment
 from haizhi.journeys import (
     UNQUALIFIED,
     Case,
-    apply,
     assess_year,
     beijing,
-    designate,
-    recommend,
     rectification_of,
     report_year,
-    to_candidate,
 )
 from haizhi.people import CAST, KMUST
-from shared.envelope import new_id
-from web.i18n import Translations
+from shared.auth import Role
 
 from .forms import FormClient, Page
+from .stories import ZH, designated, flash_of, hand_made, in_english, sign_in
 
-ZH = Translations.load().zh
-YANGLI = ("yangli", "杨丽", "finance", "53")
-HUANGQIANG = ("huangqiang", "黄强", "finance", "53")
-GUIZHOU_FINANCE = ("wuxia", "吴霞", "finance", "52")
-
-
-def designated(hz: HaiZhi) -> Case:
-    """A Yunnan call of 2022, 昆明理工大学's application up the chain, designated on 1 July."""
-    hz.clock.to(beijing(2022, 3, 1))
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-    )
-    case = apply(hz, KMUST, call_id)
-    hz.clock.to(beijing(2022, 3, 10))
-    to_candidate(hz, case)
-    hz.clock.to(beijing(2022, 3, 30))
-    recommend(hz, call_id, [case])
-    hz.clock.to(beijing(2022, 7, 1))
-    designate(
-        hz, case, meeting_ref="海智计划领导小组2022年第2次会议", approval_no="科协办函〔2022〕71号"
-    )
-    return case
+#: The approver and the payer of Yunnan's instalments (two officers: separation of duties).
+YANGLI, HUANGQIANG = CAST.finance_approver, CAST.finance_payer
+GUIZHOU_FINANCE = Person("wuxia", "吴霞", (Role.FINANCE,), None, ("52",))
 
 
 @pytest.fixture(scope="module")
 def case(hz: HaiZhi) -> Case:
-    return designated(hz)
+    """昆明理工大学's application of 2022, designated on 1 July: its first instalment is due."""
+    (found,) = designated(hz)
+    return found
 
 
 def plan_of(hz: HaiZhi, case: Case) -> dict[str, Any]:
@@ -93,20 +67,10 @@ def open_plan(browser: FormClient, case: Case) -> Page:
     return browser.get(f"/finance/plans/{case.base_id}")
 
 
-def in_english(browser: FormClient, page: Page) -> Page:
-    return browser.submit(page, "/language", button="en")
-
-
-def flash_of(page: Page) -> str:
-    start = page.html.find('class="flash')
-    assert start >= 0, f"no message on {page.url}: {page.text}"
-    return page.html[start : page.html.find("</div>", start)]
-
-
 def test_the_plans_list_the_due_instalment_and_the_plan_its_facts(
     browser: FormClient, case: Case
 ) -> None:
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     plans = browser.get("/finance/plans")
     assert plans.says("补助资金计划", "昆明理工大学", "第1期", "200,000.00 元", "已到期，待审核")
     plan = open_plan(browser, case)
@@ -119,7 +83,7 @@ def test_the_plans_list_the_due_instalment_and_the_plan_its_facts(
 def test_an_officer_approves_the_due_instalment(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     plan = open_plan(browser, case)
     done = browser.submit(plan, f"/finance/instalments/{case.base_id}-1/approval")
     assert done.status == 200
@@ -135,7 +99,7 @@ def test_an_officer_approves_the_due_instalment(
 def test_the_approver_is_refused_the_payment_in_both_languages(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     plan = open_plan(browser, case)
     action = f"/finance/instalments/{case.base_id}-1/payment"
     # The page says why the approver's button is disabled …
@@ -184,7 +148,7 @@ def test_the_approver_is_refused_the_payment_in_both_languages(
 def test_a_payment_typed_wrong_is_refused_and_says_what_to_do(
     browser: FormClient, hz: HaiZhi, case: Case, typed: Mapping[str, str], says: str
 ) -> None:
-    browser.sign_in(*HUANGQIANG)
+    sign_in(browser, HUANGQIANG)
     plan = open_plan(browser, case)
     action = f"/finance/instalments/{case.base_id}-1/payment"
     fields = {"payment_ref": "YN-20220701-001", "paid_on": "2022-07-01", "amount_yuan": "200000"}
@@ -201,7 +165,7 @@ def test_a_payment_typed_wrong_is_refused_and_says_what_to_do(
 def test_another_officer_confirms_the_payment_typed_in_yuan(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*HUANGQIANG)
+    sign_in(browser, HUANGQIANG)
     plan = open_plan(browser, case)
     assert plan.says("须与该期金额完全一致：200,000.00 元。")
     typed = {"payment_ref": "YN-20220701-001", "paid_on": "2022-07-01", "amount_yuan": "200,000.00"}
@@ -220,7 +184,7 @@ def test_another_officer_confirms_the_payment_typed_in_yuan(
 def test_the_reconciliation_shows_the_payment_and_downloads_as_csv(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     plans = browser.get("/finance/plans")
     assert 'href="/finance/reconciliation"' in plans.html
     page = browser.get("/finance/reconciliation")
@@ -260,7 +224,7 @@ def test_the_reconciliation_shows_the_payment_and_downloads_as_csv(
 def test_a_returned_payment_is_reported_and_the_instalment_is_due_again(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*HUANGQIANG)
+    sign_in(browser, HUANGQIANG)
     plan = open_plan(browser, case)
     action = f"/finance/instalments/{case.base_id}-1/return"
     missing = browser.submit(plan, action, {"reason": " "})
@@ -297,7 +261,7 @@ def test_an_instalment_held_for_rectification_is_shown_with_why(
         lambda: first(hz, case) if first(hz, case)["stage"] == "held" else None,
         "instalment 1 held",
     )
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     plan = open_plan(browser, case)
     assert plan.says("该基地正在整改：尚有1项整改要求未结束。", "暂缓拨付（整改中）")
     assert plan.says(f"因整改要求 {order} 暂缓拨付")
@@ -316,13 +280,12 @@ def test_an_instalment_held_for_rectification_is_shown_with_why(
 def test_finance_of_another_province_reads_but_is_refused_the_acts(
     browser: FormClient, hz: HaiZhi, case: Case
 ) -> None:
-    browser.sign_in(*GUIZHOU_FINANCE)
+    sign_in(browser, GUIZHOU_FINANCE)
     plan = open_plan(browser, case)
     assert plan.says("该基地所在省份（53）不在您的辖区内")
     assert not plan.has_form(f"/finance/instalments/{case.base_id}-3/approval")
     # A form posted all the same (made by hand, with this browser's own CSRF token).
-    fields = dict(plan.form("/language").fields)
-    fields.update({"idempotency_key": new_id(), "back": plan.url})
+    fields = hand_made(plan, plan.url)
     refused = browser.http.post(f"/finance/instalments/{case.base_id}-1/approval", data=fields)
     assert refused.status_code == 200
     assert ZH.gettext("This lies outside the area you are responsible for.") in refused.text
@@ -332,7 +295,7 @@ def test_finance_of_another_province_reads_but_is_refused_the_acts(
 def test_people_of_other_roles_are_refused_the_finance_pages(
     browser: FormClient, case: Case
 ) -> None:
-    browser.sign_in("liming", "李明", "applicant", "5301", org="unit-kmust")
+    sign_in(browser, KMUST)
     for path in ("/finance/plans", f"/finance/plans/{case.base_id}", "/finance/reconciliation"):
         page = browser.get(path)
         assert page.status == 403, path
@@ -355,7 +318,7 @@ def test_people_of_other_roles_are_refused_the_finance_pages(
 def test_no_finance_page_fails_on_what_a_client_sends(
     browser: FormClient, case: Case, path: str
 ) -> None:
-    browser.sign_in(*YANGLI)
+    sign_in(browser, YANGLI)
     page = browser.get(path)
     assert 400 <= page.status < 500, (path, page.status)
 
@@ -363,10 +326,9 @@ def test_no_finance_page_fails_on_what_a_client_sends(
 def test_commands_on_unknown_instalments_are_told_not_crashed(
     browser: FormClient, case: Case
 ) -> None:
-    browser.sign_in(*HUANGQIANG)
+    sign_in(browser, HUANGQIANG)
     plan = open_plan(browser, case)
-    fields = dict(plan.form("/language").fields)
-    fields.update({"idempotency_key": new_id(), "back": plan.url})
+    fields = hand_made(plan, plan.url)
     for act, extra in (
         ("approval", {}),
         ("payment", {"payment_ref": "R-1", "paid_on": "2022-07-01", "amount_yuan": "1"}),

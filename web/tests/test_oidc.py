@@ -152,6 +152,8 @@ async def test_discovery_gives_the_issuers_endpoints(issuer: Issuer, provider: P
         authorization_endpoint=f"{issuer.issuer}/authorize",
         token_endpoint=f"{issuer.issuer}/token",
         jwks_uri=issuer.jwks_url,
+        end_session_endpoint=None,
+        iss_in_response=True,  # RFC 9207: a callback without `iss` is then refused
     )
 
 
@@ -420,3 +422,15 @@ def test_the_pending_sign_in_survives_the_session_cookie() -> None:
 )
 def test_only_a_path_on_this_site_is_kept_for_after_the_sign_in(wanted: str, kept: str) -> None:
     assert local_path(wanted) == kept
+
+
+async def test_a_callback_without_its_issuer_is_refused_where_the_provider_always_names_it(
+    provider: Provider, http: httpx.AsyncClient
+) -> None:
+    """RFC 9207: this provider names itself in every answer, so one without `iss` may be a
+    mix-up attack's, from another provider."""
+    url, pending = begin(provider, CONSOLE.client_id, CALLBACK)
+    query = await browse(http, url, LI.sub)
+    del query["iss"]
+    with pytest.raises(OidcError, match="does not name its issuer"):
+        await complete(http, provider, pending, query)

@@ -8,46 +8,22 @@ clear 404 page, never a 500; and nothing on the way asks anyone to sign in.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import quote
 
 import pytest
 
 from haizhi.flows import HaiZhi
-from haizhi.journeys import Case, apply, beijing, designate, recommend, to_candidate
-from haizhi.people import CAST, KMUST
-from web.i18n import Translations
+from haizhi.journeys import Case
 
 from .forms import FormClient, Page
-
-ZH = Translations.load().zh
-
-
-def designated(hz: HaiZhi) -> Case:
-    """A Yunnan call of 2022, 昆明理工大学's application up the chain, designated on 1 July."""
-    hz.clock.to(beijing(2022, 3, 1))
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-    )
-    case = apply(hz, KMUST, call_id)
-    hz.clock.to(beijing(2022, 3, 10))
-    to_candidate(hz, case)
-    hz.clock.to(beijing(2022, 3, 30))
-    recommend(hz, call_id, [case])
-    hz.clock.to(beijing(2022, 7, 1))
-    designate(
-        hz, case, meeting_ref="海智计划领导小组2022年第2次会议", approval_no="科协办函〔2022〕71号"
-    )
-    return case
+from .stories import designated, zh
 
 
 @pytest.fixture(scope="module")
 def case(hz: HaiZhi) -> Case:
-    return designated(hz)
+    """昆明理工大学's application of 2022, designated on 1 July."""
+    (found,) = designated(hz)
+    return found
 
 
 def check(browser: FormClient, number: str) -> Page:
@@ -118,12 +94,12 @@ def test_a_malformed_number_is_the_same_404_never_a_500(
 ) -> None:
     page = browser.get(path)
     assert page.status == 404, page.text
-    assert page.says(ZH.gettext("No such certificate"))
+    assert page.says(zh("No such certificate"))
     assert "<script>" not in page.html
 
 
 def test_an_empty_form_asks_for_the_number(browser: FormClient) -> None:
     page = check(browser, "   ")
     assert page.status == 200
-    assert page.says(ZH.gettext("Type the certificate number first."))
+    assert page.says(zh("Type the certificate number first."))
     never_signed_in(browser, page)

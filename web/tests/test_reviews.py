@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -29,23 +28,14 @@ from haizhi.journeys import (
 from haizhi.people import CAST, KMUST, KUNMING_HTZ, KUNMING_UNIVERSITY, QUJING_EDZ, Unit
 from shared.auth import Role
 from web.errors import explain
-from web.i18n import Translations
 
 from .forms import FormClient, Page
-
-ZH = Translations.load().zh.gettext
-
-
-def say_zh(message: str) -> str:
-    """The Chinese of an English message, checked to be a translation."""
-    translated = ZH(message)
-    assert translated != message, f"no Chinese for {message!r}"
-    return translated
+from .stories import ZH, sign_in, yunnan_call, zh
 
 
 def refusal(status: int, code: str, language: str) -> str:
     """What the console says of a service's refusal, in `language`."""
-    gettext = ZH if language == "zh" else str
+    gettext = ZH.gettext if language == "zh" else str
     return explain(status, {"code": code}, gettext).message
 
 
@@ -62,14 +52,7 @@ class Story:
 
 @pytest.fixture(scope="module")
 def story(hz: HaiZhi) -> Story:
-    call_id = hz.application.open_call(
-        CAST.province_intake,
-        province="53",
-        year=2022,
-        title="2022年度中国科协海智计划工作基地申报",
-        deadline_on=date(2022, 4, 30),
-        details=YUNNAN_CALL,
-    )
+    call_id = yunnan_call(hz, details=YUNNAN_CALL)
     cases = [
         apply(hz, unit, call_id) for unit in (KUNMING_HTZ, KMUST, KUNMING_UNIVERSITY, QUJING_EDZ)
     ]
@@ -89,20 +72,6 @@ def another(console_url: str, browsers: list[FormClient]) -> FormClient:
     client = FormClient(console_url)
     browsers.append(client)
     return client
-
-
-def sign_in(browser: FormClient, person: Person, language: str = "zh") -> Page:
-    page = browser.sign_in(
-        person.user_id,
-        person.name,
-        person.roles[0].value,
-        person.jurisdictions[0],
-        person.org or "",
-    )
-    assert page.status == 200, page.text
-    if language == "en":
-        page = browser.submit(page, "/language", button="en")
-    return page
 
 
 def open_from_queue(browser: FormClient, case: Case) -> Page:
@@ -139,13 +108,13 @@ def test_the_prefecture_declares_then_reads_the_dossier_and_forwards(
     sign_in(browser, CAST.kunming)
     page = open_from_queue(browser, case)
     # Before the declaration: no dossier, no file, no decision.
-    assert page.says(say_zh("Conflict-of-interest declaration"))
+    assert page.says(zh("Conflict-of-interest declaration"))
     assert "/files/" not in page.html
     assert not page.has_form(f"/review/cases/{case.review_id}/forward")
     assert browser.http.get(f"/review/cases/{case.review_id}/files/{'a' * 64}").status_code == 403
 
     page = declare_no_conflict(browser, page, case)
-    assert page.says(say_zh("You declared no conflict of interest: the dossier is open to you."))
+    assert page.says(zh("You declared no conflict of interest: the dossier is open to you."))
     # The Annex 2 form under the labels the form writes, and its five files.
     assert page.says(
         "基地所在地", "承担单位", "常设联系人", "电子信箱", "配套资金（万元）", "填表单位意见"
@@ -171,11 +140,11 @@ def test_the_prefecture_declares_then_reads_the_dossier_and_forwards(
         f"/review/cases/{case.review_id}/scores",
         {"score_organisation": "85", "score_overseas_channels": "78"},
     )
-    assert page.says(say_zh("Your scores are recorded."), "163")
+    assert page.says(zh("Your scores are recorded."), "163")
     page = browser.submit(
         page, f"/review/cases/{case.review_id}/forward", {"opinion": "材料齐全，同意推荐至省科协。"}
     )
-    assert page.says(say_zh("The application is forwarded to the provincial CAST."))
+    assert page.says(zh("The application is forwarded to the provincial CAST."))
     assert hz.review.review(CAST.kunming, case.review_id)["level"] == "province"
     assert not page.has_form(f"/review/cases/{case.review_id}/forward")
 
@@ -189,11 +158,11 @@ def test_acting_twice_is_explained_in_both_languages(story: Story, browser: Form
     tabs = [browser.get(f"/review/cases/{case.review_id}") for _ in range(3)]
     action = f"/review/cases/{case.review_id}/forward"
     done = browser.submit(tabs[0], action, {"opinion": "同意推荐。"})
-    assert done.says(say_zh("The application is forwarded to the provincial CAST."))
+    assert done.says(zh("The application is forwarded to the provincial CAST."))
     told = browser.submit(tabs[1], action, {"opinion": "同意推荐。"})
     assert told.status == 200
     assert told.says(refusal(409, "level-mismatch", "zh"))
-    assert told.says(say_zh("Reload the page to see where the review stands now."))
+    assert told.says(zh("Reload the page to see where the review stands now."))
     browser.submit(browser.get("/"), "/language", button="en")
     told = browser.submit(tabs[2], action, {"opinion": "同意推荐。"})
     assert told.says(refusal(409, "level-mismatch", "en"))
@@ -219,14 +188,14 @@ def test_the_province_accepts_returns_and_rejects(
         f"/review/cases/{case.review_id}/receipt",
         {"received_on": "2022-01-01", "recipient": "王芳", "paper_copies": "3"},
     )
-    assert page.says(say_zh("The receipt of the paper file is recorded."))
+    assert page.says(zh("The receipt of the paper file is recorded."))
     receipt = hz.application.application(CAST.province_intake, case.application_id)["receipt"]
     assert receipt["received_on"] == "2022-01-01"
     assert receipt["paper_copies"] == 3
     page = browser.submit(
         page, f"/review/cases/{case.review_id}/accept", {"opinion": "形式审查通过。"}
     )
-    assert page.says(say_zh("The application passed provincial intake."))
+    assert page.says(zh("The application passed provincial intake."))
     assert (
         hz.review.review(CAST.province_intake, case.review_id)["level"] == "province_recommendation"
     )
@@ -237,9 +206,7 @@ def test_the_province_accepts_returns_and_rejects(
     assert page.has_form(f"/review/cases/{case.review_id}/return-to-prefecture")
     reasons = "支持函未加盖地方政府公章。\n\n基地建设方案缺少经费预算。\n"
     page = browser.submit(page, f"/review/cases/{case.review_id}/return", {"reasons": reasons})
-    assert page.says(
-        say_zh("The application is returned to the unit for revision, with your reasons.")
-    )
+    assert page.says(zh("The application is returned to the unit for revision, with your reasons."))
     returned = hz.application.wait_application(
         case.unit.contact, case.application_id, lambda a: a["status"] == "returned", "returned"
     )
@@ -288,12 +255,12 @@ def test_the_province_ranks_two_candidates(hz: HaiZhi, story: Story, browser: Fo
     action = f"/review/rankings/{story.call_id}"
     # Without the declaration, or with a candidate neither ranked nor given reasons: refused.
     page = browser.submit(page, action, {f"rank_{story.kmust.application_id}": "1"})
-    assert page.says(say_zh("Declare first that you have no conflict of interest."))
+    assert page.says(zh("Declare first that you have no conflict of interest."))
     page = browser.submit(
         page, action, {f"rank_{story.kmust.application_id}": "1", "no_conflict": "yes"}
     )
     assert page.says(
-        ZH("Each candidate is either given an order number or not recommended with reasons.")
+        zh("Each candidate is either given an order number or not recommended with reasons.")
     )
     page = browser.submit(
         page,
@@ -305,7 +272,7 @@ def test_the_province_ranks_two_candidates(hz: HaiZhi, story: Story, browser: Fo
         },
     )
     assert page.says(
-        say_zh(
+        zh(
             "The ranked recommendation list is submitted to the CAST international liaison "
             "department; it is final."
         )
@@ -332,10 +299,10 @@ def test_a_declared_conflict_recuses_the_reviewer(story: Story, browser: FormCli
     page = browser.get(f"/review/cases/{case.review_id}")
     action = f"/review/cases/{case.review_id}/declaration"
     empty = browser.submit(page, action, button="yes")
-    assert empty.says(say_zh("A declared conflict of interest needs its reason."))
+    assert empty.says(zh("A declared conflict of interest needs its reason."))
     page = browser.submit(empty, action, {"reason": "本人曾在该校任职。"}, button="yes")
     assert page.says(
-        say_zh(
+        zh(
             "You declared a conflict of interest and are recused from this review: another "
             "reviewer will take it. You will not see its dossier."
         )
@@ -383,10 +350,10 @@ def test_bad_ids_and_malformed_values_are_never_a_500(story: Story, browser: For
     ):
         page = browser.get(path)
         assert page.status == 404, (path, page.status)
-        assert page.says(say_zh("Back to the start page"))
+        assert page.says(zh("Back to the start page"))
     page = browser.get("/review/applications/NO-SUCH-APPLICATION")
     assert page.status == 404
-    assert page.says(say_zh("No review yet"))
+    assert page.says(zh("No review yet"))
     for query in (
         {"reviews_cursor": "garbage"},
         {"order": "newest", "reviews_from": "-3"},
@@ -403,7 +370,7 @@ def test_bad_ids_and_malformed_values_are_never_a_500(story: Story, browser: For
         {"received_on": "30/04/2022", "recipient": "王芳", "paper_copies": "5"},
     )
     assert page.status == 200
-    assert page.says(say_zh("A date is written as year-month-day, for example 2022-04-30."))
+    assert page.says(zh("A date is written as year-month-day, for example 2022-04-30."))
     new_call = browser.get("/review/calls/new")
     page = browser.submit(
         new_call,
@@ -411,7 +378,7 @@ def test_bad_ids_and_malformed_values_are_never_a_500(story: Story, browser: For
         {"year": "二〇二二", "title": "x", "deadline_on": "2022-04-30"},
     )
     assert page.status == 200
-    assert page.says(ZH("Correct the number and send the form again."))
+    assert page.says(zh("Correct the number and send the form again."))
 
 
 # --- registrations and calls ---------------------------------------------------------------
@@ -453,7 +420,7 @@ def test_the_prefecture_verifies_one_registration_and_returns_another(
 
     page = browser.get(f"/review/units/{bio['unit_id']}")
     page = browser.submit(page, f"/review/units/{bio['unit_id']}/verify", {"opinion": "材料属实。"})
-    assert page.says(say_zh("The registration is verified: the unit may now apply."))
+    assert page.says(zh("The registration is verified: the unit may now apply."))
     assert registration(hz, KUNMING_BIO, bio["unit_id"])["status"] == "verified"
 
     page = browser.get(f"/review/units/{soft['unit_id']}")
@@ -463,7 +430,7 @@ def test_the_prefecture_verifies_one_registration_and_returns_another(
         f"/review/units/{soft['unit_id']}/return",
         {"reasons": "统一社会信用代码与营业执照不符。\n单位地址不完整。"},
     )
-    assert page.says(say_zh("The registration is returned to the unit with your reasons."))
+    assert page.says(zh("The registration is returned to the unit with your reasons."))
     returned = registration(hz, KUNMING_SOFT, soft["unit_id"])
     assert returned["status"] == "returned"
     assert returned["reasons"] == ["统一社会信用代码与营业执照不符。", "单位地址不完整。"]
@@ -542,10 +509,10 @@ def test_a_renewal_is_passed_on_by_the_province_and_assessed_at_the_nation(
     assert page.says("本基地五年来引进海外专家40名，申请续期。")
     action = f"/review/renewals/{renewal_id}/forward"
     page = browser.submit(page, action, {"opinion": "材料齐全，同意转报。"})
-    assert page.says(say_zh("Declare first that you have no conflict of interest."))
+    assert page.says(zh("Declare first that you have no conflict of interest."))
     page = browser.submit(page, action, {"opinion": "材料齐全，同意转报。", "no_conflict": "yes"})
     assert page.says(
-        say_zh("The renewal request is passed on to the CAST international liaison department.")
+        zh("The renewal request is passed on to the CAST international liaison department.")
     )
     assert hz.review.get(f"/renewals/{renewal_id}", CAST.national)["level"] == "national"
 
