@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 import httpx
@@ -66,11 +67,13 @@ def _json(service: str, response: httpx.Response) -> Json:
 
 
 def _filename(disposition: str) -> str | None:
-    """The `filename` parameter of a Content-Disposition header, quoted or not."""
+    """The file name a Content-Disposition header gives: `filename*=UTF-8''…` (RFC 6266: how
+    a Chinese name comes) before a plain `filename`, quoted or not."""
     message = Message()
     message["content-disposition"] = disposition
     found = message.get_param("filename", header="content-disposition")
-    return found if isinstance(found, str) and found else None
+    name = collapse_rfc2231_value(found) if found else None
+    return name if isinstance(name, str) and name else None
 
 
 class Backend:
@@ -164,10 +167,7 @@ class Backend:
 
     async def download(self, service: str, path: str, token: str | None, **params: str) -> Download:
         response = await self._send(service, "GET", path, token, params=params)
-        disposition = response.headers.get("content-disposition", "")
-        filename = (
-            disposition.split("filename=", 1)[1].strip('"') if "filename=" in disposition else None
-        )
+        filename = _filename(response.headers.get("content-disposition", ""))
         return Download(
             response.content,
             response.headers.get("content-type", "application/octet-stream"),

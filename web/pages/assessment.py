@@ -32,7 +32,7 @@ from shared.auth import Role
 
 from ..fields import Id, Refusal, Typed, Year, back
 from ..i18n import N_
-from ..paging import PAGE, every, record
+from ..paging import every, record
 from ..visit import CurrentVisit, Form, NavItem, Visit
 from .decisions import GRADES, MEETING_DATE, MEETING_REF
 
@@ -248,8 +248,7 @@ async def campaign(
     }
     pending_renewals = None
     if person.has(Role.NATIONAL_REVIEWER):
-        pending = await visit.get("assessment", "/renewal-assessments", limit=PAGE)
-        pending_renewals = len(pending["items"])
+        pending_renewals = len(await every(visit, "assessment", "/renewal-assessments"))
     return visit.page(
         "assessment/campaign.html",
         year=chosen,

@@ -22,7 +22,7 @@ from shared.auth import Role
 from ..backend import Json
 from ..fields import Id, Refusal, Typed
 from ..i18n import N_
-from ..paging import PAGE
+from ..paging import PAGE, every
 from ..visit import CurrentVisit, Form, NavItem, Visit
 
 router = APIRouter()
@@ -232,8 +232,8 @@ async def reconciliation(
         "funding", "/reconciliation", limit=PAGE, cursor=cursor, base_id=base_id or None
     )
     # The bases' units, for the reader: the reconciliation names bases by id only.
-    listed = await visit.get("funding", "/plans", limit=PAGE, base_id=base_id or None)
-    names = {p["base_id"]: p["unit_name"] for p in listed["items"]}
+    listed = await every(visit, "funding", "/plans", base_id=base_id or None)
+    names = {p["base_id"]: p["unit_name"] for p in listed}
     return visit.page(
         "finance/reconciliation.html",
         report=found,

@@ -266,6 +266,10 @@ def _offset(value: str | None) -> int:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 7 else 0
 
 
+LEVEL = Refusal(
+    N_("The form does not say at which level it decides."),
+    N_("Reload the review's page and use its form."),
+)
 REASONS = Refusal(
     N_("This decision needs its reasons."),
     N_("Write the reasons, one per line, then send the form again."),
@@ -803,17 +807,15 @@ async def declare_for_review(visit: CurrentVisit, form: Form, review_id: Id) -> 
     )
 
 
-def _level(form: FormData) -> str:
-    level = text(form, "level")
-    if level not in LABELS["levels"]:
-        raise HTTPException(status_code=404)
-    return level
+def _level(visit: CurrentVisit, form: FormData) -> str:
+    """The level a decision's form acts at (a hidden field of the review's page)."""
+    return Typed(visit, form).choice("level", LABELS["levels"], LEVEL)
 
 
 @router.post("/review/cases/{review_id}/forward")
 async def forward(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(Role.PREFECTURE_REVIEWER, Role.NATIONAL_REVIEWER)
-    level = _level(form)
+    level = _level(visit, form)
     body = {"level": level, "opinion": text(form, "opinion")}
     await visit.send("review", f"/reviews/{review_id}/forward", form, json=body)
     if level == "national":
@@ -837,7 +839,7 @@ async def accept(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
 @router.post("/review/cases/{review_id}/return")
 async def return_for_revision(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    body = {"level": _level(form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
+    body = {"level": _level(visit, form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
     await visit.send("review", f"/reviews/{review_id}/return", form, json=body)
     return visit.done(
         "The application is returned to the unit for revision, with your reasons.",
@@ -859,7 +861,7 @@ async def return_to_prefecture(visit: CurrentVisit, form: Form, review_id: Id) -
 @router.post("/review/cases/{review_id}/reject")
 async def reject(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    body = {"level": _level(form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
+    body = {"level": _level(visit, form), "reasons": Typed(visit, form).lines("reasons", REASONS)}
     await visit.send("review", f"/reviews/{review_id}/reject", form, json=body)
     return visit.done(
         "The application is rejected; the unit will see your reasons.", f"/review/cases/{review_id}"
@@ -886,7 +888,7 @@ async def workstation_decision(visit: CurrentVisit, form: Form, review_id: Id) -
 @router.post("/review/cases/{review_id}/scores")
 async def record_scores(visit: CurrentVisit, form: Form, review_id: Id) -> Response:
     visit.require(*REVIEWERS)
-    level = _level(form)
+    level = _level(visit, form)
     typed = Typed(visit, form)
     given = [
         (criterion, typed.whole(f"score_{criterion}", 0, 100, what=visit.say(name)))

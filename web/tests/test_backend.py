@@ -73,3 +73,15 @@ def test_a_failure_of_the_console_keeps_the_session_the_message_and_the_headers(
         assert sent.status_code == 303
         told = read_page(client.get(sent.headers["location"]))
         assert told.html.count('class="flash error"') == 1  # the message survived the redirect
+
+
+async def test_a_file_keeps_its_chinese_name() -> None:
+    """Starlette's FileResponse names a file that is not plain ASCII only by `filename*`."""
+    disposition = (
+        "attachment; filename*=utf-8''%E6%94%AF%E6%8C%81%E5%87%BD%20%E5%8E%9F%E4%BB%B6.pdf"
+    )
+    backend = service(
+        httpx.Response(200, content=b"%PDF", headers={"content-disposition": disposition})
+    )
+    got = await backend.download("application", "/applications/A1/files/abc", "token")
+    assert got.filename == "支持函 原件.pdf"
