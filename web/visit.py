@@ -192,6 +192,15 @@ class Visit:
         return self.redirect(to)
 
 
+def today(visit: Visit) -> date | None:
+    """Today in CST to prefill a form's date with — in production only: in development the
+    services run on a shared, controllable clock the console cannot read (it is on the bus),
+    and the wall clock's date would be wrong there."""
+    if visit.settings.environment != "production":
+        return None
+    return datetime.now(CST).date()
+
+
 def local_path(path: str | None, default: str = "/") -> str:
     """`path` if it is a path of this console (never another site's address), else `default`."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:

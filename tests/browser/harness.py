@@ -61,13 +61,19 @@ class Screens:
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def see(self, page: Page, name: str) -> None:
+    def see(self, page: Page, name: str, *, state: str = "") -> None:
         """Photograph `page` as `name` and check it, once per kind of page (its path with
-        ids taken out), as the journey reaches it."""
+        ids taken out, and the `state` named where one path shows other forms as the case
+        moves on: a review before and after the declaration), as the journey reaches it."""
         slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
         self.shown.append(slug)
+        scrolled = page.evaluate("[window.scrollX, window.scrollY]")
         page.screenshot(path=str(self.folder / f"{len(self.shown):02d}-{slug}.png"), full_page=True)
+        # A full-page screenshot leaves the page scrolled to its end, and Chromium scrolls it
+        # back only at the next input: the journey's next click would land beside its target.
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
         kind = re.sub(r"/[0-9A-Z]{20,}|/[0-9a-f]{32,}|/\d+", "/…", page.url.split("?")[0])
+        kind += f" [{state}]" if state else ""
         if kind not in self._checked:
             self._checked.add(kind)
             found = accessibility_violations(page)

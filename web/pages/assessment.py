@@ -94,6 +94,8 @@ RECTIFICATIONS = {
     "reported": N_("Reported: awaiting the department's decision"),
     "accepted": N_("Rectification accepted"),
 }
+#: A rectification still open when the designation ended: nothing waits for it any more.
+ENDED_WITH_DESIGNATION = N_("Closed: the designation has ended")
 BASE_STATUSES = {
     "active": N_("Designated"),
     "revoked": N_("Designation revoked"),
@@ -134,6 +136,7 @@ def _labels() -> dict[str, Any]:
         "criteria": CRITERIA,
         "report_statuses": REPORT_STATUSES,
         "rectifications": RECTIFICATIONS,
+        "ended_with_designation": ENDED_WITH_DESIGNATION,
         "base_statuses": BASE_STATUSES,
         "endings": ENDINGS,
         "renewal_states": RENEWAL_STATES,
@@ -281,7 +284,12 @@ async def base(visit: CurrentVisit, base_id: Id) -> Response:
         "assessment/base_detail.html",
         base=found,
         rows=rows,
-        revocation_years=[y for y in (found.get("revocation_proposed_for") or "").split(",") if y],
+        # A revoked or expired base has no revocation waiting any more.
+        revocation_years=[
+            y
+            for y in (found.get("revocation_proposed_for") or "").split(",")
+            if y and found["status"] == "active"
+        ],
         may_revoke=person.has(Role.LEADING_GROUP) and found["status"] == "active",
         base_path=_base_path,
         **_labels(),

@@ -16,7 +16,7 @@ import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +31,7 @@ from ..declarations import declare, declare_none, declared, declares_none, recus
 from ..fields import Id, Refusal, Sha256, Typed, is_id, text, ticked
 from ..i18n import N_
 from ..paging import PAGE, every, record
-from ..visit import CST, CurrentVisit, Form, NavItem, Visit, deadline_text, size_text
+from ..visit import CurrentVisit, Form, NavItem, Visit, deadline_text, size_text, today
 
 router = APIRouter()
 
@@ -567,7 +567,7 @@ async def new_call(visit: CurrentVisit) -> Response:
             visit,
             provinces=_provinces(person.jurisdictions),
             contact_rows=range(1, 4),
-            this_year=datetime.now(CST).year,
+            this_year=getattr(today(visit), "year", None),
         ),
     )
 
@@ -758,7 +758,7 @@ async def review_page(visit: CurrentVisit, review_id: Id, preview: str | None = 
             acts=acts,
             scores_open=bool(acts) and review.get("level") != "provincial_decision",
             receives=_receives(visit, review),
-            today=datetime.now(CST).date().isoformat(),
+            today=str(today(visit) or ""),
             **context,
         ),
     )
