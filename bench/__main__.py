@@ -18,7 +18,7 @@ from typing import Any
 from shared.db import open_database
 from shared.logging import configure_logging
 
-from . import append, growth, http, lifecycle, load, messaging, peer, rebuild
+from . import append, console, growth, http, lifecycle, load, messaging, peer, rebuild
 from .common import Env, Figure, Sizes, machine, postgres_url
 from .report import KEYS, render_table
 
@@ -76,6 +76,19 @@ async def _lifecycle(env: Env) -> dict[str, Figure]:
     return {"lifecycle_cases_per_min": await lifecycle.cases_per_minute(env)}
 
 
+async def _console(env: Env) -> dict[str, Figure]:
+    return await console.figures(env)
+
+
+async def _console_pg(env: Env) -> dict[str, Figure]:
+    found = await console.postgres_figures(env)
+    return {
+        "console_page_p95_ms_postgres": found["console_page_p95_ms"],
+        "console_overhead_ratio_postgres": found["console_overhead_ratio"],
+        "console_cpu_us_per_page_postgres": found["console_cpu_us_per_page"],
+    }
+
+
 GROUP_KEYS: dict[str, tuple[str, ...]] = {
     "append": ("append_sqlite_ratio", "append_sqlite_cpu_ratio"),
     "append_pg": ("append_postgres_ratio", "pg_wal_syncs_per_commit_8w"),
@@ -88,6 +101,17 @@ GROUP_KEYS: dict[str, tuple[str, ...]] = {
     "http": ("http_command_ratio",),
     "load": ("load_10k_vs_100",),
     "lifecycle": ("lifecycle_cases_per_min",),
+    "console": (
+        "console_page_p95_ms",
+        "console_page_p50_ms",
+        "console_overhead_ratio",
+        "console_cpu_us_per_page",
+    ),
+    "console_pg": (
+        "console_page_p95_ms_postgres",
+        "console_overhead_ratio_postgres",
+        "console_cpu_us_per_page_postgres",
+    ),
 }
 
 
@@ -104,6 +128,8 @@ GROUPS: dict[str, tuple[bool, Group]] = {
     "http": (False, _http),
     "load": (False, _load),
     "lifecycle": (False, _lifecycle),
+    "console": (False, _console),
+    "console_pg": (True, _console_pg),
 }
 
 

@@ -52,6 +52,7 @@ class Sizes:
     load_repeats: int = 15  # loads timed per stream
     growth: tuple[int, ...] = (100, 1_000, 10_000)  # log / stream sizes for the growth table
     growth_rebuild_max: int = 1_000  # the growth table's rebuild column up to this size
+    console_seconds: float = 8.0  # seconds per round of the console's 20 users, each side
 
     @classmethod
     def full(cls) -> Sizes:
@@ -69,6 +70,7 @@ class Sizes:
             load_repeats=30,
             growth=(100, 1_000, 10_000, 100_000),
             growth_rebuild_max=100_000,
+            console_seconds=20.0,
         )
 
 
