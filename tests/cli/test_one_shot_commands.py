@@ -151,7 +151,6 @@ async def test_provisioning_creates_the_streams_and_the_clock_as_the_operator(
     tmp_path: Path,
 ) -> None:
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
-        server.start()
         one_down = f"nats://127.0.0.1:1,{server.url}"  # a cluster with a node away
         done = run("-m", "shared.provision", "--dev-clock", env=signed_in(server, url=one_down))
         assert done.returncode == 0, done.stderr
@@ -168,7 +167,6 @@ async def test_only_the_operator_may_change_the_streams(tmp_path: Path) -> None:
     """A stream that differs from what this version wants is brought back by the operator's
     provisioning; a service's credentials may create a missing stream, never change one."""
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
-        server.start()
         as_operator = signed_in(server)
         assert run("-m", "shared.provision", env=as_operator).returncode == 0
         client = await nats.connect(server.url_as())
@@ -220,7 +218,6 @@ def test_the_one_shot_commands_refuse_what_is_not_a_name_or_a_number(tmp_path: P
 
 def test_a_wrong_password_is_named_as_such(tmp_path: Path) -> None:
     with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
-        server.start()
         backup = ("-m", "shared.stream_backup", "backup", str(tmp_path / "backup"))
         done = run(*backup, env=signed_in(server, password="not-the-password"))
     assert done.returncode != 0
