@@ -29,6 +29,16 @@ from starlette.types import Message
 from shared.auth import Role
 from shared.settings import ServiceSettings
 
+from ..annex2 import (
+    ANNEX2,
+    FIELDS,
+    GROUPS_ZH,
+    LAYOUT,
+    MATERIALS,
+    OPTIONAL_FIELDS,
+    SIGNED_FORM,
+    FormField,
+)
 from ..backend import Json, ServiceProblem
 from ..errors import Explanation, explain
 from ..fields import Id, Sha256, Year, back, day_of, text, ticked, whole_of
@@ -63,147 +73,8 @@ _MULTIPART_ALLOWANCE = 64 * 1024  # boundaries, part headers and the small field
 _DRAIN_LIMIT = 4 * UPLOAD_MAX_BYTES  # read (and drop) a refused body up to this, then hang up
 
 
-# --- the Annex 2 form (附件2 申报表) -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FormField:
-    """One Annex 2 field: its name in the service, its label as the form writes it, and the
-    English msgid whose Chinese is that label."""
-
-    name: str
-    zh: str
-    label: str
-    kind: str = "text"  # text | long | wan (万元) | date | declaration (Art. 6)
-    group: str | None = None  # the English msgid of the form's heading it stands under
-    hint: str | None = None
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The msgids that name the field where it stands alone (a list of what is missing):
-        its heading first, unless its own label says enough."""
-        return (
-            (self.group, self.label) if self.group and self.kind != "declaration" else (self.label,)
-        )
-
-    @property
-    def max_length(self) -> int:
-        return 5000 if self.kind == "long" else 200
-
-
-_OVERVIEW, _FUNDS, _OPINION, _ART6 = (
-    N_("Overview"),
-    N_("Funds (10,000 CNY)"),
-    N_("Opinion of the filling unit"),
-    N_("Art. 6 conditions"),
-)
-#: The Chinese of each heading, shown beside the English in English mode.
-GROUPS_ZH = {
-    _OVERVIEW: "概述",
-    _FUNDS: "资金情况（万元）",
-    _OPINION: "填表单位意见",
-    _ART6: "申报条件（第六条）",
-}
-
-ANNEX2: tuple[FormField, ...] = (
-    FormField("base_location", "基地所在地", N_("Base location")),
-    FormField("host_unit", "承担单位", N_("Host unit")),
-    FormField("address", "单位地址", N_("Unit address")),
-    FormField("telephone", "电话", N_("Telephone")),
-    FormField("fax", "传真", N_("Fax"), hint=N_("Optional: not needed to submit.")),
-    FormField("contact_person", "常设联系人", N_("Standing contact person")),
-    FormField("email", "电子信箱", N_("Email")),
-    FormField("postcode", "邮编", N_("Postcode")),
-    FormField(
-        "overview_basic_conditions", "1. 基础条件", N_("1. Basic conditions"), "long", _OVERVIEW
-    ),
-    FormField("overview_advantages", "2. 优势", N_("2. Advantages"), "long", _OVERVIEW),
-    FormField("overview_description", "3. 情况简述", N_("3. Brief description"), "long", _OVERVIEW),
-    FormField("overview_expected_goals", "4. 预期目标", N_("4. Expected goals"), "long", _OVERVIEW),
-    FormField("office_space", "办公场地", N_("Office space")),
-    FormField("matching_funds_wan", "配套资金", N_("Matching funds"), "wan", _FUNDS),
-    FormField("self_raised_funds_wan", "自筹资金", N_("Self-raised funds"), "wan", _FUNDS),
-    FormField("opinion_text", "填表单位意见", _OPINION, "long"),
-    FormField("opinion_responsible_person", "负责人签字", N_("Responsible person"), group=_OPINION),
-    FormField("opinion_title", "职务", N_("Title"), group=_OPINION),
-    FormField("opinion_date", "年 月 日", N_("Date"), "date", _OPINION),
-    FormField(
-        "declares_organisation",
-        "第六条(一) 组织机构",
-        N_("Art. 6(1): organisation, rules and staff in place"),
-        "declaration",
-        _ART6,
-        N_(
-            "We have the organisation to do the work: work rules, a financial system and a "
-            "HaiZhi work plan, full- or part-time staff, office space and working funds."
-        ),
-    ),
-    FormField(
-        "declares_overseas_channels",
-        "第六条(二) 海外渠道",
-        N_("Art. 6(2): overseas channels"),
-        "declaration",
-        _ART6,
-        N_(
-            "We have stable channels to overseas S&T organisations and scientists, and a "
-            "platform where overseas talent and projects can land."
-        ),
-    ),
-    FormField(
-        "declares_government_support",
-        "第六条(三) 政府支持",
-        N_("Art. 6(3): local government support"),
-        "declaration",
-        _ART6,
-        N_(
-            "We have the policy and financial support of the local government or its "
-            "departments, and can show a support letter."
-        ),
-    ),
-)
-FIELDS = {f.name: f for f in ANNEX2}
-#: The Annex 2 table, row by row: a heading, or one or two fields side by side.
-LAYOUT: tuple[str | tuple[str, ...], ...] = (
-    ("base_location",),
-    ("host_unit",),
-    ("address",),
-    ("telephone", "fax"),
-    ("contact_person", "email"),
-    ("postcode", "office_space"),
-    _OVERVIEW,
-    ("overview_basic_conditions",),
-    ("overview_advantages",),
-    ("overview_description",),
-    ("overview_expected_goals",),
-    _FUNDS,
-    ("matching_funds_wan", "self_raised_funds_wan"),
-    ("opinion_text",),
-    ("opinion_responsible_person", "opinion_title"),
-    ("opinion_date",),
-    _ART6,
-    ("declares_organisation",),
-    ("declares_overseas_channels",),
-    ("declares_government_support",),
-)
-#: Not needed to submit (the service's `OPTIONAL`).
-OPTIONAL_FIELDS = frozenset({"fax"})
 _WAN = re.compile(r"^\d{1,12}(\.\d{1,6})?$")  # 万元 to the fen: 1 fen = 0.000001 万元
 _FEN_PER_WAN = Decimal(1_000_000)
-
-
-# --- materials (Art. 7; Annex 2) -------------------------------------------------------------
-
-SLOTS: dict[str, str] = {
-    "support_letter": N_("Support letter of the local Party committee and government"),
-    "construction_plan": N_("Base construction plan (feasibility report)"),
-    "overseas_cooperation": N_(
-        "Overseas S&T organisations and scientists contacted, with proof of cooperation"
-    ),
-    "policy_measures": N_("Supporting policy measures of the local government"),
-    "signed_form": N_("The application form, signed and sealed"),
-    "extra": N_("Other material"),
-}
-SIGNED_FORM = "signed_form"  # required of every submission (Art. 7(2)) whatever the call says
 
 
 # --- the registry (单位注册) -------------------------------------------------------------------
@@ -384,7 +255,7 @@ def _labeller(visit: Visit) -> Callable[[str], str]:
 _LABELS: dict[str, tuple[str, ...]] = {
     **{k: (v,) for k, v in UNIT_FIELDS.items()},
     **{k: (v,) for k, v in REPORT_FIELDS.items()},
-    **{k: (v,) for k, v in SLOTS.items()},
+    **{k: (v,) for k, v in MATERIALS.items()},
     **{f.name: f.names for f in ANNEX2},
 }
 
@@ -586,7 +457,7 @@ async def open_calls(visit: CurrentVisit) -> Response:
         unit=unit,
         calls=calls,
         active=active,
-        slots=SLOTS,
+        slots=MATERIALS,
         statuses=STATUS,
         deadline=deadline_text,
         field_name=_field_namer(visit),
@@ -664,7 +535,9 @@ def checklist(application: Json, call: Json | None) -> Checklist:
     materials: list[Material] = []
     for slot in dict.fromkeys(required):
         found = next((a for a in attachments if a["slot"] == slot), None)
-        materials.append(Material(slot, SLOTS.get(slot, slot), slot in SLOTS, True, None, found))
+        materials.append(
+            Material(slot, MATERIALS.get(slot, slot), slot in MATERIALS, True, None, found)
+        )
     for name in (call or {}).get("additional_materials") or []:
         found = next(
             (a for a in attachments if a["slot"] == "extra" and a.get("material") == name), None
@@ -677,8 +550,8 @@ def checklist(application: Json, call: Json | None) -> Checklist:
             materials.append(
                 Material(
                     slot,
-                    attachment.get("material") or SLOTS.get(slot, slot),
-                    not attachment.get("material") and slot in SLOTS,
+                    attachment.get("material") or MATERIALS.get(slot, slot),
+                    not attachment.get("material") and slot in MATERIALS,
                     False,
                     attachment.get("material"),
                     attachment,
@@ -741,7 +614,7 @@ async def application_page(visit: CurrentVisit, application_id: Id) -> Response:
         timeline=_timeline(history),
         statuses=STATUS,
         levels=LEVEL_NAMES,
-        slots=SLOTS,
+        slots=MATERIALS,
         fields=FIELDS,
         deadline=deadline_text,
         field_name=_field_namer(visit),
@@ -863,7 +736,7 @@ async def materials_page(visit: CurrentVisit, application_id: Id) -> Response:
         call=call,
         check=checklist(application, call),
         editable=_editable(application),
-        slots=SLOTS,
+        slots=MATERIALS,
         statuses=STATUS,
         size=size_text,
         max_bytes=UPLOAD_MAX_BYTES,

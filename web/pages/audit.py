@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from shared.auth import Role
 
+from ..annex2 import standalone_labels
 from ..backend import ServiceProblem
 from ..errors import explain
 from ..i18n import N_
@@ -47,31 +48,6 @@ APPLICATION_STATUSES = {
 PROGRAMMES = {
     "national_base": N_("CAST HaiZhi Plan work base (national)"),
     "provincial_workstation": N_("Provincial CAST HaiZhi work station"),
-}
-#: Annex 2's fields (附件2 申报表) by their names in a dossier's form, for the state as of a time.
-FORM_LABELS = {
-    "base_location": N_("Base location (基地所在地)"),
-    "host_unit": N_("Host unit (承担单位)"),
-    "address": N_("Unit address (单位地址)"),
-    "telephone": N_("Telephone (电话)"),
-    "fax": N_("Fax (传真)"),
-    "contact_person": N_("Standing contact person (常设联系人)"),
-    "email": N_("Email (电子信箱)"),
-    "postcode": N_("Postcode (邮编)"),
-    "overview_basic_conditions": N_("Overview 1. Basic conditions (基础条件)"),
-    "overview_advantages": N_("Overview 2. Advantages (优势)"),
-    "overview_description": N_("Overview 3. Brief description (情况简述)"),
-    "overview_expected_goals": N_("Overview 4. Expected goals (预期目标)"),
-    "office_space": N_("Office space (办公场地)"),
-    "matching_funds_wan": N_("Matching funds, 10,000 CNY (配套资金，万元)"),
-    "self_raised_funds_wan": N_("Self-raised funds, 10,000 CNY (自筹资金，万元)"),
-    "opinion_text": N_("Opinion of the filling unit (填表单位意见)"),
-    "opinion_responsible_person": N_("Responsible person (负责人)"),
-    "opinion_title": N_("Title of the responsible person (职务)"),
-    "opinion_date": N_("Date of the opinion (年 月 日)"),
-    "declares_organisation": N_("Art. 6(1): organisation, rules and staff in place"),
-    "declares_overseas_channels": N_("Art. 6(2): overseas channels"),
-    "declares_government_support": N_("Art. 6(3): local government support"),
 }
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -199,5 +175,5 @@ async def as_of(visit: CurrentVisit, case_id: str, at: str | None = None) -> Res
         moment=moment,
         results=results,
         services=SERVICE_NAMES,
-        form_labels=FORM_LABELS,
+        form_labels=standalone_labels(visit.say, visit.t.language == "en"),
     )

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from shared.auth import Role
 
+from ..annex2 import MATERIALS, standalone_labels
 from ..declarations import declare, declare_none, declared, declares_none
 from ..fields import Id, Refusal, Sha256, Typed, is_id, is_sha256
 from ..i18n import N_
@@ -76,38 +77,6 @@ RENEWAL_STATUSES = {
     "granted": N_("Renewed"),
     "refused": N_("Renewal refused"),
     "withdrawn": N_("Withdrawn"),
-}
-#: The Annex 2 form (附件2 申报表) as it is shown: each field's label as the form writes it.
-ANNEX2_FIELDS = {
-    "base_location": N_("Base location"),
-    "host_unit": N_("Host unit"),
-    "address": N_("Address"),
-    "telephone": N_("Telephone"),
-    "fax": N_("Fax"),
-    "contact_person": N_("Standing contact person"),
-    "email": N_("Email"),
-    "postcode": N_("Postcode"),
-    "overview_basic_conditions": N_("Overview 1. Basic conditions"),
-    "overview_advantages": N_("Overview 2. Advantages"),
-    "overview_description": N_("Overview 3. Brief description"),
-    "overview_expected_goals": N_("Overview 4. Expected goals"),
-    "office_space": N_("Office space"),
-    "matching_funds_wan": N_("Matching funds (10,000 CNY)"),
-    "self_raised_funds_wan": N_("Self-raised funds (10,000 CNY)"),
-    "opinion_text": N_("Opinion of the filling unit"),
-    "opinion_responsible_person": N_("Opinion: responsible person"),
-    "opinion_title": N_("Title of the responsible person"),
-    "opinion_date": N_("Date of the opinion"),
-    "declares_organisation": N_("Art. 6(1): organisation, rules and staff in place"),
-    "declares_overseas_channels": N_("Art. 6(2): overseas channels"),
-    "declares_government_support": N_("Art. 6(3): local government support"),
-}
-MATERIALS = {
-    "support_letter": N_("Support letter of the local government"),
-    "construction_plan": N_("Base construction plan"),
-    "overseas_cooperation": N_("Overseas organisations and scientists contacted, with proof"),
-    "policy_measures": N_("Supporting policy measures of the local government"),
-    "signed_form": N_("Signed and sealed form page"),
 }
 #: The steps of a review's history worth showing the deciders, and how each is told.
 STEPS = {
@@ -235,7 +204,7 @@ async def case(visit: CurrentVisit, review_id: Id) -> Response:
         review=review,
         dossier=dossier,
         deciding=review["status"] == "in_review" and review["level"] == "leading_group",
-        annex2=ANNEX2_FIELDS,
+        annex2=standalone_labels(visit.say, visit.t.language == "en"),
         materials=MATERIALS,
         **context,
         **_labels(),

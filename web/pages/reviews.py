@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 
 from shared.auth import NATIONWIDE, Role
 
+from ..annex2 import MATERIALS, sections
 from ..backend import Json
 from ..declarations import declare, declare_none, declared, declares_none, recusal
 from ..fields import Id, Refusal, Sha256, Typed, is_id, text, ticked
@@ -149,74 +150,9 @@ LABELS: dict[str, dict[str, str]] = {
         "open": N_("Open for applications"),
         "closed": N_("Closed to applications"),
     },
-    "slots": {
-        "support_letter": N_("Support letter of the local party committee and government"),
-        "construction_plan": N_("Feasibility report (base construction plan)"),
-        "overseas_cooperation": N_("Overseas organisations and experts contacted"),
-        "policy_measures": N_(
-            "Supporting policy measures of the local party committee and government"
-        ),
-        "signed_form": N_("Application form, signed and sealed"),
-        "extra": N_("Additional material"),
-    },
+    "slots": MATERIALS,
 }
 
-#: 附件2 申报表: each field under the title the form writes (services/application/api/form.py),
-#: in the form's order and sections.
-FORM_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        N_("Cover"),
-        (
-            ("base_location", N_("Base location")),
-            ("host_unit", N_("Host unit")),
-        ),
-    ),
-    (
-        N_("The unit"),
-        (
-            ("address", N_("Unit address")),
-            ("telephone", N_("Telephone")),
-            ("contact_person", N_("Standing contact person")),
-            ("fax", N_("Fax")),
-            ("email", N_("Email")),
-            ("postcode", N_("Postcode")),
-        ),
-    ),
-    (
-        N_("Overview"),
-        (
-            ("overview_basic_conditions", N_("Overview 1. Basic conditions")),
-            ("overview_advantages", N_("Overview 2. Advantages")),
-            ("overview_description", N_("Overview 3. Brief description")),
-            ("overview_expected_goals", N_("Overview 4. Expected goals")),
-        ),
-    ),
-    (
-        N_("Office space and funds"),
-        (
-            ("office_space", N_("Office space")),
-            ("matching_funds_wan", N_("Matching funds (10,000 CNY)")),
-            ("self_raised_funds_wan", N_("Self-raised funds (10,000 CNY)")),
-        ),
-    ),
-    (
-        N_("Opinion of the filling unit"),
-        (
-            ("opinion_text", N_("Opinion of the filling unit")),
-            ("opinion_responsible_person", N_("Opinion: responsible person")),
-            ("opinion_title", N_("Title of the responsible person")),
-            ("opinion_date", N_("Date of the opinion")),
-        ),
-    ),
-    (
-        N_("Conditions of Art. 6, as declared"),
-        (
-            ("declares_organisation", N_("Art. 6(1): organisation, rules and staff in place")),
-            ("declares_overseas_channels", N_("Art. 6(2): overseas channels")),
-            ("declares_government_support", N_("Art. 6(3): local government support")),
-        ),
-    ),
-)
 #: The form's long texts, shown as paragraphs (its 万元 amounts are shown as the unit wrote them,
 #: under labels that name the unit).
 LONG_FIELDS = frozenset(
@@ -737,11 +673,11 @@ async def review_page(visit: CurrentVisit, review_id: Id, preview: str | None = 
                 (
                     title,
                     [
-                        (name, label, _form_value(visit, name, (form or {}).get(name)))
-                        for name, label in fields
+                        (f.name, f.label, _form_value(visit, f.name, (form or {}).get(f.name)))
+                        for f in fields
                     ],
                 )
-                for title, fields in FORM_SECTIONS
+                for title, fields in sections()
             ],
             long_fields=LONG_FIELDS,
             files=shown,

@@ -130,7 +130,9 @@ def test_the_member_declares_and_reads_the_dossier(
     for file in dossier["files"]:
         assert file["sha256"] in read.text
     # Annex 2 as the form writes it, with what the unit filled in.
-    assert read.says("附件2 申报表", "承担单位", "常设联系人", "赵强", "配套资金（万元）", "30.5")
+    assert read.says(
+        "附件2 申报表", "承担单位", "常设联系人", "赵强", "资金情况（万元） · 配套资金", "30.5"
+    )
     assert read.says("填表单位意见", "第六条(一) 组织机构", "已声明")
     # The opinions of the levels before, and the province's rank.
     assert read.says("州（市）科协审核并报送省科协", "材料齐全，同意推荐至省科协。")

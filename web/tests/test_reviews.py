@@ -117,7 +117,13 @@ def test_the_prefecture_declares_then_reads_the_dossier_and_forwards(
     assert page.says(zh("You declared no conflict of interest: the dossier is open to you."))
     # The Annex 2 form under the labels the form writes, and its five files.
     assert page.says(
-        "基地所在地", "承担单位", "常设联系人", "电子信箱", "配套资金（万元）", "填表单位意见"
+        "基地所在地",
+        "承担单位",
+        "常设联系人",
+        "电子信箱",
+        "资金情况（万元）",
+        "配套资金",
+        "填表单位意见",
     )
     assert page.says(KUNMING_HTZ.name, "三年内引进海外高层次人才20名，落地合作项目10项。")
     submitted = hz.application.application(CAST.kunming, case.application_id)["submitted"]
