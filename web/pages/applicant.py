@@ -12,6 +12,7 @@ Starlette) and streams it on to the service in chunks, so no file is held in mem
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -603,8 +604,10 @@ def _timeline(entries: list[Json]) -> list[dict[str, Any]]:
 
 @router.get("/applications/{application_id}")
 async def application_page(visit: CurrentVisit, application_id: Id) -> Response:
-    application, call = await _application(visit, application_id)
-    history = await every(visit, "application", f"/applications/{application_id}/history")
+    (application, call), history = await asyncio.gather(
+        _application(visit, application_id),
+        every(visit, "application", f"/applications/{application_id}/history"),
+    )
     return visit.page(
         "applicant/application.html",
         app=application,
@@ -939,14 +942,21 @@ async def base_page(
     certificate_no: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     _unit_id(visit)
-    base = await visit.get("application", f"/bases/{base_id}", limit=PAGE)
-    # What assessment and funding know of the base comes over the bus: maybe not yet.
-    years_page = await visit.find("assessment", f"/bases/{base_id}/years", limit=PAGE)
-    funding = await visit.find("funding", f"/bases/{base_id}/funding")
-    assessed = await visit.find("assessment", f"/bases/{base_id}")
     number = _certificate_no(certificate_no)
-    certificate = (
-        await visit.find("review", f"/certificates/{quote(number, safe='')}") if number else None
+
+    async def checked() -> Json | None:
+        if not number:
+            return None
+        return await visit.find("review", f"/certificates/{quote(number, safe='')}")
+
+    # None needs another's answer: asked at once. What assessment and funding know of the
+    # base comes over the bus: maybe not yet.
+    base, years_page, funding, assessed, certificate = await asyncio.gather(
+        visit.get("application", f"/bases/{base_id}", limit=PAGE),
+        visit.find("assessment", f"/bases/{base_id}/years", limit=PAGE),
+        visit.find("funding", f"/bases/{base_id}/funding"),
+        visit.find("assessment", f"/bases/{base_id}"),
+        checked(),
     )
     ours = certificate is not None and (
         certificate.get("base_name") == base.get("unit_name")

@@ -181,8 +181,10 @@ async def decisions(visit: CurrentVisit) -> Response:
 async def case(visit: CurrentVisit, review_id: Id) -> Response:
     """One case: the declaration first; then the dossier, and the decision's form."""
     visit.require(Role.LEADING_GROUP)
-    review = await visit.get("review", f"/reviews/{review_id}")
-    dossier = await declared(visit.get("review", f"/reviews/{review_id}/dossier"))
+    review, dossier = await asyncio.gather(
+        visit.get("review", f"/reviews/{review_id}"),
+        declared(visit.get("review", f"/reviews/{review_id}/dossier")),
+    )
     context: dict[str, Any] = {}
     if dossier is not None:
         application, scores, history = await asyncio.gather(
