@@ -59,6 +59,7 @@ PAGED = {
     },
     "assessment": {
         "/bases",
+        "/bases/years",
         "/bases/{base_id}/years",
         "/grade-lists/{year}",
         "/renewal-assessments",

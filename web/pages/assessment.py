@@ -127,7 +127,6 @@ LIBRARY = {
 }
 _YEAR = re.compile(r"^[0-9]{4}$")
 _BASE_STATUS_FILTERS = ("active", "revoked", "expired")
-_CONCURRENT_CALLS = 8
 
 
 def _labels() -> dict[str, Any]:
@@ -196,17 +195,16 @@ async def _years(visit: Visit, base_id: str) -> list[dict[str, Any]]:
 async def _bases_with_years(
     visit: Visit, status: str | None
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Every base in reach (of `status`, or all) with its years: one call per base, a few at
-    a time, so that a long list of bases does not flood the assessment service."""
-    bases = await every(visit, "assessment", "/bases", status=status)
-    calls = asyncio.Semaphore(_CONCURRENT_CALLS)
-
-    async def years_of(base_id: str) -> list[dict[str, Any]]:
-        async with calls:
-            return await _years(visit, base_id)
-
-    years = await asyncio.gather(*(years_of(b["base_id"]) for b in bases))
-    return list(zip(bases, years, strict=True))
+    """Every base in reach (of `status`, or all) with its years: two calls whatever the
+    number of bases (the bases, and every base's years in one list), asked at once."""
+    bases, years = await asyncio.gather(
+        every(visit, "assessment", "/bases", status=status),
+        every(visit, "assessment", "/bases/years", status=status),
+    )
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for row in years:
+        by_base.setdefault(row["base_id"], []).append(row)
+    return [(base, by_base.get(base["base_id"], [])) for base in bases]
 
 
 def _current_year(rows: list[dict[str, Any]]) -> int | None:

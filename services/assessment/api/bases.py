@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.api import (
@@ -20,8 +20,10 @@ from shared.api import (
     IfMatch,
     Page,
     PageParams,
+    bad_cursor,
     command_context,
     command_response,
+    keyset,
     page_of,
     position,
 )
@@ -239,6 +241,51 @@ async def list_bases(
     items = [_view(row) for row in rows]
     more = len(items) > limit
     return Page(items=items[:limit], next_cursor=items[limit - 1].base_id if more else None)
+
+
+class BaseYearView(YearView):
+    base_id: str
+
+
+@router.get(
+    "/years",
+    summary="The years of every base in reach (of a status, of a year)",
+    description="The campaign's view in one call: each row a base's year, as"
+    " `GET /bases/{base_id}/years` gives it, with its `base_id`. By base id, then year; the"
+    " cursor is the last row's `<year>~<base_id>`." + PAGING,
+)
+async def years_of_bases(
+    principal: CurrentPrincipal,
+    usecases: UseCases,
+    page: PageParams,
+    status: Annotated[str | None, Query(pattern=r"^(active|revoked|expired)$")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+) -> Page[BaseYearView]:
+    limit, cursor = page
+    after = keyset(cursor)
+    if after is not None and not (after[0].isascii() and after[0].isdigit()):
+        raise bad_cursor()
+    query = (
+        select(base_years)
+        .join(bases, bases.c.base_id == base_years.c.base_id)
+        .where(visible_bases(principal))
+        .order_by(base_years.c.base_id, base_years.c.year)
+    )
+    if status:
+        query = query.where(bases.c.status == status)
+    if year is not None:
+        query = query.where(base_years.c.year == year)
+    if after is not None:
+        query = query.where(
+            tuple_(base_years.c.base_id, base_years.c.year) > tuple_(after[1], int(after[0]))
+        )
+    async with usecases.executor.db.read_engine.connect() as conn:
+        rows = (await conn.execute(query.limit(limit + 1))).mappings().all()
+    views = [
+        BaseYearView.model_validate({**_year_view(row).model_dump(), "base_id": row["base_id"]})
+        for row in rows
+    ]
+    return page_of(views, limit, lambda row: f"{row.year}~{row.base_id}")
 
 
 @router.get("/{base_id}", summary="One base")

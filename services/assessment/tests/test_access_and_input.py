@@ -165,3 +165,41 @@ async def test_bad_input_is_a_problem_and_appends_nothing(world: World) -> None:
     )
     await _refused(world, stale, 409)
     assert await world.event_names() == events
+
+
+async def test_every_base_s_years_in_one_list_as_each_caller_may_read_them(world: World) -> None:
+    """`GET /bases/years`: the rows of `GET /bases/{id}/years` of every base in the caller's
+    reach, in one list (the console's campaign page asks it once, not once per base)."""
+    await world.designate("b1")  # Kunming (5301)
+    await world.designate("b2", unit="unit-dali", jurisdiction="5329")
+    await world.designate("b3", unit="unit-guiyang", jurisdiction="5201")
+    await world.on(2022, 12, 20)
+
+    async def rows(headers: dict[str, str], query: str = "") -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        cursor = ""
+        while True:
+            url = f"/bases/years?limit=1{query}{cursor}"
+            response = await world.client.get(url, headers=headers)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found += [(row["base_id"], row["year"]) for row in page["items"]]
+            if page["next_cursor"] is None:
+                return found
+            cursor = f"&cursor={page['next_cursor']}"
+
+    each = {b: [r["year"] for r in await world.years(b)] for b in ("b1", "b2", "b3")}
+    assert each["b1"], "the 2022 year has opened"
+    everything = [(b, y) for b in ("b1", "b2", "b3") for y in each[b]]
+    assert await rows(world.auditor()) == everything
+    assert await rows(world.auditor("53")) == [r for r in everything if r[0] != "b3"]
+    assert await rows(world.unit()) == [r for r in everything if r[0] == "b1"]
+    assert await rows(world.local_cast("5301")) == [r for r in everything if r[0] == "b1"]
+    assert await rows(world.auditor(), "&year=2022") == [r for r in everything if r[1] == 2022]
+    assert await rows(world.auditor(), "&status=revoked") == []
+    one = await world.client.get("/bases/years?year=2022", headers=world.unit())
+    assert one.json()["items"][0] == {**await world.year("b1", 2022), "base_id": "b1"}
+    for bad in ("?cursor=x~b1", "?cursor=2022", "?status=lost", "?year=99999"):
+        response = await world.client.get(f"/bases/years{bad}", headers=world.auditor())
+        await _refused(world, response, 422)
+    await _refused(world, await world.client.get("/bases/years"), 401)
