@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# One image for the four services, the web console and the deployment's one-shot steps; the
+# One image for the five services, the web console and the deployment's one-shot steps; the
 # command chooses (docs/deployment.md, "Artefacts"):
 #   python -m shared.serve --host 0.0.0.0 --port 8000 services.<name>.main:create_app
 #   python -m shared.serve --host 0.0.0.0 --port 8000 web.main:create_app
 #   python -m shared.migrate services.<name>.main:spec
 #   python -m shared.provision --replicas 3 [--dev-clock]
-#   python -m shared.signing keys /keys application review assessment funding
+#   python -m shared.signing keys /keys application review assessment funding notification
 #   python -m shared.stream_backup backup|restore DIR
 # The base is pinned by tag; pin it by digest too where your registry policy asks for it
 # (`docker buildx imagetools inspect python:3.11.11-slim-bookworm` prints the digest).

@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from services.application import main as application  # noqa: E402
 from services.assessment import main as assessment  # noqa: E402
 from services.funding import main as funding  # noqa: E402
+from services.notification import main as notification  # noqa: E402
 from services.review import main as review  # noqa: E402
 from shared.runtime import ServiceSpec  # noqa: E402
 
@@ -48,7 +49,13 @@ on, too. Events no other service reads are listed as well: auditors and finance 
 
 
 def specs() -> list[ServiceSpec]:
-    return [application.spec(), review.spec(), assessment.spec(), funding.spec()]
+    return [
+        application.spec(),
+        review.spec(),
+        assessment.spec(),
+        funding.spec(),
+        notification.spec(),
+    ]
 
 
 def _type_of(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ checked against the real time, never the controllable development clock.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,8 @@ class Principal:
     roles: frozenset[Role]
     org_id: str | None = None
     jurisdictions: tuple[str, ...] = ()
+    #: The `email` claim, when the token carries one (a notifier's address for the person).
+    email: str | None = None
 
     def has(self, *roles: Role) -> bool:
         """Holds at least one of `roles`."""
@@ -96,7 +99,19 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         roles=frozenset(Role(role) for role in roles if role in known),
         org_id=org,
         jurisdictions=tuple(jurisdictions),
+        email=single_address(claims.get("email")),
     )
+
+
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+")
+
+
+def single_address(value: object) -> str | None:
+    """`value` if it is one plain e-mail address (local@domain, no display name, no line break,
+    no list, at most 320 characters); otherwise None: nobody is mailed at it."""
+    if not isinstance(value, str) or len(value) > 320 or not _ADDRESS.fullmatch(value):
+        return None
+    return value
 
 
 def _strings(value: object) -> bool:
@@ -158,6 +173,7 @@ def issue_development_token(
     issuer: str = "haizhi",
     *,
     issued_at: datetime | None = None,
+    email: str | None = None,
 ) -> str:
     """An HS256 token for development and tests; production's JWKS verifier refuses it."""
     now = issued_at or datetime.now(UTC)
@@ -171,6 +187,8 @@ def issue_development_token(
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
+    if email is not None:
+        claims["email"] = email
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -65,6 +65,9 @@ def up(data_dir: Path, timeout: float = 60.0) -> int:
         print("HaiZhi Cases is running; Ctrl-C stops it, the data stays in", system.data_dir)
         print(f"  console     {system.console_url}   (sign in as anyone: development)")
         print(f"  NATS        {system.nats_url}")
+        if system.mail_sink is not None:
+            sink = system.mail_sink
+            print(f"  mail sink   smtp://{sink.host}:{sink.port}   (each mail in {sink.folder})")
         for service, url in system.urls.items():
             print(f"  {service:<11} {url}   (API docs {url}/docs)")
         print("  a token:    haizhi token --role applicant --org UNIT --jurisdiction 5301")

@@ -2,7 +2,9 @@
 
 A service publishes only its own events (`haizhi.<service>.>`) and its own dead letters
 (`haizhidlq.<service>-from-<upstream>.>`), drives only its own durable consumers
-(`<service>-from-<upstream>`) and reads the streams through ephemeral consumers. Nobody but the
+(`<service>-from-<upstream>`) and reads the streams through ephemeral consumers. The upstreams
+are the four services of a case's steps; the notification service (通知服务) consumes all four
+and is no one's upstream: nobody holds a durable consumer of its events. Nobody but the
 operator may delete or purge a stream or a message, change a stream's configuration, or move
 the development clock; the auditor only reads. Replies come back on an inbox of the user's own
 (`_INBOX.<user>.>`), so no user sees another's acknowledgements or deliveries.
@@ -28,7 +30,12 @@ from shared.clock import BUCKET as CLOCK_BUCKET
 from shared.clock import CLOCK_STREAM as _CLOCK_STREAM
 from shared.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, STREAM, SUBJECT_PREFIX
 
-SERVICES = ("application", "review", "assessment", "funding")
+#: The services whose events the others consume: a case's four steps.
+UPSTREAMS = ("application", "review", "assessment", "funding")
+#: Consumes the four upstreams' events, publishes only its own, which no service consumes.
+NOTIFICATION = "notification"
+#: Every service's user.
+SERVICES = (*UPSTREAMS, NOTIFICATION)
 OPERATOR = "operator"
 AUDITOR = "auditor"
 USERS_FILE = "users.json"
@@ -55,9 +62,9 @@ def inbox_prefix(user: str) -> str:
     return f"_INBOX.{user}"
 
 
-def durables(service: str, services: Sequence[str] = SERVICES) -> list[str]:
+def durables(service: str, upstreams: Sequence[str] = UPSTREAMS) -> list[str]:
     """The durable consumer names `service` may own: `<service>-from-<upstream>`."""
-    return [f"{service}-from-{upstream}" for upstream in services if upstream != service]
+    return [f"{service}-from-{upstream}" for upstream in upstreams if upstream != service]
 
 
 def _read_streams(streams: Sequence[str], foreign_durables: Sequence[str]) -> dict[str, list[str]]:
@@ -91,11 +98,12 @@ def _read_streams(streams: Sequence[str], foreign_durables: Sequence[str]) -> di
 def service_permissions(
     service: str, services: Sequence[str] = SERVICES, consumes: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """The NATS permissions of `service`'s user."""
-    own = durables(service, services)
-    foreign = [d for other in services if other != service for d in durables(other, services)]
+    """The NATS permissions of `service`'s user: it consumes `consumes` (by default every
+    upstream but itself)."""
+    upstreams = [s for s in UPSTREAMS if s != service] if consumes is None else list(consumes)
+    own = durables(service, upstreams)
+    foreign = [d for other in services if other != service for d in durables(other)]
     reads = _read_streams([STREAM, DLQ_STREAM], foreign)
-    upstreams = [s for s in services if s != service] if consumes is None else list(consumes)
     publish = [
         f"{SUBJECT_PREFIX}.{service}.>",
         *(f"{DLQ_SUBJECT_PREFIX}.{durable}.>" for durable in own),
@@ -128,7 +136,7 @@ def service_permissions(
 
 def auditor_permissions(services: Sequence[str] = SERVICES) -> dict[str, Any]:
     """Read-only: the two streams through ephemeral consumers, nothing published."""
-    every_durable = [d for service in services for d in durables(service, services)]
+    every_durable = [d for service in services for d in durables(service)]
     reads = _read_streams([STREAM, DLQ_STREAM], every_durable)
     return {
         "publish": {"allow": reads["allow"], "deny": [*OPERATOR_ONLY, *reads["deny"]]},

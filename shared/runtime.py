@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,9 @@ class ServiceSpec:
     messaging: Callable[[Consumers], NatsRouter] = lambda _: NatsRouter()
     subscriptions: Callable[[Any], Sequence[Subscription]] = lambda _: ()
     tick: Callable[[Any, datetime], Awaitable[Any]] | None = None
+    #: A long-running task of the service's own beside the relay (a notifier's delivery
+    #: worker), given the use cases and the event that asks it to stop.
+    background: Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]] | None = None
     examples: Sequence[object] = ()
     consumes: Sequence[tuple[str, Sequence[str]]] = ()
     #: Stream-id prefix (`application` of `application-01H…`) -> its decider, for `as-of`.
@@ -232,6 +235,8 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
                     name="scheduler",
                 )
             )
+        if spec.background is not None:
+            tasks.append(asyncio.create_task(spec.background(usecases, stop), name="background"))
         log.info("service started", service=spec.name, database=db.engine.dialect.name)
         try:
             yield

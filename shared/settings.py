@@ -134,6 +134,10 @@ class ServiceSettings(StoreSettings, BusSettings, _Identity):
     #: Deliveries a gap (an event whose predecessor never came) waits before it is parked in
     #: the dead letters with `gap-unfilled` (at `gap_delay` 0.5 s each: ten minutes).
     consumer_max_gap_deliveries: int = Field(default=1200, ge=1)
+    #: The web console's public address (production: https): documents print links to its
+    #: public pages (the plaque certificate's QR code opens
+    #: `<console_public_url>/certificates/<number>`), the notification service's mails link to it.
+    console_public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://\S+$")
 
     @field_validator("jwt_secret")
     @classmethod
@@ -162,6 +166,10 @@ class ServiceSettings(StoreSettings, BusSettings, _Identity):
             refusals.append("HAIZHI_SIGNING_KEY is missing: production signs with a key of its own")
         if self.trusted_keys_dir is None:
             refusals.append("HAIZHI_TRUSTED_KEYS_DIR is missing: production names whom it trusts")
+        if not self.console_public_url.startswith("https://"):
+            refusals.append(
+                "HAIZHI_CONSOLE_PUBLIC_URL is not https: documents print it, mails link to it"
+            )
         if refusals:
             raise ValueError("refused in production: " + "; ".join(refusals))
         return self

@@ -30,22 +30,27 @@ from pathlib import Path
 
 import httpx
 
+from shared.mailsink import SmtpSink
 from shared.nats_auth import OPERATOR, nats_servers
 from shared.nats_server import EmbeddedNats, NatsCluster
 from shared.provision import provision
 from shared.serve import uvicorn_options
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("application", "review", "assessment", "funding")
+SERVICES = ("application", "review", "assessment", "funding", "notification")
 #: The web console (`web/`): a process beside the services that calls them over HTTP only.
 CONSOLE = "web"
 CONSOLE_APP = "web.main:create_app"
+MAIL_SINK = "smtp"
 DEFAULT_PORTS = {
     "application": 8001,
     "review": 8002,
     "assessment": 8003,
     "funding": 8004,
+    "notification": 8005,
     CONSOLE: 8000,
+    #: The development mail sink the notification service sends to (shared/mailsink.py).
+    MAIL_SINK: 1025,
 }
 #: Whether a child process can inherit a socket (`pass_fds`: not on Windows).
 PASS_FDS = sys.platform != "win32"
@@ -127,6 +132,9 @@ class System:
     console: bool = False
     #: The console's address, once started.
     console_url: str | None = None
+    #: The development mail sink, started unless `HAIZHI_SMTP_HOST` names a server (in the
+    #: environment or `extra_env`).
+    mail_sink: SmtpSink | None = None
     #: By instance: `<service>` for the first replica, `<service>.<n>` for the others.
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
@@ -176,6 +184,11 @@ class System:
         asyncio.run(
             provision(nats_servers(self.operator_url), replicas=self.nats_replicas, dev_clock=True)
         )
+        if self.mail_sink is None and "HAIZHI_SMTP_HOST" not in {**os.environ, **self.extra_env}:
+            self.mail_sink = self._start_mail_sink()
+        if self.console and PASS_FDS and CONSOLE not in self.listeners:
+            # bound first: the notification service's mails link to the console
+            self.listeners[CONSOLE] = listen(self.preferred_ports.get(CONSOLE, 0))
         if self.replicas > 1:  # as a deployment does: the migrations once, then the replicas
             for service in SERVICES:
                 self.migrate(service)
@@ -279,6 +292,7 @@ class System:
     def _service_env(self, instance: str, port: int) -> dict[str, str]:
         service = instance.split(".")[0]
         return {
+            **self._console_and_mail_env(service),  # unless given
             **os.environ,
             **self.extra_env,
             # Settings default to production; this runner is development's (or a test's).
@@ -294,6 +308,35 @@ class System:
             # Replicas check their schema; the migration step has brought it up to date.
             "HAIZHI_MIGRATE_ON_START": str(self.replicas == 1).lower(),
         }
+
+    def _start_mail_sink(self) -> SmtpSink:
+        """The development mail sink on its preferred port, else (taken) on a free one."""
+        folder = self.data_dir / "mail"
+        preferred = self.preferred_ports.get(MAIL_SINK, 0)
+        if preferred:
+            sink = SmtpSink(port=preferred, folder=folder)
+            try:
+                sink.start()
+                return sink
+            except OSError:
+                pass  # taken: any free port
+        sink = SmtpSink(folder=folder)
+        sink.start()
+        return sink
+
+    def _console_and_mail_env(self, service: str) -> dict[str, str]:
+        """Where the console is (documents print it, mails link to it); the notification
+        service's mail: the development sink."""
+        env: dict[str, str] = {}
+        if self.mail_sink is not None and service == "notification":
+            env |= {
+                "HAIZHI_SMTP_HOST": self.mail_sink.host,
+                "HAIZHI_SMTP_PORT": str(self.mail_sink.port),
+            }
+        console = self.listeners.get(CONSOLE)
+        if console is not None:
+            env["HAIZHI_CONSOLE_PUBLIC_URL"] = f"http://127.0.0.1:{console.getsockname()[1]}"
+        return env
 
     def wait_ready(self, timeout: float) -> None:
         """Until every running instance answers its readiness (each replica on its own)."""
@@ -345,6 +388,9 @@ class System:
         if self.nats is not None:
             self.nats.stop()
             self.nats = None
+        if self.mail_sink is not None:
+            self.mail_sink.stop()
+            self.mail_sink = None
 
     def exited(self) -> dict[str, int]:
         return {s: p.returncode for s, p in self.processes.items() if p.poll() is not None}

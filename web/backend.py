@@ -20,7 +20,7 @@ import httpx
 from shared.envelope import new_id
 from shared.http import CORRELATION_ID_HEADER
 
-from .settings import SERVICES, WebSettings
+from .settings import NOTIFICATION, SERVICES, WebSettings
 
 Json = Any
 
@@ -81,6 +81,8 @@ class Backend:
 
     def __init__(self, settings: WebSettings, http: httpx.AsyncClient | None = None) -> None:
         self.urls = {service: settings.service_url(service) for service in SERVICES}
+        if settings.notification_url:
+            self.urls[NOTIFICATION] = settings.service_url(NOTIFICATION)
         self.http = http or httpx.AsyncClient(timeout=settings.service_timeout)
 
     async def close(self) -> None:
@@ -98,6 +100,9 @@ class Backend:
     ) -> httpx.Response:
         if not _SAFE_PATH.match(path) or _SAFE_PATH_DOTS.search(path):
             raise ServiceProblem(service, 404, {"title": "Not found", "code": "not-found"})
+        if service not in self.urls:  # an optional service this console is not given
+            problem = {"title": "Service not configured", "code": "service-not-configured"}
+            raise ServiceProblem(service, 503, problem)
         headers = {CORRELATION_ID_HEADER: new_id()}
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -1003,9 +1003,72 @@ ERRORS: dict[str, tuple[str, str]] = {
         N_("This is not a programme that receives funding."),
         N_("Choose the national work base or the provincial work station."),
     ),
+    # --- Documents (文书): issued PDFs, and the auditor's check of one ---
+    "document-not-ready": (
+        N_("This document cannot be issued yet: what it records has not happened."),
+        N_(
+            "Issue it once the fact it records is decided (the approval, the receipt, the "
+            "rectification order, the approved grade list)."
+        ),
+    ),
+    "document-not-found": (
+        N_("No such document was issued here."),
+        N_("Go back to the list of documents and choose one from there."),
+    ),
+    "document-no-longer-matches": (
+        N_(
+            "Regenerated from the recorded events, this document no longer matches the hash "
+            "recorded when it was issued."
+        ),
+        N_("Do not rely on this document: report it to the administrator and the auditors."),
+    ),
+    "not-a-pdf": (
+        N_("The file is not a PDF."),
+        N_("Choose the PDF document you want to check, or paste its SHA-256."),
+    ),
+    "document-too-large": (
+        N_("The file is larger than any document issued here."),
+        N_("Check that this is the right file; a document issued here is a small PDF."),
+    ),
+    # --- Search and exports (检索与导出) ---
+    "search-without-terms": (
+        N_("There is nothing to search for in what you typed."),
+        N_(
+            "Type at least one Chinese character, letter or digit: part of a unit's name (two "
+            "characters are enough), its whole credit code, or a word of the overview."
+        ),
+    ),
+    "export-too-large": (
+        N_("The export would hold more rows than one file may."),
+        N_("Narrow the list (for example by call, status or jurisdiction) and export again."),
+    ),
     "blank-field": (
         N_("A required field is empty."),
         N_("Fill in every required field and save again."),
+    ),
+    # --- Notification service: the inbox (站内通知) and notification preferences (通知设置) ---
+    "inbox-item-not-found": (
+        N_("This notice is not in your inbox."),
+        N_("Go back to your inbox and open the notice from there."),
+    ),
+    "notice-not-issued": (
+        N_("There is no such notice."),
+        N_("Go back to your inbox and open the notice from there."),
+    ),
+    "unknown-recipient": (
+        N_("This notice was not sent to you."),
+        N_("Go back to your inbox: it lists every notice sent to you."),
+    ),
+    "notice-mandatory": (
+        N_(
+            "This kind of notice cannot be turned off: returns, rejections, overdue reports and "
+            "rectification orders always reach you."
+        ),
+        N_("Untick that kind and save your preferences again."),
+    ),
+    "digest-reviewers-only": (
+        N_("The daily digest is offered to reviewers only."),
+        N_("Choose a mail for each notice and save your preferences again."),
     ),
 }
 

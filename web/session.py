@@ -98,17 +98,20 @@ class Session:
     flashes: list[Flash] = field(default_factory=list)
     #: The OIDC sign-in in flight (state, nonce, verifier, where to go after it).
     pending: dict[str, str] | None = None
+    #: The person's unread notifications as the header shows them, last asked at (count,
+    #: whether there are more than it counted, POSIX seconds); None: not asked yet.
+    unread: tuple[int, bool, float] | None = None
     changed: bool = False
 
     def sign_in(self, person: Person, remembered: Language | None) -> None:
-        self.person = person
+        self.person, self.unread = person, None
         if remembered is not None:
             self.language = remembered
         self.csrf = secrets.token_urlsafe(24)  # a new session's token: none from before it
         self.changed = True
 
     def sign_out(self) -> None:
-        self.person, self.pending = None, None
+        self.person, self.pending, self.unread = None, None, None
         self.csrf = secrets.token_urlsafe(24)
         self.changed = True
 
@@ -123,6 +126,10 @@ class Session:
             self.changed = True
         return taken
 
+    def note_unread(self, count: int, more: bool, at: float) -> None:
+        self.unread = (count, more, at)
+        self.changed = True
+
     def csrf_matches(self, sent: object) -> bool:
         return isinstance(sent, str) and hmac.compare_digest(sent, self.csrf)
 
@@ -133,17 +140,20 @@ class Session:
             "p": asdict(self.person) if self.person else None,
             "f": [asdict(f) for f in self.flashes],
             "o": self.pending,
+            **({"u": list(self.unread)} if self.unread else {}),
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Session:
         person = Person(**data["p"]) if data.get("p") else None
+        unread = data.get("u")
         return cls(
             csrf=str(data["c"]),
             language=language(data.get("l")),
             person=person,
             flashes=[Flash(**f) for f in data.get("f", [])],
             pending=data.get("o"),
+            unread=(int(unread[0]), bool(unread[1]), float(unread[2])) if unread else None,
         )
 
 

@@ -1,8 +1,10 @@
 """The console's settings, from the environment (prefix `HAIZHI_WEB_`), checked at start-up.
 
 The console holds no database and never speaks to NATS: it knows the four services' addresses,
-how to sign people in and how to sign its cookies. Production refuses the development persona
-picker (it needs the development JWT secret) and the development cookie secret.
+the notification service's if there is one (without it the inbox pages say that notifications
+are not set up here), how to sign people in and how to sign its cookies. Production refuses the
+development persona picker (it needs the development JWT secret) and the development cookie
+secret.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from shared.settings import DEVELOPMENT_JWT_SECRET
 #: Marked so that nobody mistakes it for a secret; production refuses to start with it.
 DEVELOPMENT_SESSION_SECRET = "development-only-cookie-secret-never-use-in-production"
 SERVICES = ("application", "review", "assessment", "funding")
+#: The notification service: optional (`notification_url`), and not among `SERVICES`, which
+#: every console needs and the audit pages ask in turn.
+NOTIFICATION = "notification"
 
 
 class WebSettings(BaseSettings):
@@ -34,6 +39,8 @@ class WebSettings(BaseSettings):
     review_url: str = "http://127.0.0.1:8002"
     assessment_url: str = "http://127.0.0.1:8003"
     funding_url: str = "http://127.0.0.1:8004"
+    #: The notification service (the inbox, mail preferences); None: not deployed here.
+    notification_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     #: Signs the session cookie (itsdangerous); at least 32 bytes.
@@ -94,3 +101,8 @@ class WebSettings(BaseSettings):
 
     def service_url(self, service: str) -> str:
         return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    @property
+    def notifications(self) -> bool:
+        """Whether the notification service is configured (the inbox pages need it)."""
+        return bool(self.notification_url)

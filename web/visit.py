@@ -8,6 +8,7 @@ What goes wrong is raised and turned into a page by `web.failures`."""
 
 from __future__ import annotations
 
+import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -22,12 +23,16 @@ from starlette.datastructures import FormData
 from shared.auth import Role
 from shared.envelope import new_id
 
-from .backend import Backend, Download, Json
+from .backend import Backend, Download, Json, ServiceProblem
 from .i18n import HTML_LANG, Translator
 from .session import CSRF_FIELD, Person, Session
-from .settings import WebSettings
+from .settings import NOTIFICATION, WebSettings
 
 CST = timezone(timedelta(hours=8), "CST")
+#: Seconds the header's count of unread notifications is kept before it is asked again (the
+#: inbox and a read mark ask at once); the most it counts (one page of the service's).
+UNREAD_FRESH_SECONDS = 60.0
+UNREAD_COUNTED = 100
 
 
 class NotSignedIn(Exception):
@@ -54,11 +59,13 @@ class BadForm(Exception):
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link in the header: its label (an English msgid), path, and who sees it (None: all)."""
+    """A link in the header: its label (an English msgid), path, and who sees it (None: all);
+    `service`, an optional service it needs (shown only where the console is given it)."""
 
     label: str
     path: str
     roles: frozenset[Role] | None = None
+    service: str | None = None
 
 
 @dataclass
@@ -135,16 +142,41 @@ class Visit:
             files=files,
         )
 
+    async def refresh_unread(self, force: bool = False) -> None:
+        """The header's count of the person's unread notifications, asked of the notification
+        service when the one the session keeps is older than `UNREAD_FRESH_SECONDS` (or
+        `force`); nothing without a person or a notification service. A failure keeps no
+        count (the header shows none; the inbox page says why) until the next time."""
+        person = self.session.person
+        if person is None or person.expired or not self.settings.notifications:
+            return
+        now = clock.time()
+        kept = self.session.unread
+        if not force and kept is not None and now - kept[2] < UNREAD_FRESH_SECONDS:
+            return
+        try:
+            page = await self.backend.get(
+                NOTIFICATION, "/inbox", person.token, unread="true", limit=UNREAD_COUNTED
+            )
+        except ServiceProblem:
+            self.session.note_unread(0, False, now)
+            return
+        self.session.note_unread(len(page.get("items") or []), bool(page.get("next_cursor")), now)
+
     # --- answers --------------------------------------------------------------------------
+
+    def shows(self, item: NavItem, person: Person) -> bool:
+        """Whether the header links `item` for `person`: one of its roles, and the optional
+        service it needs given to this console."""
+        return (item.roles is None or person.has(*item.roles)) and (
+            item.service is None or item.service in self.backend.urls
+        )
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         person = (
             self.session.person if self.session.person and not self.session.person.expired else None
         )
-        visible = [
-            item for item in self.nav
-            if person is not None and (item.roles is None or person.has(*item.roles))
-        ]  # fmt: skip
+        visible = [item for item in self.nav if person is not None and self.shows(item, person)]
         html = self.templates.get_template(template).render(
             _=self.say,
             gettext=self.say,
@@ -159,6 +191,7 @@ class Visit:
             csrf_token=self.session.csrf,
             new_key=new_id,
             persona_picker=self.settings.persona_picker,
+            unread=self.session.unread[:2] if person and self.session.unread else None,
             **context,
         )
         return HTMLResponse(html, status_code=status)
@@ -298,5 +331,12 @@ def _visit(request: Request) -> Visit:
     )
 
 
+async def _current_visit(request: Request) -> Visit:
+    """A page's visit, the header's unread count brought up to date first."""
+    visit = _visit(request)
+    await visit.refresh_unread()
+    return visit
+
+
 Form = Annotated[FormData, Depends(_form)]
-CurrentVisit = Annotated[Visit, Depends(_visit)]
+CurrentVisit = Annotated[Visit, Depends(_current_visit)]

@@ -12,7 +12,7 @@
 # against a throwaway server the same way (tests/deploy/test_postgres_init.py).
 set -eu
 
-SERVICES="${DB_SERVICES:-application review assessment funding}"
+SERVICES="${DB_SERVICES:-application review assessment funding notification}"
 
 for service in $SERVICES; do
     variable="DB_PASSWORD_$(printf '%s' "$service" | tr '[:lower:]' '[:upper:]')"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from shared import issuance
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import applications, attachments, calls, renewals, units
+from .api import applications, attachments, calls, documents, exports, renewals, units
 from .domain import application, base_renewal, call, unit
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscribers import CONSUMES, edge, subscriptions
@@ -37,6 +38,8 @@ def spec() -> ServiceSpec:
             applications.router,
             attachments.router,
             renewals.router,
+            exports.router,
+            documents.router,
         ],
         usecases=ApplicationUseCases.build,
         messaging=edge,
@@ -50,6 +53,7 @@ def spec() -> ServiceSpec:
             "base": base_renewal.decider,
             "call": call.decider,
             "unit": unit.decider,
+            issuance.STREAM_PREFIX: issuance.decider,
         },
     )
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from shared import issuance
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import bases, grade_lists, renewals, workstations
+from .api import bases, documents, exports, grade_lists, renewals, workstations
 from .domain import base, grade_list, station
 from .messaging.contracts import EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import CONSUMES, edge, subscriptions
@@ -31,7 +32,15 @@ def spec() -> ServiceSpec:
         registry=registry,
         projections=projections(),
         migrations=Path(__file__).parent / "migrations" / "versions",
-        routers=[bases.router, grade_lists.router, renewals.router, workstations.router],
+        routers=[
+            bases.router,
+            grade_lists.router,
+            renewals.router,
+            workstations.router,
+            exports.router,
+            documents.base_router,
+            documents.grade_list_router,
+        ],
         usecases=AssessmentUseCases.build,
         messaging=edge,
         subscriptions=subscriptions,
@@ -43,6 +52,7 @@ def spec() -> ServiceSpec:
             "base": base.decider,
             "grade": grade_list.decider,
             "station": station.decider,
+            issuance.STREAM_PREFIX: issuance.decider,
         },
     )
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from shared import issuance
 from shared.runtime import ServiceSpec, build_app
 from shared.settings import ServiceSettings
 
-from .api import certificates, queries, rankings, renewals, reviews
+from .api import certificates, documents, exports, queries, rankings, renewals, reviews
 from .domain import certificate, ranking, renewal_review, review
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import edge, subscriptions
@@ -32,6 +33,8 @@ def spec() -> ServiceSpec:
             rankings.router,
             renewals.router,
             certificates.router,
+            documents.router,
+            exports.router,
         ],
         usecases=ReviewServiceUseCases.build,
         messaging=edge,
@@ -45,6 +48,7 @@ def spec() -> ServiceSpec:
             "renewal": renewal_review.decider,
             "base": certificate.standing,
             "certificates": certificate.register,
+            issuance.STREAM_PREFIX: issuance.decider,
         },
     )
 

@@ -65,9 +65,10 @@ class RunningService:
         user: str = "user-1",
         org: str | None = None,
         jurisdictions: Sequence[str] = (),
+        email: str | None = None,
     ) -> dict[str, str]:
         token = issue_development_token(
-            DEVELOPMENT_JWT_SECRET, user, roles, org=org, jurisdictions=jurisdictions
+            DEVELOPMENT_JWT_SECRET, user, roles, org=org, jurisdictions=jurisdictions, email=email
         )
         return {"Authorization": f"Bearer {token}"}
 

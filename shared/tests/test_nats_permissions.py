@@ -138,6 +138,38 @@ async def test_a_service_cannot_drive_another_services_durable_consumer(
         await mine.unsubscribe()
 
 
+async def test_the_notification_service_speaks_only_for_itself(server: EmbeddedNats) -> None:
+    """It publishes its own events, dead-letters under its own consumers and drives them; it
+    cannot speak for an upstream nor drive an upstream's consumer, and no upstream drives one
+    of its consumers."""
+    async with session(server, "notification") as notification:
+        ack = await notification.js.publish("haizhi.notification.n-1.NotificationSent", b"{}")
+        assert ack.stream == STREAM
+        dead = await notification.js.publish(
+            "haizhidlq.notification-from-review.haizhi.review.x.Y", b"{}"
+        )
+        assert dead.stream == DLQ_STREAM
+        mine = await notification.js.pull_subscribe(
+            "haizhi.review.>", durable="notification-from-review", stream=STREAM
+        )
+        await mine.unsubscribe()
+        with pytest.raises(TimeoutError):
+            await notification.js.publish("haizhi.review.review-1.ApplicationRejected", b"{}")
+        with pytest.raises(TimeoutError):
+            await notification.js.pull_subscribe(
+                "haizhi.funding.>", durable="review-from-funding", stream=STREAM
+            )
+        await notification.client.flush()
+    assert any("permissions violation" in v.lower() for v in notification.violations)
+    async with session(server, "review") as review:
+        with pytest.raises(TimeoutError):
+            await review.js.pull_subscribe(
+                "haizhi.funding.>", durable="notification-from-funding", stream=STREAM
+            )
+    async with session(server, OPERATOR) as operator:
+        assert (await operator.js.stream_info(STREAM)).state.messages == 1
+
+
 async def test_the_auditor_reads_and_publishes_nothing(server: EmbeddedNats) -> None:
     async with session(server, "application") as application:
         await application.js.publish("haizhi.application.a-1.Submitted", b"{}")
@@ -173,7 +205,10 @@ def test_the_credentials_are_drawn_at_first_start_and_kept_owner_only(tmp_path: 
         assert again.users is not None
         assert dict(again.users.passwords) == first  # kept, not redrawn
 
-    assert set(first) == {"application", "review", "assessment", "funding", OPERATOR, AUDITOR}
+    assert set(first) == {
+        *("application", "review", "assessment", "funding", "notification"),
+        *(OPERATOR, AUDITOR),
+    }
     assert len(set(first.values())) == len(first)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in (USERS_FILE, "nats-server.conf"):

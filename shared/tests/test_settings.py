@@ -22,6 +22,7 @@ PRODUCTION = {
     "trusted_keys_dir": "/etc/haizhi/trusted",
     "nats_user": "probe",
     "nats_password": "a-nats-password-from-the-vault",
+    "console_public_url": "https://haizhi.example.cn",
 }
 
 
@@ -80,6 +81,9 @@ def test_a_complete_production_configuration_is_accepted_and_runs_on_the_system_
         ({"trusted_keys_dir": None}, "HAIZHI_TRUSTED_KEYS_DIR is missing"),
         ({"nats_user": None}, "HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing"),
         ({"nats_password": None}, "HAIZHI_NATS_USER/HAIZHI_NATS_PASSWORD missing"),
+        # a certificate's QR code printed for 127.0.0.1 (the default) would open nothing
+        ({"console_public_url": "http://127.0.0.1:8000"}, "HAIZHI_CONSOLE_PUBLIC_URL is not https"),
+        ({"console_public_url": "http://haizhi.example.cn"}, "HAIZHI_CONSOLE_PUBLIC_URL is not"),
     ],
 )
 def test_production_refuses_development_tools(override: dict[str, object], message: str) -> None:

@@ -59,6 +59,9 @@ async def _arrange(reader: Consumer, producer: str, event: str) -> None:
     Funding finds a base's plans in its read model before it acts (a fact about a base
     without a plan is parked for later), so the base must have been designated first.
     """
+    if reader.spec.name == "notification":
+        await _arrange_the_notifier(reader, producer, event)
+        return
     if reader.spec.name != "funding" or event == "BaseDesignated":
         return
     if producer == "review":
@@ -66,6 +69,23 @@ async def _arrange(reader: Consumer, producer: str, event: str) -> None:
     else:
         designation = _designation_of_the_assessment_base()
         await reader.handle(published("review", "BaseDesignated", designation))
+
+
+async def _arrange_the_notifier(reader: Consumer, producer: str, event: str) -> None:
+    """The notifier tells a unit's people once its registration has come (application's
+    consumer) and a review or designation has named the case (review's): both first."""
+    if producer == "application":
+        return
+    example = published(producer, event).data
+    opened = published("review", "ReviewOpened").data
+    unit_id = example.get("unit_id", opened["unit_id"])
+    registered = published("application", "UnitRegistered").data
+    await reader.handle(
+        published("application", "UnitRegistered", {**registered, "unit_id": unit_id})
+    )
+    if "unit_id" not in example:
+        case = {**opened, "case_id": example["case_id"]}
+        await reader.handle(published("review", "ReviewOpened", case))
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,12 @@ WHOLE = {
     ("application", "/calls/{call_id}"),
     # One renewal assessment: the term's grades (five years), their rectifications.
     ("assessment", "/bases/{base_id}/renewal-assessments/{renewal_id}"),
+    # Dashboards' figures: a row per year and province (× programme and status, for cases).
+    ("application", "/statistics/cases"),
+    ("assessment", "/statistics/reports"),
+    ("funding", "/statistics/funds"),
+    # One person's preferences: the kinds they opted out of, at most the ten kinds there are.
+    ("notification", "/preferences"),
 }
 
 #: The paged routes, by service: those whose answer the OpenAPI leaves untyped included.
@@ -51,28 +57,36 @@ PAGED = {
     "application": {
         "/applications",
         "/applications/{application_id}/history",
+        "/applications/{application_id}/documents",
         "/calls",
         "/bases",
         "/bases/{base_id}",
         "/units",
+        "/search/applications",
+        "/search/units",
         *AUDIT,
     },
     "assessment": {
         "/bases",
         "/bases/years",
         "/bases/{base_id}/years",
+        "/bases/{base_id}/documents",
         "/grade-lists/{year}",
+        "/grade-lists/{year}/documents",
         "/renewal-assessments",
         "/workstations",
+        "/search/bases",
         *AUDIT,
     },
     "funding": {"/plans", "/feed", "/reconciliation", *AUDIT},
+    "notification": {"/inbox", *AUDIT},
     "review": {
         "/queue",
         "/reviews",
         "/renewals",
         "/cases/{case_id}/history",
         "/calls/{call_id}/ranking",
+        "/reviews/{review_id}/documents",
         *AUDIT,
     },
 }

@@ -78,6 +78,7 @@ SEEDS = {
     "review": [("application", "ApplicationSubmitted"), ("application", "RenewalRequested")],
     "assessment": [("review", "BaseDesignated"), ("review", "WorkstationDesignated")],
     "funding": [("review", "BaseDesignated"), ("review", "WorkstationDesignated")],
+    "notification": [("review", "ReviewOpened")],
 }
 CHECKS = [
     not_a_server_error,
@@ -279,6 +280,9 @@ async def _seed(name: str, svc: RunningService) -> None:
     """The service's own handlers take in the upstream examples, each committed."""
     if name == "application":  # its own callers make what its handlers would act on
         await draft(svc, await open_call(svc), unit=APPLICANT_ORG)
+    if name == "notification":  # people become known as they sign in: then told the seeds
+        for role, org, jurisdictions in CALLERS:
+            await svc.client.get("/preferences", headers=_headers(svc, role, org, jurisdictions))
     spec = SPECS[name]
     subscriptions = spec.subscriptions(spec.usecases(svc.kernel))
     for producer, event in SEEDS[name]:
@@ -308,7 +312,7 @@ async def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_openapi(
     print(name, "answers by status:", sorted(findings.statuses.items()))
     assert set(findings.cases) == {_caller(role, codes) for role, _, codes in CALLERS}
     assert min(findings.cases.values()) > 10 * EXAMPLES
-    assert {"base_id", "review_id", "application_id"} & known.keys()  # the seeding took
+    assert {"base_id", "review_id", "application_id", "notification_id"} & known.keys()  # seeded
     assert findings.failures == {}, (
         "\n".join(findings.failures) + "\n\n" + "\n\n".join(findings.failures.values())
     )

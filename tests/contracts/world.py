@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.application import main as application
 from services.assessment import main as assessment
 from services.funding import main as funding
+from services.notification import main as notification
 from services.review import main as review
 from shared.clock import FixedClock
 from shared.consumer import Handler, Subscription
@@ -46,7 +47,13 @@ NOW = datetime(2023, 3, 1, 2, 0, tzinfo=UTC)
 
 def specs() -> dict[str, ServiceSpec]:
     """Every service's composition root, by name."""
-    built = [application.spec(), review.spec(), assessment.spec(), funding.spec()]
+    built = [
+        application.spec(),
+        review.spec(),
+        assessment.spec(),
+        funding.spec(),
+        notification.spec(),
+    ]
     return {spec.name: spec for spec in built}
 
 

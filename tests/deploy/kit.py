@@ -12,17 +12,26 @@ from typing import Any
 
 import yaml
 
+from shared.system import DEFAULT_PORTS
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-SERVICES = ("application", "review", "assessment", "funding")
+#: The four services of a case's steps, whose events the others consume.
+UPSTREAMS = ("application", "review", "assessment", "funding")
+#: The notification service: deployed as the four are (its database, NATS user, key, two
+#: replicas), it consumes their events and sends mail through an SMTP relay.
+NOTIFICATION = "notification"
+SERVICES = (*UPSTREAMS, NOTIFICATION)
 #: The web console (web/): served from the same image beside the services, which it calls over
 #: HTTP; no database, no NATS, no signing key.
 CONSOLE = "web"
 #: Every long-running HTTP process of the deployment (`python -m shared.serve …:create_app`).
 SERVED = (*SERVICES, CONSOLE)
+#: The port `haizhi up` and the compose proxy give each (shared/system.py's DEFAULT_PORTS).
+PORTS = DEFAULT_PORTS
 
 #: `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`, `${NAME?error}`, `$NAME`;
 #: `$$` is a literal dollar (the Compose Specification's interpolation).

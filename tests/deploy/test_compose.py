@@ -21,13 +21,14 @@ import pytest
 from shared.nats_auth import AUDITOR, OPERATOR
 from shared.nats_auth import SERVICES as NATS_SERVICES
 from shared.settings import ServiceSettings
-from shared.system import DEFAULT_PORTS
 from web.settings import WebSettings
 
 from .kit import (
     CONSOLE,
     DEPLOY,
     ENV_EXAMPLE,
+    NOTIFICATION,
+    PORTS,
     SERVED,
     SERVICES,
     UnsetVariable,
@@ -151,7 +152,7 @@ def test_a_service_starts_after_its_migration_the_streams_the_keys_nats_and_post
         assert {f"migrate-{service}", "streams", "keys", "postgres", *NATS_NODES} <= needs
 
 
-def test_the_console_starts_once_the_four_services_are_healthy_and_needs_nothing_else() -> None:
+def test_the_console_starts_once_the_services_are_healthy_and_needs_nothing_else() -> None:
     """It calls the services over HTTP and nothing more: no step, no NATS, no PostgreSQL."""
     depends_on = services()[CONSOLE]["depends_on"]
     assert depends_on == {service: {"condition": "service_healthy"} for service in SERVICES}
@@ -221,6 +222,38 @@ def test_the_services_settings_are_what_the_deployment_needs() -> None:
         assert env["HAIZHI_CLOCK"] == "controlled"
 
 
+def test_the_notification_service_sends_mail_through_the_relay_env_names() -> None:
+    """Its SMTP relay, its sender and the console's address for links, all from .env; the
+    relay's password a reference, never a value in the file; nothing of mail reaches any other
+    container."""
+    raw = compose()["services"][NOTIFICATION]["environment"]
+    env = services()[NOTIFICATION]["environment"]
+    example = env_example()
+    mail = (
+        "HAIZHI_SMTP_HOST",
+        "HAIZHI_SMTP_PORT",
+        "HAIZHI_SMTP_USERNAME",
+        "HAIZHI_SMTP_PASSWORD",
+        "HAIZHI_SMTP_TLS",
+        "HAIZHI_MAIL_FROM",
+    )
+    for name in mail:
+        assert re.fullmatch(r"\$\{" + name + r"(:[-?].*)?\}", str(raw[name])), (name, raw[name])
+        assert env[name] == example[name], name
+    assert example["HAIZHI_SMTP_TLS"] in ("none", "starttls", "tls")
+    for required in ("HAIZHI_MAIL_FROM", "HAIZHI_CONSOLE_PUBLIC_URL"):
+        without = {name: value for name, value in example.items() if name != required}
+        with pytest.raises(UnsetVariable, match=required):
+            interpolate(compose(), without)
+    for name, service in services().items():
+        if name != NOTIFICATION:
+            assert not set(mail) & set(service.get("environment", {})), name
+    # The console's address, which mails link to and every service's documents print.
+    for name in SERVICES:
+        url = services()[name]["environment"]["HAIZHI_CONSOLE_PUBLIC_URL"]
+        assert url == example["HAIZHI_CONSOLE_PUBLIC_URL"], name
+
+
 def test_the_console_settings_are_what_the_deployment_needs() -> None:
     """The services by their compose names, the cookie secret from .env, the development JWT
     secret the services check, sign-in by OIDC only when .env names a provider, and the same
@@ -267,12 +300,12 @@ def clear_haizhi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_services_settings_load_as_the_service_would_load_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Each service's environment, as compose gives it, is accepted by `ServiceSettings`."""
+    """Each service's environment, as compose gives it, is accepted by its settings."""
     for service in SERVICES:
         clear_haizhi_environment(monkeypatch)
         for name, value in services()[service]["environment"].items():
             monkeypatch.setenv(name, str(value))
-        settings = ServiceSettings()  # from the environment
+        settings = service_settings(service)  # from the environment
         assert settings.service == service
         assert settings.nats_servers == CLUSTER_URL.split(",")
         assert settings.migrate_on_start is False
@@ -296,6 +329,26 @@ def test_the_console_settings_load_as_the_console_would_load_them(
     assert settings.jwt_secret.get_secret_value() == example["HAIZHI_JWT_SECRET"]
 
 
+#: What production's notification service needs besides every service's switch: a real relay
+#: with TLS and a sender.
+PRODUCTION_MAIL = {
+    "HAIZHI_SMTP_HOST": "smtp.example.org",
+    "HAIZHI_SMTP_PORT": "587",
+    "HAIZHI_SMTP_TLS": "starttls",
+    "HAIZHI_MAIL_FROM": "HaiZhi Cases <noreply@example.org>",
+}
+
+
+def service_settings(service: str) -> ServiceSettings:
+    """`service`'s settings from the environment, as its main.py builds them (the notification
+    service's own class, which adds its mail settings)."""
+    if service == NOTIFICATION:
+        from services.notification.settings import NotificationSettings
+
+        return NotificationSettings()
+    return ServiceSettings()
+
+
 def production_switch() -> set[str]:
     """The variables `.env.example` says to set for production (its `#   NAME=` lines)."""
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
@@ -315,6 +368,7 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
         "HAIZHI_CLOCK": "system",
         "HAIZHI_OIDC_JWKS_URL": "https://id.example.org/jwks",
         "HAIZHI_JWT_SECRET": "a-real-secret-of-thirty-two-bytes-or-more",
+        "HAIZHI_CONSOLE_PUBLIC_URL": "https://console.example.org",
     }
     console = {
         "HAIZHI_WEB_SESSION_SECRET": "a-real-cookie-secret-of-thirty-two-bytes-or-more",
@@ -322,7 +376,7 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
         "HAIZHI_WEB_OIDC_CLIENT_ID": "haizhi-console",
         "HAIZHI_WEB_PUBLIC_URL": "https://console.example.org",
     }
-    assert production_switch() == set(production) | set(console)
+    assert production_switch() == set(production) | set(console) | set(PRODUCTION_MAIL)
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
     assert "HAIZHI_SIGNING_KEY and HAIZHI_TRUSTED_KEYS_DIR" in text
     env = {**services()["review"]["environment"], **production}
@@ -330,7 +384,12 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
     ServiceSettings()
-    for missing in ("HAIZHI_OIDC_JWKS_URL", "HAIZHI_SIGNING_KEY", "HAIZHI_TRUSTED_KEYS_DIR"):
+    for missing in (
+        "HAIZHI_OIDC_JWKS_URL",
+        "HAIZHI_SIGNING_KEY",
+        "HAIZHI_TRUSTED_KEYS_DIR",
+        "HAIZHI_CONSOLE_PUBLIC_URL",  # its default, http://127.0.0.1:8000, is refused
+    ):
         monkeypatch.delenv(missing)
         with pytest.raises(ValueError, match=missing):
             ServiceSettings()
@@ -358,6 +417,30 @@ def test_the_production_switch_is_what_production_refuses_to_start_without(
         WebSettings()
 
 
+def test_the_notification_service_refuses_production_without_a_relay_with_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With every service's production switch and `.env.example`'s production mail lines, its
+    settings load in production; with the development relay's TLS (none) they are refused."""
+    production = {
+        "HAIZHI_ENVIRONMENT": "production",
+        "HAIZHI_CLOCK": "system",
+        "HAIZHI_OIDC_JWKS_URL": "https://id.example.org/jwks",
+        "HAIZHI_JWT_SECRET": "a-real-secret-of-thirty-two-bytes-or-more",
+        "HAIZHI_CONSOLE_PUBLIC_URL": "https://console.example.org",
+    }
+    dotenv = {**env_example(), **production, **PRODUCTION_MAIL}
+    env = interpolate(compose(), dotenv)["services"][NOTIFICATION]["environment"]
+    clear_haizhi_environment(monkeypatch)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    settings = service_settings(NOTIFICATION)
+    assert settings.service == NOTIFICATION
+    monkeypatch.setenv("HAIZHI_SMTP_TLS", "none")
+    with pytest.raises(ValueError, match="HAIZHI_SMTP_TLS"):
+        service_settings(NOTIFICATION)
+
+
 def test_nats_nodes_get_every_users_password_and_their_own_name() -> None:
     users = [*NATS_SERVICES, OPERATOR, AUDITOR]
     for node in NATS_NODES:
@@ -371,6 +454,19 @@ def test_nats_nodes_get_every_users_password_and_their_own_name() -> None:
         volumes = services()[node]["volumes"]
         assert "./deploy/nats:/etc/nats:ro" in volumes
         assert f"{node}:/data" in volumes
+
+
+def test_postgresql_makes_a_database_for_each_service_at_its_first_start() -> None:
+    """The init script's default services are the deployment's, and the container is given
+    each one's password (the script stops at the first one missing)."""
+    script = (DEPLOY / "postgres" / "init-databases.sh").read_text(encoding="utf-8")
+    (default,) = re.findall(r'^SERVICES="\$\{DB_SERVICES:-([a-z ]+)\}"$', script, re.MULTILINE)
+    assert tuple(default.split()) == SERVICES
+    env = services()["postgres"]["environment"]
+    for service in SERVICES:
+        assert (
+            env[f"DB_PASSWORD_{service.upper()}"] == env_example()[f"DB_PASSWORD_{service.upper()}"]
+        )
 
 
 def test_the_streams_step_runs_as_the_operator_at_three_replicas() -> None:
@@ -429,7 +525,7 @@ def test_the_proxy_publishes_each_service_and_the_console_on_the_ports_of_haizhi
     starts once each is healthy. Its own health port is not published."""
     servers = nginx_servers()
     assert servers.pop(8080) is None  # the proxy's own /healthz
-    assert servers == {DEFAULT_PORTS[name]: name for name in SERVED}
+    assert servers == {PORTS[name]: name for name in SERVED}
     proxy = compose()["services"]["proxy"]
     published = {}
     for mapping in proxy["ports"]:
@@ -437,7 +533,7 @@ def test_the_proxy_publishes_each_service_and_the_console_on_the_ports_of_haizhi
         assert address == env_example()["DEPLOY_PUBLISH_ADDRESS"]
         published[int(container)] = int(host)
     for name in SERVED:
-        port = DEFAULT_PORTS[name]
+        port = PORTS[name]
         assert published[port] == int(env_example()[f"DEPLOY_PORT_{name.upper()}"]) == port
     assert set(published) == set(servers)
     assert proxy["depends_on"] == {name: {"condition": "service_healthy"} for name in SERVED}

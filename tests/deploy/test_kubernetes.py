@@ -23,7 +23,17 @@ from kubernetes_validate import utils as kubernetes_validate
 
 from web.settings import WebSettings
 
-from .kit import CONSOLE, K8S, ROOT, SERVED, SERVICES, kustomize, load_yaml_documents, walk_strings
+from .kit import (
+    CONSOLE,
+    K8S,
+    NOTIFICATION,
+    ROOT,
+    SERVED,
+    SERVICES,
+    kustomize,
+    load_yaml_documents,
+    walk_strings,
+)
 
 KUBERNETES_VERSION = "1.32"
 NATS_NAMESPACE = "haizhi-nats"
@@ -59,6 +69,8 @@ SERVICE_HTTP = {
     for service in SERVICES
 }
 ANYWHERE_HTTP = ("*", ("*", "*"), 8000, "TCP")
+#: The notification service's SMTP relay (smtp-egress.yaml): submission with STARTTLS or TLS.
+SMTP = {("ipBlock", ("cidr", "192.0.2.25/32"), port, "TCP") for port in (587, 465)}
 
 
 @functools.cache
@@ -251,11 +263,14 @@ def test_the_namespace_denies_everything_not_allowed(kustomization: str) -> None
 
 @pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
 def test_a_service_talks_only_to_nats_its_postgresql_and_dns(kustomization: str) -> None:
-    extra = {OIDC} if kustomization == "overlays/prod" else set()
+    """And the notification service, alone, to its SMTP relay."""
     assert len(deployments(kustomization, *SERVICES)) == len(SERVICES)
     for deployment in deployments(kustomization, *SERVICES):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         name = deployment["metadata"]["name"]
+        extra = {OIDC} if kustomization == "overlays/prod" else set()
+        if name == f"haizhi-{NOTIFICATION}":
+            extra |= SMTP
         assert allowed(kustomization, labels, "egress") == {
             NATS, POSTGRES, DNS_UDP, DNS_TCP, *extra
         }, name  # fmt: skip
@@ -425,6 +440,74 @@ def test_a_service_reaches_its_own_database_and_nats_as_itself(kustomization: st
         nats_secret = by_name["HAIZHI_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert nats_secret == {"name": "haizhi-nats-users", "key": service}
         assert by_name["HAIZHI_SIGNING_KEY"]["value"] == "/keys/private/signing.key"
+
+
+def notification_environment(kustomization: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """What the notification service's container is given: its ConfigMaps' data, merged, and
+    its variables read from Secrets (name -> secretKeyRef)."""
+    (deployment,) = deployments(kustomization, NOTIFICATION)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    data: dict[str, str] = {}
+    for source in container["envFrom"]:
+        name = source["configMapRef"]["name"]
+        data |= config_map(kustomization, name.rsplit("-", 1)[0])
+    secrets = {
+        variable["name"]: variable["valueFrom"]["secretKeyRef"]
+        for variable in container["env"]
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+    return data, secrets
+
+
+@pytest.mark.parametrize("kustomization", ["base", *OVERLAYS])
+def test_the_notification_service_sends_mail_through_the_relay_its_config_names(
+    kustomization: str,
+) -> None:
+    """Relay, port, TLS, sender and the console's address from its own ConfigMap; the relay's
+    account from the Secret haizhi-smtp (optional: a relay may need no login); nothing of mail
+    given to any other workload."""
+    data, secrets = notification_environment(kustomization)
+    mail = {"HAIZHI_SMTP_HOST", "HAIZHI_SMTP_PORT", "HAIZHI_SMTP_TLS", "HAIZHI_MAIL_FROM"}
+    assert mail <= set(data)
+    assert data["HAIZHI_SMTP_TLS"] in ("starttls", "tls")
+    assert int(data["HAIZHI_SMTP_PORT"]) in {port for _, _, port, _ in SMTP}
+    for name, key in (("HAIZHI_SMTP_USERNAME", "username"), ("HAIZHI_SMTP_PASSWORD", "password")):
+        assert secrets[name] == {"name": "haizhi-smtp", "key": key, "optional": True}
+    for deployment in of_kind(kustomization, "Deployment"):
+        if deployment["metadata"]["name"] != f"haizhi-{NOTIFICATION}":
+            text = " ".join(walk_strings(deployment))
+            assert "SMTP" not in text, deployment["metadata"]["name"]
+            assert "haizhi-notification-config" not in text, deployment["metadata"]["name"]
+    console = config_map(kustomization, "haizhi-config")["HAIZHI_CONSOLE_PUBLIC_URL"]
+    if kustomization == "overlays/prod":  # mails link, documents print, the console's address
+        assert console == config_map(kustomization, "haizhi-web-config")["HAIZHI_WEB_PUBLIC_URL"]
+
+
+@pytest.mark.parametrize("kustomization", list(OVERLAYS))
+def test_the_notification_settings_of_each_overlay_load_as_the_service_loads_them(
+    kustomization: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its ConfigMaps and stand-ins for its Secrets (the database URL as Kubernetes expands
+    it) are accepted by its settings in the overlay's environment."""
+    from services.notification.settings import NotificationSettings
+
+    data, secrets = notification_environment(kustomization)
+    (deployment,) = deployments(kustomization, NOTIFICATION)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    for name in list(os.environ):
+        if name.startswith("HAIZHI_"):
+            monkeypatch.delenv(name)
+    for name, value in data.items():
+        monkeypatch.setenv(name, value)
+    for name in secrets:
+        monkeypatch.setenv(name, f"stand-in-for-the-secret-of-{name.lower()}")
+    for variable in container["env"]:
+        if "value" in variable:
+            value = variable["value"].replace("$(DATABASE_PASSWORD)", "stand-in")
+            monkeypatch.setenv(variable["name"], value)
+    settings = NotificationSettings()  # from the environment
+    assert settings.service == NOTIFICATION
+    assert settings.environment == OVERLAYS[kustomization][2]
 
 
 def console_container(kustomization: str) -> dict[str, Any]:

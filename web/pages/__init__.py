@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import applicant, assessment, audit, decisions, finance, home, public, reviews, signin
+from . import (
+    applicant,
+    assessment,
+    audit,
+    decisions,
+    documents,
+    exports,
+    finance,
+    home,
+    inbox,
+    public,
+    reviews,
+    signin,
+)
 
 #: In the order their links appear in the header.
 PAGES: tuple[ModuleType, ...] = (
@@ -15,6 +28,9 @@ PAGES: tuple[ModuleType, ...] = (
     decisions,
     assessment,
     finance,
+    exports,
+    documents,
     audit,
+    inbox,
     public,
 )

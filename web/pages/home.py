@@ -20,11 +20,7 @@ NAV: list[NavItem] = [NavItem("Home", "/")]
 async def start(visit: CurrentVisit) -> Response:
     person = visit.person
     roles = ", ".join(visit.say(label) for role, label in ROLE_LABELS.items() if person.has(role))
-    links = [
-        item
-        for item in visit.nav
-        if item.path != "/" and (item.roles is None or person.has(*item.roles))
-    ]
+    links = [item for item in visit.nav if item.path != "/" and visit.shows(item, person)]
     return visit.page("home.html", roles_text=roles, links=links)
 
 

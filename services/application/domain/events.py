@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeAlias
 
+from shared.issuance import DocumentIssued
+
 
 class Programme(StrEnum):
     NATIONAL_BASE = "national_base"  # 中国科协海智计划工作基地
@@ -561,4 +563,5 @@ EVENTS: tuple[type, ...] = (
     TermRenewalRecorded,
     BaseExpiryRecorded,
     BaseRevocationRecorded,
+    DocumentIssued,  # the Annex 2 form and the receipt record (shared.issuance)
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from shared.codec import EventRegistry
+from shared.issuance import DocumentIssued
 
 from ..domain.events import (
     EVENTS,
@@ -234,4 +235,19 @@ EXAMPLES: list[object] = [
     TermRenewalRecorded(BASE, CASE, date(2027, 12, 1), date(2032, 11, 30)),
     BaseExpiryRecorded(BASE, CASE, date(2027, 12, 1), "term_ended"),
     BaseRevocationRecorded(BASE, CASE, date(2025, 3, 1)),
+    DocumentIssued(
+        document_id="01HZDOC000000000000000FORM",
+        kind="form",
+        subject_id=APP,
+        case_id=CASE,
+        jurisdiction="5301",
+        owner=UNIT,
+        sha256="5a" * 32,
+        size=52114,
+        filename=f"form-{APP}.pdf",
+        sources=(f"application-{APP}@9",),
+        source_hashes=("3b" * 32,),
+        by="clerk-of-unit-kunming-hitech-park",
+        at=_SUBMITTED_AT,
+    ),
 ]

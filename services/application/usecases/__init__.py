@@ -20,11 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.document_desk import DocumentDesk
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
+from ..projections.documents import issued_documents
 from .applications import FilingUseCases
 from .calls import CallUseCases
+from .documents import KINDS_ISSUED
 from .files import FileStore
 from .queries import Queries
 from .renewals import RenewalUseCases
@@ -41,6 +44,7 @@ class ApplicationUseCases:
     files: FileStore
     queries: Queries
     attachment_max_bytes: int
+    documents: DocumentDesk
 
     @classmethod
     def build(cls, kernel: Kernel) -> ApplicationUseCases:
@@ -57,6 +61,13 @@ class ApplicationUseCases:
             files=FileStore(kernel.settings.data_dir / "attachments"),
             queries=Queries(executor, renewals.policy),
             attachment_max_bytes=kernel.settings.attachment_max_bytes,
+            documents=DocumentDesk(
+                executor,
+                executor.registry,
+                issued_documents,
+                {kind.name: kind for kind in KINDS_ISSUED},
+                kernel.settings.console_public_url,
+            ),
         )
 
     async def tick(self, now: datetime) -> None:

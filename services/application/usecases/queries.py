@@ -9,17 +9,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.cst import cst_date
 from shared.envelope import Envelope
+from shared.search import matching
 from shared.usecase import Executor
 
 from ..domain.errors import ApplicationNotFound, AttachmentNotFound, BaseNotFound, UnitNotFound
 from ..domain.policy import RenewalPolicy
 from ..projections.applications import application_files, applications
 from ..projections.bases import bases, renewal_requests
+from ..projections.calls import calls
+from ..projections.search import search_terms
 from ..projections.units import units
 from .applications import application_stream
 
@@ -156,6 +159,42 @@ class Queries:
             "window_closes_on": row["term_end"],
             "window_announced": False,
         }
+
+    async def search_applications(
+        self, scope: Scope, wanted: list[str], limit: int, cursor: str | None
+    ) -> list[dict[str, Any]]:
+        """The applications within reach holding every term of `wanted`, by id."""
+        found = matching(search_terms, "application", wanted)
+        query = _visible_applications(scope).where(applications.c.application_id.in_(found))
+        if cursor:
+            query = query.where(applications.c.application_id > cursor)
+        return await self._all(query.order_by(applications.c.application_id).limit(limit + 1))
+
+    async def search_units(
+        self, scope: Scope, wanted: list[str], limit: int, cursor: str | None
+    ) -> list[dict[str, Any]]:
+        """The registered units within reach holding every term of `wanted`, by id."""
+        query = _visible_units(scope).where(
+            units.c.unit_id.in_(matching(search_terms, "unit", wanted))
+        )
+        if cursor:
+            query = query.where(units.c.unit_id > cursor)
+        return await self._all(query.order_by(units.c.unit_id).limit(limit + 1))
+
+    async def cases_per_stage(self, scope: Scope, year: int | None) -> list[dict[str, Any]]:
+        """How many applications within reach stand at each status, per call year, province
+        and programme."""
+        visible = _visible_applications(scope).subquery()
+        count = func.count().label("cases")
+        query = (
+            select(calls.c.year, visible.c.province, visible.c.programme, visible.c.status, count)
+            .join(calls, calls.c.call_id == visible.c.call_id)
+            .group_by(calls.c.year, visible.c.province, visible.c.programme, visible.c.status)
+            .order_by(calls.c.year, visible.c.province, visible.c.programme, visible.c.status)
+        )
+        if year is not None:
+            query = query.where(calls.c.year == year)
+        return await self._all(query)
 
     async def _all(self, query: Select[Any]) -> list[dict[str, Any]]:
         async with self.executor.db.read_engine.connect() as conn:

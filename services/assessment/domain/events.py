@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.assessment.domain.policy import CriterionScore, Grade
+from shared.issuance import DocumentIssued
 
 # --- values carried by events and commands -------------------------------------------------
 
@@ -523,4 +524,5 @@ EVENTS: tuple[type, ...] = (
     WorkstationRegistered,
     WorkstationNotAssessed,
     WorkstationExpired,
+    DocumentIssued,  # rectification notices and grade lists (shared.issuance)
 )

@@ -7,10 +7,11 @@ every field that docs/contracts.md promises.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from shared.codec import EventRegistry
+from shared.issuance import DocumentIssued
 
 from ..domain.events import (
     EVENTS,
@@ -245,4 +246,19 @@ EXAMPLES: list[object] = [
         policy_version="53-2024.1",
     ),
     WorkstationExpired(_STATION, _STATION_CASE, date(2025, 8, 1), date(2025, 7, 31), "53-2024.1"),
+    DocumentIssued(
+        document_id="01HZDOC00000000000000RECT1",
+        kind="rectification",
+        subject_id=_BASE,
+        case_id=_CASE,
+        jurisdiction="5301",
+        owner="unit-kmust",
+        sha256="4d" * 32,
+        size=38210,
+        filename=f"rectification-{_BASE}.pdf",
+        sources=(f"base-{_BASE}@3", f"base-{_BASE}@12", f"base-{_BASE}@13"),
+        source_hashes=("1a" * 32, "2b" * 32, "3c" * 32),
+        by="qian",
+        at=datetime(2024, 3, 1, 2, 0, tzinfo=UTC),
+    ),
 ]

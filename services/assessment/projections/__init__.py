@@ -7,8 +7,10 @@ from shared.projection import TableProjection
 from .base import metadata
 from .base_years import BaseYearsProjection
 from .bases import BasesProjection
+from .documents import documents_projection
 from .grade_lists import GradeListsProjection
 from .renewal_assessments import RenewalAssessmentsProjection
+from .search import SearchProjection
 from .workstations import WorkstationsProjection
 
 
@@ -19,6 +21,8 @@ def projections() -> list[TableProjection]:
         GradeListsProjection(),
         RenewalAssessmentsProjection(),
         WorkstationsProjection(),
+        SearchProjection(),
+        documents_projection(),
     ]
 
 

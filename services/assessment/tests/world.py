@@ -148,6 +148,7 @@ class World:
         term_start: str = "2022-06-15",
         term_end: str = "2027-06-14",
         programme: str = "national_base",
+        unit_name: str | None = None,
     ) -> None:
         data = {
             "review_id": f"review-{base_id}",
@@ -156,7 +157,7 @@ class World:
             "base_id": base_id,
             "programme": programme,
             "unit_id": unit,
-            "unit_name": f"Unit {unit}",
+            "unit_name": unit_name or f"Unit {unit}",
             "province": jurisdiction[:2],
             "jurisdiction": jurisdiction,
             "approval_no": "科协函〔2022〕1号",

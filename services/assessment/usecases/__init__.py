@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.document_desk import DocumentDesk
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
+from ..projections.documents import issued_documents
 from .bases import BaseUseCases
+from .documents import KINDS
 from .grade_lists import GradeListUseCases
 from .policy import Policies
 from .stations import StationUseCases
@@ -23,6 +26,7 @@ class AssessmentUseCases:
     bases: BaseUseCases
     grade_lists: GradeListUseCases
     stations: StationUseCases
+    documents: DocumentDesk
     #: The instant the last complete tick brought every base up to (None before the first).
     ticked_to: datetime | None = field(default=None)
 
@@ -32,7 +36,14 @@ class AssessmentUseCases:
         bases = BaseUseCases(kernel.executor, policies)
         grade_lists = GradeListUseCases(kernel.executor, policies, bases)
         stations = StationUseCases(kernel.executor, kernel.policies)
-        return cls(kernel.executor, bases, grade_lists, stations)
+        documents = DocumentDesk(
+            kernel.executor,
+            kernel.executor.registry,
+            issued_documents,
+            {kind.name: kind for kind in KINDS},
+            kernel.settings.console_public_url,
+        )
+        return cls(kernel.executor, bases, grade_lists, stations, documents)
 
     async def tick(self, now: datetime) -> None:
         """The scheduler: deadlines that have come become events, base by base, then the

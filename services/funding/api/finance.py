@@ -1,9 +1,8 @@
-"""HTTP: the finance feed and the reconciliation (JSON and CSV), exact to the fen."""
+"""HTTP: the finance feed, the reconciliation (JSON, CSV, exports) and the funds per year,
+exact to the fen."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import fields, replace
 from typing import Annotated, Any
 
@@ -14,9 +13,22 @@ from pydantic import BaseModel, Field
 from shared.api import DEFAULT_PAGE_SIZE, MAX_INT, MAX_PAGE_SIZE, PageParams, page_of
 from shared.auth import Principal
 from shared.decider import NotFound
+from shared.exports import (
+    CSV_MEDIA_TYPE,
+    DOWNLOAD,
+    ENDPOINT_DESCRIPTION,
+    Column,
+    ExportFormat,
+    ExportLang,
+    Kind,
+    Sheet,
+    export_response,
+    render_csv,
+    too_large,
+)
 from shared.problems import jsonable
 
-from ..domain.reconciliation import Figures, Reconciliation
+from ..domain.reconciliation import Figures, Reconciliation, Tally
 from ..usecases.queries import FEED_MAX_PAGE
 from .dependencies import (
     FinanceOrAuditor,
@@ -116,25 +128,67 @@ async def reconciliation(
 
 
 FIGURES = [f.name for f in fields(Figures)]
-CSV_HEADER = [
-    "scope",
-    "base_id",
-    "year",
-    *(f"{name}_{part}" for name in FIGURES for part in ("count", "fen")),
-]
+FIGURE_NAMES = {
+    "planned": ("计划", "Planned"),
+    "scheduled": ("未到期", "Scheduled"),
+    "due": ("待审批", "Due"),
+    "approved": ("已审批待拨付", "Approved"),
+    "held": ("暂缓拨付", "Held"),
+    "paid": ("已拨付", "Paid"),
+    "cancelled": ("已取消", "Cancelled"),
+    "returned": ("退回", "Returned"),
+}
 
 
-def _csv_row(scope: str, base_id: str, year: str, figures: Figures) -> list[str]:
-    cells = []
+def _figure_columns(money: Kind) -> tuple[Column, ...]:
+    """A count and an amount per figure; the amount in fen (`Kind.INTEGER`, the machine CSV)
+    or in 元 (`Kind.MONEY`, the exports)."""
+    unit_zh, unit_en = ("分", "fen") if money is Kind.INTEGER else ("元", "yuan")
+    columns = []
+    for name in FIGURES:
+        zh, en = FIGURE_NAMES[name]
+        columns += [
+            Column(f"{name}_count", f"{zh}笔数", f"{en} count", Kind.INTEGER),
+            Column(f"{name}_fen", f"{zh}金额（{unit_zh}）", f"{en} amount ({unit_en})", money),
+        ]
+    return tuple(columns)
+
+
+def reconciliation_columns(money: Kind) -> tuple[Column, ...]:
+    return (
+        Column("scope", "范围", "Scope"),
+        Column("base_id", "基地编号", "Base"),
+        Column("year", "年度", "Year", Kind.INTEGER),
+        *_figure_columns(money),
+    )
+
+
+CSV_HEADER = [c.key for c in reconciliation_columns(Kind.INTEGER)]
+
+
+def _row(scope: str, base_id: str, year: int | None, figures: Figures) -> dict[str, Any]:
+    row: dict[str, Any] = {"scope": scope, "base_id": base_id, "year": year}
     for name in FIGURES:
         tally = getattr(figures, name)
-        cells += [str(tally.count), str(tally.amount_fen)]
-    return [scope, base_id, year, *cells]
+        row[f"{name}_count"], row[f"{name}_fen"] = tally.count, tally.amount_fen
+    return row
+
+
+def reconciliation_rows(result: Reconciliation) -> list[dict[str, Any]]:
+    """A row per base and year, one per base, and the total."""
+    rows = []
+    for base in result.bases:
+        rows += [_row("year", base.base_id, y.year, y.figures) for y in base.years]
+        rows.append(_row("base", base.base_id, None, base.total))
+    rows.append(_row("total", "", None, result.total))
+    return rows
 
 
 @router.get(
     "/reconciliation.csv",
     summary="The reconciliation as CSV: a row per base and year, per base, and the total",
+    description="The machine's file: the column keys as headers, amounts in integer fen, no"
+    " byte-order mark. For people: `/exports/reconciliation` (元, zh/en headers, CSV or XLSX).",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
@@ -142,16 +196,116 @@ async def reconciliation_csv(
     principal: PlanReader, usecases: UseCases, base_id: BaseFilter = None
 ) -> Response:
     result = await _reconcile(principal, usecases, base_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for base in result.bases:
-        for year in base.years:
-            writer.writerow(_csv_row("year", base.base_id, str(year.year), year.figures))
-        writer.writerow(_csv_row("base", base.base_id, "", base.total))
-    writer.writerow(_csv_row("total", "", "", result.total))
+    sheet = Sheet(
+        "funding-reconciliation",
+        "补助资金对账",
+        reconciliation_columns(Kind.INTEGER),
+        reconciliation_rows(result),
+    )
     return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        render_csv(sheet, None, bom=False),
+        media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="funding-reconciliation.csv"'},
+    )
+
+
+@router.get(
+    "/exports/reconciliation",
+    summary="The reconciliation as CSV or XLSX, amounts in 元: the rows of the CSV",
+    description="A row per base and year, per base, and the total, within your reach (as"
+    " `/reconciliation`)." + ENDPOINT_DESCRIPTION,
+    response_class=Response,
+    responses=DOWNLOAD,
+)
+async def export_reconciliation(
+    principal: PlanReader,
+    usecases: UseCases,
+    base_id: BaseFilter = None,
+    format: ExportFormat = "csv",
+    lang: ExportLang = "zh",
+) -> Response:
+    result = await _reconcile(principal, usecases, base_id)
+    rows = reconciliation_rows(result)
+    too_large(rows)
+    sheet = Sheet(
+        "funding-reconciliation", "补助资金对账", reconciliation_columns(Kind.MONEY), rows
+    )
+    return await export_response(sheet, format, lang)
+
+
+class YearFunds(BaseModel):
+    year: int = Field(description="the calendar year (CST) the instalments fall due")
+    planned: Tally
+    paid: Tally
+    cancelled: Tally
+    returned: Tally
+
+
+class FundStatistics(BaseModel):
+    years: list[YearFunds] = Field(description="a row per year that has instalments, in order")
+    total: YearFunds | None = Field(description="every year's sum; year 0. Null: no plans")
+
+
+YEAR_FIGURES = ("planned", "paid", "cancelled", "returned")
+
+
+def funds_per_year(result: Reconciliation) -> list[dict[str, Any]]:
+    """Every base's figures in reach summed per year: planned, paid, cancelled, returned."""
+    years: dict[int, Figures] = {}
+    for base in result.bases:
+        for y in base.years:
+            years[y.year] = years.get(y.year, Figures()) + y.figures
+    return [
+        {"year": year, **{name: getattr(figures, name) for name in YEAR_FIGURES}}
+        for year, figures in sorted(years.items())
+    ]
+
+
+@router.get(
+    "/statistics/funds",
+    summary="Funds planned, paid, cancelled and returned per year, in fen (dashboards)",
+    description="Within your reach as `/reconciliation`: a row per year, answered whole (one"
+    " per year of the programme).",
+)
+async def fund_statistics(principal: PlanReader, usecases: UseCases) -> FundStatistics:
+    result = await _reconcile(principal, usecases, None)
+    years = funds_per_year(result)
+    total = None
+    if years:
+        total = {"year": 0, **{name: getattr(result.total, name) for name in YEAR_FIGURES}}
+    return FundStatistics.model_validate({"years": years, "total": total}, from_attributes=True)
+
+
+FUNDS_COLUMNS = (
+    Column("year", "年度", "Year", Kind.INTEGER),
+    *(
+        column
+        for column in _figure_columns(Kind.MONEY)
+        if column.key.rsplit("_", 1)[0] in YEAR_FIGURES
+    ),
+)
+
+
+@router.get(
+    "/exports/funds",
+    summary="Funds planned, paid, cancelled and returned per year as CSV or XLSX, in 元",
+    description="The rows of `/statistics/funds`." + ENDPOINT_DESCRIPTION,
+    response_class=Response,
+    responses=DOWNLOAD,
+)
+async def export_funds(
+    principal: PlanReader,
+    usecases: UseCases,
+    format: ExportFormat = "csv",
+    lang: ExportLang = "zh",
+) -> Response:
+    result = await _reconcile(principal, usecases, None)
+    rows = []
+    for year in funds_per_year(result):
+        row: dict[str, Any] = {"year": year["year"]}
+        for name in YEAR_FIGURES:
+            row[f"{name}_count"], row[f"{name}_fen"] = year[name].count, year[name].amount_fen
+        rows.append(row)
+    return await export_response(
+        Sheet("funding-per-year", "年度资金统计", FUNDS_COLUMNS, rows), format, lang
     )

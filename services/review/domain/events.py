@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from shared.issuance import DocumentIssued
+
 
 class Programme(StrEnum):
     NATIONAL_BASE = "national_base"
@@ -597,4 +599,5 @@ EVENTS: tuple[type, ...] = (
     CertificateNumberIssued,
     BaseRevocationRecorded,
     BaseExpiryRecorded,
+    DocumentIssued,  # the approval and the plaque certificate (shared.issuance)
 )

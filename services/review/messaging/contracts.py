@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from shared.codec import EventRegistry
+from shared.issuance import DocumentIssued
 
 from ..domain.events import (
     EVENTS,
@@ -252,4 +253,20 @@ EXAMPLES: list[object] = [
     CertificateNumberIssued(2022, 1, _CERTIFICATE, _BASE, _CASE, _AT),
     BaseRevocationRecorded(_BASE, _CASE, date(2025, 3, 1), "2022.1", _AT),
     BaseExpiryRecorded(_BASE, _CASE, date(2027, 9, 1), "2022.1", _AT),
+    DocumentIssued(
+        document_id="01HZDOC0000000000000000001",
+        kind="certificate",
+        subject_id=_REVIEW,
+        case_id=_CASE,
+        jurisdiction="5301",
+        owner=_UNIT,
+        sha256="9e" * 32,
+        size=41872,
+        filename=f"certificate-{_REVIEW}.pdf",
+        sources=(f"review-{_REVIEW}@14",),
+        source_hashes=("7c" * 32,),
+        by="gao",
+        at=_AT,
+        link=f"http://127.0.0.1:8000/certificates/{_CERTIFICATE}",
+    ),
 ]

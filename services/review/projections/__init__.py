@@ -6,6 +6,7 @@ from shared.projection import TableProjection
 
 from .base import metadata
 from .certificates import CertificatesProjection
+from .documents import documents_projection
 from .rankings import RankingsProjection
 from .renewals import RenewalsProjection
 from .reviews import ReviewsProjection
@@ -17,6 +18,7 @@ def projections() -> list[TableProjection]:
         RankingsProjection(),
         RenewalsProjection(),
         CertificatesProjection(),
+        documents_projection(),
     ]
 
 

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from shared.document_desk import DocumentDesk
 from shared.policy import PolicyBook
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
 from ..domain.policy import DesignationPolicy, WorkstationPolicy
+from ..projections.documents import issued_documents
 from .certificates import CertificateUseCases
+from .documents import KINDS
 from .rankings import RankingUseCases
 from .renewals import RenewalUseCases
 from .reviews import ReviewUseCases
@@ -24,6 +27,7 @@ class ReviewServiceUseCases:
     rankings: RankingUseCases
     renewals: RenewalUseCases
     certificates: CertificateUseCases
+    documents: DocumentDesk
 
     @classmethod
     def build(cls, kernel: Kernel) -> ReviewServiceUseCases:
@@ -39,6 +43,13 @@ class ReviewServiceUseCases:
             rankings=rankings,
             renewals=RenewalUseCases(executor, certificates, policy),
             certificates=certificates,
+            documents=DocumentDesk(
+                executor,
+                executor.registry,
+                issued_documents,
+                {kind.name: kind for kind in KINDS},
+                kernel.settings.console_public_url,
+            ),
         )
 
 

@@ -1,0 +1,155 @@
+"""Who is told what, over the bus: each kind of the issue's list reaches its audience, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.mailsink import SmtpSink
+from shared.testkit.service import RunningService
+
+from .conftest import MORNING, UNIT, Upstream, deliveries_of, inbox_when, known, person
+
+ZHANG = "zhang@km-hitech.example.cn"
+CONTACT = "office@km-hitech.example.cn"
+
+
+async def test_applicants_are_told_of_every_kind_by_mail_and_in_the_inbox(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    applicant = person(service, "zhang", "applicant", org=UNIT, email=ZHANG)
+    await known(service, applicant)
+    await upstream.register_unit(CONTACT, ZHANG)
+    await upstream.review_opened("case-1")
+    await upstream.review(
+        "case-1",
+        "ApplicationReturned",
+        application_id="app-1",
+        level="prefecture",
+        reasons=["材料不全"],
+        by="r",
+        at="2022-04-01T02:00:00Z",
+    )
+    await upstream.review(
+        "case-1",
+        "ApplicationRejected",
+        application_id="app-1",
+        level="province",
+        reasons=["不符合条件"],
+        by="r",
+        at="2022-04-01T02:00:00Z",
+    )
+    await upstream.assess("case-1", "ReportingOpened", year=2023, due_on="2024-01-31")
+    await upstream.assess("case-1", "AnnualReportOverdue", year=2023, due_on="2024-01-31")
+    await upstream.assess(
+        "case-1", "RectificationOrdered", rectification_id="r1", year=2023, deadline="2024-06-30"
+    )
+    await upstream.assess(
+        "case-1",
+        "RenewalWindowOpened",
+        opens_on="2027-03-16",
+        closes_on="2027-06-14",
+        term_end="2027-06-14",
+    )
+    await upstream.fund("case-1", "InstalmentPaid", payment_ref="YN-1", paid_on="2022-06-20")
+
+    items = await inbox_when(service, applicant, 7)
+    assert sorted(i["kind"] for i in items) == sorted(
+        [
+            "returned",
+            "rejected",
+            "report_due",
+            "report_overdue",
+            "rectification_ordered",
+            "renewal_window_open",
+            "instalment_paid",
+        ]
+    )
+    # The person by their account (once, though also a listed contact), the other contact by mail.
+    await sink.wait_for(14)
+    assert len(sink.to(ZHANG)) == 7
+    assert len(sink.to(CONTACT)) == 7
+    assert sum(sink.message_ids.values()) == len(sink.message_ids) == 14
+    rectification = next(m for m in sink.to(CONTACT) if "整改" in str(m["Subject"]))
+    body = rectification.get_content()
+    assert "case-1" in body
+    assert "2024-06-30" in body
+    assert "http://127.0.0.1:8000/unit/bases/" in body
+
+
+async def test_reviewers_of_the_level_and_jurisdiction_hear_of_new_work(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    kunming = person(service, "li", "prefecture_reviewer", jurisdictions=("5301",), email="li@x.cn")
+    dali = person(service, "wang", "prefecture_reviewer", jurisdictions=("5329",), email="w@x.cn")
+    province = person(service, "zhao", "province_reviewer", jurisdictions=("53",), email="z@x.cn")
+    for headers in (kunming, dali, province):
+        await known(service, headers)
+    opened = await upstream.review_opened("case-2", level="prefecture")
+
+    items = await inbox_when(service, kunming, 1)
+    assert items[0]["kind"] == "review_queued"
+    assert items[0]["case_id"] == "case-2"
+    rows = await deliveries_of(service, opened.id)
+    assert [r["user_id"] for r in rows] == ["li"]
+    await sink.wait_for(1)
+    assert [str(m["To"]) for m in sink.messages] == ["li@x.cn"]
+
+
+async def test_finance_of_the_province_hears_of_instalments_due(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    yunnan = person(service, "cashier", "finance", jurisdictions=("53",), email="cash@x.cn")
+    guizhou = person(service, "other", "finance", jurisdictions=("52",), email="gz@x.cn")
+    await known(service, yunnan)
+    await known(service, guizhou)
+    await upstream.register_unit()
+    await upstream.send(
+        "review",
+        "BaseDesignated",
+        {
+            "review_id": "rv-3",
+            "application_id": "app-3",
+            "case_id": "case-3",
+            "base_id": "base-case-3",
+            "programme": "national_base",
+            "unit_id": UNIT,
+            "unit_name": "昆明",
+            "province": "53",
+            "jurisdiction": "5301",
+            "certificate_no": "HZ-1",
+            "term_end": "2027-06-14",
+        },
+        "review-case-3",
+    )
+    due = await upstream.fund("case-3", "InstalmentDue")
+    items = await inbox_when(service, yunnan, 1)
+    assert items[0]["kind"] == "instalment_due"
+    assert [r["user_id"] for r in await deliveries_of(service, due.id)] == ["cashier"]
+
+
+async def test_an_old_event_is_recorded_and_told_to_nobody(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    """The history a first deployment reads (DeliverPolicy.ALL) is not mailed out."""
+    reviewer = person(service, "li", "prefecture_reviewer", jurisdictions=("5301",), email="l@x.cn")
+    await known(service, reviewer)
+    await upstream.register_unit(CONTACT)
+    old = await upstream.send(
+        "assessment",
+        "RectificationOrdered",
+        {
+            "base_id": "b-9",
+            "case_id": "case-9",
+            "rectification_id": "r",
+            "year": 2020,
+            "deadline": "2021-06-30",
+        },
+        "base-case-9",
+        time=MORNING - timedelta(days=31),
+    )
+    fresh = await upstream.review_opened("case-10")
+    await inbox_when(service, reviewer, 1)
+    assert await deliveries_of(service, old.id) == []
+    assert [r["user_id"] for r in await deliveries_of(service, fresh.id)] == ["li"]
+    await sink.wait_for(1)
+    assert [str(m["To"]) for m in sink.messages] == ["l@x.cn"]
