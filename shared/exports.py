@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,7 +35,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from shared.problems import HTTPProblem, problem_type
@@ -90,6 +90,40 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}},
     }
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ExportAs:
+    """How an export was asked for: its file format and its headers' language."""
+
+    format: Format = "csv"
+    lang: Lang = "zh"
+
+
+def _export_as(format: ExportFormat = "csv", lang: ExportLang = "zh") -> ExportAs:
+    return ExportAs(format, lang)
+
+
+#: The `format` and `lang` query parameters of every export route.
+Export = Annotated[ExportAs, Depends(_export_as)]
+
+
+def export_route(
+    router: APIRouter,
+    path: str,
+    *,
+    summary: str,
+    description: str,
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`router.get` for an export: a file download, documented as every export is."""
+    return router.get(
+        path,
+        summary=summary,
+        description=description + ENDPOINT_DESCRIPTION,
+        response_class=Response,
+        responses=DOWNLOAD | (responses or {}),
+    )
 
 
 def yuan(fen: int) -> str:
@@ -214,12 +248,12 @@ def content_disposition(stem: str, title_zh: str, extension: str) -> str:
     )
 
 
-async def export_response(sheet: Sheet, format: Format = "csv", lang: Lang = "zh") -> Response:
+async def export_response(sheet: Sheet, asked: ExportAs) -> Response:
     """The sheet as a download in the asked format and header language, rendered in a worker
     thread: a large workbook takes seconds, and the service's event loop keeps serving."""
-    if format == "xlsx":
-        body, media_type = await asyncio.to_thread(render_xlsx, sheet, lang), XLSX_MEDIA_TYPE
+    if asked.format == "xlsx":
+        body, media_type = await asyncio.to_thread(render_xlsx, sheet, asked.lang), XLSX_MEDIA_TYPE
     else:
-        body, media_type = await asyncio.to_thread(render_csv, sheet, lang), CSV_MEDIA_TYPE
-    disposition = content_disposition(sheet.stem, sheet.title_zh, format)
+        body, media_type = await asyncio.to_thread(render_csv, sheet, asked.lang), CSV_MEDIA_TYPE
+    disposition = content_disposition(sheet.stem, sheet.title_zh, asked.format)
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

@@ -10,18 +10,19 @@ from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from httpx import ASGITransport, AsyncClient
 from openpyxl import load_workbook
 
 from shared.exports import (
     MAX_EXPORT_ROWS,
+    XLSX_MEDIA_TYPE,
     Column,
-    ExportFormat,
-    ExportLang,
+    Export,
     Kind,
     Sheet,
     export_response,
+    export_route,
     render_csv,
     render_xlsx,
     too_large,
@@ -116,10 +117,13 @@ def test_too_many_rows_are_refused() -> None:
 async def test_format_and_lang_are_chosen_by_the_query_and_anything_else_is_a_problem() -> None:
     app = FastAPI()
     install_problem_handlers(app)
+    router = APIRouter()
 
-    @app.get("/export")
-    async def export(format: ExportFormat = "csv", lang: ExportLang = "zh") -> object:
-        return await export_response(SHEET, format, lang)
+    @export_route(router, "/export", summary="units", description="A row per unit.")
+    async def export(asked: Export) -> object:
+        return await export_response(SHEET, asked)
+
+    app.include_router(router)
 
     async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as client:
         plain = await client.get("/export")
@@ -134,3 +138,7 @@ async def test_format_and_lang_are_chosen_by_the_query_and_anything_else_is_a_pr
             refused = await client.get(f"/export?{bad}")
             assert refused.status_code == 422, bad
             assert refused.headers["content-type"] == "application/problem+json"
+        documented = (await client.get("/openapi.json")).json()["paths"]["/export"]["get"]
+        assert documented["description"].startswith("A row per unit. A download: `format`")
+        assert set(documented["responses"]["200"]["content"]) == {"text/csv", XLSX_MEDIA_TYPE}
+        assert {p["name"] for p in documented["parameters"]} == {"format", "lang"}

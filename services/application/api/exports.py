@@ -14,15 +14,13 @@ from pydantic import BaseModel
 
 from shared.api import PAGING, Page, PageParams
 from shared.exports import (
-    DOWNLOAD,
-    ENDPOINT_DESCRIPTION,
     MAX_EXPORT_ROWS,
     Column,
-    ExportFormat,
-    ExportLang,
+    Export,
     Kind,
     Sheet,
     export_response,
+    export_route,
     too_large,
 )
 from shared.search import SearchText, wanted_terms
@@ -130,18 +128,16 @@ async def case_statistics(
     )
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/applications",
     summary="The applications list within your reach as CSV or XLSX (same filters as the list)",
-    description="A row per application, by id." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="A row per application, by id.",
 )
 async def export_applications(
     scope: ReaderScope,
     usecases: UseCases,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
+    asked: Export,
     call_id: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     status: Status = None,
     route: Route | None = None,
@@ -152,22 +148,20 @@ async def export_applications(
     rows = await usecases.queries.applications(scope, where, MAX_EXPORT_ROWS, None)
     too_large(rows)
     sheet = Sheet("applications", "申报列表", APPLICATION_COLUMNS, rows)
-    return await export_response(sheet, format, lang)
+    return await export_response(sheet, asked)
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/cases",
     summary="The cases per year, province, programme and status as CSV or XLSX",
-    description="The rows of `/statistics/cases`." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="The rows of `/statistics/cases`.",
 )
 async def export_cases(
     scope: ReaderScope,
     usecases: UseCases,
+    asked: Export,
     year: Year = None,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
 ) -> Response:
     rows = await usecases.queries.cases_per_stage(scope, year)
-    return await export_response(Sheet("cases", "申报统计", CASES_COLUMNS, rows), format, lang)
+    return await export_response(Sheet("cases", "申报统计", CASES_COLUMNS, rows), asked)

@@ -17,15 +17,13 @@ from sqlalchemy import Integer, case, cast, func, select
 from shared.api import PAGING, Page, PageParams
 from shared.auth import CurrentPrincipal
 from shared.exports import (
-    DOWNLOAD,
-    ENDPOINT_DESCRIPTION,
     MAX_EXPORT_ROWS,
     Column,
-    ExportFormat,
-    ExportLang,
+    Export,
     Kind,
     Sheet,
     export_response,
+    export_route,
     too_large,
 )
 from shared.search import SearchText, matching, wanted_terms
@@ -119,20 +117,18 @@ async def _rows(usecases: UseCases, query: Any) -> list[dict[str, Any]]:
         return [dict(row) for row in (await conn.execute(query)).mappings().all()]
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/bases",
     summary="The bases within your reach and their terms as CSV or XLSX (filters as the list)",
-    description="A row per base, by id." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="A row per base, by id.",
 )
 async def export_bases(
     principal: CurrentPrincipal,
     usecases: UseCases,
+    asked: Export,
     status: Status = None,
     jurisdiction: Jurisdiction = None,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
 ) -> Response:
     query = select(bases).where(visible_bases(principal)).order_by(bases.c.base_id)
     if status:
@@ -141,23 +137,20 @@ async def export_bases(
         query = query.where(bases.c.jurisdiction.startswith(jurisdiction, autoescape=True))
     rows = await _rows(usecases, query.limit(MAX_EXPORT_ROWS + 1))
     too_large(rows)
-    return await export_response(Sheet("bases", "工作基地", BASE_COLUMNS, rows), format, lang)
+    return await export_response(Sheet("bases", "工作基地", BASE_COLUMNS, rows), asked)
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/grade-lists/{year}",
     summary="The grade list of a year as CSV or XLSX: the entries you may see",
-    description="A row per base on the list, by id (the entries of `GET /grade-lists/{year}`)."
-    + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="A row per base on the list, by id (the entries of `GET /grade-lists/{year}`).",
 )
 async def export_grade_list(
     year: ListYear,
     principal: CurrentPrincipal,
     usecases: UseCases,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
+    asked: Export,
 ) -> Response:
     head = await _rows(usecases, select(grade_lists.c.year).where(grade_lists.c.year == year))
     if not head:
@@ -174,7 +167,7 @@ async def export_grade_list(
     rows = await _rows(usecases, query)
     too_large(rows)
     sheet = Sheet(f"grade-list-{year}", f"{year}年度考核等次名单", GRADE_COLUMNS, rows)
-    return await export_response(sheet, format, lang)
+    return await export_response(sheet, asked)
 
 
 def _count(condition: Any) -> Any:
@@ -220,20 +213,18 @@ async def report_statistics(
     return ReportStatistics.model_validate({"rows": rows, "overdue": overdue})
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/reports",
     summary="Annual reports per year and province as CSV or XLSX",
-    description="The rows of `/statistics/reports`." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="The rows of `/statistics/reports`.",
 )
 async def export_reports(
     principal: CurrentPrincipal,
     usecases: UseCases,
+    asked: Export,
     year: ReportYear = None,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
 ) -> Response:
     rows = await _report_rows(principal, usecases, year)
     sheet = Sheet("annual-reports", "年度报告统计", REPORT_COLUMNS, rows)
-    return await export_response(sheet, format, lang)
+    return await export_response(sheet, asked)

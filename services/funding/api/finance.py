@@ -15,14 +15,12 @@ from shared.auth import Principal
 from shared.decider import NotFound
 from shared.exports import (
     CSV_MEDIA_TYPE,
-    DOWNLOAD,
-    ENDPOINT_DESCRIPTION,
     Column,
-    ExportFormat,
-    ExportLang,
+    Export,
     Kind,
     Sheet,
     export_response,
+    export_route,
     render_csv,
     too_large,
 )
@@ -209,20 +207,18 @@ async def reconciliation_csv(
     )
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/reconciliation",
     summary="The reconciliation as CSV or XLSX, amounts in 元: the rows of the CSV",
     description="A row per base and year, per base, and the total, within your reach (as"
-    " `/reconciliation`)." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    " `/reconciliation`).",
 )
 async def export_reconciliation(
     principal: PlanReader,
     usecases: UseCases,
+    asked: Export,
     base_id: BaseFilter = None,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
 ) -> Response:
     result = await _reconcile(principal, usecases, base_id)
     rows = reconciliation_rows(result)
@@ -230,7 +226,7 @@ async def export_reconciliation(
     sheet = Sheet(
         "funding-reconciliation", "补助资金对账", reconciliation_columns(Kind.MONEY), rows
     )
-    return await export_response(sheet, format, lang)
+    return await export_response(sheet, asked)
 
 
 class YearFunds(BaseModel):
@@ -286,18 +282,16 @@ FUNDS_COLUMNS = (
 )
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/funds",
     summary="Funds planned, paid, cancelled and returned per year as CSV or XLSX, in 元",
-    description="The rows of `/statistics/funds`." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD,
+    description="The rows of `/statistics/funds`.",
 )
 async def export_funds(
     principal: PlanReader,
     usecases: UseCases,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
+    asked: Export,
 ) -> Response:
     result = await _reconcile(principal, usecases, None)
     rows = []
@@ -307,5 +301,5 @@ async def export_funds(
             row[f"{name}_count"], row[f"{name}_fen"] = year[name].count, year[name].amount_fen
         rows.append(row)
     return await export_response(
-        Sheet("funding-per-year", "年度资金统计", FUNDS_COLUMNS, rows), format, lang
+        Sheet("funding-per-year", "年度资金统计", FUNDS_COLUMNS, rows), asked
     )

@@ -15,15 +15,13 @@ from sqlalchemy import func, select
 
 from shared.api import MAX_INT
 from shared.exports import (
-    DOWNLOAD,
-    ENDPOINT_DESCRIPTION,
     MAX_EXPORT_ROWS,
     Column,
-    ExportFormat,
-    ExportLang,
+    Export,
     Kind,
     Sheet,
     export_response,
+    export_route,
     too_large,
 )
 
@@ -47,20 +45,18 @@ RANKING_COLUMNS = (
 )
 
 
-@router.get(
+@export_route(
+    router,
     "/exports/calls/{call_id}/ranking",
     summary="The province's ranking of a call as CSV or XLSX",
-    description="A row per candidate: the recommended by rank, then the others by application"
-    " id." + ENDPOINT_DESCRIPTION,
-    response_class=Response,
-    responses=DOWNLOAD | problems(s403=[ROLE_REQUIRED], s404=[RankingNotFound], s422=[VALIDATION]),
+    description="A row per candidate: the recommended by rank, then the others by application id.",
+    responses=problems(s403=[ROLE_REQUIRED], s404=[RankingNotFound], s422=[VALIDATION]),
 )
 async def export_ranking(
     call_id: CallId,
     principal: Reader,
     usecases: UseCases,
-    format: ExportFormat = "csv",
-    lang: ExportLang = "zh",
+    asked: Export,
 ) -> Response:
     ranking = await _visible_ranking(usecases, principal, call_id)
     order = func.coalesce(ranking_candidates.c.rank, MAX_INT)
@@ -79,4 +75,4 @@ async def export_ranking(
         for row in found
     ]
     sheet = Sheet(f"ranking-{ranking['province']}", "择优推荐排序", RANKING_COLUMNS, rows)
-    return await export_response(sheet, format, lang)
+    return await export_response(sheet, asked)
