@@ -204,20 +204,22 @@ class DocumentDesk:
         document's row, whether this call recorded it)."""
         name = prepared.kind.name
         command = IssueDocument(
-            document_id=new_id(),
-            kind=name,
-            subject_id=subject.subject_id,
-            case_id=subject.case_id,
-            jurisdiction=subject.jurisdiction,
-            owner=subject.owner,
-            sha256=prepared.pdf.sha256,
-            size=prepared.pdf.size,
-            filename=f"{name}-{subject.subject_id}.pdf",
-            sources=prepared.sources,
-            source_hashes=prepared.source_hashes,
-            by=ctx.actor,
-            at=self.executor.clock.now(),
-            link=prepared.link,
+            DocumentIssued(
+                document_id=new_id(),
+                kind=name,
+                subject_id=subject.subject_id,
+                case_id=subject.case_id,
+                jurisdiction=subject.jurisdiction,
+                owner=subject.owner,
+                sha256=prepared.pdf.sha256,
+                size=prepared.pdf.size,
+                filename=f"{name}-{subject.subject_id}.pdf",
+                sources=prepared.sources,
+                source_hashes=prepared.source_hashes,
+                by=ctx.actor,
+                at=self.executor.clock.now(),
+                link=prepared.link,
+            )
         )
         result = await self.executor.execute(
             decider,
@@ -296,14 +298,16 @@ class DocumentDesk:
         return pdf
 
     async def _picked(self, conn: AsyncConnection, kind: DocumentKind, subject_id: str) -> Picked:
-        envelopes: list[Envelope] = []
+        decoded: list[tuple[Envelope, Any]] = []
         for stream_id in kind.streams(subject_id):
-            envelopes.extend(await self.executor.store.read_stream(conn, stream_id))
-        decoded = [(e, self.registry.decode(e.type, e.data)) for e in envelopes]
+            decoded += await self._decoded(conn, stream_id)
         for stream_id in kind.related(decoded):
-            for e in await self.executor.store.read_stream(conn, stream_id):
-                decoded.append((e, self.registry.decode(e.type, e.data)))
+            decoded += await self._decoded(conn, stream_id)
         return kind.pick(decoded)
+
+    async def _decoded(self, conn: AsyncConnection, stream_id: str) -> list[tuple[Envelope, Any]]:
+        found = await self.executor.store.read_stream(conn, stream_id)
+        return [(e, self.registry.decode(e.type, e.data)) for e in found]
 
 
 def _created(picked: Picked) -> datetime:

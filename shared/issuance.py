@@ -49,20 +49,9 @@ class DocumentIssued:
 
 @dataclass(frozen=True, slots=True)
 class IssueDocument:
-    document_id: str
-    kind: str
-    subject_id: str
-    case_id: str
-    jurisdiction: str
-    owner: str
-    sha256: str
-    size: int
-    filename: str
-    sources: tuple[str, ...]
-    source_hashes: tuple[str, ...]
-    by: str
-    at: datetime
-    link: str = ""
+    """Issue `document`, unless it is the last of its kind already issued (the same bytes)."""
+
+    document: DocumentIssued
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +72,11 @@ def evolve(state: Issued, event: DocumentIssued) -> Issued:
 
 
 def decide(command: IssueDocument, state: Issued) -> list[DocumentIssued]:
-    last = state.last(command.kind)
-    if last is not None and last[1] == command.sha256:
+    document = command.document
+    last = state.last(document.kind)
+    if last is not None and last[1] == document.sha256:
         return []  # the same document from the same events: already issued
-    return [
-        DocumentIssued(
-            command.document_id,
-            command.kind,
-            command.subject_id,
-            command.case_id,
-            command.jurisdiction,
-            command.owner,
-            command.sha256,
-            command.size,
-            command.filename,
-            command.sources,
-            command.source_hashes,
-            command.by,
-            command.at,
-            command.link,
-        )
-    ]
+    return [document]
 
 
 decider: Decider[IssueDocument, Issued, DocumentIssued] = Decider(
