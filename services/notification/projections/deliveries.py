@@ -164,7 +164,6 @@ class DeliveriesProjection(TableProjection):
                 "message_id": message_id(notice_id, recipient.key),
                 "created_at": at,
                 "sent_at": None,
-                "read_at": None,
             },
         )
 

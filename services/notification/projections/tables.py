@@ -7,9 +7,8 @@ inbox item and, when they are mailed, the mail's state (`pending` → `sent` | `
 `notification_cases` (case → unit), `notification_units` and `notification_contacts` (a
 unit's contacts) say who the applicants of a case are; `notification_people` holds each
 person known from their token, with their preferences (written over HTTP: not a projection,
-like `notification_attempts` and `notification_reads` below). `read_at` and the worker's columns
-of `notification_deliveries` are kept for the first migration's shape; the read marks and the
-tries live in their own tables.
+like `notification_attempts` and `notification_reads` below): the worker's tries and the read
+marks live in tables of their own, so that a rebuild compares only what events wrote.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ deliveries = Table(
     Column("message_id", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("sent_at", String(40)),
-    Column("read_at", String(40)),
     UniqueConstraint("notice_id", "recipient", name="uq_notification_once"),
 )
 

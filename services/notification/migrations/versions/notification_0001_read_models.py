@@ -41,7 +41,6 @@ Table(
     Column("message_id", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("sent_at", String(40)),
-    Column("read_at", String(40)),
     UniqueConstraint("notice_id", "recipient", name="uq_notification_once"),
 )
 Table(
@@ -79,6 +78,24 @@ Table(
     Column("opt_out", Text, nullable=False),
     Column("digest", String(10), nullable=False),
     Column("seen_at", String(40), nullable=False),
+)
+# Not projections (no event writes them; a rebuild leaves them alone): the delivery worker's
+# tries of each pending mail, and each person's read marks.
+Table(
+    "notification_attempts",
+    metadata,
+    Column("delivery_id", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", String(40), nullable=False),
+    Column("last_error", Text),
+    Column("claimed_until", String(40)),
+)
+Table(
+    "notification_reads",
+    metadata,
+    Column("delivery_id", String(64), primary_key=True),
+    Column("user_id", String(200), nullable=False, index=True),
+    Column("read_at", String(40), nullable=False),
 )
 
 
