@@ -28,7 +28,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from shared.api import (
     PAGING,
@@ -47,6 +46,7 @@ from shared.decider import DomainError, NotFound
 from shared.documents import MEDIA_TYPE, PDF_MAGIC, Pdf, sha256_of
 from shared.envelope import Envelope, new_id
 from shared.issuance import DocumentIssued, IssueDocument, decider, documents_stream
+from shared.multipart import BodyTooLarge, bounded_form
 from shared.problems import HTTPProblem, jsonable, problem_type
 from shared.projection import TableProjection
 from shared.usecase import CommandContext, Executor
@@ -578,20 +578,10 @@ async def _sha256_of_request(request: Request) -> str:
 
 async def _uploaded(request: Request) -> bytes:
     limit = MAX_UPLOAD_BYTES + _MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large()
-    received = 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _too_large()
-        return message
-
-    form = await Request(request.scope, counted).form(max_files=1, max_fields=2)
+    try:
+        form = await bounded_form(request, limit, max_files=1, max_fields=2)
+    except BodyTooLarge:
+        raise _too_large() from None
     try:
         part = form.get("file")
         if not isinstance(part, UploadFile):

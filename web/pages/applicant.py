@@ -25,9 +25,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import ClientDisconnect
-from starlette.types import Message
 
 from shared.auth import Role
+from shared.multipart import BodyTooLarge, bounded_form
 from shared.settings import ServiceSettings
 
 from ..annex2 import (
@@ -749,10 +749,6 @@ async def materials_page(visit: CurrentVisit, application_id: Id) -> Response:
     )
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _too_large() -> ServiceProblem:
     detail = f"An attachment may have at most {UPLOAD_MAX_BYTES} bytes."
     problem = {"code": "attachment-too-large", "detail": detail, "max_bytes": UPLOAD_MAX_BYTES}
@@ -776,23 +772,9 @@ async def _upload_form(visit: Visit) -> FormData:
     attachment may be, its file spooled to disk, its CSRF token checked."""
     request = visit.request
     limit = UPLOAD_MAX_BYTES + _MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        await _drain(request)
-        raise _too_large()
-    received = 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _TooLarge
-        return message
-
     try:
-        form = await Request(request.scope, counted).form(max_files=1, max_fields=10)
-    except _TooLarge:
+        form = await bounded_form(request, limit, max_files=1, max_fields=10)
+    except BodyTooLarge:
         await _drain(request)
         raise _too_large() from None
     request.state.form = form  # for the failure pages, as `Form` does

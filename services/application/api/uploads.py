@@ -17,11 +17,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData, UploadFile
-from starlette.types import Message
 
 from shared.api import idempotency_scope
 from shared.auth import Principal
 from shared.idempotency import once, request_fingerprint
+from shared.multipart import BodyTooLarge, bounded_form
 from shared.problems import HTTPProblem, jsonable, problem_type
 from shared.usecase import Executor
 
@@ -85,21 +85,12 @@ async def read_upload(request: Request, max_bytes: int) -> tuple[Upload, FormDat
             "Upload the file as multipart/form-data, in the part named 'file'.",
             type_=problem_type("multipart-required"),
         )
-    limit = max_bytes + MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(max_bytes)
-    received = 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _too_large(max_bytes)
-        return message
-
-    form = await Request(request.scope, counted).form(max_files=1, max_fields=8)
+    try:
+        form = await bounded_form(
+            request, max_bytes + MULTIPART_ALLOWANCE, max_files=1, max_fields=8
+        )
+    except BodyTooLarge:
+        raise _too_large(max_bytes) from None
     try:
         return await _file_of(form, max_bytes), form
     except BaseException:
