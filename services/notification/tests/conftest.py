@@ -145,6 +145,12 @@ class Upstream:
         payload = {"base_id": f"base-{case_id}", "case_id": case_id, **data}
         return await self.send("assessment", name, payload, f"base-{case_id}")
 
+    async def rectification(self, case_id: str = "case-1") -> Envelope:
+        """A rectification ordered for the case's base (a kind nobody may turn off)."""
+        return await self.assess(
+            case_id, "RectificationOrdered", rectification_id="r1", year=2023, deadline="2024-06-30"
+        )
+
     async def fund(self, case_id: str, name: str, **data: Any) -> Envelope:
         payload = {
             "plan_id": f"plan-{case_id}",

@@ -24,18 +24,12 @@ from .conftest import (
 CONTACT = "office@km-hitech.example.cn"
 
 
-async def _rectification(upstream: Upstream, case_id: str = "case-1"):  # type: ignore[no-untyped-def]
-    return await upstream.assess(
-        case_id, "RectificationOrdered", rectification_id="r1", year=2023, deadline="2024-06-30"
-    )
-
-
 async def test_a_redelivered_event_is_told_once(
     service: RunningService, upstream: Upstream, sink: SmtpSink
 ) -> None:
     await upstream.register_unit(CONTACT)
     await upstream.review_opened("case-1")
-    event = await _rectification(upstream)
+    event = await upstream.rectification()
     await sink.wait_for(1)
     # the same event again, past JetStream's de-duplication (a republication)
     await publish(service.bus, event, msg_id=f"{event.id}-again")
@@ -52,7 +46,7 @@ async def test_a_refusing_server_is_retried_until_it_takes_the_mail(
     sink.refuse_next(2)
     await upstream.register_unit(CONTACT)
     await upstream.review_opened("case-1")
-    event = await _rectification(upstream)
+    event = await upstream.rectification()
     for tries in (1, 2):  # each retry waits on the service's clock, which the test moves
         await tried(service, event.id, tries)
         await advance_clock(service.bus, timedelta(minutes=10))
@@ -72,7 +66,7 @@ async def test_a_server_that_is_down_loses_nothing(
     sink.stop()
     await upstream.register_unit(CONTACT)
     await upstream.review_opened("case-1")
-    event = await _rectification(upstream)
+    event = await upstream.rectification()
 
     await tried(service, event.id, 1)
     await advance_clock(service.bus, timedelta(minutes=10))
@@ -92,7 +86,7 @@ async def test_an_address_refused_for_good_is_recorded_and_visible(
     sink.refuse_address("gone@x.cn")
     await upstream.register_unit()
     await upstream.review_opened("case-1")
-    await _rectification(upstream)
+    await upstream.rectification()
 
     async def refused() -> list[dict[str, object]] | None:
         items = await inbox_when(service, applicant, 1)
@@ -112,7 +106,7 @@ async def test_each_person_reads_in_their_language(
     assert (await service.client.put("/preferences", json=prefs, headers=en)).status_code == 200
     await upstream.register_unit()
     await upstream.review_opened("case-1")
-    await _rectification(upstream)
+    await upstream.rectification()
     await sink.wait_for(2)
     (chinese,) = sink.to("zh@x.cn")
     (english,) = sink.to("en@x.cn")
@@ -137,7 +131,7 @@ async def test_preferences_are_honoured(
     await upstream.register_unit()
     await upstream.review_opened("case-1")
     await upstream.assess("case-1", "ReportingOpened", year=2023, due_on="2024-01-31")
-    await _rectification(upstream)
+    await upstream.rectification()
 
     quiet_items = await inbox_when(service, quiet, 2)
     assert {i["mail"] for i in quiet_items} == {"inbox"}  # e-mail off: the inbox only

@@ -34,12 +34,6 @@ from .conftest import (
 CONTACT = "office@km-hitech.example.cn"
 
 
-async def _rectification(upstream: Upstream, case_id: str = "case-1"):  # type: ignore[no-untyped-def]
-    return await upstream.assess(
-        case_id, "RectificationOrdered", rectification_id="r1", year=2023, deadline="2024-06-30"
-    )
-
-
 async def _status(service: RunningService, notice_id: str, status: str) -> dict[str, object]:
     async def probe() -> dict[str, object] | None:
         rows = await deliveries_of(service, notice_id)
@@ -61,7 +55,7 @@ async def test_a_fact_of_the_wrong_type_is_left_out_and_mail_goes_on(
     paid = await upstream.fund(
         "case-1", "InstalmentPaid", amount_fen=None, payment_ref="P-1", paid_on="2022-04-01"
     )
-    later = await _rectification(upstream)
+    later = await upstream.rectification()
     await sink.wait_for(4)
     (mail,) = [m for m in sink.to(CONTACT) if str(m["X-HaiZhi-Notice"]) == paid.id]
     assert "— 元" in mail.get_content()  # the amount it did not carry shows as "—"
@@ -81,7 +75,7 @@ async def test_a_row_that_cannot_be_rendered_is_given_up_and_blocks_nothing(
     sink.stop()
     await upstream.register_unit()
     await upstream.review_opened("case-1")
-    broken = await _rectification(upstream)
+    broken = await upstream.rectification()
     await tried(service, broken.id, 1)
     async with service.kernel.db.begin() as conn:  # a row as no template can render
         await conn.execute(
@@ -108,7 +102,7 @@ async def test_an_address_with_a_line_break_is_nobodys_address(
     await known(service, honest)
     await upstream.register_unit("bad@x.cn\r\nBcc: all@x.cn", CONTACT)
     await upstream.review_opened("case-1")
-    event = await _rectification(upstream)
+    event = await upstream.rectification()
     await sink.wait_for(2)
     assert sorted(str(m["To"]) for m in sink.messages) == [CONTACT, "wang@x.cn"]
     items = await inbox_when(service, sneaky, 1)  # told in the inbox, mailed nowhere
@@ -130,7 +124,7 @@ async def test_retries_past_any_wait_stay_bounded_and_then_give_up(
     sink.stop()
     await upstream.register_unit()
     await upstream.review_opened("case-1")
-    event = await _rectification(upstream)
+    event = await upstream.rectification()
     await tried(service, event.id, 1)
 
     async def tries_set(count: int) -> None:
@@ -162,7 +156,7 @@ async def test_mail_is_sent_after_the_clock_moves_years_ahead(
     upstream.time = later
     await upstream.register_unit(CONTACT)
     await upstream.review_opened("case-1")
-    await _rectification(upstream)
+    await upstream.rectification()
     (mail,) = await sink.wait_for(1)
     assert str(mail["To"]) == CONTACT
 
@@ -227,7 +221,7 @@ async def test_the_projection_rebuilds_the_same_after_a_real_history(
     sink.refuse_address("gone@x.cn")
     await upstream.register_unit(CONTACT, "gone@x.cn")
     await upstream.review_opened("case-1")
-    await _rectification(upstream)
+    await upstream.rectification()
     await upstream.fund("case-1", "InstalmentPaid", payment_ref="P-1", paid_on="2022-04-01")
     items = await inbox_when(service, applicant, 2)
     read = await service.client.post(
@@ -258,7 +252,7 @@ async def test_the_inbox_shows_old_notices_in_the_readers_current_language(
     await known(service, applicant)
     await upstream.register_unit()
     await upstream.review_opened("case-1")
-    await _rectification(upstream)
+    await upstream.rectification()
     (item,) = await inbox_when(service, applicant, 1)
     assert item["subject"] == "【海智计划】限期整改通知"
     english = {"email_enabled": True, "language": "en", "opt_out": [], "digest": "off"}
@@ -293,7 +287,7 @@ async def test_two_workers_on_one_database_send_each_mail_once(
         await upstream.register_unit(*contacts)
         for n in range(3):
             await upstream.review_opened(f"case-{n}")
-            await _rectification(upstream, f"case-{n}")
+            await upstream.rectification(f"case-{n}")
         await sink.wait_for(12, distinct=True, within=60)
 
         async def all_sent() -> bool:
