@@ -540,6 +540,8 @@ class HaiZhi:
             "assessment": assessment,
             "funding": funding,
         }
+        for name, url in urls.items():  # any other (the notifier): audited like the four
+            services.setdefault(name, ServiceClient(url, secret, http, name=name, **manners))
         return cls(application, review, assessment, funding, SharedClock(nats_url), Audit(services))
 
     @classmethod

@@ -33,8 +33,9 @@ from tests.faults.oracle import check
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 REPLICAS = 2
-#: The services with a scheduler (deadlines as events); review has none.
-SCHEDULED = ("application", "assessment", "funding")
+#: The services with a scheduler (deadlines as events; the notifier's daily digests); review
+#: has none.
+SCHEDULED = ("application", "assessment", "funding", "notification")
 #: Commands answered in the faulted phase before the kill: the load well under way.
 KILL_AFTER = 30
 

@@ -25,7 +25,7 @@ from ..backend import ServiceProblem
 from ..errors import explain
 from ..i18n import N_
 from ..paging import PAGE
-from ..settings import SERVICES
+from ..settings import NOTIFICATION, SERVICES
 from ..visit import CST, CurrentVisit, NavItem, Visit
 
 router = APIRouter()
@@ -36,6 +36,7 @@ SERVICE_NAMES = {
     "review": N_("Reviews (review service)"),
     "assessment": N_("Annual assessment (assessment service)"),
     "funding": N_("Subsidy funding (funding service)"),
+    NOTIFICATION: N_("Notifications (notification service)"),
 }
 APPLICATION_STATUSES = {
     "draft": N_("Draft"),
@@ -74,9 +75,9 @@ def instant_of(typed: str) -> datetime | None:
 
 
 async def _each_service(
-    visit: Visit, path: str, **params: str
+    visit: Visit, path: str, services: tuple[str, ...] = SERVICES, **params: str
 ) -> list[tuple[str, dict[str, Any] | None, Any]]:
-    """`path` asked of every service at once: (service, answer, or None and why it failed)."""
+    """`path` asked of each service at once: (service, answer, or None and why it failed)."""
 
     async def ask(service: str) -> tuple[str, dict[str, Any] | None, Any]:
         try:
@@ -86,7 +87,7 @@ async def _each_service(
                 raise
             return service, None, explain(problem.status, problem.problem, visit.t.gettext)
 
-    return list(await asyncio.gather(*(ask(service) for service in SERVICES)))
+    return list(await asyncio.gather(*(ask(service) for service in services)))
 
 
 @router.get("/audit")
@@ -121,7 +122,9 @@ async def find_case(
 async def verify(visit: CurrentVisit) -> Response:
     """Every service's hash chains, signatures, and its events against the stream's."""
     visit.require(Role.AUDITOR)
-    results = await _each_service(visit, "/audit/verify")
+    # every store the console reaches: the four, and the notifier's when it is configured
+    every = (*SERVICES, NOTIFICATION) if visit.settings.notifications else SERVICES
+    results = await _each_service(visit, "/audit/verify", every)
     return visit.page("audit/verify.html", results=results, services=SERVICE_NAMES)
 
 

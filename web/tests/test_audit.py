@@ -93,7 +93,7 @@ def test_the_case_is_found_by_its_id_too(browser: FormClient, case: Case) -> Non
     assert drafts.says(ZH.gettext("No application matches."))
 
 
-def test_verify_shows_all_four_services_intact(browser: FormClient, hz: HaiZhi) -> None:
+def test_verify_shows_every_service_intact(browser: FormClient, hz: HaiZhi) -> None:
     sign_in(browser, CAST.auditor)
     found = browser.get("/audit")
     assert 'href="/audit/verify"' in found.html
@@ -101,13 +101,15 @@ def test_verify_shows_all_four_services_intact(browser: FormClient, hz: HaiZhi) 
     assert all(answer["ok"] for answer in answers.values())
     page = browser.get("/audit/verify")
     assert page.status == 200
-    assert page.text.count("✓ 完整") == 4
+    assert len(answers) == 5  # the four and the notifier, as the system runs them
+    assert page.text.count("✓ 完整") == 5
     assert "发现问题" not in page.text
     for name in (
         "申报（申报服务）",
         "审核（审核服务）",
         "年度考核（考核服务）",
         "补助资金（资金服务）",
+        "通知（通知服务）",
     ):
         assert name in page.text
     for answer in answers.values():
@@ -159,7 +161,7 @@ def test_a_provincial_auditor_is_refused_what_spans_the_nation(
     sign_in(browser, GUIZHOU_AUDITOR)
     verify = browser.get("/audit/verify")
     assert verify.status == 200
-    assert verify.text.count("✗ 未能核验") == 4
+    assert verify.text.count("✗ 未能核验") == 5  # every service, the notifier too
     assert verify.says(ZH.gettext("This lies outside the area you are responsible for."))
     timeline = browser.get(f"/audit/cases/{case.case_id}")
     assert timeline.status == 403
