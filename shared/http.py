@@ -136,8 +136,8 @@ def _operations(
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus_metrics() -> Response:
         if refresh_metrics is not None:
-            try:
-                await refresh_metrics()
+            try:  # bounded as readiness is: a scrape answers even while the bus is electing
+                await asyncio.wait_for(refresh_metrics(), READINESS_TIMEOUT_SECONDS)
             except Exception:  # stale gauges are better than no metrics
                 log.exception("metrics.refresh_failed")
         return Response(metrics.render(), media_type=CONTENT_TYPE)

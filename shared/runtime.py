@@ -275,9 +275,13 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     async def lag_metrics() -> None:
         kernel: Kernel = app.state.kernel
         metrics.outbox_lag_events.set(await kernel.relay.lag())
-        for consumer in kernel.consumers:
+
+        async def consumer_lag(consumer: Consumer) -> None:
             with contextlib.suppress(Exception):
                 metrics.consumer_lag_events.labels(consumer.durable).set(await consumer.pending())
+
+        # together, not one after another: each asks JetStream, which may be slow to answer
+        await asyncio.gather(*(consumer_lag(consumer) for consumer in kernel.consumers))
 
     def audit_parts(request: Request) -> tuple[Database, EventStore, JetStreamContext]:
         kernel = kernel_of(request)

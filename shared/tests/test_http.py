@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -155,6 +156,33 @@ async def test_metrics_count_requests_by_route_template(
         assert f"# TYPE {name.removesuffix('_total')}" in text
     assert "dead_letters_total" in text
     assert 'service_info{service="probe"} 1.0' in text
+
+
+async def test_metrics_answer_with_the_last_gauges_when_their_refresh_hangs(
+    metrics: Metrics, checks: Checks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrape while the bus is electing a leader (each lag question unanswered) still gets
+    the metrics, within the readiness bound, not after every question has timed out."""
+    monkeypatch.setattr("shared.http.READINESS_TIMEOUT_SECONDS", 0.05)
+    metrics.outbox_lag_events.set(7)
+    never = asyncio.Event()
+
+    async def refresh() -> None:
+        await never.wait()
+
+    app = create_app(
+        title="Probe",
+        settings=settings(),
+        metrics=metrics,
+        readiness=checks,
+        refresh_metrics=refresh,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await asyncio.wait_for(client.get("/metrics"), 5)
+
+    assert response.status_code == 200
+    assert "outbox_lag_events 7.0" in response.text
 
 
 async def test_a_request_id_is_made_when_absent_and_used_as_correlation_id(
