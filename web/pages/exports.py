@@ -4,7 +4,9 @@ The search page finds applications (application service) and bases (assessment s
 unit's name — two characters are enough — its credit code, or words of the overview. The
 dashboard shows what each service counts for the person's role and reach: the cases per stage
 and province, the annual reports (overdue ones above all), the funds per year. Every list the
-services export is fetched here with the person's own token, so it holds what they may see.
+services export is fetched here with the person's own token, so it holds what they may see:
+the dashboard's lists, the reconciliation, the province's ranking of a call and a year's grade
+list (linked from their own pages).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from fastapi.responses import Response
 
 from shared.auth import Role
 
+from ..fields import ID
 from ..i18n import N_
 from ..paging import PAGE
 from ..visit import CurrentVisit, NavItem
+from .assessment import LIST_READERS
 
 router = APIRouter()
 
@@ -40,6 +44,8 @@ NAV: list[NavItem] = [
 ]
 
 #: The exports the console hands on: (service, path, who may ask, the file's Chinese name).
+#: An export of one record names it in its path and file name (`{call_id}`, `{year}`), from the
+#: console's query: `/exports/ranking.csv?call_id=…`, `/exports/grade-list.xlsx?year=2022`.
 EXPORTS: dict[str, tuple[str, str, tuple[Role, ...], str]] = {
     "applications": ("application", "/exports/applications", CASE_READERS, "申报列表"),
     "cases": ("application", "/exports/cases", CASE_READERS, "申报统计"),
@@ -47,6 +53,18 @@ EXPORTS: dict[str, tuple[str, str, tuple[Role, ...], str]] = {
     "reports": ("assessment", "/exports/reports", CASE_READERS, "年度报告统计"),
     "funds": ("funding", "/exports/funds", FUNDS_READERS, "年度资金统计"),
     "reconciliation": ("funding", "/exports/reconciliation", FUNDS_READERS, "补助资金对账"),
+    "ranking": (
+        "review",
+        "/exports/calls/{call_id}/ranking",
+        (Role.PROVINCE_REVIEWER,),
+        "择优推荐排序",
+    ),
+    "grade-list": (
+        "assessment",
+        "/exports/grade-lists/{year}",
+        LIST_READERS,
+        "{year}年度考核等次名单",
+    ),
 }
 STATUSES = {
     "draft": N_("Draft"),
@@ -117,12 +135,18 @@ async def download(
     format: Literal["csv", "xlsx"],
     year: Year = None,
     base_id: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
+    call_id: Annotated[str | None, Query(pattern=ID)] = None,
 ) -> Response:
     """A service's export, fetched with the person's own token, headers in their language."""
     if name not in EXPORTS:
         return visit.page("error.html", status=404, explanation=None)
     service, path, roles, title = EXPORTS[name]
     visit.require(*roles)
+    named = {key: value for key, value in (("call_id", call_id), ("year", year)) if value}
+    try:
+        path, title = path.format(**named), title.format(**named)
+    except KeyError:  # an export of one record, without the record
+        return visit.page("error.html", status=404, explanation=None)
     params = {"format": format, "lang": "zh" if visit.t.language == "zh" else "en"}
     if year is not None and name in ("cases", "reports"):
         params["year"] = str(year)

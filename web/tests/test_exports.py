@@ -3,19 +3,23 @@
 昆明理工大学 is designated on 1 July 2022 (set up with the driver). The provincial CAST finds
 its application and its base by two characters of its name; Qujing's CAST, whose jurisdiction
 does not hold it, finds nothing; the dashboard counts it, and the exports download as CSV (UTF-8
-with BOM) and XLSX holding what the services hold.
+with BOM) and XLSX holding what the services hold. The province's ranking page and, once the
+base is graded for 2022 (in January 2023), the year's grade-list page link their exports too;
+those who may not see the page are refused the file as well.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
 from haizhi.flows import HaiZhi
-from haizhi.journeys import Case
+from haizhi.journeys import EXCELLENT, Case, assess_year, beijing, report_year
 from haizhi.people import CAST, KMUST
 
 from .forms import FormClient
@@ -26,6 +30,24 @@ from .stories import ZH, designated, sign_in
 def case(hz: HaiZhi) -> Case:
     (found,) = designated(hz)
     return found
+
+
+@pytest.fixture(scope="module")
+def graded(hz: HaiZhi, case: Case) -> Case:
+    """The base's 2022 report filed in December and forwarded; graded excellent on the list
+    the leading group approves in January 2023."""
+    hz.clock.to(beijing(2022, 12, 5))
+    report_year(hz, case, 2022)
+    hz.clock.to(beijing(2023, 1, 15))
+    assess_year(hz, 2022, {case.base_id: EXCELLENT}, meeting_ref="海智计划领导小组2023年第1次会议")
+    return case
+
+
+def rows_of(answer: httpx.Response) -> list[dict[str, str]]:
+    """A CSV download's rows: UTF-8 with a byte-order mark, headed in Chinese."""
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
 
 
 def test_the_province_finds_the_university_by_two_characters_of_its_name(
@@ -108,6 +130,9 @@ def test_finance_sees_the_funds_per_year_and_downloads_the_reconciliation(
         "/exports/nothing.csv",
         "/exports/cases.pdf",
         "/exports/cases.csv?year=abc",
+        "/exports/ranking.csv",
+        "/exports/ranking.csv?call_id=%00",
+        "/exports/ranking.xlsx?call_id=nothing",
     ],
 )
 def test_no_search_or_export_fails_on_what_a_client_sends(
@@ -116,3 +141,75 @@ def test_no_search_or_export_fails_on_what_a_client_sends(
     sign_in(browser, CAST.province_intake)
     answer = browser.http.get(path)
     assert 400 <= answer.status_code < 500, (path, answer.status_code)
+
+
+def test_the_ranking_page_links_its_export_which_holds_the_ranking(
+    browser: FormClient, case: Case
+) -> None:
+    sign_in(browser, CAST.province_ranker)
+    page = browser.get(f"/review/rankings/{case.call_id}")
+    assert page.status == 200
+    link = f"/exports/ranking.csv?call_id={case.call_id}"
+    assert f'href="{link}"' in page.html
+    assert f'href="/exports/ranking.xlsx?call_id={case.call_id}"' in page.html
+    answer = browser.http.get(link)
+    rows = rows_of(answer)
+    assert [(r["推荐排序"], r["申报编号"], r["申报单位"], r["状态"]) for r in rows] == [
+        ("1", case.application_id, "昆明理工大学", "recommended")
+    ]
+    assert quote("择优推荐排序.csv") in answer.headers["content-disposition"]
+    book = browser.http.get(f"/exports/ranking.xlsx?call_id={case.call_id}")
+    assert book.status_code == 200
+    ws = load_workbook(io.BytesIO(book.content)).active
+    assert ws is not None
+    assert [r[:3] for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        (1, case.application_id, "昆明理工大学")
+    ]
+
+
+def test_the_ranking_export_is_the_provincial_reviewers_alone(
+    browser: FormClient, case: Case
+) -> None:
+    link = f"/exports/ranking.csv?call_id={case.call_id}"
+    for someone in (KMUST, CAST.qujing, CAST.national):
+        sign_in(browser, someone)
+        assert browser.get(f"/review/rankings/{case.call_id}").status == 403
+        assert browser.http.get(link).status_code == 403
+
+
+def test_the_grade_list_page_links_its_export_which_holds_the_list(
+    browser: FormClient, graded: Case
+) -> None:
+    sign_in(browser, CAST.national)
+    page = browser.get("/grade-lists/2022")
+    assert page.status == 200
+    link = "/exports/grade-list.csv?year=2022"
+    assert f'href="{link}"' in page.html
+    assert 'href="/exports/grade-list.xlsx?year=2022"' in page.html
+    answer = browser.http.get(link)
+    rows = rows_of(answer)
+    assert [(r["基地编号"], r["依托单位"], r["建议等次"], r["确定等次"]) for r in rows] == [
+        (graded.base_id, "昆明理工大学", "excellent", "excellent")
+    ]
+    assert quote("2022年度考核等次名单.csv") in answer.headers["content-disposition"]
+    # No list for 2023 yet: no link, and the file is not found.
+    assert 'href="/exports/grade-list' not in browser.get("/grade-lists/2023").html
+    assert browser.http.get("/exports/grade-list.csv?year=2023").status_code == 404
+    sign_in(browser, CAST.leading_group, "en")
+    book = browser.http.get("/exports/grade-list.xlsx?year=2022")
+    assert book.status_code == 200
+    ws = load_workbook(io.BytesIO(book.content)).active
+    assert ws is not None
+    assert ws.cell(1, 7).value == "Final grade"  # the visitor's language
+    assert [r[:2] for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        (graded.base_id, "昆明理工大学")
+    ]
+
+
+def test_the_grade_list_export_keeps_to_those_who_see_the_list(
+    browser: FormClient, graded: Case
+) -> None:
+    for someone in (KMUST, CAST.province_intake, CAST.general_office):
+        sign_in(browser, someone)
+        assert browser.get("/grade-lists/2022").status == 403
+        assert browser.http.get("/exports/grade-list.csv?year=2022").status_code == 403
