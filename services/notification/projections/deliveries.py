@@ -28,6 +28,20 @@ from ..domain.events import (
 from .tables import cases, contacts, deliveries, units
 
 
+#: Recipients one notice may name: a delivery's place in the inbox is its event's position in
+#: the log times this, plus the recipient's place in the notice.
+RECIPIENTS_PER_NOTICE = 1 << 20
+
+
+def inbox_position(envelope: Envelope, ordinal: int) -> int:
+    """Where a delivery sorts (`seq`): from its event's place in the log, never from the order
+    rows happened to be written in, so a rebuild gives every row the place it has live (two
+    notices issued in concurrent transactions can commit in either order)."""
+    if envelope.position is None or not 0 <= ordinal < RECIPIENTS_PER_NOTICE:
+        raise ValueError(f"no inbox position for recipient {ordinal} of {envelope.id}")
+    return envelope.position * RECIPIENTS_PER_NOTICE + ordinal
+
+
 def delivery_id(notice_id: str, recipient: str) -> str:
     return hashlib.sha256(f"{notice_id}\n{recipient}".encode()).hexdigest()[:40]
 
@@ -58,9 +72,9 @@ class DeliveriesProjection(TableProjection):
         match event:
             case NotificationIssued():
                 facts = json.dumps({f.name: f.value for f in event.facts}, ensure_ascii=False)
-                for recipient in event.recipients:
+                for ordinal, recipient in enumerate(event.recipients):
                     await self._deliver(
-                        conn, envelope, event.notice_id, recipient, event, facts, at
+                        conn, envelope, ordinal, event.notice_id, recipient, event, facts, at
                     )
                 if event.unit_id is not None:
                     await _upsert(
@@ -81,6 +95,7 @@ class DeliveriesProjection(TableProjection):
                 await self._deliver(
                     conn,
                     envelope,
+                    0,
                     event.notice_id,
                     event.recipient,
                     None,
@@ -135,6 +150,7 @@ class DeliveriesProjection(TableProjection):
         self,
         conn: AsyncConnection,
         envelope: Envelope,
+        ordinal: int,
         notice_id: str,
         recipient: Recipient,
         issued: NotificationIssued | None,
@@ -145,6 +161,7 @@ class DeliveriesProjection(TableProjection):
             conn,
             "notification_deliveries",
             {
+                "seq": inbox_position(envelope, ordinal),
                 "delivery_id": delivery_id(notice_id, recipient.key),
                 "notice_id": notice_id,
                 "recipient": recipient.key,

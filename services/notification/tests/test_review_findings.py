@@ -13,10 +13,13 @@ from sqlalchemy import func, select, update
 from shared.clock import advance_clock, set_clock
 from shared.mailsink import SmtpSink
 from shared.projection import rebuild_and_compare
+from shared.store import Metadata, PendingEvent
 from shared.testkit.service import RunningService, eventually
 
+from ..domain.events import Channel, Kind, NotificationIssued, Recipient
 from ..messaging.contracts import registry
 from ..projections import projections
+from ..projections.deliveries import DeliveriesProjection
 from ..projections.tables import attempts, deliveries, people
 from ..usecases.delivery import DeliveryWorker
 from ..usecases.digest import digest_stream
@@ -240,6 +243,50 @@ async def test_the_projection_rebuilds_the_same_after_a_real_history(
 
     await eventually(settled, within=60)
     assert await rebuild_and_compare(service.kernel.db, registry, projections()) == []
+
+
+async def test_notices_committed_out_of_log_order_rebuild_in_their_inbox_places(
+    service: RunningService,
+) -> None:
+    """Two notices issued in concurrent transactions (on PostgreSQL a transaction draws its
+    log position when it writes, and may commit after one that drew a later position): each
+    delivery keeps the inbox place its event's position gives it, so the rebuild the auditor
+    runs finds the table as it is live. Before, the place was the order rows were written in,
+    and the audit of a busy day reported every such pair as missing and extra."""
+    db, store = service.kernel.db, service.kernel.store
+    reader = Recipient("user:zhang", "zhang", None, "zh", Channel.INBOX)
+    issued = [
+        NotificationIssued(
+            f"notice-{n}",
+            f"case-{n}",
+            Kind.REVIEW_QUEUED,
+            "review.ReviewOpened",
+            None,
+            None,
+            "5301",
+            (),
+            (reader,),
+        )
+        for n in (1, 2)
+    ]
+    envelopes = []
+    for event in issued:  # positions drawn in this order ...
+        async with db.engine.begin() as conn:
+            pending = [PendingEvent(registry.type_of(event), registry.encode(event))]
+            meta = Metadata(event.case_id, "notification", event.notice_id)
+            (envelope,) = await store.append(
+                conn, f"notice-{event.case_id}", 0, pending, meta, MORNING
+            )
+            envelopes.append(envelope)
+    live = DeliveriesProjection()
+    for envelope, event in reversed(list(zip(envelopes, issued, strict=True))):
+        async with db.engine.begin() as conn:  # ... their rows written in the other
+            await live.apply(conn, envelope, event)
+
+    reviewer = person(service, "zhang", "prefecture_reviewer", jurisdictions=("5301",))
+    newest_first = await inbox_when(service, reviewer, 2)
+    assert [item["case_id"] for item in newest_first] == ["case-2", "case-1"]
+    assert await rebuild_and_compare(db, registry, projections()) == []
 
 
 # Low: the inbox speaks the reader's language now ------------------------------------------
