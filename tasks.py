@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Development tasks with nothing but Python 3.11+: each makes the virtualenv it needs first.
 
-python3 tasks.py run      # embedded NATS + the four services on SQLite (./var)
-python3 tasks.py test     # the whole test suite (PostgreSQL too with Docker or TEST_DATABASE_URL)
+python3 tasks.py run      # embedded NATS + the five services and the console on SQLite (./var)
+python3 tasks.py test     # the whole test suite, on 3 workers (PostgreSQL too with Docker or
+                          # TEST_DATABASE_URL); arguments go to pytest
 python3 tasks.py lint     # ruff, mypy --strict, import-linter
 python3 tasks.py bench    # benchmarks, figures in bench/results.json
 """
@@ -20,6 +21,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
 EXTRAS = "dev,bench"
+WORKERS = "3"  # test workers (`tasks.py test`)
 
 
 def ensure_environment() -> None:
@@ -51,7 +53,10 @@ def main(argv: list[str]) -> int:
     if task == "run":
         return tool("haizhi", *(rest or ["up"]))
     if task == "test":
-        return tool("pytest", *rest)
+        # Whole files to parallel workers (pytest-xdist): a test spends most of its time
+        # waiting on processes, NATS and the databases, so three workers keep two cores busy.
+        # An `-n` of one's own (`-n 0`: none) comes later and wins.
+        return tool("pytest", "-n", WORKERS, "--dist", "loadfile", *rest)
     if task == "bench":
         return tool("python", "-m", "bench", *rest)
     checks = [

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from haizhi.client import eventually
 from haizhi.flows import HaiZhi
@@ -128,6 +129,17 @@ def test_a_full_disk_mid_load_is_waited_out_not_dead_lettered(
         hz.close()
 
 
+def victim_ports(system: System, url: str) -> list[int]:
+    """The local ports of the victim's processes' connections to the database server."""
+    server = make_url(url).port or 5432
+    return [
+        connection.laddr.port
+        for instance in system.instances(VICTIM)
+        for connection in psutil.Process(system.processes[instance].pid).net_connections("tcp")
+        if connection.raddr and connection.raddr.port == server
+    ]
+
+
 @pytest.mark.postgresql_only
 def test_lost_database_connections_mid_load_are_waited_out_not_dead_lettered(
     system: System, hz: HaiZhi, journal: Journal
@@ -136,15 +148,18 @@ def test_lost_database_connections_mid_load_are_waited_out_not_dead_lettered(
     assert where.schema is not None
 
     async def terminate() -> int:
+        # The victim's own connections, found by their client ports: other systems (another
+        # test worker's) have services of the same name on the same server.
+        ports = victim_ports(system, where.url)
         admin = open_database(where.url, pool_size=1)
         try:
             async with admin.engine.begin() as conn:
                 killed = await conn.execute(
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE pid <> pg_backend_pid() AND application_name = :name"
+                        "WHERE application_name = :name AND client_port = ANY(:ports)"
                     ),
-                    {"name": f"haizhi-{VICTIM}"},
+                    {"name": f"haizhi-{VICTIM}", "ports": ports},
                 )
                 return len(killed.all())
         finally:
@@ -154,9 +169,9 @@ def test_lost_database_connections_mid_load_are_waited_out_not_dead_lettered(
 
     def cut_twice() -> None:
         journal.wait_answered(before + KILL_AFTER)
-        asyncio.run(terminate())
+        assert asyncio.run(terminate()) > 0, "the victim held no connection to cut"
         journal.wait_answered(before + 2 * KILL_AFTER)
-        asyncio.run(terminate())
+        assert asyncio.run(terminate()) > 0, "the victim held no connection to cut"
 
     cases = Load(hz, "lost-connections").run(midway=cut_twice)
 
