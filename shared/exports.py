@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -223,17 +224,27 @@ def render_xlsx(sheet: Sheet, lang: Lang = "zh") -> bytes:
     return _fixed_zip_times(out.getvalue())
 
 
+#: The workbook's own `modified` stamp, which openpyxl sets to the time of saving whatever
+#: the properties say.
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _fixed_zip_times(data: bytes) -> bytes:
-    """The same archive with each member's time fixed: openpyxl stamps the time of saving."""
+    """The same archive with each member's time, and the workbook's `modified`, fixed:
+    openpyxl stamps the time of saving on both."""
     import zipfile
 
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, source.read(info.filename))
+            member = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                member = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", member)
+            target.writestr(fixed, member)
     return out.getvalue()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -105,6 +106,14 @@ def test_the_workbook_stores_money_as_its_exact_decimal_text() -> None:
 
 def test_the_same_rows_give_the_same_workbook_bytes() -> None:
     assert render_xlsx(SHEET) == render_xlsx(SHEET)
+
+
+def test_the_workbook_says_the_fixed_time_not_the_time_it_was_saved() -> None:
+    """openpyxl stamps `modified` as it saves: two exports a second apart differed."""
+    with zipfile.ZipFile(io.BytesIO(render_xlsx(SHEET))) as book:
+        core = book.read("docProps/core.xml").decode()
+    stamps = re.findall(r"<dcterms:(created|modified)[^>]*>([^<]*)<", core)
+    assert stamps == [("created", "2020-01-01T00:00:00Z"), ("modified", "2020-01-01T00:00:00Z")]
 
 
 def test_too_many_rows_are_refused() -> None:
