@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from shared.runtime import ServiceSpec, build_app
 
 from .api import inbox, preferences
-from .domain import notice
+from .domain import deadlines, notice
 from .messaging.contracts import CONSUMES, EXAMPLES, SERVICE, registry
 from .messaging.subscriptions import edge, subscriptions
 from .projections import projections
@@ -44,7 +44,12 @@ def spec() -> ServiceSpec:
         background=_deliver,
         examples=EXAMPLES,
         consumes=CONSUMES,
-        deciders={"notice": notice.decider, "digest": notice.decider, "unit": notice.directory},
+        deciders={
+            "notice": notice.decider,
+            "digest": notice.decider,
+            "unit": notice.directory,
+            "deadlines": deadlines.decider,
+        },
     )
 
 

@@ -29,8 +29,9 @@ class PreferencesBody(Body):
     opt_out: list[Kind] = Field(
         default_factory=list,
         max_length=len(Kind),
-        description="optional kinds only: designated, report_due, renewal_window_open, "
-        "instalment_paid, review_queued, instalment_due; the others are a 422",
+        description="optional kinds only: designated, report_due, report_reminder, "
+        "renewal_window_open, renewal_reminder, instalment_paid, review_queued, "
+        "review_reopened, renewal_review_queued, instalment_due; the others are a 422",
     )
     digest: Literal["off", "daily"] = "off"
 

@@ -6,6 +6,12 @@ recipient's mail then ends as `MailSent` (the server took it, under `message_id`
 `MailRefused` (the server refused the address for good). A reviewer who takes the daily digest
 gets one `DigestIssued` a day (CST) instead of one mail per item. `UnitContactsRecorded` keeps a
 unit's contacts (联系人), the addresses its applicants are told at, from its registration.
+
+A base's deadlines (`deadlines-<base id>`): `DeadlineSet` when an upstream event fixes a day by
+which the unit must act (a rectification report, a renewal request), `DeadlineMet` when it has
+acted (or the thing is settled), `DeadlineReopened` when it must act again (its report was
+rejected), `DeadlinesEnded` when the base was revoked or expired, and `DeadlineReminded` for
+each reminder told before the day (its notice: `remind-<deadline id>-<lead>d`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,19 @@ class Kind(StrEnum):
     RENEWAL_WINDOW_OPEN = "renewal_window_open"
     INSTALMENT_PAID = "instalment_paid"
     REVIEW_QUEUED = "review_queued"
+    REVIEW_REOPENED = "review_reopened"
+    RENEWAL_REVIEW_QUEUED = "renewal_review_queued"
     INSTALMENT_DUE = "instalment_due"
+    REPORT_REMINDER = "report_reminder"
+    RECTIFICATION_REMINDER = "rectification_reminder"
+    RENEWAL_REMINDER = "renewal_reminder"
+
+
+class Obligation(StrEnum):
+    """What a base's unit must do by a deadline (the reminders the notifier keeps itself)."""
+
+    RECTIFICATION_REPORT = "rectification_report"  # Art. 12: rectify by the deadline
+    RENEWAL_REQUEST = "renewal_request"  # Art. 14: request within the window before expiry
 
 
 class Channel(StrEnum):
@@ -118,10 +136,75 @@ class UnitContactsRecorded:
     contacts: tuple[Contact, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class DeadlineSet:
+    """The unit of base `base_id` must act (`obligation`) by `due_on` (CST), as `upstream`
+    said on `known_on` (the day the deadline was known: no reminder before that day)."""
+
+    base_id: str
+    case_id: str
+    deadline_id: str  # sha256(obligation, base id, key)[:32]
+    obligation: Obligation
+    due_on: date
+    known_on: date
+    upstream: str  # e.g. assessment.RectificationOrdered
+    facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineMet:
+    """What the deadline asked for was done (a report filed, a request made) or settled."""
+
+    base_id: str
+    case_id: str
+    deadline_id: str
+    obligation: Obligation
+    upstream: str  # e.g. assessment.RectificationReportFiled
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReopened:
+    """It must be done again by the same day (a rectification report was rejected)."""
+
+    base_id: str
+    case_id: str
+    deadline_id: str
+    obligation: Obligation
+    upstream: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlinesEnded:
+    """The base was revoked or expired: it owes nothing more, no reminder follows."""
+
+    base_id: str
+    case_id: str
+    upstream: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReminded:
+    """A reminder `lead_days` before the deadline, decided on `on` (CST) by the service's
+    clock, told as the notice `notice_id` (issued in the same transaction)."""
+
+    base_id: str
+    case_id: str
+    deadline_id: str
+    obligation: Obligation
+    lead_days: int
+    on: date
+    notice_id: str
+
+
 EVENTS: tuple[type, ...] = (
     UnitContactsRecorded,
     NotificationIssued,
     DigestIssued,
     MailSent,
     MailRefused,
+    DeadlineSet,
+    DeadlineMet,
+    DeadlineReopened,
+    DeadlinesEnded,
+    DeadlineReminded,
 )

@@ -11,12 +11,23 @@
 | assessment.RenewalWindowOpened | renewal_window_open (续期申请期) | applicants | yes |
 | funding.InstalmentPaid | instalment_paid (资助款已拨付) | the unit's applicants | yes |
 | review.ReviewOpened | review_queued (新待审) | reviewers of the level covering the unit | yes |
+| review.ReviewReopened | review_reopened (重新提交待审) | reviewers of the level, as above | yes |
+| review.RenewalReviewOpened | renewal_review_queued (续期待审) | province reviewers, ditto | yes |
 | funding.InstalmentDue | instalment_due (资助款到期) | finance covering the unit | yes |
+| assessment.ReportReminded | report_reminder (年度报告截止提醒) | the unit's applicants | yes |
+| (the tick) rectification deadline near | rectification_reminder (整改截止提醒) | applicants | no |
+| (the tick) renewal window closing | renewal_reminder (续期申请截止提醒) | applicants | yes |
 
 A unit's applicants are its registered contacts (application.UnitRegistered, …Amended) and the
 people who signed in under the unit (`org`); reviewers and finance are the people known from
 their own tokens, matched by role and jurisdiction. What the law makes the unit answer for —
 a return, a rejection, an overdue report, a rectification — cannot be turned off.
+
+Deadlines near (`DEADLINES`): the annual report's reminders are the assessment's own
+(`ReportReminded`, at the days its policy names); the rectification deadline and the close of
+the renewal window the notifier keeps itself — set, met, reopened by the upstream events below,
+reminded `REMINDER_LEADS` days before (CST dates) by the scheduler's tick. The rules set no
+time limit for a review: reviewers get no deadline reminders.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .events import Kind
+from .events import Kind, Obligation
 
 
 class Audience(StrEnum):
@@ -39,6 +50,9 @@ class Rule:
     audience: Audience
     #: The data fields the notice shows (and its templates name), beyond the case.
     facts: tuple[str, ...]
+    #: Reviewers: the level whose reviewers are told when the event names none (a renewal
+    #: request waits at the province first, Art. 14); otherwise the event's `level`.
+    level: str | None = None
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -74,8 +88,21 @@ RULES: dict[tuple[str, str], Rule] = {
     ("review", "ReviewOpened"): Rule(
         Kind.REVIEW_QUEUED, Audience.REVIEWERS, ("review_id", "level", "unit_name")
     ),
+    # A resubmission after a return: the review opens again at its first level.
+    ("review", "ReviewReopened"): Rule(
+        Kind.REVIEW_REOPENED, Audience.REVIEWERS, ("review_id", "level", "revision")
+    ),
+    ("review", "RenewalReviewOpened"): Rule(
+        Kind.RENEWAL_REVIEW_QUEUED,
+        Audience.REVIEWERS,
+        ("renewal_id", "base_id", "level", "term_end"),
+        level="province",
+    ),
     ("funding", "InstalmentDue"): Rule(
         Kind.INSTALMENT_DUE, Audience.FINANCE, ("plan_id", "base_id", "number", "amount_fen")
+    ),
+    ("assessment", "ReportReminded"): Rule(
+        Kind.REPORT_REMINDER, Audience.APPLICANTS, ("base_id", "year", "due_on", "days_before")
     ),
 }
 
@@ -88,9 +115,87 @@ OPTIONAL: frozenset[Kind] = frozenset(
         Kind.RENEWAL_WINDOW_OPEN,
         Kind.INSTALMENT_PAID,
         Kind.REVIEW_QUEUED,
+        Kind.REVIEW_REOPENED,
+        Kind.RENEWAL_REVIEW_QUEUED,
         Kind.INSTALMENT_DUE,
+        Kind.REPORT_REMINDER,
+        Kind.RENEWAL_REMINDER,
     }
 )
+
+#: New work in a reviewer's queue: what a reviewer on the daily digest gets in the digest.
+QUEUED: frozenset[Kind] = frozenset(
+    {Kind.REVIEW_QUEUED, Kind.REVIEW_REOPENED, Kind.RENEWAL_REVIEW_QUEUED}
+)
+
+
+class Step(StrEnum):
+    """What an upstream event does to a base's deadline."""
+
+    SET = "set"  # fixes it (or fixes it again: the same event read twice decides nothing)
+    MET = "met"  # done or settled: no reminder from now on
+    REOPENED = "reopened"  # to be done again by the same day (after a MET)
+    ENDED = "ended"  # the base is gone: every deadline of the base ends
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    step: Step
+    obligation: Obligation | None  # None: every obligation of the base (ENDED)
+    #: The data field naming which of the base's deadlines (with `base_id`): the same value
+    #: in the event that sets it and the events that meet it.
+    key: str | None = None
+    #: SET: the data field holding the date (CST) by which the unit must act.
+    due: str | None = None
+    #: SET: the data fields the reminder shows (its templates name them), beyond the case.
+    facts: tuple[str, ...] = ()
+
+
+#: Upstream events that set, meet, reopen or end a base's deadlines (`domain/deadlines.py`).
+DEADLINES: dict[tuple[str, str], DeadlineRule] = {
+    # Art. 12: an unqualified base rectifies by a deadline; its report, once filed, awaits the
+    # department (done, unless rejected: then it must come again by the same deadline).
+    ("assessment", "RectificationOrdered"): DeadlineRule(
+        Step.SET,
+        Obligation.RECTIFICATION_REPORT,
+        key="rectification_id",
+        due="deadline",
+        facts=("base_id", "year", "deadline"),
+    ),
+    ("assessment", "RectificationReportFiled"): DeadlineRule(
+        Step.MET, Obligation.RECTIFICATION_REPORT, key="rectification_id"
+    ),
+    ("assessment", "RectificationRejected"): DeadlineRule(
+        Step.REOPENED, Obligation.RECTIFICATION_REPORT, key="rectification_id"
+    ),
+    ("assessment", "RectificationAccepted"): DeadlineRule(
+        Step.MET, Obligation.RECTIFICATION_REPORT, key="rectification_id"
+    ),
+    # Art. 14: a written renewal request within the window, which closes at the term's end.
+    ("assessment", "RenewalWindowOpened"): DeadlineRule(
+        Step.SET,
+        Obligation.RENEWAL_REQUEST,
+        key="term_end",
+        due="closes_on",
+        facts=("base_id", "closes_on", "term_end"),
+    ),
+    ("application", "RenewalRequested"): DeadlineRule(
+        Step.MET, Obligation.RENEWAL_REQUEST, key="term_end"
+    ),
+    ("assessment", "BaseRevoked"): DeadlineRule(Step.ENDED, None),
+    ("assessment", "BaseExpired"): DeadlineRule(Step.ENDED, None),
+}
+
+#: Days before a deadline (CST dates) its reminders are due: the same as the assessment
+#: policy's annual report reminders (`reminder_days_before = [14, 3]`); the rules name none
+#: for a rectification or a renewal window, and these are the notifier's own.
+REMINDER_LEADS: tuple[int, ...] = (14, 3)
+
+#: The kind of the reminder of each obligation.
+REMINDER_OF: dict[Obligation, Kind] = {
+    Obligation.RECTIFICATION_REPORT: Kind.RECTIFICATION_REMINDER,
+    Obligation.RENEWAL_REQUEST: Kind.RENEWAL_REMINDER,
+}
 
 #: The review level (review.Level) -> the role whose holders review at it.
 REVIEWER_OF_LEVEL: dict[str, str] = {

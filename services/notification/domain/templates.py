@@ -161,6 +161,88 @@ _T: dict[Kind, dict[Language, _Template]] = {
             "/review/cases/{review_id}",
         ),
     },
+    Kind.REVIEW_REOPENED: {
+        "zh": _Template(
+            "【海智计划】重新提交待审：{unit_name}",
+            "{unit_name} 的申报（案件 {case_id}）已按退回意见修改并重新提交（第 {revision} 版），"
+            "重新进入您的{level}审核队列。",
+            "请及时审核修改后的申报。",
+            "/review/cases/{review_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] Resubmitted to your review queue: {unit_name}",
+            "The application of {unit_name} (case {case_id}) was amended and submitted again "
+            "(revision {revision}); it is back in your {level} review queue.",
+            "Review the amended application in good time.",
+            "/review/cases/{review_id}",
+        ),
+    },
+    Kind.RENEWAL_REVIEW_QUEUED: {
+        "zh": _Template(
+            "【海智计划】新的续期申请待审：{unit_name}",
+            "{unit_name}（基地 {base_id}，案件 {case_id}）已提交书面续期申请，认定期至 {term_end} "
+            "届满，申请已进入您的{level}审核队列。",
+            "请及时审核，转报或退回补充。",
+            "/review/renewals/{renewal_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] New renewal request in your review queue: {unit_name}",
+            "{unit_name} (base {base_id}, case {case_id}) filed a written renewal request; its "
+            "term ends {term_end}. The request is in your {level} review queue.",
+            "Review it in good time: pass it on, or return it for completion.",
+            "/review/renewals/{renewal_id}",
+        ),
+    },
+    Kind.REPORT_REMINDER: {
+        "zh": _Template(
+            "【海智计划】{year} 年度报告截止提醒：还有 {days_before} 天",
+            "基地 {base_id}（案件 {case_id}）的 {year} 年度工作报告截止日期为 {due_on}，"
+            "距截止还有 {days_before} 天，尚未报送。",
+            "请在截止日期前提交年度工作报告。",
+            "/unit/bases/{base_id}/years/{year}/report",
+        ),
+        "en": _Template(
+            "[HaiZhi] {year} annual report due in {days_before} days",
+            "The {year} annual report of base {base_id} (case {case_id}) is due {due_on}, "
+            "{days_before} days from now, and has not been filed.",
+            "File the annual report before the due date.",
+            "/unit/bases/{base_id}/years/{year}/report",
+        ),
+    },
+    Kind.RECTIFICATION_REMINDER: {
+        "zh": _Template(
+            "【海智计划】整改报告截止提醒：还有 {days_left} 天",
+            "基地 {base_id}（案件 {case_id}）{year} 年度考核不合格，"
+            "整改报告须在 {deadline} 前提交，距截止还有 {days_left} 天，尚未提交。",
+            "请在截止日期前提交整改报告。",
+            "/unit/bases/{base_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] Rectification report due in {days_left} days",
+            "Base {base_id} (case {case_id}) was graded unqualified for {year}; its "
+            "rectification report is due {deadline}, {days_left} days from now, and has not "
+            "been filed.",
+            "File the rectification report before the deadline.",
+            "/unit/bases/{base_id}",
+        ),
+    },
+    Kind.RENEWAL_REMINDER: {
+        "zh": _Template(
+            "【海智计划】续期申请即将截止：还有 {days_left} 天",
+            "基地 {base_id}（案件 {case_id}）的认定期至 {term_end} 届满，续期申请期至 {closes_on} "
+            "截止，距截止还有 {days_left} 天，尚未提交续期申请。",
+            "如需续期，请在截止前提交书面续期申请；未申请续期的，认定期满即失效。",
+            "/unit/bases/{base_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] Renewal requests close in {days_left} days",
+            "The term of base {base_id} (case {case_id}) ends {term_end}; renewal requests "
+            "close {closes_on}, {days_left} days from now, and none has been filed.",
+            "To renew, file a written renewal request before then: without one the "
+            "designation ends with its term.",
+            "/unit/bases/{base_id}",
+        ),
+    },
     Kind.INSTALMENT_DUE: {
         "zh": _Template(
             "【海智计划】资助款到期待拨付",

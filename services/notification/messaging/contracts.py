@@ -6,10 +6,16 @@ from datetime import date
 
 from shared.codec import EventRegistry
 
+from ..domain.deadlines import deadline_id, reminder_id
 from ..domain.events import (
     EVENTS,
     Channel,
     Contact,
+    DeadlineMet,
+    DeadlineReminded,
+    DeadlineReopened,
+    DeadlinesEnded,
+    DeadlineSet,
     DigestIssued,
     DigestItem,
     Fact,
@@ -17,10 +23,11 @@ from ..domain.events import (
     MailRefused,
     MailSent,
     NotificationIssued,
+    Obligation,
     Recipient,
     UnitContactsRecorded,
 )
-from ..domain.rules import RULES
+from ..domain.rules import DEADLINES, RULES
 
 SERVICE = "notification"
 
@@ -28,12 +35,14 @@ registry = EventRegistry(SERVICE, EVENTS)
 
 
 def _rules_of(upstream: str) -> list[str]:
-    return [name for producer, name in RULES if producer == upstream]
+    """The upstream's events a notice rule or a deadline's step names, each once."""
+    named = [name for producer, name in [*RULES, *DEADLINES] if producer == upstream]
+    return list(dict.fromkeys(named))
 
 
 #: The upstream events this service reacts to (docs/contracts.md, "Who consumes what").
 CONSUMES: list[tuple[str, list[str]]] = [
-    ("application", ["UnitRegistered", "UnitRegistrationAmended"]),
+    ("application", ["UnitRegistered", "UnitRegistrationAmended", *_rules_of("application")]),
     ("review", _rules_of("review")),
     ("assessment", _rules_of("assessment")),
     ("funding", _rules_of("funding")),
@@ -45,6 +54,8 @@ _APPLICANT = Recipient(
     "user:applicant-zhang", "applicant-zhang", "zhang@km-hitech.example.cn", "zh", Channel.MAIL
 )
 _REVIEWER = Recipient("user:reviewer-li", "reviewer-li", "li@yncast.example.cn", "en", Channel.MAIL)
+_BASE = "01HZBASE0000000000000000KM"
+_RECTIFICATION = deadline_id(Obligation.RECTIFICATION_REPORT, _BASE, "01HZRECT0000000000000000KM")
 
 EXAMPLES: list[object] = [
     UnitContactsRecorded(
@@ -61,7 +72,7 @@ EXAMPLES: list[object] = [
         unit_id="01HZUNIT0000000000000KMHTZ",
         unit_name="昆明高新技术产业开发区",
         jurisdiction="5301",
-        facts=(Fact("base_id", "01HZBASE0000000000000000KM"), Fact("deadline", "2024-06-30")),
+        facts=(Fact("base_id", _BASE), Fact("deadline", "2024-06-30")),
         recipients=(_APPLICANT,),
     ),
     DigestIssued(
@@ -71,6 +82,40 @@ EXAMPLES: list[object] = [
         recipient=_REVIEWER,
         items=(DigestItem(_NOTICE, _CASE, Kind.REVIEW_QUEUED, "昆明高新技术产业开发区"),),
     ),
+    DeadlineSet(
+        base_id=_BASE,
+        case_id=_CASE,
+        deadline_id=_RECTIFICATION,
+        obligation=Obligation.RECTIFICATION_REPORT,
+        due_on=date(2024, 6, 30),
+        known_on=date(2024, 4, 1),
+        upstream="assessment.RectificationOrdered",
+        facts=(Fact("base_id", _BASE), Fact("year", "2023"), Fact("deadline", "2024-06-30")),
+    ),
+    DeadlineReminded(
+        base_id=_BASE,
+        case_id=_CASE,
+        deadline_id=_RECTIFICATION,
+        obligation=Obligation.RECTIFICATION_REPORT,
+        lead_days=14,
+        on=date(2024, 6, 16),
+        notice_id=reminder_id(_RECTIFICATION, 14),
+    ),
+    DeadlineMet(
+        base_id=_BASE,
+        case_id=_CASE,
+        deadline_id=_RECTIFICATION,
+        obligation=Obligation.RECTIFICATION_REPORT,
+        upstream="assessment.RectificationReportFiled",
+    ),
+    DeadlineReopened(
+        base_id=_BASE,
+        case_id=_CASE,
+        deadline_id=_RECTIFICATION,
+        obligation=Obligation.RECTIFICATION_REPORT,
+        upstream="assessment.RectificationRejected",
+    ),
+    DeadlinesEnded(base_id=_BASE, case_id=_CASE, upstream="assessment.BaseRevoked"),
     MailSent(
         notice_id=_NOTICE,
         recipient=_APPLICANT.key,

@@ -27,7 +27,6 @@ from ..domain.events import (
 )
 from .tables import cases, contacts, deliveries, units
 
-
 #: Recipients one notice may name: a delivery's place in the inbox is its event's position in
 #: the log times this, plus the recipient's place in the notice.
 RECIPIENTS_PER_NOTICE = 1 << 20

@@ -9,6 +9,8 @@ unit's contacts) say who the applicants of a case are; `notification_people` hol
 person known from their token, with their preferences (written over HTTP: not a projection,
 like `notification_attempts` and `notification_reads` below): the worker's tries and the read
 marks live in tables of their own, so that a rebuild compares only what events wrote.
+`notification_deadlines` holds each base's deadlines the notifier reminds of (one row per
+deadline: open, met or ended, and the leads reminded), from the `deadlines-<base>` streams.
 """
 
 from __future__ import annotations
@@ -84,6 +86,23 @@ people = Table(
     Column("opt_out", Text, nullable=False),  # space-separated kinds
     Column("digest", String(10), nullable=False),  # off | daily
     Column("seen_at", String(40), nullable=False),
+)
+
+#: A base's deadlines (`domain/deadlines.py`): the scheduler's tick reads the open ones near
+#: their day. `due_on`/`known_on` are null while only the deadline's meeting has been read.
+deadlines = Table(
+    "notification_deadlines",
+    metadata,
+    Column("deadline_id", String(ID), primary_key=True),
+    Column("base_id", String(ID), nullable=False, index=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("obligation", String(30), nullable=False),
+    Column("due_on", String(10), index=True),
+    Column("known_on", String(10)),
+    Column("status", String(10), nullable=False),  # open | met | ended
+    Column("reminded", Text, nullable=False),  # space-separated lead days, ascending
+    Column("upstream", String(200)),
+    Column("facts", Text, nullable=False),  # JSON object of the facts
 )
 
 # Not projections (no event writes them; a rebuild leaves them alone):

@@ -14,6 +14,8 @@ FACTS = {
     "application_id": "app-1",
     "base_id": "base-1",
     "review_id": "rv-1",
+    "renewal_id": "rn-1",
+    "revision": "2",
     "plan_id": "plan-1",
     "year": "2023",
     "due_on": "2024-01-31",
@@ -28,6 +30,8 @@ FACTS = {
     "closes_on": "2027-06-14",
     "paid_on": "2022-06-20",
     "payment_ref": "YN-1",
+    "days_before": "14",
+    "days_left": "3",
 }
 
 

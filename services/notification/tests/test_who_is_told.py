@@ -7,7 +7,16 @@ from datetime import timedelta
 from shared.mailsink import SmtpSink
 from shared.testkit.service import RunningService
 
-from .conftest import MORNING, UNIT, Upstream, deliveries_of, inbox_when, known, person
+from .conftest import (
+    MORNING,
+    UNIT,
+    UNIT_NAME,
+    Upstream,
+    deliveries_of,
+    inbox_when,
+    known,
+    person,
+)
 
 ZHANG = "zhang@km-hitech.example.cn"
 CONTACT = "office@km-hitech.example.cn"
@@ -93,6 +102,97 @@ async def test_reviewers_of_the_level_and_jurisdiction_hear_of_new_work(
     assert [r["user_id"] for r in rows] == ["li"]
     await sink.wait_for(1)
     assert [str(m["To"]) for m in sink.messages] == ["li@x.cn"]
+
+
+async def test_reviewers_hear_of_a_resubmission_and_of_a_renewal_request_in_their_queue(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    """A resubmission reopens the review at its level; a renewal request waits at the province
+    (Art. 14): both are new work in a queue, told as `ReviewOpened` is."""
+    kunming = person(service, "li", "prefecture_reviewer", jurisdictions=("5301",), email="li@x.cn")
+    dali = person(service, "wang", "prefecture_reviewer", jurisdictions=("5329",), email="w@x.cn")
+    yunnan = person(service, "zhao", "province_reviewer", jurisdictions=("53",), email="z@x.cn")
+    guizhou = person(service, "qian", "province_reviewer", jurisdictions=("52",), email="q@x.cn")
+    for headers in (kunming, dali, yunnan, guizhou):
+        await known(service, headers)
+    english = {"email_enabled": True, "language": "en", "opt_out": [], "digest": "off"}
+    assert (await service.client.put("/preferences", json=english, headers=yunnan)).is_success
+    await upstream.review_opened("case-5", level="prefecture")
+    reopened = await upstream.review(
+        "case-5",
+        "ReviewReopened",
+        application_id="application-case-5",
+        revision=2,
+        unit_name=UNIT_NAME,
+        form_hash="1" * 64,
+        files=[],
+        level="prefecture",
+        at="2022-04-01T02:00:00Z",
+    )
+    renewal = await upstream.send(
+        "review",
+        "RenewalReviewOpened",
+        {
+            "renewal_id": "renewal-6",
+            "case_id": "case-6",
+            "base_id": "base-case-6",
+            "unit_id": UNIT,
+            "unit_name": UNIT_NAME,
+            "province": "53",
+            "jurisdiction": "5301",
+            "term_end": "2027-06-14",
+            "at": "2022-04-01T02:00:00Z",
+            "statement": "申请续期",
+        },
+        "renewal-renewal-6",
+    )
+
+    items = await inbox_when(service, kunming, 2)
+    assert sorted(i["kind"] for i in items) == ["review_queued", "review_reopened"]
+    (again,) = [i for i in items if i["kind"] == "review_reopened"]
+    assert again["case_id"] == "case-5"
+    assert again["link"] == "/review/cases/review-case-5"
+    assert again["subject"] == f"【海智计划】重新提交待审：{UNIT_NAME}"
+    assert "第 2 版" in again["body"]
+    assert "地市审核队列" in again["body"]
+    (queued,) = await inbox_when(service, yunnan, 1)
+    assert queued["kind"] == "renewal_review_queued"
+    assert queued["case_id"] == "case-6"
+    assert queued["link"] == "/review/renewals/renewal-6"
+    assert queued["subject"] == f"[HaiZhi] New renewal request in your review queue: {UNIT_NAME}"
+    assert "term ends 2027-06-14" in queued["body"]
+    assert [r["user_id"] for r in await deliveries_of(service, reopened.id)] == ["li"]
+    assert [r["user_id"] for r in await deliveries_of(service, renewal.id)] == ["zhao"]
+    await sink.wait_for(3)
+    assert sorted(str(m["To"]) for m in sink.messages) == ["li@x.cn", "li@x.cn", "z@x.cn"]
+    (mail,) = sink.to("z@x.cn")
+    assert "http://127.0.0.1:8000/review/renewals/renewal-6" in mail.get_content()
+
+
+async def test_a_reviewer_on_the_digest_gets_a_resubmission_in_it(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    reviewer = person(service, "li", "prefecture_reviewer", jurisdictions=("5301",), email="l@x.cn")
+    daily = {"email_enabled": True, "language": "zh", "opt_out": [], "digest": "daily"}
+    assert (await service.client.put("/preferences", json=daily, headers=reviewer)).is_success
+    await upstream.review_opened("case-7")
+    await upstream.review(
+        "case-7",
+        "ReviewReopened",
+        application_id="application-case-7",
+        revision=2,
+        unit_name=UNIT_NAME,
+        form_hash="1" * 64,
+        files=[],
+        level="prefecture",
+        at="2022-04-01T02:00:00Z",
+    )
+    items = await inbox_when(service, reviewer, 2)
+    assert {i["kind"]: i["mail"] for i in items} == {
+        "review_queued": "digest",
+        "review_reopened": "digest",
+    }
+    assert sink.messages == []
 
 
 async def test_finance_of_the_province_hears_of_instalments_due(

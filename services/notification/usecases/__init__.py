@@ -1,9 +1,10 @@
 """The notification service's use cases: every reaction, task and query it offers, in one place.
 
 Reactions (consumers): an upstream event → a notice to the people its rule names; a unit's
-registration → its contacts. Background: the delivery worker mails what is pending.
-Scheduler: the reviewers' daily digests. Queries and commands of a person: the inbox, read
-marks, preferences.
+registration → its contacts; an upstream event → a step of a base's deadline. Background: the
+delivery worker mails what is pending. Scheduler: the reviewers' daily digests and the
+reminders of deadlines near. Queries and commands of a person: the inbox, read marks,
+preferences.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .delivery import DeliveryWorker
 from .digest import Digests
 from .inbox import Inbox
 from .reactions import Reactions
+from .reminders import Reminders
 
 
 @dataclass
@@ -29,6 +31,7 @@ class NotificationUseCases:
     reactions: Reactions
     delivery: DeliveryWorker
     digests: Digests
+    reminders: Reminders
     inbox: Inbox
 
     @classmethod
@@ -40,12 +43,15 @@ class NotificationUseCases:
             reactions=Reactions(kernel.executor, timedelta(days=settings.notify_within_days)),
             delivery=DeliveryWorker(kernel.executor, settings),
             digests=Digests(kernel.executor),
+            reminders=Reminders(kernel.executor),
             inbox=Inbox(kernel.db, settings),
         )
 
     async def tick(self, now: datetime) -> None:
-        """The scheduler: the reviewers' daily digests (CST days)."""
+        """The scheduler: the reviewers' daily digests and the reminders of deadlines near
+        (CST days, by the service's clock)."""
         await self.digests.issue_due(now)
+        await self.reminders.remind_due(now)
 
     async def run_delivery(self, stop: asyncio.Event) -> None:
         await self.delivery.run(stop)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.auth import Principal, Role
 
 from ..domain.events import Channel, Kind, Recipient
-from ..domain.rules import OPTIONAL, REVIEWER_OF_LEVEL, REVIEWER_ROLES, Audience
+from ..domain.rules import OPTIONAL, QUEUED, REVIEWER_OF_LEVEL, REVIEWER_ROLES, Audience
 from ..projections.tables import cases, contacts, people, units
 
 
@@ -65,7 +65,7 @@ def _as_recipient(row: Any, kind: Kind) -> Recipient | None:
     channel = Channel.MAIL
     if not row.email_enabled or not email:
         channel = Channel.INBOX
-    elif kind == Kind.REVIEW_QUEUED and row.digest == "daily":
+    elif kind in QUEUED and row.digest == "daily":
         channel = Channel.DIGEST
     user = row.user_id
     return Recipient(f"user:{user}", user, email, row.language, channel)
