@@ -42,28 +42,38 @@ KINDS = {
     "renewal_window_open": N_("Renewal window open"),
     "instalment_paid": N_("Instalment paid"),
     "review_queued": N_("New work in your review queue"),
+    "review_reopened": N_("A returned application resubmitted for review"),
+    "renewal_review_queued": N_("A renewal request to review"),
     "instalment_due": N_("Instalment due for approval"),
+    "report_reminder": N_("Annual report deadline near"),
+    "rectification_reminder": N_("Rectification deadline near"),
+    "renewal_reminder": N_("Renewal window closing soon"),
 }
 #: The kinds a person may turn off, as the notification service allows (the others always
 #: reach them, in the inbox at least), and to whom each is told: a person sees only theirs.
+REVIEWERS = frozenset(
+    {
+        Role.PREFECTURE_REVIEWER,
+        Role.PROVINCE_REVIEWER,
+        Role.NATIONAL_REVIEWER,
+        Role.LEADING_GROUP,
+        Role.GENERAL_OFFICE,
+    }
+)
 OPTIONAL: dict[str, frozenset[Role]] = {
     "designated": frozenset({Role.APPLICANT}),
     "report_due": frozenset({Role.APPLICANT}),
+    "report_reminder": frozenset({Role.APPLICANT}),
     "renewal_window_open": frozenset({Role.APPLICANT}),
+    "renewal_reminder": frozenset({Role.APPLICANT}),
     "instalment_paid": frozenset({Role.APPLICANT}),
-    "review_queued": frozenset(
-        {
-            Role.PREFECTURE_REVIEWER,
-            Role.PROVINCE_REVIEWER,
-            Role.NATIONAL_REVIEWER,
-            Role.LEADING_GROUP,
-            Role.GENERAL_OFFICE,
-        }
-    ),
+    "review_queued": REVIEWERS,
+    "review_reopened": REVIEWERS,
+    "renewal_review_queued": frozenset({Role.PROVINCE_REVIEWER}),
     "instalment_due": frozenset({Role.FINANCE}),
 }
 #: Who may choose the daily digest: the reviewers (the service refuses anyone else).
-DIGEST_ROLES = OPTIONAL["review_queued"]
+DIGEST_ROLES = REVIEWERS
 LANGUAGES = {"zh": "简体中文", "en": "English"}
 DIGESTS = {
     "off": N_("A mail for each notice"),
