@@ -1,8 +1,11 @@
-"""Waiting until the bus has settled: every outbox empty, every consumer caught up.
+"""Waiting until the bus has settled: every outbox empty, every consumer caught up, every
+scheduler done with what has fallen due.
 
 Read from each service's `/metrics` (refreshed at every scrape): `outbox_lag_events` (committed
-events not yet in `HAIZHI`) and `consumer_lag_events{consumer}` (messages a durable consumer
-has still to process, delivered-but-unacknowledged included). The bus has settled when every
+events not yet in `HAIZHI`), `consumer_lag_events{consumer}` (messages a durable consumer
+has still to process, delivered-but-unacknowledged included) and `scheduled_due_events` (what
+the service's scheduler finds due by its clock and has not yet done: a reminder due once a
+deadline is read or the clock moves, before the next tick tells it). The bus has settled when every
 figure of every service reads 0 twice in a row: one reading alone could fall between a
 consumer's commit and its outbox row reaching the stream of the next service.
 
@@ -40,6 +43,8 @@ def lag(service: str, metrics_text: str) -> dict[str, int]:
                 name = f"{service} outbox"
             elif sample.name == "consumer_lag_events":
                 name = f"{service} consumer {sample.labels.get('consumer', '?')}"
+            elif sample.name == "scheduled_due_events":
+                name = f"{service} scheduler"
             else:
                 continue
             if sample.value:

@@ -50,6 +50,11 @@ class Metrics:
             ["consumer"],
             registry=registry,
         )
+        self.scheduled_due_events = Gauge(
+            "scheduled_due_events",
+            "What the scheduler finds due by the service's clock and has not yet done.",
+            registry=registry,
+        )
         self.leads = Gauge(
             "leads",
             "1 while this process leads a singleton task (outbox relay, scheduler) among the "

@@ -85,6 +85,10 @@ class ServiceSpec:
     messaging: Callable[[Consumers], NatsRouter] = lambda _: NatsRouter()
     subscriptions: Callable[[Any], Sequence[Subscription]] = lambda _: ()
     tick: Callable[[Any, datetime], Awaitable[Any]] | None = None
+    #: How much the tick would find due at a time (given the use cases): `/metrics` says it
+    #: (`scheduled_due_events`), so a wait for the bus to settle waits for the tick's work too
+    #: — work that falls due when an event is consumed or the clock moves, before the tick.
+    due: Callable[[Any, datetime], Awaitable[int]] | None = None
     #: A long-running task of the service's own beside the relay (a notifier's delivery
     #: worker), given the use cases and the event that asks it to stop.
     background: Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]] | None = None
@@ -275,6 +279,9 @@ def build_app(settings: ServiceSettings, spec: ServiceSpec) -> FastAPI:
     async def lag_metrics() -> None:
         kernel: Kernel = app.state.kernel
         metrics.outbox_lag_events.set(await kernel.relay.lag())
+        if spec.due is not None:
+            due = await spec.due(app.state.usecases, kernel.clock.now())
+            metrics.scheduled_due_events.set(due)
 
         async def consumer_lag(consumer: Consumer) -> None:
             with contextlib.suppress(Exception):

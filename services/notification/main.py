@@ -26,6 +26,10 @@ async def _tick(usecases: NotificationUseCases, now: datetime) -> None:
     await usecases.tick(now)
 
 
+async def _due(usecases: NotificationUseCases, now: datetime) -> int:
+    return await usecases.due(now)
+
+
 async def _deliver(usecases: NotificationUseCases, stop: asyncio.Event) -> None:
     await usecases.run_delivery(stop)
 
@@ -41,6 +45,7 @@ def spec() -> ServiceSpec:
         messaging=edge,
         subscriptions=subscriptions,
         tick=_tick,
+        due=_due,
         background=_deliver,
         examples=EXAMPLES,
         consumes=CONSUMES,

@@ -70,9 +70,12 @@ def serving(answer: Answer) -> Iterator[str]:
         server.server_close()
 
 
-def metrics_of(service: str, outbox: int = 0, consumers: dict[str, int] | None = None) -> bytes:
+def metrics_of(
+    service: str, outbox: int = 0, consumers: dict[str, int] | None = None, due: int = 0
+) -> bytes:
     metrics = Metrics(service)
     metrics.outbox_lag_events.set(outbox)
+    metrics.scheduled_due_events.set(due)
     for name, count in (consumers or {}).items():
         metrics.consumer_lag_events.labels(name).set(count)
     return metrics.render()
@@ -227,6 +230,10 @@ def test_backlogs_are_read_from_the_kernels_metrics() -> None:
     assert lag("review", text.decode()) == {
         "review outbox": 2,
         "review consumer review-from-application": 3,
+    }
+    # what the scheduler finds due and has not yet done holds the bus unsettled too
+    assert lag("notification", metrics_of("notification", due=2).decode()) == {
+        "notification scheduler": 2
     }
     assert (
         lag("review", metrics_of("review", consumers={"review-from-application": 0}).decode()) == {}

@@ -177,6 +177,30 @@ async def test_a_rectification_deadline_is_reminded_once_per_lead_and_recipient(
     assert (await row_of(service, rectification_of("case-1"), "open"))["reminded"] == "3 14"
 
 
+async def test_what_has_fallen_due_is_counted_until_it_is_done(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    """What the tick would tell, and the mails still to send, are counted (`/metrics`:
+    `scheduled_due_events`), so a wait for the bus to settle (`haizhi.settle`) waits for them
+    too — the fault tests' backup was once taken with mails unsent, that went out after it."""
+    await upstream.register_unit(CONTACT)
+    await upstream.review_opened("case-1")
+    usecases = service.app.state.usecases
+    await order(upstream, "case-1")
+    await row_of(service, rectification_of("case-1"), "open")
+    await settled(service, sink, 1)  # the order's own mail, to the contact
+    fourteen_before = cst_morning("2022-06-16")
+    assert await usecases.due(cst_morning("2022-06-15")) == 0
+    assert await usecases.due(fourteen_before) == 1  # due there; the clock is not there yet
+
+    await set_clock(service.bus, fourteen_before)
+    await told(service, reminder_id(rectification_of("case-1"), 14), 1)
+    await settled(service, sink, 2)
+    assert await usecases.due(fourteen_before) == 0
+    scraped = (await service.client.get("/metrics")).text
+    assert "\nscheduled_due_events 0.0\n" in scraped
+
+
 async def test_a_lead_day_the_clock_jumped_over_is_not_told_late(
     service: RunningService, upstream: Upstream, sink: SmtpSink
 ) -> None:

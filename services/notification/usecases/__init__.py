@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.cst import cst_date
 from shared.runtime import Kernel
 from shared.usecase import Executor
 
@@ -46,6 +47,13 @@ class NotificationUseCases:
             reminders=Reminders(kernel.executor),
             inbox=Inbox(kernel.db, settings),
         )
+
+    async def due(self, now: datetime) -> int:
+        """What is due at `now` and not yet done: the digests and reminders `tick` would tell
+        (CST days), and the mails the delivery worker has still to send."""
+        today = cst_date(now)
+        digests, reminders = await self.digests.due(today), await self.reminders.due(today)
+        return digests + len(reminders) + await self.delivery.due(now)
 
     async def tick(self, now: datetime) -> None:
         """The scheduler: the reviewers' daily digests and the reminders of deadlines near

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -124,6 +124,16 @@ def send(settings: NotificationSettings, mail: EmailMessage) -> None:
             raise
 
 
+#: Each delivery with its worker's tries (none before the first).
+_TRIED = deliveries.outerjoin(attempts, attempts.c.delivery_id == deliveries.c.delivery_id)
+
+
+def _pending_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Mails not yet sent or refused whose (next) try is due by `now` (a query over `_TRIED`)."""
+    due = func.coalesce(attempts.c.next_attempt_at, deliveries.c.next_attempt_at)
+    return deliveries.c.status == "pending", due <= format_time(now)
+
+
 @dataclass
 class DeliveryWorker:
     executor: Executor
@@ -155,26 +165,27 @@ class DeliveryWorker:
         """The service's clock — the one due times are set by (it may be moved in tests)."""
         return self.executor.clock.now()
 
+    async def due(self, now: datetime) -> int:
+        """How many mails are due by `now` (the service's clock) and not yet sent or refused:
+        a claimed one is in flight, still to be recorded; a failed one waits for its retry."""
+        async with self.executor.db.read_engine.connect() as conn:
+            query = select(func.count()).select_from(_TRIED).where(*_pending_due(now))
+            return int((await conn.execute(query)).scalar_one())
+
     async def deliver_due(self, lease: Lease | None = None) -> int:
         """Try every mail due now, oldest first; the number tried."""
         while self.unrecorded:  # a 250 not yet recorded is recorded before anything is re-read
             kept, sent = self.unrecorded[0]
             await self._record(kept, sent)
             self.unrecorded.pop(0)
-        now, wall = format_time(self.now()), format_time(datetime.now(UTC))
-        due = func.coalesce(attempts.c.next_attempt_at, deliveries.c.next_attempt_at)
+        wall = format_time(datetime.now(UTC))
         async with self.executor.db.read_engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(deliveries, attempts.c.attempts.label("tries"))
-                    .select_from(
-                        deliveries.outerjoin(
-                            attempts, attempts.c.delivery_id == deliveries.c.delivery_id
-                        )
-                    )
+                    .select_from(_TRIED)
                     .where(
-                        deliveries.c.status == "pending",
-                        due <= now,
+                        *_pending_due(self.now()),
                         or_(attempts.c.claimed_until.is_(None), attempts.c.claimed_until <= wall),
                     )
                     .order_by(deliveries.c.seq)

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, distinct, func, select
 
 from shared.cst import cst_date, start_of_day
 from shared.envelope import format_time
@@ -33,9 +33,23 @@ def digest_stream(user_id: str, day: date) -> str:
     return f"digest-{hashlib.sha256(user_id.encode()).hexdigest()[:32]}-{day.isoformat()}"
 
 
+def _waiting(today: date) -> tuple[ColumnElement[bool], ...]:
+    """Items marked for a digest on a day before `today` (CST): today's digest lists them."""
+    return (
+        deliveries.c.status == "digest",
+        deliveries.c.created_at < format_time(start_of_day(today)),
+    )
+
+
 @dataclass
 class Digests:
     executor: Executor
+
+    async def due(self, today: date) -> int:
+        """How many reviewers' digests are due `today` (CST) and not yet issued."""
+        async with self.executor.db.read_engine.connect() as conn:
+            query = select(func.count(distinct(deliveries.c.user_id))).where(*_waiting(today))
+            return int((await conn.execute(query)).scalar_one())
 
     async def issue_due(self, now: datetime) -> int:
         """Issue today's digest of every reviewer with items from earlier days; how many."""
@@ -43,12 +57,7 @@ class Digests:
         async with self.executor.db.read_engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(deliveries)
-                    .where(
-                        deliveries.c.status == "digest",
-                        deliveries.c.created_at < format_time(start_of_day(today)),
-                    )
-                    .order_by(deliveries.c.seq)
+                    select(deliveries).where(*_waiting(today)).order_by(deliveries.c.seq)
                 )
             ).all()
         by_user: dict[str, list[dict[str, object]]] = {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from shared.cst import cst_date
 from shared.logging import get_logger
@@ -30,6 +30,7 @@ from shared.usecase import CommandContext, Executor, retry_on_conflict
 from ..domain import deadlines, notice
 from ..domain.events import DeadlineReminded, Fact
 from ..domain.rules import REMINDER_LEADS, REMINDER_OF, Audience
+from ..projections.tables import cases
 from ..projections.tables import deadlines as deadline_rows
 from .delivery import ACTOR
 from .recipients import recipients, unit_of_case
@@ -44,6 +45,18 @@ class Reminders:
     async def remind_due(self, now: datetime) -> int:
         """Tell every reminder due today (CST) by the service's clock; how many were told."""
         today = cst_date(now)
+        told = 0
+        for row in await self.due(today):
+            try:  # one deadline's failure never holds back another's reminder
+                if await retry_on_conflict(functools.partial(self.remind, row, today)):
+                    told += 1
+            except Exception:
+                log.exception("reminder not issued", deadline_id=row.deadline_id)
+        return told
+
+    async def due(self, today: date) -> list[Any]:
+        """The open deadlines with a lead come `today` (CST) and not yet reminded, whose case's
+        unit is known (the others wait for it): what the tick tells, and `/metrics` counts."""
         horizon = today + timedelta(days=max(REMINDER_LEADS))
         async with self.executor.db.read_engine.connect() as conn:
             rows = (
@@ -53,23 +66,19 @@ class Reminders:
                         deadline_rows.c.status == "open",
                         deadline_rows.c.due_on >= today.isoformat(),
                         deadline_rows.c.due_on <= horizon.isoformat(),
+                        exists().where(cases.c.case_id == deadline_rows.c.case_id),
                     )
                     .order_by(deadline_rows.c.due_on, deadline_rows.c.deadline_id)
                 )
             ).all()
-        told = 0
+        due = []
         for row in rows:
             due_on, known_on = date.fromisoformat(row.due_on), date.fromisoformat(row.known_on)
             lead = deadlines.due_lead(due_on, known_on, today)
             reminded = [int(days) for days in row.reminded.split()]
-            if lead is None or not deadlines.still_to_remind(lead, reminded):
-                continue
-            try:  # one deadline's failure never holds back another's reminder
-                if await retry_on_conflict(functools.partial(self.remind, row, today)):
-                    told += 1
-            except Exception:
-                log.exception("reminder not issued", deadline_id=row.deadline_id)
-        return told
+            if lead is not None and deadlines.still_to_remind(lead, reminded):
+                due.append(row)
+        return due
 
     async def remind(self, row: Any, today: date) -> bool:
         """Decide the reminder of `row`'s deadline due `today` and tell it, in one transaction;
