@@ -18,7 +18,7 @@ from typing import Any
 from shared.db import open_database
 from shared.logging import configure_logging
 
-from . import append, console, growth, http, lifecycle, load, messaging, peer, rebuild
+from . import append, console, features, growth, http, lifecycle, load, messaging, peer, rebuild
 from .common import Env, Figure, Sizes, machine, postgres_url
 from .report import KEYS, render_table
 
@@ -89,6 +89,14 @@ async def _console_pg(env: Env) -> dict[str, Figure]:
     }
 
 
+async def _features(env: Env) -> dict[str, Figure]:
+    return await features.figures(env)
+
+
+async def _features_pg(env: Env) -> dict[str, Figure]:
+    return await features.postgres_figures(env)
+
+
 GROUP_KEYS: dict[str, tuple[str, ...]] = {
     "append": ("append_sqlite_ratio", "append_sqlite_cpu_ratio"),
     "append_pg": ("append_postgres_ratio", "pg_wal_syncs_per_commit_8w"),
@@ -112,6 +120,20 @@ GROUP_KEYS: dict[str, tuple[str, ...]] = {
         "console_overhead_ratio_postgres",
         "console_cpu_us_per_page_postgres",
     ),
+    "features": (
+        "pdf_certificate_ms",
+        "pdf_certificate_time_ratio",
+        "pdf_annex2_ms",
+        "pdf_annex2_time_ratio",
+        "pdf_same_bytes_twice",
+        "search_p95_ms_sqlite",
+        "search_time_ratio_sqlite",
+        "export_csv_rows_per_s",
+        "export_csv_time_ratio",
+        "export_xlsx_rows_per_s",
+        "export_xlsx_time_ratio",
+    ),
+    "features_pg": ("search_p95_ms_postgres", "search_time_ratio_postgres"),
 }
 
 
@@ -130,6 +152,8 @@ GROUPS: dict[str, tuple[bool, Group]] = {
     "lifecycle": (False, _lifecycle),
     "console": (False, _console),
     "console_pg": (True, _console_pg),
+    "features": (False, _features),
+    "features_pg": (True, _features_pg),
 }
 
 

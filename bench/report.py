@@ -1,5 +1,5 @@
-"""The figures' keys and targets (issues 8 and 14, and the console's), and the table printed at
-the end of a run."""
+"""The figures' keys and targets (issues 8 and 14, the console's and issue 17's features), and
+the table printed at the end of a run."""
 
 from __future__ import annotations
 
@@ -31,6 +31,21 @@ TARGETS: dict[str, tuple[str, float] | None] = {
     "console_page_p95_ms_postgres": ("<", 200.0),
     "console_overhead_ratio_postgres": None,
     "console_cpu_us_per_page_postgres": None,
+    # Issue 17's features (bench/features.py), each against a same-run baseline; recorded, no
+    # targets. A `_time_ratio` is our time per operation ÷ the baseline's (above 1: slower).
+    "pdf_certificate_ms": None,  # ms per plaque certificate (the review service's compose)
+    "pdf_certificate_time_ratio": None,  # ÷ plain fpdf2: the same texts, the same font
+    "pdf_annex2_ms": None,  # ms per Annex 2 form (the application service's compose)
+    "pdf_annex2_time_ratio": None,  # ÷ plain fpdf2: the same texts, the same font
+    "pdf_same_bytes_twice": (">=", 1.0),  # 1: every generation in the run gave the same bytes
+    "search_p95_ms_sqlite": None,  # p95 of a query of the mix, search-terms read model
+    "search_time_ratio_sqlite": None,  # ÷ a LIKE '%…%' scan of the same texts, same database
+    "search_p95_ms_postgres": None,
+    "search_time_ratio_postgres": None,
+    "export_csv_rows_per_s": None,  # shared.exports.render_csv of 20,000 rows (the cap)
+    "export_csv_time_ratio": None,  # ÷ the csv module writing the same values
+    "export_xlsx_rows_per_s": None,  # render_xlsx of the same rows
+    "export_xlsx_time_ratio": None,  # ÷ openpyxl (write-only) writing the same values, no formats
 }
 KEYS = list(TARGETS)
 
