@@ -44,6 +44,8 @@ KINDS = {
     "review_queued": N_("New work in your review queue"),
     "review_reopened": N_("A returned application resubmitted for review"),
     "renewal_review_queued": N_("A renewal request to review"),
+    "renewal_review_reopened": N_("A completed renewal request back for review"),
+    "renewal_review_forwarded": N_("A renewal request moved up to your review queue"),
     "instalment_due": N_("Instalment due for approval"),
     "report_reminder": N_("Annual report deadline near"),
     "rectification_reminder": N_("Rectification deadline near"),
@@ -70,6 +72,8 @@ OPTIONAL: dict[str, frozenset[Role]] = {
     "review_queued": REVIEWERS,
     "review_reopened": REVIEWERS,
     "renewal_review_queued": frozenset({Role.PROVINCE_REVIEWER}),
+    "renewal_review_reopened": frozenset({Role.PROVINCE_REVIEWER}),
+    "renewal_review_forwarded": frozenset({Role.NATIONAL_REVIEWER, Role.GENERAL_OFFICE}),
     "instalment_due": frozenset({Role.FINANCE}),
 }
 #: Who may choose the daily digest: the reviewers (the service refuses anyone else).

@@ -35,6 +35,8 @@ class Kind(StrEnum):
     REVIEW_QUEUED = "review_queued"
     REVIEW_REOPENED = "review_reopened"
     RENEWAL_REVIEW_QUEUED = "renewal_review_queued"
+    RENEWAL_REVIEW_REOPENED = "renewal_review_reopened"
+    RENEWAL_REVIEW_FORWARDED = "renewal_review_forwarded"
     INSTALMENT_DUE = "instalment_due"
     REPORT_REMINDER = "report_reminder"
     RECTIFICATION_REMINDER = "rectification_reminder"

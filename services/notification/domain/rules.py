@@ -13,10 +13,25 @@
 | review.ReviewOpened | review_queued (新待审) | reviewers of the level covering the unit | yes |
 | review.ReviewReopened | review_reopened (重新提交待审) | reviewers of the level, as above | yes |
 | review.RenewalReviewOpened | renewal_review_queued (续期待审) | province reviewers, ditto | yes |
+| review.ForwardedToProvince | review_queued | province reviewers covering the unit | yes |
+| review.Recommended | review_queued | national reviewers covering the unit | yes |
+| review.ForwardedToLeadingGroup | review_queued | the leading group, ditto | yes |
+| review.LeadingGroupDecided (approve) | review_queued | the general office, ditto | yes |
+| review.RenewalReviewReopened | renewal_review_reopened (续期补充待审) | province reviewers | yes |
+| review.RenewalForwarded | renewal_review_forwarded (续期转入待审) | national reviewers | yes |
+| review.RenewalAssessmentRecorded (qualified) | renewal_review_forwarded | general office | yes |
 | funding.InstalmentDue | instalment_due (资助款到期) | finance covering the unit | yes |
 | assessment.ReportReminded | report_reminder (年度报告截止提醒) | the unit's applicants | yes |
 | (the tick) rectification deadline near | rectification_reminder (整改截止提醒) | applicants | no |
 | (the tick) renewal window closing | renewal_reminder (续期申请截止提醒) | applicants | yes |
+
+A case that moves up the review chain is new work in the next level's queue: the event that
+moves it names no unit (the case's, known from the `ReviewOpened` before it) and no level
+(the rule names the level that now holds it). A decision that moves it up on one outcome
+only (the leading group's approval, a qualified renewal assessment) is told on that outcome
+(`Rule.when`). The province's recommendation list (`RecommendationListSubmitted`, one event
+per call and province) is not read: each application on it reaches the national level by its
+own `Recommended`, one event per application, told once each.
 
 A unit's applicants are its registered contacts (application.UnitRegistered, …Amended) and the
 people who signed in under the unit (`org`); reviewers and finance are the people known from
@@ -32,8 +47,10 @@ time limit for a review: reviewers get no deadline reminders.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from .events import Kind, Obligation
 
@@ -51,8 +68,19 @@ class Rule:
     #: The data fields the notice shows (and its templates name), beyond the case.
     facts: tuple[str, ...]
     #: Reviewers: the level whose reviewers are told when the event names none (a renewal
-    #: request waits at the province first, Art. 14); otherwise the event's `level`.
+    #: request waits at the province first, Art. 14; a case moved up is at the next level);
+    #: otherwise the event's `level`.
     level: str | None = None
+    #: Told only when the event's field has this value (a decision that moves the case up on
+    #: one outcome only); None: always.
+    when: tuple[str, object] | None = None
+
+    def applies(self, data: Mapping[str, Any]) -> bool:
+        """Whether the event is told at all (its `when`, if any, holds)."""
+        if self.when is None:
+            return True
+        field, value = self.when
+        return bool(data.get(field) == value)
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -98,6 +126,50 @@ RULES: dict[tuple[str, str], Rule] = {
         ("renewal_id", "base_id", "level", "term_end"),
         level="province",
     ),
+    # A case moved up the review chain: new work in the queue of the level that now holds it
+    # (review.evolve: AtProvince, AtNational, AtLeadingGroup, AwaitingApproval).
+    ("review", "ForwardedToProvince"): Rule(
+        Kind.REVIEW_QUEUED, Audience.REVIEWERS, ("review_id", "level"), level="province"
+    ),
+    # One per application the province's list recommends (recorded with the list, one event
+    # per review): each is its own work at the national level.
+    ("review", "Recommended"): Rule(
+        Kind.REVIEW_QUEUED, Audience.REVIEWERS, ("review_id", "level"), level="national"
+    ),
+    ("review", "ForwardedToLeadingGroup"): Rule(
+        Kind.REVIEW_QUEUED, Audience.REVIEWERS, ("review_id", "level"), level="leading_group"
+    ),
+    # Approved: the general office issues the approval; a return or a rejection is told to the
+    # applicants by the ApplicationReturned / -Rejected that follows it.
+    ("review", "LeadingGroupDecided"): Rule(
+        Kind.REVIEW_QUEUED,
+        Audience.REVIEWERS,
+        ("review_id", "level"),
+        level="general_office",
+        when=("outcome", "approve"),
+    ),
+    # A returned renewal request, completed: at the province again (not to be returned twice).
+    ("review", "RenewalReviewReopened"): Rule(
+        Kind.RENEWAL_REVIEW_REOPENED,
+        Audience.REVIEWERS,
+        ("renewal_id", "base_id", "level"),
+        level="province",
+    ),
+    ("review", "RenewalForwarded"): Rule(
+        Kind.RENEWAL_REVIEW_FORWARDED,
+        Audience.REVIEWERS,
+        ("renewal_id", "base_id", "level"),
+        level="national",
+    ),
+    # Qualified: the general office grants the renewal; unqualified, the RenewalRefused
+    # recorded with it ends the request and no queue holds it.
+    ("review", "RenewalAssessmentRecorded"): Rule(
+        Kind.RENEWAL_REVIEW_FORWARDED,
+        Audience.REVIEWERS,
+        ("renewal_id", "base_id", "level"),
+        level="general_office",
+        when=("qualified", True),
+    ),
     ("funding", "InstalmentDue"): Rule(
         Kind.INSTALMENT_DUE, Audience.FINANCE, ("plan_id", "base_id", "number", "amount_fen")
     ),
@@ -117,6 +189,8 @@ OPTIONAL: frozenset[Kind] = frozenset(
         Kind.REVIEW_QUEUED,
         Kind.REVIEW_REOPENED,
         Kind.RENEWAL_REVIEW_QUEUED,
+        Kind.RENEWAL_REVIEW_REOPENED,
+        Kind.RENEWAL_REVIEW_FORWARDED,
         Kind.INSTALMENT_DUE,
         Kind.REPORT_REMINDER,
         Kind.RENEWAL_REMINDER,
@@ -125,7 +199,13 @@ OPTIONAL: frozenset[Kind] = frozenset(
 
 #: New work in a reviewer's queue: what a reviewer on the daily digest gets in the digest.
 QUEUED: frozenset[Kind] = frozenset(
-    {Kind.REVIEW_QUEUED, Kind.REVIEW_REOPENED, Kind.RENEWAL_REVIEW_QUEUED}
+    {
+        Kind.REVIEW_QUEUED,
+        Kind.REVIEW_REOPENED,
+        Kind.RENEWAL_REVIEW_QUEUED,
+        Kind.RENEWAL_REVIEW_REOPENED,
+        Kind.RENEWAL_REVIEW_FORWARDED,
+    }
 )
 
 

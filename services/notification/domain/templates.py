@@ -193,6 +193,38 @@ _T: dict[Kind, dict[Language, _Template]] = {
             "/review/renewals/{renewal_id}",
         ),
     },
+    Kind.RENEWAL_REVIEW_REOPENED: {
+        "zh": _Template(
+            "【海智计划】续期申请补充后待审：{unit_name}",
+            "{unit_name}（基地 {base_id}，案件 {case_id}）已按退回意见补充书面续期申请，"
+            "申请重新进入您的{level}审核队列。",
+            "请及时审核并转报；补充后的续期申请不再退回。",
+            "/review/renewals/{renewal_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] Completed renewal request back in your review queue: {unit_name}",
+            "{unit_name} (base {base_id}, case {case_id}) completed the renewal request that "
+            "was returned; it is back in your {level} review queue.",
+            "Review it and pass it on in good time: a completed request is not returned again.",
+            "/review/renewals/{renewal_id}",
+        ),
+    },
+    Kind.RENEWAL_REVIEW_FORWARDED: {
+        "zh": _Template(
+            "【海智计划】续期申请转入待审：{unit_name}",
+            "{unit_name}（基地 {base_id}，案件 {case_id}）的书面续期申请已通过上一环节，"
+            "进入您的{level}审核队列。",
+            "请及时审核办理。",
+            "/review/renewals/{renewal_id}",
+        ),
+        "en": _Template(
+            "[HaiZhi] Renewal request moved up to your review queue: {unit_name}",
+            "The renewal request of {unit_name} (base {base_id}, case {case_id}) has passed "
+            "the step before and is in your {level} review queue.",
+            "Review it in good time.",
+            "/review/renewals/{renewal_id}",
+        ),
+    },
     Kind.REPORT_REMINDER: {
         "zh": _Template(
             "【海智计划】{year} 年度报告截止提醒：还有 {days_before} 天",
@@ -269,7 +301,12 @@ _LEVELS = {
         "leading_group": "领导小组",
         "general_office": "办公室",
     },
-    "en": {},
+    "en": {
+        "province_recommendation": "provincial recommendation",
+        "provincial_decision": "provincial decision",
+        "leading_group": "leading group",
+        "general_office": "general office",
+    },
 }
 _NEXT = {"zh": "下一步：", "en": "What to do next: "}
 _CONSOLE = {"zh": "在控制台查看：", "en": "In the console: "}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import pytest
+
+from shared.envelope import Envelope
 from shared.mailsink import SmtpSink
-from shared.testkit.service import RunningService
+from shared.testkit.service import RunningService, eventually
 
 from .conftest import (
     MORNING,
@@ -193,6 +198,231 @@ async def test_a_reviewer_on_the_digest_gets_a_resubmission_in_it(
         "review_reopened": "digest",
     }
     assert sink.messages == []
+
+
+AT = "2022-04-01T02:00:00Z"
+
+
+@dataclass(frozen=True)
+class MovedUp:
+    """An event that moves a case up the review chain, and whose queue it is then in."""
+
+    event: str
+    data: dict[str, Any]
+    role: str  # the reviewing role of the level that now holds the case
+    covering: str  # a jurisdiction of that role that covers the unit's (5301)
+    previous: str  # the role that had it before (or another level's)
+    kind: str
+    level: str  # as the Chinese text names the level
+    renewal: bool = False
+
+
+MOVED_UP = [
+    MovedUp(
+        "ForwardedToProvince",
+        {"opinion": "同意推荐", "by": "li", "at": AT},
+        "province_reviewer",
+        "53",
+        "prefecture_reviewer",
+        "review_queued",
+        "省级",
+    ),
+    MovedUp(
+        "Recommended",
+        {"ranking_id": "ranking-53", "rank": 1, "by": "zhou", "at": AT},
+        "national_reviewer",
+        "CN",
+        "province_reviewer",
+        "review_queued",
+        "全国",
+    ),
+    MovedUp(
+        "ForwardedToLeadingGroup",
+        {"opinion": "初审通过", "by": "qian", "at": AT},
+        "leading_group",
+        "CN",
+        "national_reviewer",
+        "review_queued",
+        "领导小组",
+    ),
+    MovedUp(
+        "LeadingGroupDecided",
+        {
+            "meeting_ref": "海智领导小组2022年第3次会议",
+            "meeting_date": "2022-03-30",
+            "members_present": ["chen", "sun"],
+            "outcome": "approve",
+            "form_hash": "0" * 64,
+            "file_hashes": [],
+            "reasons": [],
+            "by": "chen",
+            "at": AT,
+        },
+        "general_office",
+        "CN",
+        "leading_group",
+        "review_queued",
+        "办公室",
+    ),
+    MovedUp(
+        "RenewalReviewReopened",
+        {"statement": "申请续期：已补充五年建设总结", "at": AT},
+        "province_reviewer",
+        "53",
+        "prefecture_reviewer",  # a renewal request never passes the prefecture
+        "renewal_review_reopened",
+        "省级",
+        renewal=True,
+    ),
+    MovedUp(
+        "RenewalForwarded",
+        {"opinion": "同意续期", "by": "mao", "at": AT},
+        "national_reviewer",
+        "CN",
+        "province_reviewer",
+        "renewal_review_forwarded",
+        "全国",
+        renewal=True,
+    ),
+    MovedUp(
+        "RenewalAssessmentRecorded",
+        {
+            "qualified": True,
+            "reasons": [],
+            "assessment_policy_version": "2022.1",
+            "grades": [],
+            "at": AT,
+        },
+        "general_office",
+        "CN",
+        "national_reviewer",
+        "renewal_review_forwarded",
+        "办公室",
+        renewal=True,
+    ),
+]
+
+
+async def _renewal_requested(upstream: Upstream, case_id: str) -> Envelope:
+    data = {
+        "renewal_id": f"renewal-{case_id}",
+        "case_id": case_id,
+        "base_id": f"base-{case_id}",
+        "unit_id": UNIT,
+        "unit_name": UNIT_NAME,
+        "province": "53",
+        "jurisdiction": "5301",
+        "term_end": "2027-06-14",
+        "at": AT,
+        "statement": "申请续期",
+    }
+    return await upstream.send("review", "RenewalReviewOpened", data, f"renewal-{case_id}")
+
+
+async def _renewal(upstream: Upstream, case_id: str, name: str, **data: Any) -> Envelope:
+    ids = {"renewal_id": f"renewal-{case_id}", "case_id": case_id, "base_id": f"base-{case_id}"}
+    return await upstream.send("review", name, {**ids, **data}, f"renewal-{case_id}")
+
+
+@pytest.mark.parametrize("moved", MOVED_UP, ids=[m.event for m in MOVED_UP])
+async def test_the_next_level_hears_when_a_case_moves_up_to_its_queue(
+    moved: MovedUp, service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    """The event names neither unit nor level: the level's reviewers whose jurisdictions cover
+    the case's unit (known from the review or request that opened it) are told, once; the same
+    role elsewhere and the level before are not."""
+    ours = person(service, "next", moved.role, jurisdictions=(moved.covering,), email="n@x.cn")
+    daily = person(service, "daily", moved.role, jurisdictions=(moved.covering,), email="d@x.cn")
+    elsewhere = person(service, "gz", moved.role, jurisdictions=("52",), email="gz@x.cn")
+    before = person(service, "before", moved.previous, jurisdictions=("53",), email="b@x.cn")
+    for headers in (ours, elsewhere, before):
+        await known(service, headers)
+    digest = {"email_enabled": True, "language": "zh", "opt_out": [], "digest": "daily"}
+    assert (await service.client.put("/preferences", json=digest, headers=daily)).is_success
+    case = "case-20"
+    if moved.renewal:
+        await _renewal_requested(upstream, case)
+        event = await _renewal(upstream, case, moved.event, **moved.data)
+        link = f"/review/renewals/renewal-{case}"
+    else:
+        await upstream.review_opened(case, level="prefecture")
+        data = {"application_id": f"application-{case}", **moved.data}
+        event = await upstream.review(case, moved.event, **data)
+        link = f"/review/cases/review-{case}"
+    # The province's reviewers were told of the renewal request itself before.
+    earlier = 1 if moved.renewal and moved.role == "province_reviewer" else 0
+
+    items = await inbox_when(service, ours, 1 + earlier)
+    (item,) = [i for i in items if i["kind"] == moved.kind]
+    assert item["case_id"] == case
+    assert item["link"] == link
+    assert UNIT_NAME in item["subject"]
+    assert f"{moved.level}审核队列" in item["body"]
+    told = {r["user_id"]: r["status"] for r in await deliveries_of(service, event.id)}
+    assert sorted(told) == ["daily", "next"]  # not "gz" (elsewhere), not "before"
+    assert told["daily"] == "digest"
+
+    async def mailed() -> list[Any]:
+        return [m for m in sink.to("n@x.cn") if str(m["Subject"]) == item["subject"]]
+
+    (mail,) = await eventually(mailed)
+    assert f"http://127.0.0.1:8000{link}" in mail.get_content()
+    assert f"{moved.level}审核队列" in mail.get_content()
+
+
+async def test_a_decision_that_does_not_move_the_case_up_tells_no_reviewer(
+    service: RunningService, upstream: Upstream, sink: SmtpSink
+) -> None:
+    """The leading group returning an application, an unqualified renewal assessment: no
+    queue holds the case, and nobody is told of new work."""
+    office = person(service, "gao", "general_office", jurisdictions=("CN",), email="g@x.cn")
+    await known(service, office)
+    await upstream.review_opened("case-21", level="prefecture")
+    returned = await upstream.review(
+        "case-21",
+        "LeadingGroupDecided",
+        application_id="application-case-21",
+        meeting_ref="海智领导小组2022年第3次会议",
+        meeting_date="2022-03-30",
+        members_present=["chen", "sun"],
+        outcome="return",
+        form_hash="0" * 64,
+        file_hashes=[],
+        reasons=["补充海外合作证明"],
+        by="chen",
+        at=AT,
+    )
+    await _renewal_requested(upstream, "case-22")
+    unqualified = await _renewal(
+        upstream,
+        "case-22",
+        "RenewalAssessmentRecorded",
+        qualified=False,
+        reasons=["考核不合格"],
+        assessment_policy_version="2022.1",
+        grades=[],
+        at=AT,
+    )
+    await upstream.review_opened("case-23", level="prefecture")
+    approved = await upstream.review(
+        "case-23",
+        "LeadingGroupDecided",
+        application_id="application-case-23",
+        meeting_ref="海智领导小组2022年第3次会议",
+        meeting_date="2022-03-30",
+        members_present=["chen", "sun"],
+        outcome="approve",
+        form_hash="0" * 64,
+        file_hashes=[],
+        reasons=[],
+        by="chen",
+        at=AT,
+    )
+    (item,) = await inbox_when(service, office, 1)  # read after the two before it
+    assert item["case_id"] == "case-23"
+    assert [r["user_id"] for r in await deliveries_of(service, approved.id)] == ["gao"]
+    assert await deliveries_of(service, returned.id) == []
+    assert await deliveries_of(service, unqualified.id) == []
 
 
 async def test_finance_of_the_province_hears_of_instalments_due(

@@ -71,8 +71,9 @@ class Reactions:
         return {name: self._reacting(upstream, name) for name in names}
 
     def _reacting(self, upstream: str, name: str) -> Reaction:
-        """The notice its rule names (if any), then its deadline step (if any): in that
-        order, so that a notice that must wait for its case holds the step back with it."""
+        """The notice its rule names (if any, and if its `when` holds), then its deadline
+        step (if any): in that order, so that a notice that must wait for its case holds the
+        step back with it."""
         if upstream == "application" and name in CONTACTS:
             return self.when_unit_registered_then_record_contacts
         rule = RULES.get((upstream, name))
@@ -83,7 +84,7 @@ class Reactions:
         async def when_event_then_notify_and_track(
             conn: AsyncConnection, envelope: Envelope
         ) -> None:
-            if rule is not None:
+            if rule is not None and rule.applies(envelope.data):
                 await self.notify(conn, envelope, rule)
             if step is not None:
                 await self.track(conn, envelope, step)
@@ -96,7 +97,7 @@ class Reactions:
         unit: Unit | None
         if "unit_id" in data:  # a review opened, a renewal request, a designation
             unit = Unit(data["unit_id"], data["unit_name"], data["jurisdiction"])
-        else:
+        else:  # a return, a case moved up the chain, a base's events: the case's unit
             unit = await unit_of_case(conn, case_id)
         # An old event (the history read at a first deployment, a replay) is recorded, told
         # to nobody: people hear of what happens now, not of years past.
