@@ -42,10 +42,34 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
+#: A range of ports `free_port` takes from in turn (`20000-21999`), instead of those the system
+#: picks: the test kit gives each parallel test worker its own, below the kernel's ephemeral
+#: ports, so a server stopped and started again on its ports (a NATS node) never finds one
+#: taken meanwhile by another worker's server or by an outgoing connection.
+PORTS_VARIABLE = "HAIZHI_TEST_PORTS"
+_next_in_range: dict[str, int] = {}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port free on `host` now: the next free one of `HAIZHI_TEST_PORTS` when it is set (not
+    one just given out: the range is gone through in turn), else one the system picks."""
+    span = os.environ.get(PORTS_VARIABLE)
+    if not span:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+    low, high = (int(bound) for bound in span.split("-"))
+    size = high - low + 1
+    for _ in range(size):
+        port = _next_in_range.get(span, low)
+        _next_in_range[span] = low + (port - low + 1) % size
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:  # in use
+                continue
+            return port
+    raise RuntimeError(f"no free port on {host} in {PORTS_VARIABLE}={span}")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from shared.db import Database, open_database
 from shared.envelope import new_id
 from shared.migrate import upgrade
 from shared.nats_auth import OPERATOR, NatsUsers
-from shared.nats_server import EmbeddedNats, free_port
+from shared.nats_server import PORTS_VARIABLE, EmbeddedNats, free_port
 from shared.streams import ensure_streams
 from shared.testkit import containers
 from shared.testkit.service import TestEnvironment
@@ -174,7 +174,16 @@ def test_env(
     return TestEnvironment(url, schema, nats_url, tmp_path, nats_users)
 
 
+#: Each parallel worker's ports (`shared.nats_server.free_port`): 2,000 apiece from 20000, below
+#: the kernel's ephemeral ports (32768 on).
+WORKER_PORTS = 2000
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, … under pytest-xdist
+    if worker.removeprefix("gw").isdigit():
+        low = 20000 + int(worker.removeprefix("gw")) % 6 * WORKER_PORTS
+        os.environ.setdefault(PORTS_VARIABLE, f"{low}-{low + WORKER_PORTS - 1}")
     config.addinivalue_line(
         "markers",
         "postgresql_only: the behaviour exists only on PostgreSQL (its SQLite variant is "
