@@ -217,6 +217,21 @@ class MovedUp:
     renewal: bool = False
 
 
+def decided(outcome: str, *reasons: str) -> dict[str, Any]:
+    """A `LeadingGroupDecided`'s data but its ids: the meeting, the outcome and its reasons."""
+    return {
+        "meeting_ref": "海智领导小组2022年第3次会议",
+        "meeting_date": "2022-03-30",
+        "members_present": ["chen", "sun"],
+        "outcome": outcome,
+        "form_hash": "0" * 64,
+        "file_hashes": [],
+        "reasons": list(reasons),
+        "by": "chen",
+        "at": AT,
+    }
+
+
 MOVED_UP = [
     MovedUp(
         "ForwardedToProvince",
@@ -247,17 +262,7 @@ MOVED_UP = [
     ),
     MovedUp(
         "LeadingGroupDecided",
-        {
-            "meeting_ref": "海智领导小组2022年第3次会议",
-            "meeting_date": "2022-03-30",
-            "members_present": ["chen", "sun"],
-            "outcome": "approve",
-            "form_hash": "0" * 64,
-            "file_hashes": [],
-            "reasons": [],
-            "by": "chen",
-            "at": AT,
-        },
+        decided("approve"),
         "general_office",
         "CN",
         "leading_group",
@@ -382,15 +387,7 @@ async def test_a_decision_that_does_not_move_the_case_up_tells_no_reviewer(
         "case-21",
         "LeadingGroupDecided",
         application_id="application-case-21",
-        meeting_ref="海智领导小组2022年第3次会议",
-        meeting_date="2022-03-30",
-        members_present=["chen", "sun"],
-        outcome="return",
-        form_hash="0" * 64,
-        file_hashes=[],
-        reasons=["补充海外合作证明"],
-        by="chen",
-        at=AT,
+        **decided("return", "补充海外合作证明"),
     )
     await _renewal_requested(upstream, "case-22")
     unqualified = await _renewal(
@@ -408,15 +405,7 @@ async def test_a_decision_that_does_not_move_the_case_up_tells_no_reviewer(
         "case-23",
         "LeadingGroupDecided",
         application_id="application-case-23",
-        meeting_ref="海智领导小组2022年第3次会议",
-        meeting_date="2022-03-30",
-        members_present=["chen", "sun"],
-        outcome="approve",
-        form_hash="0" * 64,
-        file_hashes=[],
-        reasons=[],
-        by="chen",
-        at=AT,
+        **decided("approve"),
     )
     (item,) = await inbox_when(service, office, 1)  # read after the two before it
     assert item["case_id"] == "case-23"
