@@ -123,17 +123,7 @@ async def test_reviewers_hear_of_a_resubmission_and_of_a_renewal_request_in_thei
     english = {"email_enabled": True, "language": "en", "opt_out": [], "digest": "off"}
     assert (await service.client.put("/preferences", json=english, headers=yunnan)).is_success
     await upstream.review_opened("case-5", level="prefecture")
-    reopened = await upstream.review(
-        "case-5",
-        "ReviewReopened",
-        application_id="application-case-5",
-        revision=2,
-        unit_name=UNIT_NAME,
-        form_hash="1" * 64,
-        files=[],
-        level="prefecture",
-        at="2022-04-01T02:00:00Z",
-    )
+    reopened = await resubmitted(upstream, "case-5")
     renewal = await upstream.send(
         "review",
         "RenewalReviewOpened",
@@ -181,17 +171,7 @@ async def test_a_reviewer_on_the_digest_gets_a_resubmission_in_it(
     daily = {"email_enabled": True, "language": "zh", "opt_out": [], "digest": "daily"}
     assert (await service.client.put("/preferences", json=daily, headers=reviewer)).is_success
     await upstream.review_opened("case-7")
-    await upstream.review(
-        "case-7",
-        "ReviewReopened",
-        application_id="application-case-7",
-        revision=2,
-        unit_name=UNIT_NAME,
-        form_hash="1" * 64,
-        files=[],
-        level="prefecture",
-        at="2022-04-01T02:00:00Z",
-    )
+    await resubmitted(upstream, "case-7")
     items = await inbox_when(service, reviewer, 2)
     assert {i["kind"]: i["mail"] for i in items} == {
         "review_queued": "digest",
@@ -215,6 +195,21 @@ class MovedUp:
     kind: str
     level: str  # as the Chinese text names the level
     renewal: bool = False
+
+
+async def resubmitted(upstream: Upstream, case_id: str) -> Envelope:
+    """The applicant's second revision reopens the review at the prefecture."""
+    return await upstream.review(
+        case_id,
+        "ReviewReopened",
+        application_id=f"application-{case_id}",
+        revision=2,
+        unit_name=UNIT_NAME,
+        form_hash="1" * 64,
+        files=[],
+        level="prefecture",
+        at=AT,
+    )
 
 
 def decided(outcome: str, *reasons: str) -> dict[str, Any]:
