@@ -28,6 +28,8 @@ BUCKET = "HAIZHI_CLOCK"
 #: The JetStream stream behind the bucket.
 CLOCK_STREAM = f"KV_{BUCKET}"
 KEY = "now"
+#: How often a service reads the clock's bucket besides watching it (`SharedDevClock`).
+CHECK_SECONDS = 1.0
 
 log = get_logger(__name__)
 
@@ -203,18 +205,28 @@ class SharedDevClock:
     react at once when someone advances the clock. A NATS restart loses the watch's consumer
     and may hide a move made meanwhile: `lost()` (the connection dropped) marks the clock as
     not `following` — the service is not ready — until `rewatch()` (the connection is back)
-    has read the current setting and watches afresh.
+    has read the current setting and watches afresh. A NATS node lost while the connection to
+    another holds takes the watch's consumer with it, and the client notices only after two
+    missed heartbeats (about ten seconds): meanwhile the bucket's own last value, read every
+    `CHECK_SECONDS`, keeps the clock current. Only a later revision than the one in use is
+    taken, from either.
     """
 
     def __init__(
-        self, js: JetStreamContext, watcher: KeyValue.KeyWatcher, setting: ClockSetting
+        self,
+        js: JetStreamContext,
+        watcher: KeyValue.KeyWatcher,
+        setting: ClockSetting,
+        revision: int = 0,
     ) -> None:
         self._js = js
         self._watcher = watcher
         self._setting = setting
+        self._revision = revision
         self._changes = _Changes()
         self._task: asyncio.Task[None] | None = None
         self._rewatching: asyncio.Task[None] | None = None
+        self._checking: asyncio.Task[None] | None = None
         #: False from a lost connection until the watch is current again.
         self.following = True
 
@@ -226,37 +238,57 @@ class SharedDevClock:
         if environment == "production":
             raise RuntimeError("the shared development clock is refused in production")
         await _bucket(js, replicas)
-        watcher, setting = await cls._watch(js)
-        clock = cls(js, watcher, setting)
+        watcher, setting, revision = await cls._watch(js)
+        clock = cls(js, watcher, setting, revision)
         clock._task = asyncio.create_task(clock._follow(watcher), name="shared-dev-clock")
+        clock._checking = asyncio.create_task(clock._check(), name="shared-dev-clock-check")
         return clock
 
     @staticmethod
-    async def _watch(js: JetStreamContext) -> tuple[KeyValue.KeyWatcher, ClockSetting]:
+    async def _watch(js: JetStreamContext) -> tuple[KeyValue.KeyWatcher, ClockSetting, int]:
         kv = await _bucket(js)
         watcher = await kv.watch(KEY)
-        setting = ClockSetting()
+        setting, revision = ClockSetting(), 0
         try:
             # The watch first delivers the current value (if any), then None: the initial state.
             while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
                 setting = ClockSetting.decode(None if entry.operation else entry.value)
+                revision = int(entry.revision or 0)
         except BaseException:  # a try that failed (an election, a timeout) leaves no watch
             with contextlib.suppress(Exception):
                 await watcher.stop()  # type: ignore[no-untyped-call]
             raise
-        return watcher, setting
+        return watcher, setting, revision
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:
-            if entry is None:
-                continue
+            if entry is not None:
+                self._take(entry)
+
+    async def _check(self) -> None:
+        """Every `CHECK_SECONDS`, the bucket's last value, taken if the watch has not yet."""
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)  # a period, not a wait for something
             try:
-                # A delete or purge (`operation` set) returns the clock to real time.
-                self._setting = ClockSetting.decode(None if entry.operation else entry.value)
-            except (ValueError, TypeError, AttributeError):
-                log.error("clock.unreadable", value=entry.value, revision=entry.revision)
+                entry = await (await self._js.key_value(BUCKET)).get(KEY)
+            except Exception:  # never set, deleted (the watch says so), or an election
                 continue
-            self._changes.notify()
+            self._take(entry)
+
+    def _take(self, entry: KeyValue.Entry) -> None:
+        """The setting of `entry` if it is later than the one in use (the watch and the check
+        may bring the same change, or an older one after a newer)."""
+        revision = int(entry.revision or 0)
+        if revision <= self._revision:
+            return
+        try:
+            # A delete or purge (`operation` set) returns the clock to real time.
+            setting = ClockSetting.decode(None if entry.operation else entry.value)
+        except (ValueError, TypeError, AttributeError):
+            log.error("clock.unreadable", value=entry.value, revision=entry.revision)
+            return
+        self._setting, self._revision = setting, revision
+        self._changes.notify()
 
     async def lost(self) -> None:
         """The NATS connection dropped: what the watch says may be behind until `rewatch`."""
@@ -273,14 +305,14 @@ class SharedDevClock:
         pause = 0.1
         while True:
             try:
-                watcher, setting = await self._watch(self._js)
+                watcher, setting, revision = await self._watch(self._js)
                 break
             except Exception as failure:  # JetStream still recovering, or the link again lost
                 log.warning("clock.rewatch_failed", error=f"{type(failure).__name__}: {failure}")
                 await asyncio.sleep(pause)  # backing off before watching again
                 pause = min(pause * 2, 2.0)
         old_watcher, old_task = self._watcher, self._task
-        self._watcher, self._setting = watcher, setting
+        self._watcher, self._setting, self._revision = watcher, setting, revision
         self._task = asyncio.create_task(self._follow(watcher), name="shared-dev-clock")
         self.following = True
         self._changes.notify()
@@ -303,10 +335,11 @@ class SharedDevClock:
         return await set_clock(self._js, frozen_at)
 
     async def close(self) -> None:
-        if self._rewatching is not None:
-            self._rewatching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rewatching
+        for task in (self._rewatching, self._checking):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         # The connection may already be closed: its subscription is gone with it.
         with contextlib.suppress(ConnectionClosedError, BadSubscriptionError):
             await self._watcher.stop()  # type: ignore[no-untyped-call]

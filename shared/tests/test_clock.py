@@ -168,3 +168,23 @@ async def test_after_a_nats_restart_the_clock_watches_again_and_sees_a_move_made
         finally:
             await follower.close()
             await connection.close()
+
+
+async def test_a_watch_gone_quiet_is_caught_up_by_reading_the_bucket(
+    clocks: tuple[SharedDevClock, SharedDevClock],
+) -> None:
+    """A NATS node lost with the watch's consumer, the connection to another node kept: the
+    watch hears nothing until the client has missed two heartbeats. The follower reads the
+    bucket itself meanwhile, so a move made then reaches it within about a second."""
+    mover, follower = clocks
+    await follower._watcher.stop()  # type: ignore[no-untyped-call]  # the consumer gone
+    changed = follower.wait_changed()
+
+    moved_to = await mover.set(NOON)
+    await asyncio.wait_for(changed, 5)
+
+    assert follower.now() == moved_to == NOON
+    changed = follower.wait_changed()
+    await mover.set(NOON + timedelta(days=1))
+    await asyncio.wait_for(changed, 5)
+    assert follower.now() == NOON + timedelta(days=1)  # and every later move, not only one
